@@ -1,0 +1,162 @@
+// The arena: the network memory map (FreeBSD 4's mb_map, AIX's pinned pool).
+//
+// A run of 4 KiB pages above the core's static data, capped by `thewall`.
+// Zones take pages one at a time and give whole free pages back; a page given
+// back goes on the arena's free list and may be taken by any zone. Memory is
+// imported from the host and grown here on demand (or once, to the cap, when
+// the host pins it), so nothing but the arena writes above the metadata.
+//
+// ╒══════════════════════════ linear memory ═══════════════════════════════╕
+// │ static data │ page table │ ref table │ scratch │ pad │ page 0 │ page 1 … │
+// │ (counters,  │ u32/page   │ u32 per   │ u32 per │ to  │ ◄─ arenaBase      │
+// │  exchange)  │            │ 2 KiB     │ 2 KiB   │ 4K  │                   │
+// └──────────────────────────────────────────────────────────────────────────┘
+// Metadata costs 20 bytes a page: under 0.5% of the arena.
+//
+// ╒═════════════ page table entry (u32) ═════════════╕
+// │ 31 ........ 16 │ 15 ...... 8 │ 7 ........ 0     │
+// │ count (scratch)│ items carved│ zone id (0=free) │
+// └──────────────────────────────────────────────────┘
+// `count` is scratch space for reclaim and audit; it is zero between calls.
+
+import {
+  PAGE_SHIFT, PAGE_SIZE, PAGE_MASK, MCLSHIFT_MIN, ADDRESS_LIMIT, ENOMEM, ESTATE,
+} from "./constants";
+import {
+  gstore, gload, G_ARENA_BASE, G_MAX_PAGES, G_TOP, G_FREE_PAGES, G_FREE_PAGE_HEAD,
+  G_PAGE_META, G_REF_TABLE, G_SCRATCH, G_READY, G_PINNED,
+} from "./stats";
+
+// @ts-ignore: decorator
+@inline export const META_ZONE_MASK: u32 = 0xff;
+// @ts-ignore: decorator
+@inline export const META_CARVED_SHIFT: u32 = 8;
+// @ts-ignore: decorator
+@inline export const META_CARVED_MASK: u32 = 0xff << META_CARVED_SHIFT;
+// @ts-ignore: decorator
+@inline export const META_COUNT_SHIFT: u32 = 16;
+// @ts-ignore: decorator
+@inline export const META_COUNT_MASK: u32 = 0xffff << META_COUNT_SHIFT;
+/** Reference-table slots per page (one per smallest cluster). */
+// @ts-ignore: decorator
+@inline export const REF_SHIFT: u32 = MCLSHIFT_MIN;
+// @ts-ignore: decorator
+@inline const SLOTS_PER_PAGE_SHIFT: u32 = PAGE_SHIFT - REF_SHIFT;
+/** Bytes of metadata per page: page entry + ref slots + scratch slots. */
+// @ts-ignore: decorator
+@inline export const META_BYTES_PER_PAGE: u32 = 4 + (8 << SLOTS_PER_PAGE_SHIFT);
+/** Wasm pages to grow by at least, so growth is not one call per arena page. */
+// @ts-ignore: decorator
+@inline const GROW_CHUNK: i32 = 16;
+
+/** Address of page 0. */
+export let arenaBase: usize = 0;
+/** Pages thewall allows. */
+export let maxPages: u32 = 0;
+/** Pages carved from memory so far; pages at or above `top` were never used. */
+export let top: u32 = 0;
+/** Address of the page table. */
+export let pageMeta: usize = 0;
+/** Address of the cluster reference-count table. */
+export let refTable: usize = 0;
+/** Address of the audit's recount table (same shape as refTable). */
+export let scratch: usize = 0;
+/** First page on the free list (its first word links the next), 0 if none. */
+let freePageHead: usize = 0;
+/** Pages on the free list. */
+let freePages: u32 = 0;
+
+/** Lays out metadata and the arena for `thewall` bytes; grows memory to the cap if `pinned`. */
+export function arena_init(thewall: u32, pinned: bool): i32 {
+  if (gload(G_READY)) return ESTATE;
+  let pages = thewall >> PAGE_SHIFT;
+  if (pages == 0) return ENOMEM;
+  let meta = (__heap_base + 15) & ~15;
+  let slots = <usize>pages << SLOTS_PER_PAGE_SHIFT;
+  let ref = meta + (<usize>pages << 2);
+  let scr = ref + (slots << 2);
+  let base = (scr + (slots << 2) + PAGE_MASK) & ~<usize>PAGE_MASK;
+  let end = <u64>base + (<u64>pages << PAGE_SHIFT);
+  if (end > ADDRESS_LIMIT) return ENOMEM;
+  if (!ensure_memory(pinned ? <usize>end : base)) return ENOMEM;
+  memory.fill(meta, 0, base - meta);
+  pageMeta = meta; refTable = ref; scratch = scr; arenaBase = base;
+  maxPages = pages; top = 0; freePageHead = 0; freePages = 0;
+  gstore(G_PAGE_META, <u32>meta);
+  gstore(G_REF_TABLE, <u32>ref);
+  gstore(G_SCRATCH, <u32>scr);
+  gstore(G_ARENA_BASE, <u32>base);
+  gstore(G_MAX_PAGES, pages);
+  gstore(G_PINNED, pinned ? 1 : 0);
+  publish();
+  return 0;
+}
+
+/** Makes linear memory reach `end` bytes; false if the host's maximum forbids it. */
+function ensure_memory(end: usize): bool {
+  let need = <i32>((end + 0xffff) >>> 16);
+  let have = memory.size();
+  if (need <= have) return true;
+  let want = need - have;
+  if (want < GROW_CHUNK && memory.grow(GROW_CHUNK) >= 0) return true;
+  return memory.grow(want) >= 0;
+}
+
+/** Mirrors the arena's state into the counters block for the host. */
+// @ts-ignore: decorator
+@inline function publish(): void {
+  gstore(G_TOP, top);
+  gstore(G_FREE_PAGES, freePages);
+  gstore(G_FREE_PAGE_HEAD, <u32>freePageHead);
+}
+
+/** Page table entry of the page holding `addr` (addr must be inside the arena). */
+// @ts-ignore: decorator
+@inline export function meta_ptr(addr: usize): usize {
+  return pageMeta + (((addr - arenaBase) >> PAGE_SHIFT) << 2);
+}
+
+/** Reference-count slot of the cluster at `addr`. */
+// @ts-ignore: decorator
+@inline export function ref_ptr(addr: usize): usize {
+  return refTable + (((addr - arenaBase) >> REF_SHIFT) << 2);
+}
+
+/** Pages a zone could still take: the free list plus never-carved pages. */
+// @ts-ignore: decorator
+@inline export function pages_available(): u32 {
+  return freePages + (maxPages - top);
+}
+
+/** Takes a page for zone `zone`, carving `carved` items; returns its address or 0. */
+export function page_take(zone: u32, carved: u32): usize {
+  let page = freePageHead;
+  if (page) {
+    freePageHead = load<u32>(page);
+    freePages--;
+  } else {
+    if (top >= maxPages) return 0;
+    page = arenaBase + (<usize>top << PAGE_SHIFT);
+    if (!ensure_memory(page + PAGE_SIZE)) return 0;
+    top++;
+  }
+  store<u32>(meta_ptr(page), zone | (carved << META_CARVED_SHIFT));
+  publish();
+  return page;
+}
+
+/** Gives a page back to the arena's free list. */
+export function page_give(page: usize): void {
+  store<u32>(meta_ptr(page), 0);
+  // Zones expect fresh items zeroed (a free mbuf reads as MT_FREE).
+  memory.fill(page, 0, PAGE_SIZE);
+  store<u32>(page, <u32>freePageHead);
+  freePageHead = page;
+  freePages++;
+  publish();
+}
+
+/** First page of the free list, for the audit. */
+export function free_page_head(): usize { return freePageHead; }
+/** Length of the free list, for the audit. */
+export function free_page_count(): u32 { return freePages; }

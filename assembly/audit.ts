@@ -1,0 +1,236 @@
+// The audit: recounts everything the core keeps and reports the first
+// problem, as DPDK's rte_mempool_audit and lwIP's freelist checks do.
+//
+// Every item must be free or in use exactly once: each freelist is walked
+// with a bound (its own count), so a cycle or a duplicate is reported and
+// never followed forever; every carved item of every page is visited and
+// classified; counters, the type census, links and cluster reference counts
+// must equal the recount. The audit only reads, except for its scratch
+// table, which it leaves zeroed.
+
+import {
+  PAGE_SHIFT, MSIZE, M_NEXT, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, EXT_BUF, EXT_SIZE,
+  M_EXT, M_PKTHDR, M_LINKED, M_BULKMARK, MT_FREE, MT_NTYPES, M_HDR_SIZE, M_PKTHDR_SIZE,
+  ZONE_MBUF, ZONE_CLUSTER,
+} from "./constants";
+import {
+  Zone, G, gload, gstore, G_READY, G_AUDIT_CODE, G_AUDIT_ADDR, G_AUDIT_A, G_AUDIT_B,
+} from "./stats";
+import {
+  arenaBase, top, maxPages, pageMeta, scratch, ref_ptr, free_page_head, free_page_count,
+  META_ZONE_MASK, META_CARVED_SHIFT, META_COUNT_SHIFT, REF_SHIFT,
+} from "./arena";
+import { zone_owns } from "./zone";
+import { mbufZone, clusterZone, check_mbuf, ext_ptr, heldByOthers } from "./mbuf";
+
+// Problem codes (the host turns them into messages).
+// @ts-ignore: decorator
+@inline export const A_FREELIST_RANGE: u32 = 1;   // a freelist item is not an item of its zone
+// @ts-ignore: decorator
+@inline export const A_FREELIST_CYCLE: u32 = 2;   // a freelist is longer than its count (cycle or duplicate)
+// @ts-ignore: decorator
+@inline export const A_FREELIST_COUNT: u32 = 3;   // a freelist is shorter than its count
+// @ts-ignore: decorator
+@inline export const A_FREE_IN_USE: u32 = 4;      // a freelist item is marked in use
+// @ts-ignore: decorator
+@inline export const A_PAGE_ENTRY: u32 = 5;       // a page table entry names no zone or a bad item count
+// @ts-ignore: decorator
+@inline export const A_PAGE_COUNT: u32 = 6;       // a zone's page count differs from the page table
+// @ts-ignore: decorator
+@inline export const A_TOTAL_COUNT: u32 = 7;      // a zone's total differs from the items carved
+// @ts-ignore: decorator
+@inline export const A_PEAK: u32 = 8;             // a zone's peak is below its total
+// @ts-ignore: decorator
+@inline export const A_ARENA_FREELIST: u32 = 9;   // the arena's free page list is wrong
+// @ts-ignore: decorator
+@inline export const A_FREE_COUNT: u32 = 10;      // items marked free differ from the zone's free count
+// @ts-ignore: decorator
+@inline export const A_CENSUS: u32 = 11;          // the type census differs from a recount
+// @ts-ignore: decorator
+@inline export const A_BAD_LINK: u32 = 12;        // m_next or m_nextpkt is not an mbuf in use
+// @ts-ignore: decorator
+@inline export const A_LINKED_FLAG: u32 = 13;     // M_LINKED marks differ from the links
+// @ts-ignore: decorator
+@inline export const A_BAD_EXT: u32 = 14;         // external storage is not a cluster in use
+// @ts-ignore: decorator
+@inline export const A_BAD_DATA: u32 = 15;        // m_data/m_len fall outside the mbuf's storage
+// @ts-ignore: decorator
+@inline export const A_REFCOUNT: u32 = 16;        // a cluster's reference count differs from its references
+// @ts-ignore: decorator
+@inline export const A_STRAY_MARK: u32 = 17;      // M_BULKMARK left on an mbuf
+// @ts-ignore: decorator
+@inline export const A_NOT_READY: u32 = 18;       // mb_init has not run
+
+/** Recount of the type census, MT_NTYPES u32 slots. */
+const CENSUS_RECOUNT: usize = memory.data(<i32>(MT_NTYPES << 2), 16);
+
+/** Records the first problem and returns its code. */
+function report(code: u32, addr: usize, a: u32, b: u32): u32 {
+  gstore(G_AUDIT_CODE, code);
+  gstore(G_AUDIT_ADDR, <u32>addr);
+  gstore(G_AUDIT_A, a);
+  gstore(G_AUDIT_B, b);
+  return code;
+}
+
+/** Walks a zone's freelist with its own count as the bound. */
+function audit_freelist(z: Zone): u32 {
+  let item = <usize>z.freeHead;
+  let n: u32 = 0;
+  while (item) {
+    if (n >= z.free) return report(A_FREELIST_CYCLE, item, z.free, n + 1);
+    if (!zone_owns(z, item)) return report(A_FREELIST_RANGE, item, z.id, 0);
+    if (z.id == ZONE_MBUF && load<u16>(item, M_TYPE) != MT_FREE)
+      return report(A_FREE_IN_USE, item, MT_FREE, load<u16>(item, M_TYPE));
+    if (z.id == ZONE_CLUSTER && load<u32>(ref_ptr(item)) != 0)
+      return report(A_FREE_IN_USE, item, 0, load<u32>(ref_ptr(item)));
+    n++;
+    item = <usize>load<u32>(item);
+  }
+  if (n != z.free) return report(A_FREELIST_COUNT, 0, z.free, n);
+  return 0;
+}
+
+/** Checks the page table against the zones and the arena's free page list. */
+function audit_pages(): u32 {
+  let mPages: u32 = 0, cPages: u32 = 0, mItems: u32 = 0, cItems: u32 = 0, freePages: u32 = 0;
+  for (let p: u32 = 0; p < top; p++) {
+    let meta = load<u32>(pageMeta + (<usize>p << 2));
+    let zone = meta & META_ZONE_MASK;
+    let carved = (meta >> META_CARVED_SHIFT) & 0xff;
+    let addr = arenaBase + (<usize>p << PAGE_SHIFT);
+    if (meta >> META_COUNT_SHIFT) return report(A_PAGE_ENTRY, addr, 0, meta);
+    if (zone == 0) {
+      if (carved) return report(A_PAGE_ENTRY, addr, 0, meta);
+      freePages++;
+    } else if (zone == ZONE_MBUF) {
+      if (carved == 0 || carved > mbufZone.perPage) return report(A_PAGE_ENTRY, addr, mbufZone.perPage, carved);
+      mPages++; mItems += carved;
+    } else if (zone == ZONE_CLUSTER) {
+      if (carved == 0 || carved > clusterZone.perPage) return report(A_PAGE_ENTRY, addr, clusterZone.perPage, carved);
+      cPages++; cItems += carved;
+    } else {
+      return report(A_PAGE_ENTRY, addr, 0, meta);
+    }
+  }
+  if (mPages != mbufZone.pages) return report(A_PAGE_COUNT, ZONE_MBUF, mbufZone.pages, mPages);
+  if (cPages != clusterZone.pages) return report(A_PAGE_COUNT, ZONE_CLUSTER, clusterZone.pages, cPages);
+  if (mItems != mbufZone.total) return report(A_TOTAL_COUNT, ZONE_MBUF, mbufZone.total, mItems);
+  if (cItems != clusterZone.total) return report(A_TOTAL_COUNT, ZONE_CLUSTER, clusterZone.total, cItems);
+  if (mbufZone.peak < mbufZone.total) return report(A_PEAK, ZONE_MBUF, mbufZone.total, mbufZone.peak);
+  if (clusterZone.peak < clusterZone.total) return report(A_PEAK, ZONE_CLUSTER, clusterZone.total, clusterZone.peak);
+  // The free page list: bounded by its count, every entry a free page.
+  let count = free_page_count();
+  if (count != freePages) return report(A_ARENA_FREELIST, 0, freePages, count);
+  let page = free_page_head();
+  let n: u32 = 0;
+  while (page) {
+    if (n >= count) return report(A_ARENA_FREELIST, page, count, n + 1);
+    let off = page - arenaBase;
+    if (page < arenaBase || (off & ((1 << PAGE_SHIFT) - 1)) || (off >> PAGE_SHIFT) >= top
+      || load<u32>(pageMeta + ((off >> PAGE_SHIFT) << 2)) != 0)
+      return report(A_ARENA_FREELIST, page, 0, 1);
+    n++;
+    page = <usize>load<u32>(page);
+  }
+  if (n != count) return report(A_ARENA_FREELIST, 0, count, n);
+  return 0;
+}
+
+/** Checks that `p` is 0 or an mbuf in use that carries M_LINKED. */
+// @ts-ignore: decorator
+@inline function valid_link(p: usize): bool {
+  return p == 0 || (check_mbuf(p) == 0 && (load<u16>(p, M_FLAGS) & M_LINKED) != 0);
+}
+
+/** Visits every carved mbuf: free count, census, links, storage; counts cluster references. */
+function audit_mbufs(): u32 {
+  memory.fill(CENSUS_RECOUNT, 0, MT_NTYPES << 2);
+  let freeCount: u32 = 0, links: u32 = 0, marked: u32 = 0;
+  let clusterSize = clusterZone.itemSize;
+  for (let p: u32 = 0; p < top; p++) {
+    let meta = load<u32>(pageMeta + (<usize>p << 2));
+    if ((meta & META_ZONE_MASK) != ZONE_MBUF) continue;
+    let carved = (meta >> META_CARVED_SHIFT) & 0xff;
+    let page = arenaBase + (<usize>p << PAGE_SHIFT);
+    for (let i: u32 = 0; i < carved; i++) {
+      let m = page + (<usize>i) * MSIZE;
+      let type = <u32>load<u16>(m, M_TYPE);
+      if (type == MT_FREE) { freeCount++; continue; }
+      if (type >= MT_NTYPES) return report(A_CENSUS, m, MT_NTYPES, type);
+      let cp = CENSUS_RECOUNT + (type << 2);
+      store<u32>(cp, load<u32>(cp) + 1);
+      let flags = load<u16>(m, M_FLAGS);
+      if (flags & M_BULKMARK) return report(A_STRAY_MARK, m, 0, flags);
+      if (flags & M_LINKED) marked++;
+      let next = <usize>load<u32>(m, M_NEXT);
+      let nextpkt = <usize>load<u32>(m, M_NEXTPKT);
+      if (!valid_link(next)) return report(A_BAD_LINK, m, M_NEXT, <u32>next);
+      if (!valid_link(nextpkt)) return report(A_BAD_LINK, m, M_NEXTPKT, <u32>nextpkt);
+      if (next) links++;
+      if (nextpkt) links++;
+      let data = <usize>load<u32>(m, M_DATA);
+      let len = load<i32>(m, M_LEN);
+      let lo: usize, hi: usize;
+      if (flags & M_EXT) {
+        let ext = ext_ptr(m, flags);
+        lo = <usize>load<u32>(ext, EXT_BUF);
+        if (!zone_owns(clusterZone, lo) || load<u32>(ref_ptr(lo)) == 0) return report(A_BAD_EXT, m, 0, <u32>lo);
+        if (load<u32>(ext, EXT_SIZE) != clusterSize) return report(A_BAD_EXT, m, clusterSize, load<u32>(ext, EXT_SIZE));
+        hi = lo + clusterSize;
+        let sp = scratch + (((lo - arenaBase) >> REF_SHIFT) << 2);
+        store<u32>(sp, load<u32>(sp) + 1);
+      } else {
+        lo = m + ((flags & M_PKTHDR) ? M_PKTHDR_SIZE : M_HDR_SIZE);
+        hi = m + MSIZE;
+      }
+      if (len < 0 || data < lo || data > hi || <usize>len > hi - data) return report(A_BAD_DATA, m, <u32>len, <u32>data);
+    }
+  }
+  if (freeCount != mbufZone.free) return report(A_FREE_COUNT, ZONE_MBUF, mbufZone.free, freeCount);
+  for (let t: u32 = 0; t < MT_NTYPES; t++) {
+    let want = load<u32>(CENSUS_RECOUNT + (t << 2));
+    let have = load<u32>(G() + (t << 2));
+    if (want != have) return report(A_CENSUS, t, want, have);
+  }
+  if (marked != links + heldByOthers) return report(A_LINKED_FLAG, 0, links + heldByOthers, marked);
+  return 0;
+}
+
+/** Visits every carved cluster: free count and reference counts against the recount. */
+function audit_clusters(): u32 {
+  let freeCount: u32 = 0;
+  let size = <usize>clusterZone.itemSize;
+  for (let p: u32 = 0; p < top; p++) {
+    let meta = load<u32>(pageMeta + (<usize>p << 2));
+    if ((meta & META_ZONE_MASK) != ZONE_CLUSTER) continue;
+    let carved = (meta >> META_CARVED_SHIFT) & 0xff;
+    let page = arenaBase + (<usize>p << PAGE_SHIFT);
+    for (let i: u32 = 0; i < carved; i++) {
+      let c = page + (<usize>i) * size;
+      let refs = load<u32>(ref_ptr(c));
+      let seen = load<u32>(scratch + (((c - arenaBase) >> REF_SHIFT) << 2));
+      if (refs == 0) freeCount++;
+      if (refs != seen) return report(A_REFCOUNT, c, refs, seen);
+    }
+  }
+  if (freeCount != clusterZone.free) return report(A_FREE_COUNT, ZONE_CLUSTER, clusterZone.free, freeCount);
+  return 0;
+}
+
+/**
+ * mb_audit: checks the whole pool. Returns 0 if everything adds up, else the
+ * code of the first problem (details at G_AUDIT_ADDR/A/B).
+ */
+export function mb_audit(): u32 {
+  report(0, 0, 0, 0);
+  if (!gload(G_READY)) return report(A_NOT_READY, 0, 0, 0);
+  let r = audit_freelist(mbufZone);
+  if (!r) r = audit_freelist(clusterZone);
+  if (!r) r = audit_pages();
+  if (!r) r = audit_mbufs();
+  if (!r) r = audit_clusters();
+  // Leave the scratch table zeroed for the next audit.
+  memory.fill(scratch, 0, (<usize>top << (PAGE_SHIFT - REF_SHIFT)) << 2);
+  return r;
+}

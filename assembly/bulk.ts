@@ -1,0 +1,69 @@
+// Bulk forms: many allocations or frees in one call, through the exchange
+// area, a fixed array of handles in static memory that the host maps once.
+// One call amortises the JS-to-Wasm crossing over up to XCHG_CAP handles.
+//
+// A bulk free checks every handle before it frees any: a bad handle, one
+// inside a chain, or the same handle given twice (caught with M_BULKMARK)
+// fails the whole call with nothing freed, and the index of the offending
+// handle is left in BULK_INDEX.
+
+import { M_FLAGS, M_BULKMARK, M_PKTHDR, EINVAL, EDOUBLEFREE } from "./constants";
+import { m_get, m_gethdr, m_getcl, check_head, mbuf_free } from "./mbuf";
+
+/** Handles one bulk call can carry. */
+// @ts-ignore: decorator
+@inline export const XCHG_CAP: i32 = 1024;
+/** The exchange area: XCHG_CAP i32 handles. */
+export const XCHG: usize = memory.data(XCHG_CAP << 2, 16);
+/** Index of the handle that failed the last bulk free. */
+let bulkIndex: i32 = -1;
+
+/**
+ * Allocates up to `n` mbufs (with a packet header if `flags` is M_PKTHDR,
+ * with a cluster too if `cluster` is 1) into the exchange area.
+ * Returns how many were allocated (fewer when the pool ran out; the first
+ * failure is counted once), or EINVAL for a bad n, how, type or flags.
+ */
+export function m_get_bulk(n: i32, how: i32, type: i32, flags: i32, cluster: i32): i32 {
+  if (n < 0 || n > XCHG_CAP || (flags & ~<i32>M_PKTHDR) || <u32>cluster > 1) return EINVAL;
+  for (let i = 0; i < n; i++) {
+    let m = cluster ? m_getcl(how, type, flags) : flags ? m_gethdr(how, type) : m_get(how, type);
+    if (m <= 0) return m < 0 ? m : i;
+    store<i32>(XCHG + (<usize>i << 2), m);
+  }
+  return n;
+}
+
+/**
+ * Frees the `n` chains whose heads are in the exchange area.
+ * Returns n, or the error of the first bad handle (see bulk_index()) with nothing freed.
+ */
+export function m_freem_bulk(n: i32): i32 {
+  if (n < 0 || n > XCHG_CAP) return EINVAL;
+  let bad: i32 = 0;
+  let i = 0;
+  for (; i < n; i++) {
+    let m = <usize>load<i32>(XCHG + (<usize>i << 2));
+    let e = check_head(m);
+    if (!e && (load<u16>(m, M_FLAGS) & M_BULKMARK)) e = EDOUBLEFREE; // given twice in one call
+    if (e) { bad = e; break; }
+    store<u16>(m, load<u16>(m, M_FLAGS) | M_BULKMARK, M_FLAGS);
+  }
+  if (bad) {
+    bulkIndex = i;
+    for (let j = 0; j < i; j++) {
+      let m = <usize>load<i32>(XCHG + (<usize>j << 2));
+      store<u16>(m, load<u16>(m, M_FLAGS) & ~M_BULKMARK, M_FLAGS);
+    }
+    return bad;
+  }
+  bulkIndex = -1;
+  for (let j = 0; j < n; j++) {
+    let m = <usize>load<i32>(XCHG + (<usize>j << 2));
+    while (m) m = mbuf_free(m);
+  }
+  return n;
+}
+
+/** Index of the handle that failed the last bulk free, -1 if it succeeded. */
+export function bulk_index(): i32 { return bulkIndex; }

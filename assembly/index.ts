@@ -1,0 +1,39 @@
+// The core's ABI: re-exports only. Handles are byte addresses as i32 (0 is
+// NULL); failures are negative error codes (constants.ts), never traps.
+
+import {
+  MSIZE, MLEN, MHLEN, PAGE_SIZE, M_HDR_SIZE, M_PKTHDR_SIZE, ZONE_SLOTS,
+} from "./constants";
+import { STATS, ZONE_BYTES, G_BYTES } from "./stats";
+import { XCHG, XCHG_CAP } from "./bulk";
+import { META_BYTES_PER_PAGE } from "./arena";
+
+export {
+  mb_init, m_get, m_gethdr, m_getcl, m_clget, m_free, m_freem, m_chtype, m_setflags,
+  mb_set_owner, m_setowner, mb_set_reserved, mb_set_reserve, mb_wait_failed,
+} from "./mbuf";
+export { m_get_bulk, m_freem_bulk, bulk_index } from "./bulk";
+export { mb_audit } from "./audit";
+export { mb_grow, mb_reclaim } from "./manage";
+
+// Layout facts the host reads once at start-up.
+/** Address of the counters block. */
+export const MB_STATS: i32 = <i32>STATS;
+/** Bytes per zone record in the counters block. */
+export const MB_ZONE_BYTES: i32 = ZONE_BYTES;
+/** Offset of the global part of the counters block. */
+export const MB_GLOBAL: i32 = ZONE_BYTES * ZONE_SLOTS;
+/** Size of the global part. */
+export const MB_GLOBAL_BYTES: i32 = G_BYTES;
+/** Address of the exchange area for bulk calls. */
+export const MB_XCHG: i32 = <i32>XCHG;
+/** Handles the exchange area holds. */
+export const MB_XCHG_CAP: i32 = XCHG_CAP;
+/** Metadata bytes per arena page. */
+export const MB_META_PER_PAGE: i32 = META_BYTES_PER_PAGE;
+export const MB_MSIZE: i32 = MSIZE;
+export const MB_MLEN: i32 = MLEN;
+export const MB_MHLEN: i32 = MHLEN;
+export const MB_PAGE_SIZE: i32 = PAGE_SIZE;
+export const MB_HDR_SIZE: i32 = M_HDR_SIZE;
+export const MB_PKTHDR_SIZE: i32 = M_PKTHDR_SIZE;

@@ -1,0 +1,386 @@
+// mbufs and clusters: allocation, attachment, reference counts and freeing,
+// with the names of mbuf(9).
+//
+// Every entry point validates what the host gives it and answers a negative
+// error code instead of trapping: a handle must be the start of an mbuf
+// carved in an mbuf page and not free; a freed mbuf is typed MT_FREE, so a
+// double free is seen in O(1). An mbuf that something else points at (the
+// tail of a chain, a socket buffer's contents) carries M_LINKED and cannot
+// be freed alone, so no host call can leave a dangling link behind.
+//
+// A failed allocation calls the host's `exhausted` hook, which may run the
+// protocol drain routines (m_reclaim); if it did, the core counts a drain
+// call and retries once. Failures are then counted as denied (M_NOWAIT) or
+// delayed (M_WAITOK: the host will wait).
+
+import {
+  MSIZE_SHIFT, MSIZE_MASK, PAGE_MASK, MCLSHIFT_MIN, MCLSHIFT_MAX,
+  M_NEXT, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, M_OWNER, M_SEQ, M_SPARE,
+  M_HDR_SIZE, M_PKTHDR_SIZE, PH_LEN, PH_RCVIF, EXT_BUF, EXT_SIZE,
+  M_EXT, M_PKTHDR, M_LINKED, M_USER_FLAGS, MT_FREE, MT_NTYPES,
+  M_NOWAIT, M_WAITOK, M_RECV, M_HOW_MASK, ZONE_MBUF, ZONE_CLUSTER,
+  EINVAL, EBADHANDLE, EDOUBLEFREE, EBUSY, ESTATE,
+} from "./constants";
+import {
+  Zone, zoneOf, gload, gstore, gcount, G, G_SEQ, G_OWNER, G_RESV_FLAG, G_RESV_COUNT,
+  G_RESV_DENIED, G_DRAINS, G_READY,
+} from "./stats";
+import {
+  arena_init, arenaBase, top, meta_ptr, ref_ptr, pages_available,
+  META_ZONE_MASK, META_CARVED_SHIFT,
+} from "./arena";
+import { zone_setup, zone_pop, zone_push, zone_alloc_slow } from "./zone";
+import { host_exhausted } from "./host";
+
+/** mb_init flag: grow memory to the cap now (pinned memory). */
+// @ts-ignore: decorator
+@inline export const INIT_PINNED: u32 = 1;
+/** mb_init flag: the mbuf zone may take pages inside an allocation. */
+// @ts-ignore: decorator
+@inline export const INIT_MBUF_GROWS: u32 = 2;
+/** mb_init flag: the cluster zone may take pages inside an allocation. */
+// @ts-ignore: decorator
+@inline export const INIT_CLUSTER_GROWS: u32 = 4;
+
+/** The mbuf zone. */
+export const mbufZone: Zone = zoneOf(ZONE_MBUF);
+/** The cluster zone. */
+export const clusterZone: Zone = zoneOf(ZONE_CLUSTER);
+
+/**
+ * Sets the pool up: the arena for `thewall` bytes, clusters of 2^clshift
+ * bytes, at most `nmbufs` mbufs and `nmbclusters` clusters.
+ * Returns 0, EINVAL for a bad size, ENOMEM if memory cannot hold the layout,
+ * ESTATE if already initialised.
+ */
+export function mb_init(thewall: u32, clshift: u32, nmbufs: u32, nmbclusters: u32, flags: u32): i32 {
+  if (gload(G_READY)) return ESTATE;
+  if (clshift < MCLSHIFT_MIN || clshift > MCLSHIFT_MAX) return EINVAL;
+  if (nmbufs == 0 || nmbclusters == 0) return EINVAL;
+  let r = arena_init(thewall, (flags & INIT_PINNED) != 0);
+  if (r < 0) return r;
+  zone_setup(mbufZone, ZONE_MBUF, MSIZE_SHIFT, nmbufs, (flags & INIT_MBUF_GROWS) != 0);
+  zone_setup(clusterZone, ZONE_CLUSTER, clshift, nmbclusters, (flags & INIT_CLUSTER_GROWS) != 0);
+  gstore(G_READY, 1);
+  return 0;
+}
+
+// === Validation ===
+
+/** 0 if `m` is an mbuf in use; EBADHANDLE or EDOUBLEFREE otherwise. */
+// @ts-ignore: decorator
+@inline export function check_mbuf(m: usize): i32 {
+  let off = m - arenaBase;
+  if (m < arenaBase || off >= (<usize>top << 12) || (m & MSIZE_MASK)) return EBADHANDLE;
+  let meta = load<u32>(meta_ptr(m));
+  if ((meta & META_ZONE_MASK) != ZONE_MBUF) return EBADHANDLE;
+  if (<u32>((off & PAGE_MASK) >> MSIZE_SHIFT) >= ((meta >> META_CARVED_SHIFT) & 0xff)) return EBADHANDLE;
+  if (load<u16>(m, M_TYPE) == MT_FREE) return EDOUBLEFREE;
+  return 0;
+}
+
+/** 0 if `m` is an mbuf in use that nothing else points at. */
+// @ts-ignore: decorator
+@inline export function check_head(m: usize): i32 {
+  let e = check_mbuf(m);
+  if (e) return e;
+  return (load<u16>(m, M_FLAGS) & M_LINKED) ? EBUSY : 0;
+}
+
+/** True if `how` names exactly one of M_NOWAIT / M_WAITOK, optionally with M_RECV. */
+// @ts-ignore: decorator
+@inline export function valid_how(how: i32): bool {
+  let w = how & M_HOW_MASK;
+  return (how & ~(M_HOW_MASK | M_RECV)) == 0 && (w == M_NOWAIT || w == M_WAITOK);
+}
+
+/** True if `type` is a type an mbuf may be allocated with (not MT_FREE). */
+// @ts-ignore: decorator
+@inline export function valid_type(type: i32): bool {
+  return <u32>(type - 1) < MT_NTYPES - 1;
+}
+
+// === Header access ===
+
+/** Address of the external-storage descriptor of `m` (after pkthdr if any). */
+// @ts-ignore: decorator
+@inline export function ext_ptr(m: usize, flags: u16): usize {
+  return m + ((flags & M_PKTHDR) ? M_PKTHDR_SIZE : M_HDR_SIZE);
+}
+
+/** Address of a census slot. */
+// @ts-ignore: decorator
+@inline function census_ptr(type: u32): usize { return G() + (type << 2); }
+
+// === Allocation ===
+
+/** Called on an empty zone: counts, asks the host to drain, retries once. */
+function alloc_failed(z: Zone, how: i32): usize {
+  if (host_exhausted(z.id, how)) {
+    gcount(G_DRAINS);
+    let item = zone_pop(z);
+    if (!item) item = zone_alloc_slow(z);
+    if (item) return item;
+  }
+  if (how & M_WAITOK) z.delayed += 1.0; else z.denied += 1.0;
+  return 0;
+}
+
+/** Takes an mbuf item from its zone, or 0. */
+// @ts-ignore: decorator
+@inline function mbuf_alloc(how: i32): usize {
+  let m = zone_pop(mbufZone);
+  if (!m) {
+    m = zone_alloc_slow(mbufZone);
+    if (!m) m = alloc_failed(mbufZone, how);
+  }
+  return m;
+}
+
+/** Clusters the receive class could still get: free ones plus what the zone could carve. */
+function clusters_available(): u32 {
+  let z = clusterZone;
+  let avail = z.free;
+  if (z.grows) avail += min(z.limit - z.total, pages_available() * z.perPage);
+  return avail;
+}
+
+/**
+ * m_clalloc: takes a cluster, honouring the reservation. While the
+ * reservation flag is set, or when no more than the reserved count remains,
+ * only M_RECV callers get one; others are refused and counted.
+ */
+function cluster_alloc(how: i32): usize {
+  if (!(how & M_RECV)) {
+    let resv = gload(G_RESV_COUNT);
+    if (gload(G_RESV_FLAG) || (resv && clusters_available() <= resv)) {
+      gcount(G_RESV_DENIED);
+      if (how & M_WAITOK) clusterZone.delayed += 1.0; else clusterZone.denied += 1.0;
+      return 0;
+    }
+  }
+  let c = zone_pop(clusterZone);
+  if (!c) {
+    c = zone_alloc_slow(clusterZone);
+    if (!c) c = alloc_failed(clusterZone, how);
+  }
+  if (c) store<u32>(ref_ptr(c), 1);
+  return c;
+}
+
+/** Initialises a fresh mbuf's header. */
+// @ts-ignore: decorator
+@inline function mbuf_init(m: usize, type: u32, flags: u16): void {
+  store<u32>(m, 0, M_NEXT);
+  store<u32>(m, 0, M_NEXTPKT);
+  store<u32>(m, <u32>(m + ((flags & M_PKTHDR) ? M_PKTHDR_SIZE : M_HDR_SIZE)), M_DATA);
+  store<i32>(m, 0, M_LEN);
+  store<u16>(m, <u16>type, M_TYPE);
+  store<u16>(m, flags, M_FLAGS);
+  store<u32>(m, gload(G_OWNER), M_OWNER);
+  let seq = gload(G_SEQ) + 1;
+  gstore(G_SEQ, seq);
+  store<u32>(m, seq, M_SEQ);
+  store<u32>(m, 0, M_SPARE);
+  if (flags & M_PKTHDR) {
+    store<i32>(m, 0, PH_LEN);
+    store<u32>(m, 0, PH_RCVIF);
+  }
+  let cp = census_ptr(type);
+  store<u32>(cp, load<u32>(cp) + 1);
+}
+
+/** Attaches cluster `c` to `m` as its external storage. */
+// @ts-ignore: decorator
+@inline function ext_attach(m: usize, c: usize): void {
+  let flags = load<u16>(m, M_FLAGS);
+  let ext = ext_ptr(m, flags);
+  store<u32>(ext, <u32>c, EXT_BUF);
+  store<u32>(ext, clusterZone.itemSize, EXT_SIZE);
+  store<u32>(m, <u32>c, M_DATA);
+  store<u16>(m, flags | M_EXT, M_FLAGS);
+}
+
+/** Drops one reference to the external storage of `m`; frees the cluster on the last. */
+export function ext_release(m: usize, flags: u16): void {
+  let c = <usize>load<u32>(ext_ptr(m, flags), EXT_BUF);
+  let rp = ref_ptr(c);
+  let refs = load<u32>(rp) - 1;
+  store<u32>(rp, refs);
+  if (refs == 0) zone_push(clusterZone, c);
+}
+
+/**
+ * m_get: an mbuf of `type` without a packet header.
+ * Returns the handle, 0 if none is free (counted), EINVAL for a bad how/type.
+ */
+export function m_get(how: i32, type: i32): i32 {
+  if (!valid_how(how) || !valid_type(type)) return EINVAL;
+  let m = mbuf_alloc(how);
+  if (m) mbuf_init(m, type, 0);
+  return <i32>m;
+}
+
+/** m_gethdr: an mbuf of `type` with a packet header. Results as m_get. */
+export function m_gethdr(how: i32, type: i32): i32 {
+  if (!valid_how(how) || !valid_type(type)) return EINVAL;
+  let m = mbuf_alloc(how);
+  if (m) mbuf_init(m, type, M_PKTHDR);
+  return <i32>m;
+}
+
+/**
+ * m_clget: attaches a cluster to the empty mbuf `m`.
+ * Returns `m`, 0 if no cluster could be had (counted), EBADHANDLE/EDOUBLEFREE
+ * for a bad handle, EINVAL if `m` already has external storage or holds data.
+ */
+export function m_clget(m: i32, how: i32): i32 {
+  let e = check_mbuf(<usize>m);
+  if (e) return e;
+  if (!valid_how(how)) return EINVAL;
+  let flags = load<u16>(<usize>m, M_FLAGS);
+  if ((flags & M_EXT) || load<i32>(<usize>m, M_LEN) != 0) return EINVAL;
+  let c = cluster_alloc(how);
+  if (!c) return 0;
+  ext_attach(<usize>m, c);
+  return m;
+}
+
+/**
+ * m_getcl: an mbuf with a cluster attached; `flags` is 0 or M_PKTHDR.
+ * Returns the handle, 0 if either could not be had (the mbuf goes back), EINVAL.
+ */
+export function m_getcl(how: i32, type: i32, flags: i32): i32 {
+  if (!valid_how(how) || !valid_type(type) || (flags & ~<i32>M_PKTHDR)) return EINVAL;
+  let m = mbuf_alloc(how);
+  if (!m) return 0;
+  let c = cluster_alloc(how);
+  if (!c) {
+    zone_push(mbufZone, m);
+    return 0;
+  }
+  mbuf_init(m, type, <u16>flags);
+  ext_attach(m, c);
+  return <i32>m;
+}
+
+// === Freeing ===
+
+/** Frees one mbuf known to be valid; returns its successor, now unlinked. */
+export function mbuf_free(m: usize): usize {
+  let flags = load<u16>(m, M_FLAGS);
+  if (flags & M_EXT) ext_release(m, flags);
+  let n = <usize>load<u32>(m, M_NEXT);
+  if (n) store<u16>(n, load<u16>(n, M_FLAGS) & ~M_LINKED, M_FLAGS);
+  let cp = census_ptr(load<u16>(m, M_TYPE));
+  store<u32>(cp, load<u32>(cp) - 1);
+  store<u16>(m, MT_FREE, M_TYPE);
+  store<u16>(m, 0, M_FLAGS);
+  zone_push(mbufZone, m);
+  return n;
+}
+
+/**
+ * m_free: frees one mbuf and its reference to any cluster.
+ * Returns the next mbuf of the chain (now a head of its own), 0 if none,
+ * EBADHANDLE/EDOUBLEFREE for a bad handle, EBUSY if `m` is inside a chain or socket buffer.
+ */
+export function m_free(m: i32): i32 {
+  let e = check_head(<usize>m);
+  if (e) return e;
+  return <i32>mbuf_free(<usize>m);
+}
+
+/** m_freem: frees a whole chain. Returns 0, or the errors of m_free for the head. */
+export function m_freem(m: i32): i32 {
+  let e = check_head(<usize>m);
+  if (e) return e;
+  let n = <usize>m;
+  while (n) n = mbuf_free(n);
+  return 0;
+}
+
+// === Header fields the host may read and set ===
+
+/** m_chtype: changes the type of `m`, keeping the census right. Returns 0 or an error. */
+export function m_chtype(m: i32, type: i32): i32 {
+  let e = check_mbuf(<usize>m);
+  if (e) return e;
+  if (!valid_type(type)) return EINVAL;
+  let old = census_ptr(load<u16>(<usize>m, M_TYPE));
+  store<u32>(old, load<u32>(old) - 1);
+  let cp = census_ptr(<u32>type);
+  store<u32>(cp, load<u32>(cp) + 1);
+  store<u16>(<usize>m, <u16>type, M_TYPE);
+  return 0;
+}
+
+/** Sets or clears the user-settable flags (M_EOR, M_BCAST, M_MCAST) of `m`. Returns the new flags or an error. */
+export function m_setflags(m: i32, set: i32, clear: i32): i32 {
+  let e = check_mbuf(<usize>m);
+  if (e) return e;
+  if ((set | clear) & ~<i32>M_USER_FLAGS) return EINVAL;
+  let f = (load<u16>(<usize>m, M_FLAGS) & ~<u16>clear) | <u16>set;
+  store<u16>(<usize>m, f, M_FLAGS);
+  return f;
+}
+
+/** Sets the owner tag stamped on mbufs allocated from now on. */
+export function mb_set_owner(tag: u32): void { gstore(G_OWNER, tag); }
+
+/** Retags `m` (for example when a connection takes over a buffer). Returns 0 or an error. */
+export function m_setowner(m: i32, tag: u32): i32 {
+  let e = check_mbuf(<usize>m);
+  if (e) return e;
+  store<u32>(<usize>m, tag, M_OWNER);
+  return 0;
+}
+
+// === Reservation (m_clalloc flag, seed 003) ===
+
+/** Sets the reservation flag: while set, only M_RECV callers get clusters. */
+export function mb_set_reserved(flag: i32): void { gstore(G_RESV_FLAG, flag ? 1 : 0); }
+
+/** Keeps `count` clusters that only M_RECV callers may take. Returns 0 or EINVAL. */
+export function mb_set_reserve(count: i32): i32 {
+  if (count < 0 || <u32>count > clusterZone.limit) return EINVAL;
+  gstore(G_RESV_COUNT, count);
+  return 0;
+}
+
+/** Counts a waiting request that gave up (the host's wait timed out) as denied. */
+export function mb_wait_failed(zone: i32): i32 {
+  if (zone != <i32>ZONE_MBUF && zone != <i32>ZONE_CLUSTER) return EINVAL;
+  zoneOf(zone).denied += 1.0;
+  return 0;
+}
+
+// === Links held outside mbuf chains ===
+
+/**
+ * mbufs marked M_LINKED by a holder other than an mbuf's m_next/m_nextpkt
+ * (a socket buffer's first mbuf). The audit checks that every M_LINKED mbuf
+ * is accounted for by a pointer or by this count.
+ */
+export let heldByOthers: u32 = 0;
+
+/** Marks `m` as held by a holder outside the chains. */
+export function hold_mbuf(m: usize): void {
+  store<u16>(m, load<u16>(m, M_FLAGS) | M_LINKED, M_FLAGS);
+  heldByOthers++;
+}
+
+/** Releases `m` from a holder outside the chains; it is a free-standing head again. */
+export function unhold_mbuf(m: usize): void {
+  store<u16>(m, load<u16>(m, M_FLAGS) & ~M_LINKED, M_FLAGS);
+  heldByOthers--;
+}
+
+/** Sets m_next of `m` to `n` (0 to cut), keeping M_LINKED right on both ends. */
+// @ts-ignore: decorator
+@inline export function set_next(m: usize, n: usize): void {
+  let old = <usize>load<u32>(m, M_NEXT);
+  if (old) store<u16>(old, load<u16>(old, M_FLAGS) & ~M_LINKED, M_FLAGS);
+  if (n) store<u16>(n, load<u16>(n, M_FLAGS) | M_LINKED, M_FLAGS);
+  store<u32>(m, <u32>n, M_NEXT);
+}

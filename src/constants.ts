@@ -1,0 +1,54 @@
+// Public constants with their mbuf(9) names and values, shared with the core.
+
+/** mbuf types, 4.4BSD / RTEMS / FreeBSD 4 numbering. */
+export const MT = {
+  FREE: 0,
+  DATA: 1,
+  HEADER: 2,
+  SOCKET: 3,
+  PCB: 4,
+  RTABLE: 5,
+  HTABLE: 6,
+  ATABLE: 7,
+  SONAME: 8,
+  SOOPTS: 10,
+  FTABLE: 11,
+  RIGHTS: 12,
+  IFADDR: 13,
+  CONTROL: 14,
+  OOBDATA: 15,
+} as const;
+export type MbufType = (typeof MT)[keyof typeof MT];
+/** Number of type slots in the census. */
+export const MT_NTYPES = 16;
+
+/** The census names of each type, as RTEMS prints them (index = type). */
+export const MT_NAMES: readonly string[] = [
+  "free", "data", "header", "socket", "pcb", "rtable", "htable", "atable",
+  "soname", "type9", "soopts", "ftable", "rights", "ifaddr", "control", "oobdata",
+];
+
+/** m_flags. M_EXT and M_PKTHDR are set by the pool; M_EOR, M_BCAST, M_MCAST by the user. */
+export const M_EXT = 0x0001;
+export const M_PKTHDR = 0x0002;
+export const M_EOR = 0x0004;
+export const M_RDONLY = 0x0008;
+export const M_BCAST = 0x0010;
+export const M_MCAST = 0x0020;
+
+/** Allocation flags: exactly one of M_NOWAIT / M_WAITOK, optionally | M_RECV. */
+export const M_NOWAIT = 0x0001;
+export const M_WAITOK = 0x0002;
+/** The receive class: may take reserved clusters and wins waits (seed 003's flag). */
+export const M_RECV = 0x0100;
+
+/** Zone ids as the core numbers them. */
+export const ZONE_MBUF = 1;
+export const ZONE_CLUSTER = 2;
+
+/** Sizes fixed by every profile. */
+export const MSIZE = 256;
+export const PAGE_SIZE = 4096;
+/** Data bytes in an mbuf without / with a packet header. */
+export const MLEN = 224;
+export const MHLEN = 216;

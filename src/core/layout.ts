@@ -1,0 +1,22 @@
+// Byte offsets inside the core's counters block (assembly/stats.ts). The
+// sizes are checked against the core's exported MB_ZONE_BYTES and
+// MB_GLOBAL_BYTES when a Pool starts, so a drift fails loudly.
+
+/** Zone record fields (u32 unless marked f64). */
+export const Z = {
+  freeHead: 0, itemSize: 4, itemShift: 8, perPage: 12, limit: 16, total: 20, free: 24, peak: 28,
+  pages: 32, grows: 36, id: 40,
+  allocs: 48, frees: 56, denied: 64, delayed: 72, pagesIn: 80, pagesOut: 88, // f64
+  BYTES: 96,
+} as const;
+
+/** Global fields, from the start of the global part (u32 unless marked f64). */
+export const GL = {
+  census: 0,
+  drains: 64, resvDenied: 72, mcfail: 80, mpfail: 88, // f64
+  seq: 96, owner: 100, resvFlag: 104, resvCount: 108,
+  arenaBase: 112, maxPages: 116, top: 120, freePages: 124, freePageHead: 128,
+  pageMeta: 132, refTable: 136, scratch: 140,
+  auditCode: 144, auditAddr: 148, auditA: 152, auditB: 156, ready: 160, pinned: 164,
+  BYTES: 168,
+} as const;

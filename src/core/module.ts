@@ -1,0 +1,47 @@
+// Loads the core: compiles each build once per process and instantiates one
+// WebAssembly instance per Pool over memory the host creates.
+
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { instantiateSync } from "@assemblyscript/loader";
+import type { CoreExports } from "./exports.js";
+
+/** Which build of the core to run: `debug` keeps assertions, `release` is optimised. */
+export type Build = "debug" | "release";
+
+const compiled = new Map<Build, WebAssembly.Module>();
+
+/** The compiled module of a build, from build/<build>.wasm beside the package. */
+export function coreModule(build: Build): WebAssembly.Module {
+  let mod = compiled.get(build);
+  if (!mod) {
+    const url = new URL(`../../build/${build}.wasm`, import.meta.url);
+    let bytes: Uint8Array<ArrayBuffer>;
+    try {
+      bytes = new Uint8Array(readFileSync(fileURLToPath(url)));
+    } catch (e) {
+      throw new Error(`mbufpool: the ${build} core is not built (${(e as Error).message}); run \`npm run build\``);
+    }
+    mod = new WebAssembly.Module(bytes);
+    compiled.set(build, mod);
+  }
+  return mod;
+}
+
+/** What the core may call in the host. */
+export interface CoreImports {
+  /** An allocation found its zone empty; return 1 if drain routines ran. */
+  exhausted(zone: number, how: number): number;
+}
+
+/** Instantiates a core over `memory`. */
+export function instantiateCore(build: Build, memory: WebAssembly.Memory, host: CoreImports): CoreExports {
+  // The loader instantiates (and supplies `abort` for the debug build); its
+  // demangled wrappers cost a closure per call, so the Pool keeps the raw
+  // instance exports.
+  const { instance } = instantiateSync(coreModule(build), {
+    env: { memory },
+    host: { exhausted: host.exhausted },
+  });
+  return instance.exports as unknown as CoreExports;
+}

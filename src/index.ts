@@ -1,0 +1,17 @@
+// mbufpool: the BSD network-buffer allocator as a WebAssembly core with a
+// TypeScript host. The public API.
+
+export { Pool, type PoolOptions, type DrainRoutine, type PoolMessage } from "./pool.js";
+export { MbufError, type MbufErrorCode } from "./errors.js";
+export {
+  MT, MT_NAMES, MT_NTYPES, type MbufType, M_EXT, M_PKTHDR, M_EOR, M_RDONLY, M_BCAST, M_MCAST,
+  M_NOWAIT, M_WAITOK, M_RECV, MSIZE, MLEN, MHLEN, PAGE_SIZE,
+} from "./constants.js";
+export {
+  PROFILES, getProfile, resolveTunables, type Profile, type ProfileName, type TunableSpec, type Values, type Layout,
+} from "./profiles.js";
+export type { PoolStats, ZoneStats } from "./stats/snapshot.js";
+export { formatNetstat, NETSTAT_FORMATS } from "./stats/netstat.js";
+export type { AuditResult } from "./audit.js";
+export { RealClock, VirtualClock, type Clock } from "./clock.js";
+export type { Build } from "./core/module.js";

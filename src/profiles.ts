@@ -1,0 +1,246 @@
+// Profiles: the systems mbufpool models, each with its own sizes, tunables
+// (under that system's names), autosizing rules, drain rule and messages.
+// Facts and formulas: REFERENCE.md ("Sizes and limits").
+
+import { MbufError } from "./errors.js";
+import { MSIZE, PAGE_SIZE } from "./constants.js";
+
+export type ProfileName = "freebsd" | "freebsd4" | "rtems" | "aix";
+/** When a failed allocation runs the protocol drain routines (m_reclaim). */
+export type DrainRule = "always" | "wait" | "never";
+
+/** One tunable: its system's name, meaning, unit, range and default rule. */
+export interface TunableSpec {
+  readonly name: string;
+  readonly description: string;
+  readonly unit: "count" | "bytes" | "KB";
+  /** Smallest value, given the values resolved so far. */
+  min(v: Values): number;
+  /** Largest value, given the values resolved so far. */
+  max(v: Values): number;
+  /** Default (autosized) value, given the values resolved so far. */
+  default(v: Values): number;
+  /** The rule, in words, for error messages and `sysctl -d`. */
+  readonly rule: string;
+}
+
+/** Tunable values by name. */
+export type Values = Readonly<Record<string, number>>;
+
+/** What a profile's tunables mean for the core. */
+export interface Layout {
+  /** Bytes the arena may hold (thewall). */
+  thewall: number;
+  nmbufs: number;
+  nmbclusters: number;
+  /** Whether an allocation may take arena pages itself (else only netm / start-up grow a zone). */
+  mbufGrows: boolean;
+  clusterGrows: boolean;
+  /** Items to carve at creation. */
+  preallocMbufs: number;
+  preallocClusters: number;
+}
+
+export interface Profile {
+  readonly name: ProfileName;
+  readonly title: string;
+  readonly mclbytes: 2048 | 4096;
+  /** Tunables in resolution order (a default may depend on earlier ones). */
+  readonly tunables: readonly TunableSpec[];
+  /** Short names accepted for convenience. */
+  readonly aliases: Readonly<Record<string, string>>;
+  layout(v: Values): Layout;
+  readonly drain: { readonly mbuf: DrainRule; readonly cluster: DrainRule };
+  /** The system's console message when a zone runs dry, and how often it may repeat. */
+  readonly exhaustedMessage: { readonly mbuf?: string; readonly cluster?: string; readonly everyMs: number };
+  /** Whether free pages may go back to the arena (FreeBSD 4 never returned map pages). */
+  readonly reclaims: boolean;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+/** Largest arena the core can address (handles are positive i32). */
+export const THEWALL_MAX = 1024 * MiB;
+
+const pagesFor = (items: number, size: number): number => Math.ceil((items * size) / PAGE_SIZE);
+
+function spec(
+  name: string, description: string, unit: TunableSpec["unit"], rule: string,
+  dflt: (v: Values) => number, min: (v: Values) => number, max: (v: Values) => number,
+): TunableSpec {
+  return { name, description, unit, rule, default: dflt, min, max };
+}
+
+const freebsd: Profile = {
+  name: "freebsd",
+  title: "FreeBSD (modern UMA zones, limits derived from kern.ipc.maxmbufmem)",
+  mclbytes: 2048,
+  aliases: { physmem: "hw.physmem", maxmbufmem: "kern.ipc.maxmbufmem", nmbclusters: "kern.ipc.nmbclusters", nmbufs: "kern.ipc.nmbufs" },
+  tunables: [
+    spec("hw.physmem", "memory of the machine the pool models", "bytes", "from 1 MiB to 2 GiB",
+      () => 64 * MiB, () => MiB, () => 2048 * MiB),
+    spec("kern.ipc.maxmbufmem", "memory the network buffers may use (the arena's cap)", "bytes",
+      "from 64 KiB to 3/4 of hw.physmem and at most 1 GiB",
+      (v) => Math.min(Math.floor(v["hw.physmem"] / 2), THEWALL_MAX), () => 64 * KiB,
+      (v) => Math.min(Math.floor((v["hw.physmem"] * 3) / 4), THEWALL_MAX)),
+    spec("kern.ipc.nmbjumbop", "limit of page-size jumbo clusters (reported; the pool allocates none)", "count",
+      "at least 0", (v) => Math.floor(v["kern.ipc.maxmbufmem"] / PAGE_SIZE / 4), () => 0, () => 2 ** 31 - 1),
+    spec("kern.ipc.nmbjumbo9", "limit of 9k jumbo clusters (reported; the pool allocates none)", "count",
+      "at least 0", (v) => Math.floor(v["kern.ipc.maxmbufmem"] / 9216 / 6), () => 0, () => 2 ** 31 - 1),
+    spec("kern.ipc.nmbjumbo16", "limit of 16k jumbo clusters (reported; the pool allocates none)", "count",
+      "at least 0", (v) => Math.floor(v["kern.ipc.maxmbufmem"] / 16384 / 6), () => 0, () => 2 ** 31 - 1),
+    spec("kern.ipc.nmbclusters", "limit of mbuf clusters", "count",
+      "at least 1, and the clusters must fit in kern.ipc.maxmbufmem",
+      (v) => Math.max(1, Math.floor(v["kern.ipc.maxmbufmem"] / 2048 / 4)), () => 1,
+      (v) => Math.floor(v["kern.ipc.maxmbufmem"] / 2048)),
+    spec("kern.ipc.nmbufs", "limit of mbufs", "count",
+      "at least kern.ipc.nmbclusters (cluster limits may not exceed nmbufs), and the mbufs must fit in kern.ipc.maxmbufmem",
+      (v) => Math.max(Math.floor(v["kern.ipc.maxmbufmem"] / MSIZE / 5),
+        v["kern.ipc.nmbclusters"] + v["kern.ipc.nmbjumbop"] + v["kern.ipc.nmbjumbo9"] + v["kern.ipc.nmbjumbo16"]),
+      (v) => v["kern.ipc.nmbclusters"], (v) => Math.floor(v["kern.ipc.maxmbufmem"] / MSIZE)),
+  ],
+  layout: (v) => ({
+    thewall: v["kern.ipc.maxmbufmem"], nmbufs: v["kern.ipc.nmbufs"], nmbclusters: v["kern.ipc.nmbclusters"],
+    mbufGrows: true, clusterGrows: true, preallocMbufs: 0, preallocClusters: 0,
+  }),
+  drain: { mbuf: "always", cluster: "always" },
+  exhaustedMessage: {
+    mbuf: "[zone: mbuf] kern.ipc.nmbufs limit reached",
+    cluster: "[zone: mbuf_cluster] kern.ipc.nmbclusters limit reached",
+    everyMs: 300_000,
+  },
+  reclaims: true,
+};
+
+const freebsd4: Profile = {
+  name: "freebsd4",
+  title: "FreeBSD 4.x on i386 (fixed mb_map sized from maxusers)",
+  mclbytes: 2048,
+  aliases: { nmbclusters: "kern.ipc.nmbclusters", nmbufs: "kern.ipc.nmbufs" },
+  tunables: [
+    spec("maxusers", "system size; NMBCLUSTERS autosizes from it", "count", "from 1 to 4096",
+      () => 32, () => 1, () => 4096),
+    spec("kern.ipc.nmbclusters", "mbuf clusters in the map (NMBCLUSTERS)", "count",
+      "from 1 to 262144 (512 MiB of clusters)", (v) => 512 + v["maxusers"] * 16, () => 1, () => 262144),
+    spec("kern.ipc.nmbufs", "mbufs in the map (NMBUFS)", "count",
+      "at least 2 x kern.ipc.nmbclusters, and the whole map at most 1 GiB",
+      (v) => v["kern.ipc.nmbclusters"] * 4, (v) => v["kern.ipc.nmbclusters"] * 2,
+      (v) => Math.floor((THEWALL_MAX - pagesFor(v["kern.ipc.nmbclusters"], 2048) * PAGE_SIZE) / MSIZE)),
+  ],
+  layout: (v) => ({
+    // The map is exactly nmbclusters * MCLBYTES + nmbufs * MSIZE (page-rounded per zone).
+    thewall: (pagesFor(v["kern.ipc.nmbclusters"], 2048) + pagesFor(v["kern.ipc.nmbufs"], MSIZE)) * PAGE_SIZE,
+    nmbufs: v["kern.ipc.nmbufs"], nmbclusters: v["kern.ipc.nmbclusters"],
+    mbufGrows: true, clusterGrows: true, preallocMbufs: 0, preallocClusters: 0,
+  }),
+  // 4.x ran m_reclaim only when a waiting mbuf request failed (seed 000: 828 delayed, 0 drains).
+  drain: { mbuf: "wait", cluster: "never" },
+  exhaustedMessage: {
+    mbuf: "All mbufs exhausted, please see tuning(7).",
+    cluster: "All mbuf clusters exhausted, please see tuning(7).",
+    everyMs: 1000,
+  },
+  reclaims: false,
+};
+
+const rtems: Profile = {
+  name: "rtems",
+  title: "RTEMS 4.6 (pools carved once at start-up, MPC860-class boards)",
+  mclbytes: 2048,
+  aliases: {},
+  tunables: [
+    spec("mbuf_bytecount", "bytes carved into mbufs at start-up", "bytes", "from 4 KiB to 64 MiB",
+      () => 64 * KiB, () => 4 * KiB, () => 64 * MiB),
+    spec("mbuf_cluster_bytecount", "bytes carved into clusters at start-up", "bytes", "from 4 KiB to 512 MiB",
+      () => 128 * KiB, () => 4 * KiB, () => 512 * MiB),
+  ],
+  layout: (v) => {
+    const nmbufs = Math.floor(v["mbuf_bytecount"] / MSIZE);
+    const nmbclusters = Math.floor(v["mbuf_cluster_bytecount"] / 2048);
+    return {
+      thewall: (pagesFor(nmbufs, MSIZE) + pagesFor(nmbclusters, 2048)) * PAGE_SIZE,
+      nmbufs, nmbclusters, mbufGrows: false, clusterGrows: false,
+      preallocMbufs: nmbufs, preallocClusters: nmbclusters,
+    };
+  },
+  drain: { mbuf: "wait", cluster: "never" },
+  exhaustedMessage: { everyMs: 30_000 },
+  reclaims: false,
+};
+
+const aix: Profile = {
+  name: "aix",
+  title: "AIX 3.2.5 (pinned pools, 4096-byte clusters, netm grows and shrinks, capped by thewall)",
+  mclbytes: 4096,
+  aliases: {},
+  tunables: [
+    spec("thewall", "most memory the mbuf pools may take from the VMM", "KB", "from 64 KB to 1048576 KB (1 GiB)",
+      () => 2048, () => 64, () => THEWALL_MAX / KiB),
+    spec("lowmbuf", "free mbufs netm keeps at least", "count", "at least 0, and they must fit in thewall",
+      () => 88, () => 0, (v) => Math.floor((v["thewall"] * KiB) / MSIZE)),
+    spec("lowclust", "free clusters netm keeps at least", "count", "at least 0, and they must fit in thewall",
+      () => 29, () => 0, (v) => Math.floor((v["thewall"] * KiB) / 4096)),
+    spec("mb_cl_hiwat", "free clusters above which netm gives clusters back", "count", "at least 0",
+      () => 58, () => 0, (v) => Math.floor((v["thewall"] * KiB) / 4096)),
+  ],
+  layout: (v) => {
+    const thewall = v["thewall"] * KiB;
+    return {
+      thewall, nmbufs: Math.floor(thewall / MSIZE), nmbclusters: Math.floor(thewall / 4096),
+      mbufGrows: false, clusterGrows: false,
+      preallocMbufs: v["lowmbuf"], preallocClusters: v["lowclust"],
+    };
+  },
+  drain: { mbuf: "wait", cluster: "wait" },
+  exhaustedMessage: { everyMs: 1000 },
+  reclaims: true,
+};
+
+/** Every profile by name. */
+export const PROFILES: Readonly<Record<ProfileName, Profile>> = { freebsd, freebsd4, rtems, aix };
+
+/** The profile called `name`, or ETUNABLE naming the choices. */
+export function getProfile(name: string): Profile {
+  const p = (PROFILES as Record<string, Profile>)[name];
+  if (!p) throw new MbufError("ETUNABLE", `unknown profile "${name}"; choose one of ${Object.keys(PROFILES).join(", ")}`);
+  return p;
+}
+
+/** The canonical name of tunable `name` in profile `p` (aliases resolved), or undefined. */
+export function canonicalName(p: Profile, name: string): string | undefined {
+  const n = p.aliases[name] ?? name;
+  return p.tunables.some((t) => t.name === n) ? n : undefined;
+}
+
+/**
+ * Resolves a profile's tunables: given values (by system name or alias) over
+ * autosized defaults, each checked against its range in resolution order.
+ * Throws ETUNABLE naming the tunable, the value and the rule.
+ */
+export function resolveTunables(p: Profile, given: Readonly<Record<string, number>> = {}): Values {
+  const byName: Record<string, number> = {};
+  for (const [k, val] of Object.entries(given)) {
+    const n = canonicalName(p, k);
+    if (!n) {
+      throw new MbufError("ETUNABLE",
+        `unknown tunable "${k}" for profile ${p.name}; it has ${p.tunables.map((t) => t.name).join(", ")}`);
+    }
+    byName[n] = val;
+  }
+  const v: Record<string, number> = {};
+  for (const t of p.tunables) {
+    const val = byName[t.name] ?? t.default(v);
+    checkTunable(t, val, v);
+    v[t.name] = val;
+  }
+  return v;
+}
+
+/** Throws ETUNABLE unless `val` is an integer within the tunable's range given `v`. */
+export function checkTunable(t: TunableSpec, val: unknown, v: Values): void {
+  const min = t.min(v), max = t.max(v);
+  if (typeof val !== "number" || !Number.isInteger(val) || val < min || val > max) {
+    throw new MbufError("ETUNABLE",
+      `${t.name}=${String(val)} refused: ${t.name} must be ${t.rule} (here ${min} to ${max} ${t.unit === "count" ? "" : t.unit})`.trimEnd());
+  }
+}
