@@ -12,5 +12,6 @@ export default defineConfig({
     setupFiles: ["test/setup.ts"],
     projects: [project("debug"), project("release")],
     testTimeout: 60_000,
+    reporters: ["default", "./test/summary-reporter.ts"],
   },
 });

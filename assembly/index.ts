@@ -16,6 +16,13 @@ export { m_get_bulk, m_freem_bulk, bulk_index } from "./bulk";
 export { mb_audit } from "./audit";
 export { mb_grow, mb_reclaim } from "./manage";
 
+// Chains (chain.ts)
+
+// Socket buffers (sockbuf.ts)
+
+// Packet zone (packet.ts)
+
+
 // Layout facts the host reads once at start-up.
 /** Address of the counters block. */
 export const MB_STATS: i32 = <i32>STATS;

@@ -15,3 +15,11 @@ export { formatNetstat, NETSTAT_FORMATS } from "./stats/netstat.js";
 export type { AuditResult } from "./audit.js";
 export { RealClock, VirtualClock, type Clock } from "./clock.js";
 export type { Build } from "./core/module.js";
+
+// Chains and socket buffers
+
+// Operating the pool: waits, netm, tunables at runtime
+
+// Observability: reports, leaks
+
+// Fuzzing and traces

@@ -264,6 +264,10 @@ export class Pool extends EventEmitter {
     this.ex.mb_set_owner(tag);
   }
 
+  // === Chains and packet data (chain operations) ===
+
+  // === Socket buffers ===
+
   // === Reservation (seed 003) ===
 
   /** Sets the m_clalloc reservation flag: while set, only M_RECV requests get clusters. */
@@ -277,6 +281,8 @@ export class Pool extends EventEmitter {
     const r = this.ex.mb_set_reserve(count);
     if (r < 0) throw coreError(r, "setReserve", count);
   }
+
+  // === Waiting allocation ===
 
   // === Drain routines and messages ===
 
@@ -366,6 +372,8 @@ export class Pool extends EventEmitter {
     if (!a.ok) throw new MbufError("ESTATE", `audit failed: ${a.message}`);
   }
 
+  // === Reports and leak detection ===
+
   // === Management ===
 
   /**
@@ -397,6 +405,8 @@ export class Pool extends EventEmitter {
   countWaitFailed(zone: "mbuf" | "cluster"): void {
     this.ex.mb_wait_failed(zone === "mbuf" ? ZONE_MBUF : ZONE_CLUSTER);
   }
+
+  // === Runtime tunables and netm ===
 
   /** Releases the instance; any later call throws ECLOSED. */
   close(): void {

@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// The mbufpool command.
+
+// Each command lives in its own module under src/cli/ and registers itself here.
+
+import { Command } from "commander";
+import { MbufError } from "../errors.js";
+import { registerNetstat } from "./netstat.js";
+import { registerDemo } from "./demo.js";
+
+// A reader that goes away (`mbufpool ... | head`) is not an error.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0);
+  throw e;
+});
+
+const program = new Command();
+program
+  .name("mbufpool")
+  .description("The BSD network-buffer allocator (mbufs, clusters, socket buffers) in WebAssembly")
+  .showHelpAfterError();
+
+registerDemo(program);
+registerNetstat(program);
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof MbufError) {
+    process.stderr.write(`mbufpool: ${e.message}\n`);
+    process.exitCode = 2;
+  } else {
+    throw e;
+  }
+});
