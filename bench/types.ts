@@ -1,0 +1,22 @@
+// The contract between benchmark case files (bench/cases/*.ts) and the runner.
+//
+// Each case file exports `cases: BenchCase[]`. Cases with the same `group`
+// run side by side in one benchmark.js suite, in the same process and run,
+// and are printed as ops/s and as a ratio to the group's baseline.
+
+export interface BenchCase {
+  /** Cases of one group are measured together and compared. */
+  group: string;
+  /** What this case measures, e.g. "mbufpool get+free" or "Buffer.allocUnsafe(256)". */
+  name: string;
+  /** The case the group's ratios are relative to (one per group). */
+  baseline?: boolean;
+  /** Operations one call of fn performs (ops/s = calls/s x opsPerCall). */
+  opsPerCall?: number;
+  /** Runs once before measuring (create pools, fill arrays). */
+  setup?(): void;
+  /** The measured work. Must not allocate JS objects if it measures mbufpool's hot path. */
+  fn(): void;
+  /** Runs once after measuring (free everything, audit). */
+  teardown?(): void;
+}
