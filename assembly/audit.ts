@@ -9,8 +9,8 @@
 // table, which it leaves zeroed.
 
 import {
-  PAGE_SHIFT, MSIZE, M_NEXT, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, EXT_BUF, EXT_SIZE,
-  M_EXT, M_PKTHDR, M_LINKED, M_BULKMARK, MT_FREE, MT_NTYPES, M_HDR_SIZE, M_PKTHDR_SIZE,
+  PAGE_SHIFT, MSIZE, MSIZE_SHIFT, M_NEXT, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, EXT_BUF, EXT_SIZE,
+  M_EXT, M_PKTHDR, M_LINKED, M_BULKMARK, M_HCACHED, MT_FREE, MT_NTYPES, M_HDR_SIZE, M_PKTHDR_SIZE,
   ZONE_MBUF, ZONE_CLUSTER,
 } from "./constants";
 import {
@@ -22,6 +22,8 @@ import {
 } from "./arena";
 import { zone_owns } from "./zone";
 import { mbufZone, clusterZone, check_mbuf, ext_ptr, heldByOthers } from "./mbuf";
+import { HCACHE_CAP, hcache_entry } from "./hcache";
+import { G_HCACHE_COUNT } from "./stats";
 
 // Problem codes (the host turns them into messages).
 // @ts-ignore: decorator
@@ -60,6 +62,10 @@ import { mbufZone, clusterZone, check_mbuf, ext_ptr, heldByOthers } from "./mbuf
 @inline export const A_STRAY_MARK: u32 = 17;      // M_BULKMARK left on an mbuf
 // @ts-ignore: decorator
 @inline export const A_NOT_READY: u32 = 18;       // mb_init has not run
+// @ts-ignore: decorator
+@inline export const A_HCACHE: u32 = 19;          // a host cache entry is not a cached free mbuf, or is there twice
+// @ts-ignore: decorator
+@inline export const A_HCACHE_COUNT: u32 = 20;    // mbufs marked host-cached differ from the host cache's count
 
 /** Recount of the type census, MT_NTYPES u32 slots. */
 const CENSUS_RECOUNT: usize = memory.data(<i32>(MT_NTYPES << 2), 16);
@@ -82,6 +88,8 @@ function audit_freelist(z: Zone): u32 {
     if (!zone_owns(z, item)) return report(A_FREELIST_RANGE, item, z.id, 0);
     if (z.id == ZONE_MBUF && load<u16>(item, M_TYPE) != MT_FREE)
       return report(A_FREE_IN_USE, item, MT_FREE, load<u16>(item, M_TYPE));
+    if (z.id == ZONE_MBUF && (load<u16>(item, M_FLAGS) & M_HCACHED))
+      return report(A_HCACHE, item, 0, load<u16>(item, M_FLAGS));
     if (z.id == ZONE_CLUSTER && load<u32>(ref_ptr(item)) != 0)
       return report(A_FREE_IN_USE, item, 0, load<u32>(ref_ptr(item)));
     n++;
@@ -137,6 +145,36 @@ function audit_pages(): u32 {
   return 0;
 }
 
+/**
+ * Checks the host cache: a count within the capacity, every entry a free
+ * mbuf marked M_HCACHED, no entry twice (one scratch bit per mbuf, cleared
+ * again before returning).
+ */
+function audit_hcache(): u32 {
+  let n = gload(G_HCACHE_COUNT);
+  if (n > <u32>HCACHE_CAP) return report(A_HCACHE_COUNT, 0, HCACHE_CAP, n);
+  let r: u32 = 0;
+  let i: u32 = 0;
+  for (; i < n; i++) {
+    let m = hcache_entry(i);
+    if (!zone_owns(mbufZone, m) || load<u16>(m, M_TYPE) != MT_FREE || load<u16>(m, M_FLAGS) != M_HCACHED) {
+      r = report(A_HCACHE, m, i, 0);
+      break;
+    }
+    let off = m - arenaBase;
+    let sp = scratch + ((off >> REF_SHIFT) << 2);
+    let bit: u32 = 1 << <u32>((off >> MSIZE_SHIFT) & ((1 << (REF_SHIFT - MSIZE_SHIFT)) - 1));
+    let seen = load<u32>(sp);
+    if (seen & bit) { r = report(A_HCACHE, m, i, 1); break; }
+    store<u32>(sp, seen | bit);
+  }
+  for (let j: u32 = 0; j < i; j++) {
+    let m = hcache_entry(j);
+    store<u32>(scratch + (((m - arenaBase) >> REF_SHIFT) << 2), 0);
+  }
+  return r;
+}
+
 /** Checks that `p` is 0 or an mbuf in use that carries M_LINKED. */
 // @ts-ignore: decorator
 @inline function valid_link(p: usize): bool {
@@ -146,7 +184,7 @@ function audit_pages(): u32 {
 /** Visits every carved mbuf: free count, census, links, storage; counts cluster references. */
 function audit_mbufs(): u32 {
   memory.fill(CENSUS_RECOUNT, 0, MT_NTYPES << 2);
-  let freeCount: u32 = 0, links: u32 = 0, marked: u32 = 0;
+  let freeCount: u32 = 0, links: u32 = 0, marked: u32 = 0, cached: u32 = 0;
   let clusterSize = clusterZone.itemSize;
   for (let p: u32 = 0; p < top; p++) {
     let meta = load<u32>(pageMeta + (<usize>p << 2));
@@ -156,12 +194,16 @@ function audit_mbufs(): u32 {
     for (let i: u32 = 0; i < carved; i++) {
       let m = page + (<usize>i) * MSIZE;
       let type = <u32>load<u16>(m, M_TYPE);
-      if (type == MT_FREE) { freeCount++; continue; }
+      if (type == MT_FREE) {
+        freeCount++;
+        if (load<u16>(m, M_FLAGS) & M_HCACHED) cached++;
+        continue;
+      }
       if (type >= MT_NTYPES) return report(A_CENSUS, m, MT_NTYPES, type);
       let cp = CENSUS_RECOUNT + (type << 2);
       store<u32>(cp, load<u32>(cp) + 1);
       let flags = load<u16>(m, M_FLAGS);
-      if (flags & M_BULKMARK) return report(A_STRAY_MARK, m, 0, flags);
+      if (flags & (M_BULKMARK | M_HCACHED)) return report(A_STRAY_MARK, m, 0, flags);
       if (flags & M_LINKED) marked++;
       let next = <usize>load<u32>(m, M_NEXT);
       let nextpkt = <usize>load<u32>(m, M_NEXTPKT);
@@ -187,7 +229,10 @@ function audit_mbufs(): u32 {
       if (len < 0 || data < lo || data > hi || <usize>len > hi - data) return report(A_BAD_DATA, m, <u32>len, <u32>data);
     }
   }
-  if (freeCount != mbufZone.free) return report(A_FREE_COUNT, ZONE_MBUF, mbufZone.free, freeCount);
+  // Free mbufs are on the freelist or in the host cache.
+  let hcached = gload(G_HCACHE_COUNT);
+  if (freeCount != mbufZone.free + hcached) return report(A_FREE_COUNT, ZONE_MBUF, mbufZone.free + hcached, freeCount);
+  if (cached != hcached) return report(A_HCACHE_COUNT, 0, hcached, cached);
   for (let t: u32 = 0; t < MT_NTYPES; t++) {
     let want = load<u32>(CENSUS_RECOUNT + (t << 2));
     let have = load<u32>(G() + (t << 2));
@@ -227,6 +272,7 @@ export function mb_audit(): u32 {
   if (!gload(G_READY)) return report(A_NOT_READY, 0, 0, 0);
   let r = audit_freelist(mbufZone);
   if (!r) r = audit_freelist(clusterZone);
+  if (!r) r = audit_hcache();
   if (!r) r = audit_pages();
   if (!r) r = audit_mbufs();
   if (!r) r = audit_clusters();

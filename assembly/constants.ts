@@ -123,6 +123,9 @@
 /** Flags the host may set or clear with m_setflags. */
 // @ts-ignore: decorator
 @inline export const M_USER_FLAGS: u16 = M_EOR | M_BCAST | M_MCAST;
+/** Internal: a free mbuf held by the host cache (hcache.ts); only such an mbuf is taken back from it. */
+// @ts-ignore: decorator
+@inline export const M_HCACHED: u16 = 0x2000;
 /** Internal: something else points at this mbuf (a chain or a socket buffer); not freeable alone. */
 // @ts-ignore: decorator
 @inline export const M_LINKED: u16 = 0x4000;

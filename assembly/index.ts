@@ -7,6 +7,7 @@ import {
 import { STATS, ZONE_BYTES, G_BYTES } from "./stats";
 import { XCHG, XCHG_CAP } from "./bulk";
 import { META_BYTES_PER_PAGE } from "./arena";
+import { HCACHE_CAP } from "./hcache";
 
 export {
   mb_init, m_get, m_gethdr, m_getcl, m_clget, m_free, m_freem, m_chtype, m_setflags,
@@ -15,6 +16,7 @@ export {
 export { m_get_bulk, m_freem_bulk, bulk_index } from "./bulk";
 export { mb_audit } from "./audit";
 export { mb_grow, mb_reclaim } from "./manage";
+export { mb_cache_refill, mb_cache_flush } from "./hcache";
 
 // Chains (chain.ts)
 
@@ -36,6 +38,8 @@ export const MB_GLOBAL_BYTES: i32 = G_BYTES;
 export const MB_XCHG: i32 = <i32>XCHG;
 /** Handles the exchange area holds. */
 export const MB_XCHG_CAP: i32 = XCHG_CAP;
+/** Handles the host cache holds at most. */
+export const MB_HCACHE_CAP: i32 = HCACHE_CAP;
 /** Metadata bytes per arena page. */
 export const MB_META_PER_PAGE: i32 = META_BYTES_PER_PAGE;
 export const MB_MSIZE: i32 = MSIZE;

@@ -5,6 +5,7 @@
 import { ZONE_MBUF, ZONE_CLUSTER, EINVAL } from "./constants";
 import { zoneOf } from "./stats";
 import { zone_grow, zone_reclaim } from "./zone";
+import { hcache_drain } from "./hcache";
 
 /** True for a zone id the host may name. */
 // @ts-ignore: decorator
@@ -18,6 +19,8 @@ import { zone_grow, zone_reclaim } from "./zone";
  */
 export function mb_grow(zone: i32, want: i32): i32 {
   if (!valid_zone(zone) || want < 0) return EINVAL;
+  // Free mbufs in the host cache count as free here, as they would on the freelist.
+  if (zone == <i32>ZONE_MBUF) hcache_drain();
   return <i32>zone_grow(zoneOf(zone), <u32>want);
 }
 
@@ -28,5 +31,7 @@ export function mb_grow(zone: i32, want: i32): i32 {
  */
 export function mb_reclaim(zone: i32, keep: i32, maxPages: i32): i32 {
   if (!valid_zone(zone) || keep < 0 || maxPages < 0) return EINVAL;
+  // A page is given back only when all its items are on the freelist.
+  if (zone == <i32>ZONE_MBUF) hcache_drain();
   return <i32>zone_reclaim(zoneOf(zone), <u32>keep, <u32>maxPages);
 }

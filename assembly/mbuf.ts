@@ -31,6 +31,7 @@ import {
 } from "./arena";
 import { zone_setup, zone_pop, zone_push, zone_alloc_slow } from "./zone";
 import { host_exhausted } from "./host";
+import { hcache_init, hcache_drain } from "./hcache";
 
 /** mb_init flag: grow memory to the cap now (pinned memory). */
 // @ts-ignore: decorator
@@ -61,6 +62,7 @@ export function mb_init(thewall: u32, clshift: u32, nmbufs: u32, nmbclusters: u3
   if (r < 0) return r;
   zone_setup(mbufZone, ZONE_MBUF, MSIZE_SHIFT, nmbufs, (flags & INIT_MBUF_GROWS) != 0);
   zone_setup(clusterZone, ZONE_CLUSTER, clshift, nmbclusters, (flags & INIT_CLUSTER_GROWS) != 0);
+  hcache_init();
   gstore(G_READY, 1);
   return 0;
 }
@@ -118,6 +120,8 @@ export function mb_init(thewall: u32, clshift: u32, nmbufs: u32, nmbclusters: u3
 function alloc_failed(z: Zone, how: i32): usize {
   if (host_exhausted(z.id, how)) {
     gcount(G_DRAINS);
+    // Drain routines may have freed mbufs into the host cache: take them back.
+    if (z.id == ZONE_MBUF) hcache_drain();
     let item = zone_pop(z);
     if (!item) item = zone_alloc_slow(z);
     if (item) return item;
@@ -131,7 +135,9 @@ function alloc_failed(z: Zone, how: i32): usize {
 @inline function mbuf_alloc(how: i32): usize {
   let m = zone_pop(mbufZone);
   if (!m) {
-    m = zone_alloc_slow(mbufZone);
+    // Free mbufs held by the host cache come back before a page is carved or a denial counted.
+    if (hcache_drain()) m = zone_pop(mbufZone);
+    if (!m) m = zone_alloc_slow(mbufZone);
     if (!m) m = alloc_failed(mbufZone, how);
   }
   return m;

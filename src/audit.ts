@@ -31,6 +31,8 @@ const MESSAGES: Record<number, string> = {
   16: "a cluster's reference count differs from its references",
   17: "a bulk mark was left on an mbuf",
   18: "the core was never initialised",
+  19: "a host cache entry is not a cached free mbuf, or is there twice",
+  20: "mbufs marked as host-cached differ from the host cache's count",
 };
 
 /** Describes an audit result in one line. */

@@ -17,6 +17,7 @@ import { readSnapshot, type PoolStats } from "./stats/snapshot.js";
 import { formatNetstat, PROFILE_FORMAT } from "./stats/netstat.js";
 import { auditMessage, type AuditResult } from "./audit.js";
 import { RealClock, type Clock } from "./clock.js";
+import { HostCache, HOST_CACHE_SIZE } from "./cache.js";
 
 /** Options of Pool.create. */
 export interface PoolOptions {
@@ -32,6 +33,12 @@ export interface PoolOptions {
   clock?: Clock;
   /** Receives the system's console messages (never written to stdout by the library). */
   logger?: (message: string) => void;
+  /**
+   * The host cache of ready mbufs in front of the core (src/cache.ts): `true` (default, 64
+   * handles), a size (2 to 512), or `false` to send every get/free to the core. It never
+   * changes what the pool reports: cached mbufs are counted as cache.
+   */
+  cache?: boolean | number;
 }
 
 /** A protocol drain routine: frees what it can when an allocation fails (m_reclaim). */
@@ -79,6 +86,8 @@ export class Pool extends EventEmitter {
   private readonly lastMessage = new Map<string, number>();
   private readonly logger?: (message: string) => void;
   private closed = false;
+  /** The host cache, null when switched off or closed. */
+  private hcache: HostCache | null = null;
 
   private constructor(options: PoolOptions) {
     super();
@@ -116,6 +125,11 @@ export class Pool extends EventEmitter {
     if (L.preallocMbufs) ex.mb_grow(ZONE_MBUF, L.preallocMbufs);
     if (L.preallocClusters) ex.mb_grow(ZONE_CLUSTER, L.preallocClusters);
     this.xchg = new Int32Array(this.memory.buffer, this.xchgAddr, this.bulkMax);
+    const cache = options.cache ?? true;
+    if (cache !== false) {
+      const size = cache === true ? HOST_CACHE_SIZE : checkInt(cache, "cache", 2, ex.MB_HCACHE_CAP.value);
+      this.hcache = new HostCache(ex, this.memory, this.statsAddr, this.zoneBytes, this.globalOff, size);
+    }
   }
 
   /**
@@ -137,6 +151,11 @@ export class Pool extends EventEmitter {
    */
   get(how: number = M_NOWAIT, type: number = MT.DATA): number {
     if (!isInt(how) || !isInt(type)) throw this.argError("get", how, type);
+    const c = this.hcache;
+    if (c !== null) {
+      const h = c.get(how, type, 0);
+      if (h !== 0) return h;
+    }
     const m = this.ex.m_get(how, type);
     if (m < 0) throw coreError(m, "get", type);
     return m;
@@ -145,6 +164,11 @@ export class Pool extends EventEmitter {
   /** m_gethdr: an mbuf with a packet header. Arguments and results as get(). */
   gethdr(how: number = M_NOWAIT, type: number = MT.DATA): number {
     if (!isInt(how) || !isInt(type)) throw this.argError("gethdr", how, type);
+    const c = this.hcache;
+    if (c !== null) {
+      const h = c.get(how, type, M_PKTHDR);
+      if (h !== 0) return h;
+    }
     const m = this.ex.m_gethdr(how, type);
     if (m < 0) throw coreError(m, "gethdr", type);
     return m;
@@ -183,6 +207,12 @@ export class Pool extends EventEmitter {
    */
   free(m: number): number {
     if (!isHandle(m)) throw this.badHandle("free", m);
+    const c = this.hcache;
+    if (c !== null) {
+      const p = c.put(m);
+      if (p === 0) return 0;
+      if (p < 0) throw coreError(p, "free", m);
+    }
     const r = this.ex.m_free(m);
     if (r < 0) throw coreError(r, "free", m);
     return r;
@@ -194,6 +224,12 @@ export class Pool extends EventEmitter {
    */
   freem(m: number): void {
     if (!isHandle(m)) throw this.badHandle("freem", m);
+    const c = this.hcache;
+    if (c !== null) {
+      const p = c.put(m);
+      if (p === 0) return;
+      if (p < 0) throw coreError(p, "freem", m);
+    }
     const r = this.ex.m_freem(m);
     if (r < 0) throw coreError(r, "freem", m);
   }
@@ -411,6 +447,8 @@ export class Pool extends EventEmitter {
   /** Releases the instance; any later call throws ECLOSED. */
   close(): void {
     if (this.closed) return;
+    this.hcache?.flush();
+    this.hcache = null;
     this.closed = true;
     const closedFn = (): never => {
       throw new MbufError("ECLOSED", "the pool is closed");

@@ -27,6 +27,8 @@ export interface CoreExports {
   mb_audit(): number;
   mb_grow(zone: number, want: number): number;
   mb_reclaim(zone: number, keep: number, maxPages: number): number;
+  mb_cache_refill(n: number): number;
+  mb_cache_flush(n: number): number;
   readonly MB_STATS: G;
   readonly MB_ZONE_BYTES: G;
   readonly MB_GLOBAL: G;
@@ -34,6 +36,7 @@ export interface CoreExports {
   readonly MB_XCHG: G;
   readonly MB_XCHG_CAP: G;
   readonly MB_META_PER_PAGE: G;
+  readonly MB_HCACHE_CAP: G;
 }
 
 /** mb_init flags. */

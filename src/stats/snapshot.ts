@@ -12,7 +12,7 @@ export interface ZoneStats {
   limit: number;
   /** Items in use (total - cache). */
   current: number;
-  /** Free items held by the zone. */
+  /** Free items held by the zone (for mbufs, including those in the host cache). */
   cache: number;
   /** Items carved (current + cache). */
   total: number;
@@ -67,10 +67,10 @@ export interface PoolStats {
   jumboLimits: { page: number; nine: number; sixteen: number };
 }
 
-/** Reads one zone record. */
-function zone(u32: Uint32Array, f64: Float64Array, base: number): ZoneStats {
+/** Reads one zone record; `hostCached` free items are held off its freelist by the host cache. */
+function zone(u32: Uint32Array, f64: Float64Array, base: number, hostCached: number): ZoneStats {
   const w = base >>> 2, d = base >>> 3;
-  const total = u32[w + Z.total / 4], cache = u32[w + Z.free / 4];
+  const total = u32[w + Z.total / 4], cache = u32[w + Z.free / 4] + hostCached;
   return {
     size: u32[w + Z.itemSize / 4],
     limit: u32[w + Z.limit / 4],
@@ -97,8 +97,9 @@ export function readSnapshot(
   const g = stats + global, gw = g >>> 2, gd = g >>> 3;
   const census: number[] = [];
   for (let t = 0; t < MT_NTYPES; t++) census.push(u32[gw + t]);
-  const mbufs = zone(u32, f64, stats + zoneBytes * 1);
-  const clusters = zone(u32, f64, stats + zoneBytes * 2);
+  // Free mbufs in the host cache (src/cache.ts) are cache, never use.
+  const mbufs = zone(u32, f64, stats + zoneBytes * 1, u32[gw + GL.hcacheCount / 4]);
+  const clusters = zone(u32, f64, stats + zoneBytes * 2, 0);
   return {
     profile: meta.profile,
     msize: MSIZE,
