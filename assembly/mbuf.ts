@@ -23,7 +23,7 @@ import {
 } from "./constants";
 import {
   Zone, zoneOf, gload, gstore, gcount, G, G_SEQ, G_OWNER, G_RESV_FLAG, G_RESV_COUNT,
-  G_RESV_DENIED, G_DRAINS, G_READY,
+  G_RESV_DENIED, G_DRAINS, G_READY, G_HCACHE_COUNT,
 } from "./stats";
 import {
   arena_init, arenaBase, top, meta_ptr, ref_ptr, pages_available,
@@ -31,7 +31,7 @@ import {
 } from "./arena";
 import { zone_setup, zone_pop, zone_push, zone_alloc_slow } from "./zone";
 import { host_exhausted } from "./host";
-import { hcache_init, hcache_drain } from "./hcache";
+import { hcache_init, hcache_pop, mbuf_release } from "./hcache";
 
 /** mb_init flag: grow memory to the cap now (pinned memory). */
 // @ts-ignore: decorator
@@ -120,9 +120,9 @@ export function mb_init(thewall: u32, clshift: u32, nmbufs: u32, nmbclusters: u3
 function alloc_failed(z: Zone, how: i32): usize {
   if (host_exhausted(z.id, how)) {
     gcount(G_DRAINS);
-    // Drain routines may have freed mbufs into the host cache: take them back.
-    if (z.id == ZONE_MBUF) hcache_drain();
-    let item = zone_pop(z);
+    // Drain routines may have freed mbufs into the host cache: its top comes first.
+    let item = z.id == ZONE_MBUF && gload(G_HCACHE_COUNT) ? hcache_pop() : 0;
+    if (!item) item = zone_pop(z);
     if (!item) item = zone_alloc_slow(z);
     if (item) return item;
   }
@@ -133,11 +133,11 @@ function alloc_failed(z: Zone, how: i32): usize {
 /** Takes an mbuf item from its zone, or 0. */
 // @ts-ignore: decorator
 @inline function mbuf_alloc(how: i32): usize {
-  let m = zone_pop(mbufZone);
+  // The host cache's top is the front of the free mbufs (hcache.ts).
+  let m = gload(G_HCACHE_COUNT) ? hcache_pop() : 0;
+  if (!m) m = zone_pop(mbufZone);
   if (!m) {
-    // Free mbufs held by the host cache come back before a page is carved or a denial counted.
-    if (hcache_drain()) m = zone_pop(mbufZone);
-    if (!m) m = zone_alloc_slow(mbufZone);
+    m = zone_alloc_slow(mbufZone);
     if (!m) m = alloc_failed(mbufZone, how);
   }
   return m;
@@ -262,7 +262,7 @@ export function m_getcl(how: i32, type: i32, flags: i32): i32 {
   if (!m) return 0;
   let c = cluster_alloc(how);
   if (!c) {
-    zone_push(mbufZone, m);
+    mbuf_release(m);
     return 0;
   }
   mbuf_init(m, type, <u16>flags);
@@ -282,7 +282,7 @@ export function mbuf_free(m: usize): usize {
   store<u32>(cp, load<u32>(cp) - 1);
   store<u16>(m, MT_FREE, M_TYPE);
   store<u16>(m, 0, M_FLAGS);
-  zone_push(mbufZone, m);
+  mbuf_release(m);
   return n;
 }
 

@@ -20,3 +20,35 @@ export interface BenchCase {
   /** Runs once after measuring (free everything, audit). */
   teardown?(): void;
 }
+
+/** Names one measured case: its group and its name. */
+export interface CaseRef {
+  group: string;
+  name: string;
+}
+
+/**
+ * A speed target, checked as a ratio of two cases of the same run. Case
+ * files may export `targets: BenchTarget[]`.
+ */
+export interface BenchTarget {
+  /** What the target says, e.g. "get+free at least as fast as a JS freelist". */
+  name: string;
+  /** ops/s of this case ... */
+  case: CaseRef;
+  /** ... divided by ops/s of this one ... */
+  versus: CaseRef;
+  /** ... must be at least this. */
+  atLeast: number;
+}
+
+/**
+ * A measurement that is not a rate (heap growth, GC count, metadata share).
+ * Case files may export `checks: BenchCheck[]`; they run after the suites.
+ */
+export interface BenchCheck {
+  group: string;
+  name: string;
+  /** Measures; returns named figures (numbers) and whether the expectation held. */
+  run(): Promise<{ figures: Record<string, number>; ok: boolean; expected: string }>;
+}

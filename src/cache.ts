@@ -56,7 +56,8 @@ export class HostCache {
   private readonly batch: number;
   private readonly memory: WebAssembly.Memory;
   private readonly ex: CoreExports;
-  private u32: Uint32Array;
+  /** Views over all of memory; renewed when memory grows (see view()). */
+  private i32: Int32Array;
   private f64: Float64Array;
   /** Word indices into memory of what the hot paths touch. */
   private readonly countW: number;
@@ -64,11 +65,12 @@ export class HostCache {
   private readonly censusW: number;
   private readonly ownerW: number;
   private readonly seqW: number;
-  private readonly topW: number;
   private readonly pageMetaW: number;
   private readonly allocsD: number;
   private readonly freesD: number;
   private readonly arenaBase: number;
+  /** Bytes of the arena thewall allows: pages past the carved ones have a zero page table entry. */
+  private readonly arenaBytes: number;
 
   /**
    * @param stats address of the counters block; @param global offset of its global part.
@@ -79,17 +81,17 @@ export class HostCache {
     this.memory = memory;
     this.size = Math.max(2, Math.min(size, ex.MB_HCACHE_CAP.value));
     this.batch = this.size >>> 1;
-    this.u32 = new Uint32Array(memory.buffer);
+    this.i32 = new Int32Array(memory.buffer);
     this.f64 = new Float64Array(memory.buffer);
     const g = stats + global, gw = g >>> 2;
     this.countW = gw + GL.hcacheCount / 4;
-    this.entriesW = this.u32[gw + GL.hcacheAddr / 4] >>> 2;
+    this.entriesW = this.i32[gw + GL.hcacheAddr / 4] >>> 2;
     this.censusW = gw + GL.census / 4;
     this.ownerW = gw + GL.owner / 4;
     this.seqW = gw + GL.seq / 4;
-    this.topW = gw + GL.top / 4;
-    this.pageMetaW = this.u32[gw + GL.pageMeta / 4] >>> 2;
-    this.arenaBase = this.u32[gw + GL.arenaBase / 4];
+    this.pageMetaW = this.i32[gw + GL.pageMeta / 4] >>> 2;
+    this.arenaBase = this.i32[gw + GL.arenaBase / 4];
+    this.arenaBytes = this.i32[gw + GL.maxPages / 4] * PAGE_SIZE;
     const zone = stats + zoneBytes * ZONE_MBUF;
     this.allocsD = (zone + Z.allocs) >>> 3;
     this.freesD = (zone + Z.frees) >>> 3;
@@ -97,7 +99,8 @@ export class HostCache {
 
   /** Handles held now. */
   get count(): number {
-    return this.view()[this.countW];
+    this.view();
+    return this.i32[this.countW];
   }
 
   /**
@@ -110,27 +113,21 @@ export class HostCache {
     // valid_how and valid_type of the core; the core answers EINVAL for the rest.
     const w = how & 3;
     if ((how & ~0x103) !== 0 || (w !== 1 && w !== 2) || ((type - 1) >>> 0) >= 15) return 0;
-    let u = this.u32;
-    if (u.length === 0) u = this.view();
-    let n = u[this.countW];
-    if (n === 0) {
-      n = this.ex.mb_cache_refill(this.batch);
-      if (n <= 0) return 0;
-      u = this.view();
-    }
-    n--;
+    const u = this.i32;
+    const n = u[this.countW] - 1;
+    // Empty, or memory grew (a detached view reads undefined): the cold path.
+    if (!(n >= 0)) return this.refill(how, type, flags);
     const m = u[this.entriesW + n];
     u[this.countW] = n;
-    const h = m >>> 2;
-    u[h + W_NEXT] = 0;
-    u[h + W_NEXTPKT] = 0;
+    // mbuf_init. m_next, m_nextpkt and the spare word are zero already: refill
+    // clears them and put() keeps only mbufs whose links are zero.
+    const h = m >> 2;
     u[h + W_LEN] = 0;
     u[h + W_TYPEFLAGS] = type | (flags << 16);
     u[h + W_OWNER] = u[this.ownerW];
     const seq = u[this.seqW] + 1;
     u[this.seqW] = seq;
     u[h + W_SEQ] = seq;
-    u[h + W_SPARE] = 0;
     if (flags !== 0) {
       u[h + W_DATA] = m + M_PKTHDR_SIZE;
       u[h + W_PH_LEN] = 0;
@@ -139,43 +136,62 @@ export class HostCache {
       u[h + W_DATA] = m + M_HDR_SIZE;
     }
     u[this.censusW + type]++;
-    this.f64[this.allocsD] += 1;
+    this.f64[this.allocsD]++;
     return m;
+  }
+
+  /** get() found the cache empty (or a stale view): renew the views, refill from the freelist, retry once. */
+  private refill(how: number, type: number, flags: number): number {
+    this.view();
+    if (this.i32[this.countW] === 0 && this.ex.mb_cache_refill(this.batch) <= 0) return 0;
+    this.view();
+    return this.i32[this.countW] > 0 ? this.get(how, type, flags) : 0;
   }
 
   /**
    * Frees `m` into the cache if it is a plain mbuf, after the core's handle checks.
    * @param m an i32 (the caller checked).
-   * @returns 0 if freed, 1 if the core must free it (a cluster or a chain),
-   *   or the core's error: EBADHANDLE, EDOUBLEFREE, EBUSY.
+   * @returns 0 if freed, 1 if the core must free it (a cluster, a chain, a full
+   *   cache), or the core's error: EBADHANDLE, EDOUBLEFREE, EBUSY.
    */
   put(m: number): number {
-    let u = this.u32;
-    if (u.length === 0) u = this.view();
-    // check_mbuf: inside the carved arena, aligned, in an mbuf page, an item carved there.
+    const u = this.i32;
+    // check_mbuf: inside the arena and aligned; in an mbuf page (a page never
+    // carved has a zero entry); an item carved there; not free; not linked.
     const off = m - this.arenaBase;
-    if (off < 0 || off >= u[this.topW] * PAGE_SIZE || (m & 255) !== 0) return EBADHANDLE;
-    const meta = u[this.pageMetaW + (off >>> 12)];
-    if ((meta & 0xff) !== ZONE_MBUF || ((off & 4095) >>> 8) >= ((meta >>> 8) & 0xff)) return EBADHANDLE;
-    const h = m >>> 2;
+    if (off < 0 || off >= this.arenaBytes || (m & 255) !== 0) return EBADHANDLE;
+    const meta = u[this.pageMetaW + (off >> 12)];
+    if (meta === undefined) return this.stale(m);
+    if ((meta & 0xff) !== ZONE_MBUF || ((off & 4095) >> 8) >= ((meta >> 8) & 0xff)) return EBADHANDLE;
+    const h = m >> 2;
     const tf = u[h + W_TYPEFLAGS];
-    const type = tf & 0xffff, flags = tf >>> 16;
+    const type = tf & 0xffff;
     if (type === 0) return EDOUBLEFREE;
-    if ((flags & M_LINKED) !== 0) return EBUSY;
-    if ((flags & ~PLAIN_FLAGS) !== 0 || u[h + W_NEXT] !== 0 || u[h + W_NEXTPKT] !== 0) return 1;
-    let n = u[this.countW];
-    if (n >= this.size) {
-      this.ex.mb_cache_flush(n - this.batch);
-      u = this.view();
-      n = u[this.countW];
-    }
+    if ((tf & (M_LINKED << 16)) !== 0) return EBUSY;
+    // mbuf_free of anything but a plain mbuf (a cluster, links) is the core's.
+    if ((tf & ~(PLAIN_FLAGS << 16 | 0xffff)) !== 0 || (u[h + W_NEXT] | u[h + W_NEXTPKT] | u[h + W_SPARE]) !== 0) return 1;
+    const n = u[this.countW];
+    if (n >= this.size) return this.flushHalf(m);
     // mbuf_free: census, MT_FREE, the zone's free counter.
     u[this.censusW + type]--;
     u[h + W_TYPEFLAGS] = M_HCACHED << 16;
-    this.f64[this.freesD] += 1;
+    this.f64[this.freesD]++;
     u[this.entriesW + n] = m;
     u[this.countW] = n + 1;
     return 0;
+  }
+
+  /** put() read through a stale view: renew and retry. */
+  private stale(m: number): number {
+    this.view();
+    return this.put(m);
+  }
+
+  /** put() found the cache full: give half back to the core, then cache `m`. */
+  private flushHalf(m: number): number {
+    this.ex.mb_cache_flush(this.i32[this.countW] - this.batch);
+    this.view();
+    return this.put(m);
   }
 
   /** Gives every cached handle back to the core's freelist. */
@@ -184,12 +200,11 @@ export class HostCache {
     if (n > 0) this.ex.mb_cache_flush(n);
   }
 
-  /** The views over memory, renewed if memory grew (growing detaches the old buffer). */
-  private view(): Uint32Array {
-    if (this.u32.buffer !== this.memory.buffer) {
-      this.u32 = new Uint32Array(this.memory.buffer);
+  /** Renews the views if memory grew (growing detaches the old buffer). */
+  private view(): void {
+    if (this.i32.buffer !== this.memory.buffer) {
+      this.i32 = new Int32Array(this.memory.buffer);
       this.f64 = new Float64Array(this.memory.buffer);
     }
-    return this.u32;
   }
 }

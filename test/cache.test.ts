@@ -1,6 +1,7 @@
-// The host cache (src/cache.ts) is an implementation detail: a pool reports
-// the same audit, census, in-use/cache counts, allocation and denial counters
-// with the cache on as with it off, and errors come at the call that made them.
+// The host cache (src/cache.ts) is an implementation detail: a pool hands out
+// the same handles and reports the same audit, census, in-use/cache counts,
+// allocation and denial counters with the cache on as with it off, and errors
+// come at the call that made them.
 import { describe, it, expect } from "vitest";
 import fc from "fast-check";
 import { MbufError, MT, M_NOWAIT, M_WAITOK, M_RECV, M_PKTHDR, type Pool, type PoolStats } from "mbufpool";
@@ -169,10 +170,10 @@ describe("the host cache", () => {
           const out = new Int32Array(64);
           for (const o of ops) {
             const a = step(off, o, out);
-            // A bad handle derived from a live one may land on a valid mbuf in one pool only.
             const b = step(on, o, out);
-            if (o.k !== "freeBad") expect(b).toEqual(a);
-            expect(on.live.length).toBe(off.live.length);
+            expect(b).toEqual(a);
+            // Not even the handles differ: the cache is the front of the zone's LIFO freelist.
+            expect(on.live).toEqual(off.live);
             expect(reported(on.pool.stats())).toEqual(reported(off.pool.stats()));
           }
           expect(on.pool.audit().message).toBe("clean");
@@ -182,7 +183,7 @@ describe("the host cache", () => {
           expect(reported(on.pool.stats())).toEqual(reported(off.pool.stats()));
           expect(on.pool.stats().mbufs.current).toBe(0);
         }),
-        { numRuns: 120 },
+        { numRuns: 200 },
       );
     });
   }
