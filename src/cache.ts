@@ -42,35 +42,50 @@ const M_LINKED = 0x4000;
 const M_HCACHED = 0x2000;
 /** Flags an mbuf may carry and still be freed by the host: mbuf_free only clears them. */
 const PLAIN_FLAGS = M_PKTHDR | M_EOR | M_BCAST | M_MCAST;
-/** Header offsets, in 32-bit words (assembly/constants.ts). */
+/** Bits of the type|flags word that send a free to the core: any other flag, a type above 15. */
+const NOT_PLAIN = ~((PLAIN_FLAGS << 16) | 0xf) >>> 0; // 0xffc9fff0, written as a literal in put()
+/**
+ * Header offsets, in 32-bit words (assembly/constants.ts). The hot paths below
+ * write these and the other constants as literals, each named in a comment:
+ * a module constant costs V8 a context load and a hole check per use, and the
+ * extra bytecode keeps get/free from being inlined into their callers.
+ */
 const W_NEXT = 0, W_NEXTPKT = 1, W_DATA = 2, W_LEN = 3, W_TYPEFLAGS = 4, W_OWNER = 5, W_SEQ = 6, W_SPARE = 7;
 const W_PH_LEN = 8, W_PH_RCVIF = 9;
 const M_HDR_SIZE = 32, M_PKTHDR_SIZE = 40;
 /** Default number of handles the host keeps at most. */
 export const HOST_CACHE_SIZE = 64;
 
+/** put() found something other than a plain mbuf in use (type|flags word `tf`): the error, or 1 for the core path. */
+function notPlain(tf: number): number {
+  if ((tf & 0xffff) === 0) return EDOUBLEFREE;
+  if ((tf & (M_LINKED << 16)) !== 0) return EBUSY;
+  return 1;
+}
+
 export class HostCache {
+  // Fields are `declare`d: a class field without an initialiser would first be
+  // defined as undefined (ES2022 semantics), and V8 would then type every one
+  // of them as "any" and check it on each hot-path access (about 6 ns a pair).
   /** Handles kept at most; a free finding it full flushes half. */
-  readonly size: number;
+  declare readonly size: number;
   /** Handles a refill asks for. */
-  private readonly batch: number;
-  private readonly memory: WebAssembly.Memory;
-  private readonly ex: CoreExports;
+  declare private readonly batch: number;
+  declare private readonly memory: WebAssembly.Memory;
+  declare private readonly ex: CoreExports;
   /** Views over all of memory; renewed when memory grows (see view()). */
-  private i32: Int32Array;
-  private f64: Float64Array;
-  /** Word indices into memory of what the hot paths touch. */
-  private readonly countW: number;
-  private readonly entriesW: number;
-  private readonly censusW: number;
-  private readonly ownerW: number;
-  private readonly seqW: number;
-  private readonly pageMetaW: number;
-  private readonly allocsD: number;
-  private readonly freesD: number;
-  private readonly arenaBase: number;
+  declare private i32: Int32Array;
+  declare private f64: Float64Array;
+  /** Word index of the counters block's global part (census at +0, G_SEQ +24, G_OWNER +25, G_HCACHE_COUNT +42). */
+  declare private readonly g: number;
+  /** Word index of the host cache's entries. */
+  declare private readonly entriesW: number;
+  declare private readonly pageMetaW: number;
+  declare private readonly allocsD: number;
+  declare private readonly freesD: number;
+  declare private readonly arenaBase: number;
   /** Bytes of the arena thewall allows: pages past the carved ones have a zero page table entry. */
-  private readonly arenaBytes: number;
+  declare private readonly arenaBytes: number;
 
   /**
    * @param stats address of the counters block; @param global offset of its global part.
@@ -84,11 +99,12 @@ export class HostCache {
     this.i32 = new Int32Array(memory.buffer);
     this.f64 = new Float64Array(memory.buffer);
     const g = stats + global, gw = g >>> 2;
-    this.countW = gw + GL.hcacheCount / 4;
+    // The hot paths use these offsets from `g` as literals.
+    if (GL.census !== 0 || GL.seq !== 24 * 4 || GL.owner !== 25 * 4 || GL.hcacheCount !== 42 * 4) {
+      throw new Error("mbufpool: the host cache's counter offsets do not match src/core/layout.ts");
+    }
+    this.g = gw;
     this.entriesW = this.i32[gw + GL.hcacheAddr / 4] >>> 2;
-    this.censusW = gw + GL.census / 4;
-    this.ownerW = gw + GL.owner / 4;
-    this.seqW = gw + GL.seq / 4;
     this.pageMetaW = this.i32[gw + GL.pageMeta / 4] >>> 2;
     this.arenaBase = this.i32[gw + GL.arenaBase / 4];
     this.arenaBytes = this.i32[gw + GL.maxPages / 4] * PAGE_SIZE;
@@ -100,42 +116,53 @@ export class HostCache {
   /** Handles held now. */
   get count(): number {
     this.view();
-    return this.i32[this.countW];
+    return this.i32[this.g + 42];
   }
 
   /**
-   * An mbuf from the cache, initialised as mbuf_init does.
-   * @param flags 0 or M_PKTHDR.
+   * An mbuf from the cache, initialised as mbuf_init does (no packet header).
    * @returns the handle, or 0 if the caller must take the core path (bad how
    *   or type, or nothing free without carving: the core decides and counts).
    */
-  get(how: number, type: number, flags: number): number {
-    // valid_how and valid_type of the core; the core answers EINVAL for the rest.
-    const w = how & 3;
-    if ((how & ~0x103) !== 0 || (w !== 1 && w !== 2) || ((type - 1) >>> 0) >= 15) return 0;
-    const u = this.i32;
-    const n = u[this.countW] - 1;
+  get(how: number, type: number): number {
+    // valid_how and valid_type of the core ((M_NOWAIT or M_WAITOK) | optional M_RECV; 1..15).
+    if ((((how & ~0x100) - 1) >>> 0) >= 2 || ((type - 1) >>> 0) >= 15) return 0;
+    const u = this.i32, g = this.g;
+    const n = u[g + 42] - 1;
     // Empty, or memory grew (a detached view reads undefined): the cold path.
-    if (!(n >= 0)) return this.refill(how, type, flags);
+    if (!(n >= 0)) return this.refill(how, type, 0);
     const m = u[this.entriesW + n];
-    u[this.countW] = n;
+    u[g + 42] = n; //                    G_HCACHE_COUNT
     // mbuf_init. m_next, m_nextpkt and the spare word are zero already: refill
-    // clears them and put() keeps only mbufs whose links are zero.
+    // clears them and put() keeps only mbufs where they are zero.
     const h = m >> 2;
-    u[h + W_LEN] = 0;
-    u[h + W_TYPEFLAGS] = type | (flags << 16);
-    u[h + W_OWNER] = u[this.ownerW];
-    const seq = u[this.seqW] + 1;
-    u[this.seqW] = seq;
-    u[h + W_SEQ] = seq;
-    if (flags !== 0) {
-      u[h + W_DATA] = m + M_PKTHDR_SIZE;
-      u[h + W_PH_LEN] = 0;
-      u[h + W_PH_RCVIF] = 0;
-    } else {
-      u[h + W_DATA] = m + M_HDR_SIZE;
-    }
-    u[this.censusW + type]++;
+    u[h + 2] = m + 32; //               m_data = m_dat (M_HDR_SIZE)
+    u[h + 3] = 0; //                    m_len
+    u[h + 4] = type; //                 m_type, m_flags = 0
+    u[h + 5] = u[g + 25]; //            owner tag
+    u[h + 6] = ++u[g + 24]; //         allocation sequence number
+    u[g + type]++; //                    census
+    this.f64[this.allocsD]++;
+    return m;
+  }
+
+  /** As get(), with a packet header (m_gethdr). */
+  gethdr(how: number, type: number): number {
+    if ((((how & ~0x100) - 1) >>> 0) >= 2 || ((type - 1) >>> 0) >= 15) return 0;
+    const u = this.i32, g = this.g;
+    const n = u[g + 42] - 1;
+    if (!(n >= 0)) return this.refill(how, type, 2);
+    const m = u[this.entriesW + n];
+    u[g + 42] = n; //                    G_HCACHE_COUNT
+    const h = m >> 2;
+    u[h + 2] = m + 40; //               m_data = m_pktdat (M_PKTHDR_SIZE)
+    u[h + 3] = 0; //                    m_len
+    u[h + 4] = type | 0x20000; //       m_type, m_flags = M_PKTHDR
+    u[h + 5] = u[g + 25]; //            owner tag
+    u[h + 6] = ++u[g + 24]; //         allocation sequence number
+    u[h + 8] = 0; //                    pkthdr.len
+    u[h + 9] = 0; //                    pkthdr.rcvif
+    u[g + type]++; //                    census
     this.f64[this.allocsD]++;
     return m;
   }
@@ -143,53 +170,53 @@ export class HostCache {
   /** get() found the cache empty (or a stale view): renew the views, refill from the freelist, retry once. */
   private refill(how: number, type: number, flags: number): number {
     this.view();
-    if (this.i32[this.countW] === 0 && this.ex.mb_cache_refill(this.batch) <= 0) return 0;
+    if (this.i32[this.g + 42] === 0 && this.ex.mb_cache_refill(this.batch) <= 0) return 0;
     this.view();
-    return this.i32[this.countW] > 0 ? this.get(how, type, flags) : 0;
+    if (this.i32[this.g + 42] === 0) return 0;
+    return flags ? this.gethdr(how, type) : this.get(how, type);
   }
 
   /**
    * Frees `m` into the cache if it is a plain mbuf, after the core's handle checks.
    * @param m an i32 (the caller checked).
-   * @returns 0 if freed, 1 if the core must free it (a cluster, a chain, a full
-   *   cache), or the core's error: EBADHANDLE, EDOUBLEFREE, EBUSY.
+   * @returns 0 if freed, 1 if the core must free it (a cluster, a chain), or
+   *   the core's error: EBADHANDLE, EDOUBLEFREE, EBUSY.
    */
   put(m: number): number {
-    const u = this.i32;
+    const u = this.i32, g = this.g;
     // check_mbuf: inside the arena and aligned; in an mbuf page (a page never
-    // carved has a zero entry); an item carved there; not free; not linked.
+    // carved has a zero entry) and an item carved there; not free; not linked.
     const off = m - this.arenaBase;
-    if (off < 0 || off >= this.arenaBytes || (m & 255) !== 0) return EBADHANDLE;
+    if ((off >>> 0) >= this.arenaBytes || (m & 255) !== 0) return -1001; // EBADHANDLE
     const meta = u[this.pageMetaW + (off >> 12)];
-    if (meta === undefined) return this.stale(m);
-    if ((meta & 0xff) !== ZONE_MBUF || ((off & 4095) >> 8) >= ((meta >> 8) & 0xff)) return EBADHANDLE;
+    if ((meta & 0xff) !== 1 /* ZONE_MBUF */ || ((off & 4095) >> 8) >= ((meta >> 8) & 0xff)) return this.notMbuf(m, meta);
     const h = m >> 2;
-    const tf = u[h + W_TYPEFLAGS];
-    const type = tf & 0xffff;
-    if (type === 0) return EDOUBLEFREE;
-    if ((tf & (M_LINKED << 16)) !== 0) return EBUSY;
-    // mbuf_free of anything but a plain mbuf (a cluster, links) is the core's.
-    if ((tf & ~(PLAIN_FLAGS << 16 | 0xffff)) !== 0 || (u[h + W_NEXT] | u[h + W_NEXTPKT] | u[h + W_SPARE]) !== 0) return 1;
-    const n = u[this.countW];
+    const tf = u[h + 4]; // m_type | m_flags << 16
+    // Anything but a plain mbuf in use (free, linked, a cluster, links) goes to
+    // notPlain: the core's EDOUBLEFREE or EBUSY, or the core frees it.
+    // NOT_PLAIN; m_next | m_nextpkt | spare.
+    if ((tf & 0xffc9fff0) !== 0 || tf === 0 || (u[h + 0] | u[h + 1] | u[h + 7]) !== 0) return notPlain(tf);
+    const n = u[g + 42];
     if (n >= this.size) return this.flushHalf(m);
     // mbuf_free: census, MT_FREE, the zone's free counter.
-    u[this.censusW + type]--;
-    u[h + W_TYPEFLAGS] = M_HCACHED << 16;
-    this.f64[this.freesD]++;
+    u[g + (tf & 0xf)]--;
+    u[h + 4] = 0x20000000; // MT_FREE, M_HCACHED
     u[this.entriesW + n] = m;
-    u[this.countW] = n + 1;
+    u[g + 42] = n + 1;
+    this.f64[this.freesD]++;
     return 0;
   }
 
-  /** put() read through a stale view: renew and retry. */
-  private stale(m: number): number {
+  /** put() found no mbuf item, or read through a stale view (undefined): renew and retry. */
+  private notMbuf(m: number, meta: number | undefined): number {
+    if (meta !== undefined) return EBADHANDLE;
     this.view();
     return this.put(m);
   }
 
   /** put() found the cache full: give half back to the core, then cache `m`. */
   private flushHalf(m: number): number {
-    this.ex.mb_cache_flush(this.i32[this.countW] - this.batch);
+    this.ex.mb_cache_flush(this.i32[this.g + 42] - this.batch);
     this.view();
     return this.put(m);
   }

@@ -86,8 +86,12 @@ export class Pool extends EventEmitter {
   private readonly lastMessage = new Map<string, number>();
   private readonly logger?: (message: string) => void;
   private closed = false;
-  /** The host cache, null when switched off or closed. */
-  private hcache: HostCache | null = null;
+  /**
+   * The host cache, null when switched off or closed. Assigned once in the
+   * constructor (`declare`: no class-field initialisation first), so V8 keeps
+   * one precise type for it on the hot paths.
+   */
+  declare private hcache: HostCache | null;
 
   private constructor(options: PoolOptions) {
     super();
@@ -126,10 +130,8 @@ export class Pool extends EventEmitter {
     if (L.preallocClusters) ex.mb_grow(ZONE_CLUSTER, L.preallocClusters);
     this.xchg = new Int32Array(this.memory.buffer, this.xchgAddr, this.bulkMax);
     const cache = options.cache ?? true;
-    if (cache !== false) {
-      const size = cache === true ? HOST_CACHE_SIZE : checkInt(cache, "cache", 2, ex.MB_HCACHE_CAP.value);
-      this.hcache = new HostCache(ex, this.memory, this.statsAddr, this.zoneBytes, this.globalOff, size);
-    }
+    const size = cache === true ? HOST_CACHE_SIZE : cache === false ? 0 : checkInt(cache, "cache", 2, ex.MB_HCACHE_CAP.value);
+    this.hcache = size ? new HostCache(ex, this.memory, this.statsAddr, this.zoneBytes, this.globalOff, size) : null;
   }
 
   /**
@@ -153,7 +155,7 @@ export class Pool extends EventEmitter {
     if (!isInt(how) || !isInt(type)) throw this.argError("get", how, type);
     const c = this.hcache;
     if (c !== null) {
-      const h = c.get(how, type, 0);
+      const h = c.get(how, type);
       if (h !== 0) return h;
     }
     const m = this.ex.m_get(how, type);
@@ -166,7 +168,7 @@ export class Pool extends EventEmitter {
     if (!isInt(how) || !isInt(type)) throw this.argError("gethdr", how, type);
     const c = this.hcache;
     if (c !== null) {
-      const h = c.get(how, type, M_PKTHDR);
+      const h = c.gethdr(how, type);
       if (h !== 0) return h;
     }
     const m = this.ex.m_gethdr(how, type);
