@@ -8,7 +8,7 @@
 // handle is left in BULK_INDEX.
 
 import { M_FLAGS, M_BULKMARK, M_PKTHDR, EINVAL, EDOUBLEFREE } from "./constants";
-import { m_get, m_gethdr, m_getcl, check_head, mbuf_free } from "./mbuf";
+import { m_getcl, check_head, mbuf_free, mbuf_alloc, mbuf_init, valid_how, valid_type } from "./mbuf";
 
 /** Handles one bulk call can carry. */
 // @ts-ignore: decorator
@@ -26,8 +26,19 @@ let bulkIndex: i32 = -1;
  */
 export function m_get_bulk(n: i32, how: i32, type: i32, flags: i32, cluster: i32): i32 {
   if (n < 0 || n > XCHG_CAP || (flags & ~<i32>M_PKTHDR) || <u32>cluster > 1) return EINVAL;
+  if (!cluster) {
+    // Plain mbufs: the arguments are checked once, and m_get's work is inlined.
+    if (!valid_how(how) || !valid_type(type)) return EINVAL;
+    for (let i = 0; i < n; i++) {
+      let m = mbuf_alloc(how);
+      if (!m) return i;
+      mbuf_init(m, <u32>type, <u16>flags);
+      store<i32>(XCHG + (<usize>i << 2), <i32>m);
+    }
+    return n;
+  }
   for (let i = 0; i < n; i++) {
-    let m = cluster ? m_getcl(how, type, flags) : flags ? m_gethdr(how, type) : m_get(how, type);
+    let m = m_getcl(how, type, flags);
     if (m <= 0) return m < 0 ? m : i;
     store<i32>(XCHG + (<usize>i << 2), m);
   }

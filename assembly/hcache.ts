@@ -189,12 +189,16 @@ export function hcache_pop(): usize {
  * the host cache while it holds anything, else the zone's freelist. Counts a
  * free, as zone_push does.
  */
-export function mbuf_release(m: usize): void {
+// @ts-ignore: decorator
+@inline export function mbuf_release(m: usize): void {
+  // The common case (no host cache, or an empty one) inline; the rest out of line.
+  if (gload(G_HCACHE_COUNT) == 0) zone_push(mbufZone, m);
+  else hcache_push(m);
+}
+
+/** mbuf_release while the host cache holds something: `m` goes on its top. */
+function hcache_push(m: usize): void {
   let n = hcache_count();
-  if (n == 0) {
-    zone_push(mbufZone, m);
-    return;
-  }
   if (n >= <u32>HCACHE_CAP) {
     flush_bottom(<u32>HCACHE_CAP >> 1);
     n = hcache_count();

@@ -132,7 +132,7 @@ function alloc_failed(z: Zone, how: i32): usize {
 
 /** Takes an mbuf item from its zone, or 0. */
 // @ts-ignore: decorator
-@inline function mbuf_alloc(how: i32): usize {
+@inline export function mbuf_alloc(how: i32): usize {
   // The host cache's top is the front of the free mbufs (hcache.ts).
   let m = gload(G_HCACHE_COUNT) ? hcache_pop() : 0;
   if (!m) m = zone_pop(mbufZone);
@@ -176,7 +176,7 @@ function cluster_alloc(how: i32): usize {
 
 /** Initialises a fresh mbuf's header. */
 // @ts-ignore: decorator
-@inline function mbuf_init(m: usize, type: u32, flags: u16): void {
+@inline export function mbuf_init(m: usize, type: u32, flags: u16): void {
   store<u32>(m, 0, M_NEXT);
   store<u32>(m, 0, M_NEXTPKT);
   store<u32>(m, <u32>(m + ((flags & M_PKTHDR) ? M_PKTHDR_SIZE : M_HDR_SIZE)), M_DATA);
@@ -273,7 +273,8 @@ export function m_getcl(how: i32, type: i32, flags: i32): i32 {
 // === Freeing ===
 
 /** Frees one mbuf known to be valid; returns its successor, now unlinked. */
-export function mbuf_free(m: usize): usize {
+// @ts-ignore: decorator
+@inline export function mbuf_free(m: usize): usize {
   let flags = load<u16>(m, M_FLAGS);
   if (flags & M_EXT) ext_release(m, flags);
   let n = <usize>load<u32>(m, M_NEXT);

@@ -34,9 +34,10 @@ export interface PoolOptions {
   /** Receives the system's console messages (never written to stdout by the library). */
   logger?: (message: string) => void;
   /**
-   * The host cache of ready mbufs in front of the core (src/cache.ts): `true` (default, 64
-   * handles), a size (2 to 512), or `false` to send every get/free to the core. It never
-   * changes what the pool reports: cached mbufs are counted as cache.
+   * The host cache of ready mbufs in front of the core (src/cache.ts): `true` (64 handles), a
+   * size (2 to 512), or `false` (default) to send every get/free to the core. It never changes
+   * what the pool does or reports (same handles, cached mbufs counted as cache). Off by default:
+   * on Node 20 it measured no faster than the two core calls it saves (bench/README.md).
    */
   cache?: boolean | number;
 }
@@ -129,7 +130,7 @@ export class Pool extends EventEmitter {
     if (L.preallocMbufs) ex.mb_grow(ZONE_MBUF, L.preallocMbufs);
     if (L.preallocClusters) ex.mb_grow(ZONE_CLUSTER, L.preallocClusters);
     this.xchg = new Int32Array(this.memory.buffer, this.xchgAddr, this.bulkMax);
-    const cache = options.cache ?? true;
+    const cache = options.cache ?? false;
     const size = cache === true ? HOST_CACHE_SIZE : cache === false ? 0 : checkInt(cache, "cache", 2, ex.MB_HCACHE_CAP.value);
     this.hcache = size ? new HostCache(ex, this.memory, this.statsAddr, this.zoneBytes, this.globalOff, size) : null;
   }
