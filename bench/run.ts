@@ -102,7 +102,7 @@ function runSuite(group: string, cases: BenchCase[], time: number): { hz: number
   for (const c of cases) suite.add(c.name, wrap(c), { maxTime: time, minSamples: 5 });
   const out: { hz: number; rme: number; samples: number }[] = [];
   suite.on("cycle", (ev: Benchmark.Event) => {
-    const b = ev.target as Benchmark & { error?: Error };
+    const b = ev.target as unknown as Benchmark & { error?: Error };
     if (b.error) throw b.error;
     out.push({ hz: b.hz ?? 0, rme: b.stats?.rme ?? 0, samples: b.stats?.sample.length ?? 0 });
   });

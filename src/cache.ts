@@ -8,9 +8,10 @@
 // static memory, its count in the counters block. This class only reads and
 // writes them through typed-array views, and calls the core to refill or
 // flush in bulk. So the core stays authoritative: reports count the mbufs the
-// cache holds as cache, the audit checks every entry, and an allocation the
-// core makes on its own (getcl, chains, bulk calls) takes the whole cache
-// back before it carves a page or counts a denial.
+// cache holds as cache, the audit checks every entry, and the core's own
+// allocations and frees (getcl, chains, bulk calls) use the cache's top, so
+// the stack stays the front of the zone's LIFO freelist and a pool hands out
+// the same handles with the cache on or off (assembly/hcache.ts).
 //
 // What the host does per operation is exactly what the core would do:
 // - get: the same argument checks as valid_how/valid_type (anything else goes
@@ -28,6 +29,9 @@
 // A refill takes only what is on the freelist (mb_cache_refill never carves,
 // never counts a denial); on a miss the normal core path runs, so carving,
 // drains and denied counts are those of a pool without the cache.
+//
+// Off by default (Pool.create({ cache: true }) switches it on): on Node 20 it
+// measured slower than the two core calls it saves (bench/README.md).
 
 import type { CoreExports } from "./core/exports.js";
 import { Z, GL } from "./core/layout.js";
@@ -42,17 +46,20 @@ const M_LINKED = 0x4000;
 const M_HCACHED = 0x2000;
 /** Flags an mbuf may carry and still be freed by the host: mbuf_free only clears them. */
 const PLAIN_FLAGS = M_PKTHDR | M_EOR | M_BCAST | M_MCAST;
+
+// The hot paths below write their constants as literals, each named in a
+// comment: a module constant costs V8 a context load and a hole check per use,
+// and the extra bytecode keeps get/free from being inlined into their callers.
+// Header words (32-bit, assembly/constants.ts): 0 m_next, 1 m_nextpkt, 2 m_data,
+// 3 m_len, 4 m_type | m_flags << 16, 5 owner, 6 seq, 7 spare, 8 pkthdr.len,
+// 9 pkthdr.rcvif; m_dat at byte 32 (M_HDR_SIZE), m_pktdat at 40 (M_PKTHDR_SIZE).
+// Global words from the counters block's global part: census 0..15, G_SEQ 24,
+// G_OWNER 25, G_HCACHE_COUNT 42 (checked against layout.ts in the constructor).
 /** Bits of the type|flags word that send a free to the core: any other flag, a type above 15. */
-const NOT_PLAIN = ~((PLAIN_FLAGS << 16) | 0xf) >>> 0; // 0xffc9fff0, written as a literal in put()
-/**
- * Header offsets, in 32-bit words (assembly/constants.ts). The hot paths below
- * write these and the other constants as literals, each named in a comment:
- * a module constant costs V8 a context load and a hole check per use, and the
- * extra bytecode keeps get/free from being inlined into their callers.
- */
-const W_NEXT = 0, W_NEXTPKT = 1, W_DATA = 2, W_LEN = 3, W_TYPEFLAGS = 4, W_OWNER = 5, W_SEQ = 6, W_SPARE = 7;
-const W_PH_LEN = 8, W_PH_RCVIF = 9;
-const M_HDR_SIZE = 32, M_PKTHDR_SIZE = 40;
+const NOT_PLAIN = 0xffc9fff0;
+if (NOT_PLAIN !== (~((PLAIN_FLAGS << 16) | 0xf) >>> 0) || (M_HCACHED << 16) !== 0x20000000 || (M_PKTHDR << 16) !== 0x20000) {
+  throw new Error("mbufpool: the host cache's flag literals do not match src/constants.ts");
+}
 /** Default number of handles the host keeps at most. */
 export const HOST_CACHE_SIZE = 64;
 
@@ -194,7 +201,7 @@ export class HostCache {
     const tf = u[h + 4]; // m_type | m_flags << 16
     // Anything but a plain mbuf in use (free, linked, a cluster, links) goes to
     // notPlain: the core's EDOUBLEFREE or EBUSY, or the core frees it.
-    // NOT_PLAIN; m_next | m_nextpkt | spare.
+    // NOT_PLAIN (0xffc9fff0); m_next | m_nextpkt | spare.
     if ((tf & 0xffc9fff0) !== 0 || tf === 0 || (u[h + 0] | u[h + 1] | u[h + 7]) !== 0) return notPlain(tf);
     const n = u[g + 42];
     if (n >= this.size) return this.flushHalf(m);
