@@ -145,6 +145,15 @@ function step(s: Side, o: Op, out: Int32Array): Outcome {
   }
 }
 
+/** The first 48 bytes (m_hdr, pkthdr, ext) of every live mbuf are the same in both pools. */
+function expectSameHeaders(a: Side, b: Side): void {
+  const ua = new Int32Array(a.pool.buffer), ub = new Int32Array(b.pool.buffer);
+  for (const m of a.live) {
+    const w = m >> 2;
+    expect(Array.from(ua.subarray(w, w + 12))).toEqual(Array.from(ub.subarray(w, w + 12)));
+  }
+}
+
 /** What must not depend on the cache. */
 function reported(st: PoolStats) {
   const z = (x: PoolStats["mbufs"]) => ({
@@ -174,6 +183,9 @@ describe("the host cache", () => {
             expect(b).toEqual(a);
             // Not even the handles differ: the cache is the front of the zone's LIFO freelist.
             expect(on.live).toEqual(off.live);
+            // And the headers the host wrote are the ones mbuf_init wrote (data, len, type,
+            // flags, owner, seq, pkthdr): both pools lay memory out alike.
+            expectSameHeaders(on, off);
             expect(reported(on.pool.stats())).toEqual(reported(off.pool.stats()));
           }
           expect(on.pool.audit().message).toBe("clean");
@@ -255,6 +267,25 @@ describe("the host cache", () => {
     expect(pool.audit().ok).toBe(false);
     flags[(b + 18) / 2] = f;
     expect(pool.audit().message).toBe("clean");
+  });
+
+  it("bulk allocation writes the headers single calls write", () => {
+    const a = makePool(), b = makePool();
+    const out = new Int32Array(40);
+    for (const hdr of [false, true]) {
+      a.setOwner(hdr ? 7 : 3);
+      b.setOwner(hdr ? 7 : 3);
+      expect(a.getBulk(out, 40, M_NOWAIT, MT.HEADER, { pkthdr: hdr })).toBe(40);
+      const singles = Array.from({ length: 40 }, () => (hdr ? b.gethdr(M_NOWAIT, MT.HEADER) : b.get(M_NOWAIT, MT.HEADER)));
+      expect(Array.from(out)).toEqual(singles);
+      const ua = new Int32Array(a.buffer), ub = new Int32Array(b.buffer);
+      for (const m of singles) expect(Array.from(ua.subarray(m >> 2, (m >> 2) + 12))).toEqual(Array.from(ub.subarray(m >> 2, (m >> 2) + 12)));
+      expect(a.stats().census).toEqual(b.stats().census);
+      expect(a.stats().mbufs).toEqual(b.stats().mbufs);
+      a.freemBulk(out);
+      for (const m of singles) b.free(m);
+      expect(a.stats().mbufs).toEqual(b.stats().mbufs);
+    }
   });
 
   it("is refused at creation with a size outside 2..512", () => {
