@@ -8,7 +8,9 @@
 // handle is left in BULK_INDEX.
 
 import { M_FLAGS, M_BULKMARK, M_PKTHDR, EINVAL, EDOUBLEFREE } from "./constants";
-import { m_getcl, check_head, mbuf_free, mbuf_alloc, mbuf_init, valid_how, valid_type } from "./mbuf";
+import {
+  m_getcl, check_head, mbuf_free, mbuf_alloc, mbuf_init, mbuf_alloc_run, mbuf_free_run, valid_how, valid_type,
+} from "./mbuf";
 
 /** Handles one bulk call can carry. */
 // @ts-ignore: decorator
@@ -29,7 +31,9 @@ export function m_get_bulk(n: i32, how: i32, type: i32, flags: i32, cluster: i32
   if (!cluster) {
     // Plain mbufs: the arguments are checked once, and m_get's work is inlined.
     if (!valid_how(how) || !valid_type(type)) return EINVAL;
-    for (let i = 0; i < n; i++) {
+    // Straight off the freelist first; what remains (an empty freelist, the
+    // host cache) takes the allocation path one by one.
+    for (let i = mbuf_alloc_run(n, <u32>type, <u16>flags, XCHG); i < n; i++) {
       let m = mbuf_alloc(how);
       if (!m) return i;
       mbuf_init(m, <u32>type, <u16>flags);
@@ -69,9 +73,11 @@ export function m_freem_bulk(n: i32): i32 {
     return bad;
   }
   bulkIndex = -1;
-  for (let j = 0; j < n; j++) {
-    let m = <usize>load<i32>(XCHG + (<usize>j << 2));
-    while (m) m = mbuf_free(m);
+  if (!mbuf_free_run(n, XCHG)) {
+    for (let j = 0; j < n; j++) {
+      let m = <usize>load<i32>(XCHG + (<usize>j << 2));
+      while (m) m = mbuf_free(m);
+    }
   }
   return n;
 }

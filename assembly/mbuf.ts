@@ -196,6 +196,84 @@ function cluster_alloc(how: i32): usize {
   store<u32>(cp, load<u32>(cp) + 1);
 }
 
+/**
+ * Takes up to `n` mbufs straight off the freelist into `out` (i32 handles),
+ * each initialised as mbuf_init does, while the host cache is empty; the
+ * zone's counters, the sequence number and the census are written once.
+ * Hands out what the same number of mbuf_alloc calls would. Returns how many.
+ */
+export function mbuf_alloc_run(n: i32, type: u32, flags: u16, out: usize): i32 {
+  if (gload(G_HCACHE_COUNT)) return 0;
+  let z = mbufZone;
+  let head = <usize>z.freeHead;
+  let owner = gload(G_OWNER);
+  let seq = gload(G_SEQ);
+  let hdr = (flags & M_PKTHDR) != 0;
+  let dataOff: usize = hdr ? M_PKTHDR_SIZE : M_HDR_SIZE;
+  let i: i32 = 0;
+  for (; i < n && head; i++) {
+    let m = head;
+    head = <usize>load<u32>(m);
+    // mbuf_init, field for field.
+    store<u32>(m, 0, M_NEXT);
+    store<u32>(m, 0, M_NEXTPKT);
+    store<u32>(m, <u32>(m + dataOff), M_DATA);
+    store<i32>(m, 0, M_LEN);
+    store<u16>(m, <u16>type, M_TYPE);
+    store<u16>(m, flags, M_FLAGS);
+    store<u32>(m, owner, M_OWNER);
+    store<u32>(m, ++seq, M_SEQ);
+    store<u32>(m, 0, M_SPARE);
+    if (hdr) {
+      store<i32>(m, 0, PH_LEN);
+      store<u32>(m, 0, PH_RCVIF);
+    }
+    store<i32>(out + (<usize>i << 2), <i32>m);
+  }
+  z.freeHead = <u32>head;
+  z.free -= <u32>i;
+  z.allocs += <f64>i;
+  gstore(G_SEQ, seq);
+  let cp = census_ptr(type);
+  store<u32>(cp, load<u32>(cp) + <u32>i);
+  return i;
+}
+
+/**
+ * Frees the chains whose heads are `heads[0..n)` (i32 handles, all checked by
+ * the caller) as mbuf_free does, item by item onto the freelist's head, while
+ * the host cache is empty; the zone's counters are written once. Returns false
+ * (nothing freed) if the host cache holds anything.
+ */
+export function mbuf_free_run(n: i32, heads: usize): bool {
+  if (gload(G_HCACHE_COUNT)) return false;
+  let z = mbufZone;
+  let head = <usize>z.freeHead;
+  let k: u32 = 0;
+  for (let j = 0; j < n; j++) {
+    let m = <usize>load<i32>(heads + (<usize>j << 2));
+    while (m) {
+      // mbuf_free, field for field.
+      let flags = load<u16>(m, M_FLAGS);
+      if (flags & M_EXT) ext_release(m, flags);
+      let nx = <usize>load<u32>(m, M_NEXT);
+      if (nx) store<u16>(nx, load<u16>(nx, M_FLAGS) & ~M_LINKED, M_FLAGS);
+      let cp = census_ptr(load<u16>(m, M_TYPE));
+      store<u32>(cp, load<u32>(cp) - 1);
+      store<u16>(m, MT_FREE, M_TYPE);
+      store<u16>(m, 0, M_FLAGS);
+      store<u32>(m, <u32>head);
+      head = m;
+      k++;
+      m = nx;
+    }
+  }
+  z.freeHead = <u32>head;
+  z.free += k;
+  z.frees += <f64>k;
+  return true;
+}
+
 /** Attaches cluster `c` to `m` as its external storage. */
 // @ts-ignore: decorator
 @inline function ext_attach(m: usize, c: usize): void {

@@ -273,10 +273,14 @@ export class Pool extends EventEmitter {
     while (done < n) {
       const cnt = Math.min(n - done, this.bulkMax);
       const x = this.exchange();
-      for (let i = 0; i < cnt; i++) {
-        const m = handles[done + i];
-        if (!isHandle(m)) throw this.badHandle(`freemBulk[${done + i}]`, m);
-        x[i] = m;
+      if (handles instanceof Int32Array && done === 0 && cnt === handles.length) {
+        x.set(handles); // every element is an i32 already: one copy, no view made
+      } else {
+        for (let i = 0; i < cnt; i++) {
+          const m = handles[done + i];
+          if (!isHandle(m)) throw this.badHandle(`freemBulk[${done + i}]`, m);
+          x[i] = m;
+        }
       }
       const r = this.ex.m_freem_bulk(cnt);
       if (r < 0) {
@@ -475,9 +479,10 @@ export class Pool extends EventEmitter {
     return this.memory.buffer;
   }
 
-  /** The exchange area, re-viewed if memory grew. */
+  /** The exchange area, re-viewed if memory grew (growing detaches the old view: length 0). */
   private exchange(): Int32Array {
-    if (this.xchg.buffer !== this.memory.buffer) {
+    // Not `buffer !== memory.buffer`: the memory.buffer getter is a call into V8's runtime.
+    if (this.xchg.length === 0) {
       this.xchg = new Int32Array(this.memory.buffer, this.xchgAddr, this.bulkMax);
     }
     return this.xchg;
