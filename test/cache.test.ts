@@ -288,6 +288,26 @@ describe("the host cache", () => {
     }
   });
 
+  it("keeps the freelist's order through direct refills and flushes of any size", () => {
+    const on = makePool({ cache: 16 }), off = makePool();
+    const take = (p: Pool, n: number) => Array.from({ length: n }, () => p.get());
+    for (const p of [on, off]) for (const m of take(p, 20)) p.free(m);
+    const core = on.core;
+    expect(core.mb_cache_refill(-1)).toBe(-22);
+    expect(core.mb_cache_refill(600)).toBe(-22);
+    expect(core.mb_cache_flush(-1)).toBe(-22);
+    expect(core.mb_cache_flush(600)).toBe(-22);
+    // Refill under a non-empty stack, flush from the bottom, in uneven steps.
+    for (const [refill, flush] of [[5, 2], [3, 7], [40, 1], [0, 0], [2, 30], [1, 3]]) {
+      expect(core.mb_cache_refill(refill)).toBeGreaterThanOrEqual(0);
+      // More than the stack holds is refused whole (EINVAL), changing nothing.
+      expect([flush, -22]).toContain(core.mb_cache_flush(flush));
+      expect(on.stats().mbufs).toEqual(off.stats().mbufs);
+      expect(on.audit().message).toBe("clean");
+    }
+    expect(take(on, 30)).toEqual(take(off, 30));
+  });
+
   it("is refused at creation with a size outside 2..512", () => {
     for (const cache of [1, 513, 1.5]) expect(() => makePool({ cache })).toThrow(/EINVAL/);
   });
