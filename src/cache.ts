@@ -70,6 +70,7 @@ function notPlain(tf: number): number {
   return 1;
 }
 
+/** The host side of the host cache: get/put of plain mbufs without a call into the core. */
 export class HostCache {
   // Fields are `declare`d: a class field without an initialiser would first be
   // defined as undefined (ES2022 semantics), and V8 would then type every one
@@ -78,18 +79,24 @@ export class HostCache {
   declare readonly size: number;
   /** Handles a refill asks for. */
   declare private readonly batch: number;
+  /** The pool's memory (its buffer changes when memory grows). */
   declare private readonly memory: WebAssembly.Memory;
+  /** The core's raw exports (refill, flush). */
   declare private readonly ex: CoreExports;
   /** Views over all of memory; renewed when memory grows (see view()). */
   declare private i32: Int32Array;
+  /** The same memory as f64, for the zone's allocation and free counters. */
   declare private f64: Float64Array;
   /** Word index of the counters block's global part (census at +0, G_SEQ +24, G_OWNER +25, G_HCACHE_COUNT +42). */
   declare private readonly g: number;
   /** Word index of the host cache's entries. */
   declare private readonly entriesW: number;
+  /** Word index of the page table (zone id | carved << 8 | scratch << 16 per page). */
   declare private readonly pageMetaW: number;
+  /** f64 indices of the mbuf zone's allocation and free counters. */
   declare private readonly allocsD: number;
   declare private readonly freesD: number;
+  /** Address of arena page 0. */
   declare private readonly arenaBase: number;
   /** Bytes of the arena thewall allows: pages past the carved ones have a zero page table entry. */
   declare private readonly arenaBytes: number;
