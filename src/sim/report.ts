@@ -72,11 +72,16 @@ ${sections}
 <script>
 const CHARTS = ${JSON.stringify(charts)};
 const COLORS = ["#1f77b4","#d62728","#2ca02c","#ff7f0e","#9467bd","#8c564b","#e377c2","#7f7f7f"];
+// Cumulative series (never decreasing: denied, frames lost, KB delivered) use the right-hand axis.
+const cumulative = (xs) => xs.every((x, i) => i === 0 || x >= xs[i - 1]) && xs[xs.length - 1] > 0;
 for (const c of CHARTS) {
   const names = Object.keys(c.series).filter((k) => k !== "t");
   const data = [c.series.t, ...names.map((n) => c.series[n])];
-  const series = [{ label: "time (s)" }, ...names.map((n, i) => ({ label: n, stroke: COLORS[i % COLORS.length], width: 1.5 }))];
-  new uPlot({ width: 1000, height: 240, series, axes: [{ label: "simulated seconds" }, {}] }, data, document.getElementById(c.id));
+  const series = [{ label: "s" }, ...names.map((n, i) => ({
+    label: n, stroke: COLORS[i % COLORS.length], width: 1.5, scale: cumulative(c.series[n]) ? "total" : "now",
+  }))];
+  const axes = [{ label: "simulated seconds" }, { scale: "now", label: "buffers now" }, { scale: "total", side: 1, label: "running totals", size: 80, grid: { show: false } }];
+  new uPlot({ width: 1000, height: 260, series, axes, scales: { x: { time: false }, now: {}, total: {} } }, data, document.getElementById(c.id));
 }
 document.body.dataset.charts = String(document.querySelectorAll(".uplot").length);
 </script></body></html>

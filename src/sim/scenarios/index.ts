@@ -1,8 +1,9 @@
 // Every scenario by name, in the order `mbufpool sim` runs them.
 
 import type { Scenario } from "../types.js";
+import { rtemsDeadlock } from "./rtems-deadlock.js";
 
-export const SCENARIOS: readonly Scenario[] = [];
+export const SCENARIOS: readonly Scenario[] = [rtemsDeadlock];
 
 /** The scenario called `name`, or undefined. */
 export function findScenario(name: string): Scenario | undefined {
