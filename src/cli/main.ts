@@ -7,6 +7,9 @@ import { Command } from "commander";
 import { MbufError } from "../errors.js";
 import { registerNetstat } from "./netstat.js";
 import { registerDemo } from "./demo.js";
+import { registerVmstat } from "./vmstat.js";
+import { registerLeaks } from "./leaks.js";
+import { registerWatch } from "./watch.js";
 
 // A reader that goes away (`mbufpool ... | head`) is not an error.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
@@ -22,6 +25,9 @@ program
 
 registerDemo(program);
 registerNetstat(program);
+registerVmstat(program);
+registerLeaks(program);
+registerWatch(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof MbufError) {
