@@ -26,7 +26,8 @@ export function registerNetstat(program: Command): void {
       pool.close();
       const [worst, after] = [await formatReport(snaps[0], format), await formatReport(snaps[1], format)];
       if (format === "json" || format === "prometheus") {
-        // Machine formats: the two reports only, each whole.
+        // Machine formats: JSON holds both moments in one document; Prometheus shows the worst
+        // moment as one scrape (the header is an exposition comment, which scrapers ignore).
         if (format === "json") {
           process.stdout.write(JSON.stringify({ burst: { held: r.held, denied: r.denied }, worst: JSON.parse(worst), after: JSON.parse(after), audit: audit.message }, null, 2) + "\n");
         } else {
