@@ -110,8 +110,10 @@ export interface OutstandingOptions {
 /**
  * Lists every mbuf in use, grouped by owner tag, oldest first: walks the
  * page table and the headers in the pool's memory, with no core call.
+ * @throws MbufError EINVAL for bad options, ECLOSED on a closed pool.
  */
 export function outstanding(pool: Pool, options: OutstandingOptions = {}): OutstandingReport {
+  if (pool.isClosed) throw new MbufError("ECLOSED", "the pool is closed");
   const perGroup = options.perGroup ?? 20, minAge = options.minAge ?? 0;
   checkInt(perGroup, "perGroup", 0, 0x7fffffff);
   checkInt(minAge, "minAge", 0, 0xffffffff);

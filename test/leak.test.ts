@@ -81,6 +81,9 @@ describe("outstanding mbufs (exact)", () => {
     expect([r.held, r.unheld]).toEqual([2, 1]);
     expect(() => pool.outstanding({ perGroup: -1 })).toThrow(MbufError);
     expect(() => pool.outstanding({ classify: 3 as never })).toThrow(MbufError);
+    const closed = makePool();
+    closed.close();
+    expect(() => closed.outstanding()).toThrow(expect.objectContaining({ code: "ECLOSED" }));
     for (const m of [a, b, c]) pool.free(m);
   });
 });

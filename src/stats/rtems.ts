@@ -8,7 +8,8 @@
 //   (blank line)
 //
 // m_mbufs and m_clusters are the items carved from the pools; m_clfree the
-// free clusters. The "free" census slot is the free mbufs.
+// free clusters. The "free" census slot is the free mbufs: RTEMS's MGET (from
+// FreeBSD 2.x) does m_mtypes[MT_FREE]-- and m_mtypes[type]++.
 
 import type { PoolStats } from "./snapshot.js";
 
