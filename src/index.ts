@@ -29,7 +29,8 @@ export { formatJSON, statsJSON, STATS_JSON_SCHEMA, STATS_JSON_VERSION, type Stat
 export { PoolMetrics, formatPrometheus, METRIC_PREFIX } from "./stats/prometheus.js";
 export { formatVmstatZ, formatCensus, zoneRows, typeCensus, type ZoneRow } from "./stats/vmstat.js";
 export {
-  UsageRecorder, sampleOf, parseSeries, SERIES_JSON_SCHEMA, SERIES_JSON_VERSION, type UsageSample, type SeriesJSON,
+  UsageRecorder, sampleOf, parseSeries, seriesColumns, SERIES_JSON_SCHEMA, SERIES_JSON_VERSION,
+  type UsageSample, type SeriesJSON, type SeriesColumns,
 } from "./stats/series.js";
 export { usageChart, downsample, type ChartOptions } from "./stats/chart.js";
 export {

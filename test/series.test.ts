@@ -1,7 +1,7 @@
 // Usage over time: the recorder on a virtual clock, the JSON series and the chart.
 import { describe, it, expect } from "vitest";
 import {
-  VirtualClock, UsageRecorder, parseSeries, usageChart, downsample, runScenario, MbufError, SERIES_JSON_SCHEMA,
+  VirtualClock, UsageRecorder, parseSeries, seriesColumns, usageChart, downsample, runScenario, MbufError, SERIES_JSON_SCHEMA,
 } from "mbufpool";
 import { makePool } from "./helpers.js";
 
@@ -25,6 +25,11 @@ describe("usage series", () => {
     expect(series).toMatchObject({ version: 1, profile: "freebsd", intervalMs: 500, limits: { mbufs: 26214, clusters: 4096 } });
     expect(series.samples).toEqual(rec.samples);
     expect(() => parseSeries({ schema: "x" })).toThrow(MbufError);
+    // Columns for the simulator's HTML charts: seconds, and one array per figure.
+    const cols = seriesColumns(series);
+    expect(cols.t.slice(0, 3)).toEqual([0.5, 1, 1.5]);
+    expect(cols["mbufs in use"]).toEqual(rec.samples.map((s) => s.mbufsInUse));
+    expect(Object.keys(cols)).toEqual(["t", "mbufs in use", "clusters in use", "clusters cached", "denied", "delayed"]);
     run.cleanup();
   });
 

@@ -119,3 +119,26 @@ export function parseSeries(v: unknown): SeriesJSON {
   }
   return d;
 }
+
+/** Columns of a series: sample times in seconds, then one array per figure (the simulator's chart shape). */
+export interface SeriesColumns {
+  t: number[];
+  [figure: string]: number[];
+}
+
+/**
+ * The series as columns, named as the simulator's HTML report names its
+ * figures ("mbufs in use", "clusters in use", "clusters cached", "denied",
+ * "delayed"), times in seconds: ready for a uPlot chart.
+ */
+export function seriesColumns(series: SeriesJSON): SeriesColumns {
+  const s = series.samples;
+  return {
+    t: s.map((x) => +(x.t / 1000).toFixed(3)),
+    "mbufs in use": s.map((x) => x.mbufsInUse + x.packetsInUse),
+    "clusters in use": s.map((x) => x.clustersInUse),
+    "clusters cached": s.map((x) => x.clustersCache),
+    denied: s.map((x) => x.denied),
+    delayed: s.map((x) => x.delayed),
+  };
+}
