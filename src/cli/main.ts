@@ -8,6 +8,9 @@ import { MbufError } from "../errors.js";
 import { registerNetstat } from "./netstat.js";
 import { registerDemo } from "./demo.js";
 import { registerSim } from "./sim.js";
+import { registerVmstat } from "./vmstat.js";
+import { registerLeaks } from "./leaks.js";
+import { registerWatch } from "./watch.js";
 
 // A reader that goes away (`mbufpool ... | head`) is not an error.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
@@ -24,6 +27,9 @@ program
 registerDemo(program);
 registerNetstat(program);
 registerSim(program);
+registerVmstat(program);
+registerLeaks(program);
+registerWatch(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof MbufError) {
