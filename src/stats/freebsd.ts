@@ -62,9 +62,15 @@ export function formatFreeBSD4(s: PoolStats): string {
 /** Modern FreeBSD `netstat -m` (the lines REFERENCE.md lists); `drainLine` adds FreeBSD 6-8's last line. */
 export function formatFreeBSD(s: PoolStats, drainLine = false): string {
   const p = s.packets;
-  const mCur = s.mbufs.current + p.current, mCache = s.mbufs.cache + p.cache;
+  // FreeBSD's own zone counts (what memstat reads): the mbuf zone does not count the
+  // packet zone's mbufs, the cluster zone counts the clusters parked in the packet cache
+  // as allocated. The snapshot's figures are already honest; these are what the
+  // REFERENCE.md arithmetic takes.
+  const mbufCount = s.mbufs.current - p.current, mbufFree = s.mbufs.cache - p.cache;
+  const clusterCount = s.clusters.current + p.cache, clusterFree = s.clusters.cache - p.cache;
+  const mCur = mbufCount + p.current, mCache = mbufFree + p.cache;
   // Clusters parked in the packet cache are cache, not use.
-  const cCur = s.clusters.current - p.cache, cCache = s.clusters.cache + p.cache;
+  const cCur = clusterCount - p.cache, cCache = clusterFree + p.cache;
   const cur = mCur * s.msize + cCur * s.mclbytes;
   const cache = mCache * s.msize + cCache * s.mclbytes;
   const j = s.jumboLimits;
@@ -76,8 +82,8 @@ export function formatFreeBSD(s: PoolStats, drainLine = false): string {
     `0/0/0/${j.nine} 9k jumbo clusters in use (current/cache/total/max)`,
     `0/0/0/${j.sixteen} 16k jumbo clusters in use (current/cache/total/max)`,
     `${Math.floor(cur / 1024)}K/${Math.floor(cache / 1024)}K/${Math.floor((cur + cache) / 1024)}K bytes allocated to network (current/cache/total)`,
-    `${s.mbufs.denied}/${s.clusters.denied}/0 requests for mbufs denied (mbufs/clusters/mbuf+clusters)`,
-    `${s.mbufs.delayed}/${s.clusters.delayed}/0 requests for mbufs delayed (mbufs/clusters/mbuf+clusters)`,
+    `${s.mbufs.denied}/${s.clusters.denied}/${p.denied} requests for mbufs denied (mbufs/clusters/mbuf+clusters)`,
+    `${s.mbufs.delayed}/${s.clusters.delayed}/${p.delayed} requests for mbufs delayed (mbufs/clusters/mbuf+clusters)`,
   ];
   if (drainLine) lines.push(`${s.drains} calls to protocol drain routines`);
   return lines.join("\n") + "\n";
