@@ -22,6 +22,7 @@ export type { Build } from "./core/module.js";
 export {
   resolvePacketZone, PROFILE_HAS_PACKET_ZONE, type PacketMode, type PacketZoneOptions, type PacketZoneConfig, type PacketEpoch,
 } from "./packet.js";
+export { netperf, NETPERF_DEFAULTS, type NetperfOptions, type NetperfRound } from "./netperf.js";
 
 // Operating the pool: waits, netm, tunables at runtime
 

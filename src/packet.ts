@@ -26,7 +26,8 @@
 //                median. One spike does not widen the band; a demand that is
 //                often high does.
 //   band       [T - max(D-, batch), T + max(D+, batch)]; with T = 0 the upper
-//                edge is D+ alone (no demand, nothing worth keeping).
+//                edge is D+ alone (no demand, nothing worth keeping). The upper
+//                edge never passes max + batch (max alone when T = 0).
 //   action     above the band: drain down to T in whole batches (everything
 //                when T = 0); below: refill up to T in whole batches.
 // The batch (32 pairs, 64 KiB of clusters; 1/32 of nmbclusters on small
@@ -229,7 +230,7 @@ export class PacketBalancer {
       const dMinus = Math.max(0, t - quantile(s, n, 0.25));
       e.target = t;
       e.low = Math.max(0, t - Math.max(dMinus, b));
-      e.high = t > 0 ? t + Math.max(dPlus, b) : dPlus;
+      e.high = t > 0 ? Math.min(t + Math.max(dPlus, b), c.max + b) : Math.min(dPlus, c.max);
       if (cache > e.high) want = -(t === 0 ? cache : down(cache - t, b));
       else if (cache < e.low) want = up(t - cache, b);
     }
