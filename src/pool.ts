@@ -310,8 +310,10 @@ export class Pool extends EventEmitter {
   /**
    * Runs one balancing epoch now (what the timer does every `interval` ms).
    * @returns the demand it measured, the target and band, and the pairs it moved.
+   * @throws MbufError ECLOSED after close().
    */
   packetBalance(): PacketEpoch {
+    if (this.closed) throw new MbufError("ECLOSED", "the pool is closed");
     return this.packets.epoch();
   }
 

@@ -341,6 +341,8 @@ describe("balancing", () => {
     expect(clock.pending).toBe(1);
     p.close();
     expect(clock.pending).toBe(0);
+    expect(code(() => p.packetBalance())).toBe("ECLOSED");
+    expect(code(() => p.setPacketZone(true))).toBe("ECLOSED");
   });
 });
 
