@@ -73,7 +73,7 @@
 /** Allocation sequence number (leak reports order by age). */
 // @ts-ignore: decorator
 @inline export const M_SEQ: u32 = 24;
-/** Spare word, kept zero. */
+/** Spare word: PKT_ORIGIN if the mbuf came out of the packet zone (packet.ts), else zero. */
 // @ts-ignore: decorator
 @inline export const M_SPARE: u32 = 28;
 /** Size of m_hdr, where m_dat starts. */
@@ -170,6 +170,9 @@
 @inline export const ZONE_MBUF: u32 = 1;
 // @ts-ignore: decorator
 @inline export const ZONE_CLUSTER: u32 = 2;
+/** The packet zone: pre-joined mbuf+cluster pairs (packet.ts); owns no pages. */
+// @ts-ignore: decorator
+@inline export const ZONE_PACKET: u32 = 3;
 /** Zone slots in the counters block (0 is unused so a page's zone id 0 means free). */
 // @ts-ignore: decorator
 @inline export const ZONE_SLOTS: u32 = 4;

@@ -21,6 +21,7 @@ export { mb_grow, mb_reclaim } from "./manage";
 // Socket buffers (sockbuf.ts)
 
 // Packet zone (packet.ts)
+export { mb_packet_mode, mb_packet_refill, mb_packet_drain } from "./packet";
 
 
 // Layout facts the host reads once at start-up.

@@ -31,6 +31,9 @@ import {
 } from "./arena";
 import { zone_setup, zone_pop, zone_push, zone_alloc_slow } from "./zone";
 import { host_exhausted } from "./host";
+import {
+  packet_pop, packet_born, packet_failed, packet_park, packet_leave, packet_reclaim, packet_reclaimable, PKT_ORIGIN, PKT_EXT,
+} from "./packet";
 
 /** mb_init flag: grow memory to the cap now (pinned memory). */
 // @ts-ignore: decorator
@@ -114,12 +117,18 @@ export function mb_init(thewall: u32, clshift: u32, nmbufs: u32, nmbclusters: u3
 
 // === Allocation ===
 
-/** Called on an empty zone: counts, asks the host to drain, retries once. */
+/** Called on an empty zone: the packet cache goes back first; then counts, asks the host to drain, retries once. */
 function alloc_failed(z: Zone, how: i32): usize {
+  // Packet zone (packet.ts): parked pairs return to their zones before a request fails.
+  if (packet_reclaim()) {
+    let item = zone_pop(z);
+    if (item) return item;
+  }
   if (host_exhausted(z.id, how)) {
     gcount(G_DRAINS);
     let item = zone_pop(z);
     if (!item) item = zone_alloc_slow(z);
+    if (!item && packet_reclaim()) item = zone_pop(z); // what the drain routines freed was parked
     if (item) return item;
   }
   if (how & M_WAITOK) z.delayed += 1.0; else z.denied += 1.0;
@@ -140,7 +149,7 @@ function alloc_failed(z: Zone, how: i32): usize {
 /** Clusters the receive class could still get: free ones plus what the zone could carve. */
 function clusters_available(): u32 {
   let z = clusterZone;
-  let avail = z.free;
+  let avail = z.free + packet_reclaimable();
   if (z.grows) avail += min(z.limit - z.total, pages_available() * z.perPage);
   return avail;
 }
@@ -252,15 +261,29 @@ export function m_clget(m: i32, how: i32): i32 {
  */
 export function m_getcl(how: i32, type: i32, flags: i32): i32 {
   if (!valid_how(how) || !valid_type(type) || (flags & ~<i32>M_PKTHDR)) return EINVAL;
-  let m = mbuf_alloc(how);
-  if (!m) return 0;
+  // Packet zone (packet.ts): a parked pair, its cluster already attached.
+  let m = packet_pop(how);
+  if (m) {
+    let c = <usize>load<u32>(m, PKT_EXT + EXT_BUF);
+    mbuf_init(m, type, <u16>flags);
+    ext_attach(m, c);
+    store<u32>(m, PKT_ORIGIN, M_SPARE);
+    return <i32>m;
+  }
+  m = mbuf_alloc(how);
+  if (!m) {
+    packet_failed(how);
+    return 0;
+  }
   let c = cluster_alloc(how);
   if (!c) {
     zone_push(mbufZone, m);
+    packet_failed(how);
     return 0;
   }
   mbuf_init(m, type, <u16>flags);
   ext_attach(m, c);
+  packet_born(m);
   return <i32>m;
 }
 
@@ -269,11 +292,15 @@ export function m_getcl(how: i32, type: i32, flags: i32): i32 {
 /** Frees one mbuf known to be valid; returns its successor, now unlinked. */
 export function mbuf_free(m: usize): usize {
   let flags = load<u16>(m, M_FLAGS);
-  if (flags & M_EXT) ext_release(m, flags);
   let n = <usize>load<u32>(m, M_NEXT);
   if (n) store<u16>(n, load<u16>(n, M_FLAGS) & ~M_LINKED, M_FLAGS);
   let cp = census_ptr(load<u16>(m, M_TYPE));
   store<u32>(cp, load<u32>(cp) - 1);
+  if (flags & M_EXT) {
+    if (packet_park(m, flags)) return n; // a whole pair goes to the packet cache (packet.ts)
+    ext_release(m, flags);
+  }
+  packet_leave(m);
   store<u16>(m, MT_FREE, M_TYPE);
   store<u16>(m, 0, M_FLAGS);
   zone_push(mbufZone, m);

@@ -31,6 +31,13 @@ const MESSAGES: Record<number, string> = {
   16: "a cluster's reference count differs from its references",
   17: "a bulk mark was left on an mbuf",
   18: "the core was never initialised",
+  // Packet zone (assembly/packet.ts)
+  40: "a packet cache entry is not a parked pair (an mbuf typed MT_FREE with M_EXT)",
+  41: "the packet cache is longer than its count (a cycle or a duplicate)",
+  42: "the packet cache is shorter than its count, or parked pairs differ from it",
+  43: "a parked pair's cluster is not a cluster of reference count 1",
+  44: "mbufs in use from the packet zone differ from its count",
+  45: "a parked pair sits on the mbuf zone's freelist",
 };
 
 /** Describes an audit result in one line. */

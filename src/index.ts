@@ -10,13 +10,19 @@ export {
 export {
   PROFILES, getProfile, resolveTunables, type Profile, type ProfileName, type TunableSpec, type Values, type Layout,
 } from "./profiles.js";
-export type { PoolStats, ZoneStats } from "./stats/snapshot.js";
+export type { PoolStats, ZoneStats, PacketStats } from "./stats/snapshot.js";
 export { formatNetstat, NETSTAT_FORMATS } from "./stats/netstat.js";
 export type { AuditResult } from "./audit.js";
 export { RealClock, VirtualClock, type Clock } from "./clock.js";
 export type { Build } from "./core/module.js";
 
 // Chains and socket buffers
+
+// Packet zone
+export {
+  resolvePacketZone, PROFILE_HAS_PACKET_ZONE, type PacketMode, type PacketZoneOptions, type PacketZoneConfig, type PacketEpoch,
+} from "./packet.js";
+export { netperf, NETPERF_DEFAULTS, type NetperfOptions, type NetperfRound } from "./netperf.js";
 
 // Operating the pool: waits, netm, tunables at runtime
 

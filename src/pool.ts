@@ -22,6 +22,7 @@ import { PoolMetrics } from "./stats/prometheus.js";
 import { formatVmstatZ, formatCensus, zoneRows, typeCensus, type ZoneRow } from "./stats/vmstat.js";
 import { outstanding, type OutstandingOptions, type OutstandingReport } from "./leak.js";
 import { LeakDetector, type LeakDetectorOptions } from "./leak-trend.js";
+import { PacketBalancer, resolvePacketZone, type PacketZoneOptions, type PacketZoneConfig, type PacketEpoch } from "./packet.js";
 
 /** Options of Pool.create. */
 export interface PoolOptions {
@@ -37,6 +38,11 @@ export interface PoolOptions {
   clock?: Clock;
   /** Receives the system's console messages (never written to stdout by the library). */
   logger?: (message: string) => void;
+  /**
+   * The packet zone (pre-joined mbuf+cluster pairs): options, `true`, or `false` for none.
+   * Default: on with mode `median` for the `freebsd` profile, off for the others (their systems had none).
+   */
+  packetZone?: PacketZoneOptions | boolean;
 }
 
 /** A protocol drain routine: frees what it can when an allocation fails (m_reclaim). */
@@ -84,6 +90,7 @@ export class Pool extends EventEmitter {
   private readonly lastMessage = new Map<string, number>();
   private readonly logger?: (message: string) => void;
   private closed = false;
+  private readonly packets: PacketBalancer;
 
   private constructor(options: PoolOptions) {
     super();
@@ -120,6 +127,8 @@ export class Pool extends EventEmitter {
     if (r < 0) throw coreError(r, "mb_init");
     if (L.preallocMbufs) ex.mb_grow(ZONE_MBUF, L.preallocMbufs);
     if (L.preallocClusters) ex.mb_grow(ZONE_CLUSTER, L.preallocClusters);
+    this.packets = new PacketBalancer(() => this.ex, () => this.memory.buffer, this.clock, this.statsAddr, this.zoneBytes, this.globalOff);
+    this.packets.configure(resolvePacketZone(options.packetZone, this.profile.name, L.nmbclusters));
     this.xchg = new Int32Array(this.memory.buffer, this.xchgAddr, this.bulkMax);
   }
 
@@ -287,6 +296,56 @@ export class Pool extends EventEmitter {
     if (r < 0) throw coreError(r, "setReserve", count);
   }
 
+  // === Packet zone (seed 002) ===
+
+  /** The packet zone's settings in force, or null if the pool has none. */
+  get packetZone(): PacketZoneConfig | null {
+    return this.packets.settings;
+  }
+
+  /**
+   * Changes the packet zone at run time (replay the 2005 leak with `none`, then apply the fix).
+   * `false` removes it: every parked pair goes back to its zones.
+   * @throws MbufError EINVAL for a bad option.
+   */
+  setPacketZone(options: PacketZoneOptions | boolean): void {
+    this.packets.configure(resolvePacketZone(options, this.profile.name, this.layout.nmbclusters));
+  }
+
+  /**
+   * Runs one balancing epoch now (what the timer does every `interval` ms).
+   * @returns the demand it measured, the target and band, and the pairs it moved.
+   * @throws MbufError ECLOSED after close().
+   */
+  packetBalance(): PacketEpoch {
+    if (this.closed) throw new MbufError("ECLOSED", "the pool is closed");
+    return this.packets.epoch();
+  }
+
+  /**
+   * Joins up to `n` pairs from the native zones into the packet cache, in one batch.
+   * @returns pairs joined (fewer if the zones ran short; never fails a request or drains).
+   * @throws MbufError EINVAL for a bad n, ESTATE if the pool has no packet zone.
+   */
+  packetRefill(n: number): number {
+    checkInt(n, "n", 0, 0x7fffffff);
+    const r = this.ex.mb_packet_refill(n);
+    if (r < 0) throw coreError(r, "packetRefill", n);
+    return r;
+  }
+
+  /**
+   * Splits up to `n` parked pairs (all by default) back into their zones, in one batch.
+   * @returns pairs split back.
+   * @throws MbufError EINVAL for a bad n.
+   */
+  packetDrain(n: number = 0x7fffffff): number {
+    checkInt(n, "n", 0, 0x7fffffff);
+    const r = this.ex.mb_packet_drain(n);
+    if (r < 0) throw coreError(r, "packetDrain", n);
+    return r;
+  }
+
   // === Waiting allocation ===
 
   // === Drain routines and messages ===
@@ -355,6 +414,7 @@ export class Pool extends EventEmitter {
         nine: t["kern.ipc.nmbjumbo9"] ?? 0,
         sixteen: t["kern.ipc.nmbjumbo16"] ?? 0,
       },
+      packet: this.packets.state(),
     });
   }
 
@@ -461,6 +521,7 @@ export class Pool extends EventEmitter {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.packets.stop();
     const closedFn = (): never => {
       throw new MbufError("ECLOSED", "the pool is closed");
     };

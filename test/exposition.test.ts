@@ -205,13 +205,14 @@ describe("vmstat -z", () => {
   it("prints the zones as FreeBSD's vmstat -z does, then the census", () => {
     const { pool, held } = busyPool();
     // nmbufs = max(1 MiB / 256 / 5, nmbclusters + jumbo limits) = 819. 10 mbufs in use of one
-    // page of 16; REQ counts 13 mbufs: 11 kept + the 2 that getcl took and gave back when no
-    // cluster was left. 8 clusters; 1 cluster request failed without waiting, 1 while waiting.
+    // page of 16: the 8 getcl pairs are the packet zone's (REQ 10 getcl calls, 1 failed without
+    // waiting, 1 while waiting), the other 2 the mbuf zone's own. The mbuf zone's REQ counts 13
+    // items: 11 kept + the 2 that getcl took and gave back when no cluster was left.
     expect(pool.vmstatZ().split("\n")).toEqual([
       "ITEM                   SIZE  LIMIT     USED     FREE      REQ FAIL SLEEP",
       "",
-      "mbuf_packet:            256,      0,       0,       0,       0,   0,   0",
-      "mbuf:                   256,    819,      10,       6,      13,   0,   0",
+      "mbuf_packet:            256,      0,       8,       0,      10,   1,   1",
+      "mbuf:                   256,    819,       2,       6,      13,   0,   0",
       "mbuf_cluster:          2048,      8,       8,       0,       8,   1,   1",
       "",
       "TYPE          INUSE",

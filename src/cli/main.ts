@@ -11,6 +11,7 @@ import { registerSim } from "./sim.js";
 import { registerVmstat } from "./vmstat.js";
 import { registerLeaks } from "./leaks.js";
 import { registerWatch } from "./watch.js";
+import { registerNetperf } from "./netperf.js";
 
 // A reader that goes away (`mbufpool ... | head`) is not an error.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
@@ -30,6 +31,7 @@ registerSim(program);
 registerVmstat(program);
 registerLeaks(program);
 registerWatch(program);
+registerNetperf(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof MbufError) {

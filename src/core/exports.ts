@@ -27,6 +27,10 @@ export interface CoreExports {
   mb_audit(): number;
   mb_grow(zone: number, want: number): number;
   mb_reclaim(zone: number, keep: number, maxPages: number): number;
+  // Packet zone (assembly/packet.ts)
+  mb_packet_mode(mode: number): number;
+  mb_packet_refill(n: number): number;
+  mb_packet_drain(n: number): number;
   readonly MB_STATS: G;
   readonly MB_ZONE_BYTES: G;
   readonly MB_GLOBAL: G;

@@ -18,5 +18,9 @@ export const GL = {
   arenaBase: 112, maxPages: 116, top: 120, freePages: 124, freePageHead: 128,
   pageMeta: 132, refTable: 136, scratch: 140,
   auditCode: 144, auditAddr: 148, auditA: 152, auditB: 156, ready: 160, pinned: 164,
-  BYTES: 168,
+  // Packet zone (assembly/packet.ts); its pair counts are zone slot 3.
+  pktMode: 168, pktLastRefill: 172, pktLastDrain: 176,
+  pktMisses: 184, pktRefills: 192, pktRefilled: 200, pktDrains: 208, pktDrained: 216, // f64
+  pktReclaims: 224, pktReclaimed: 232, // f64
+  BYTES: 240,
 } as const;

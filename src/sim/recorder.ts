@@ -37,9 +37,10 @@ export class Recorder {
   sample(): void {
     const st = this.pool.stats();
     const row: Record<string, number> = {
-      "mbufs in use": st.mbufs.current + st.packets.current,
-      "clusters in use": st.clusters.current - st.packets.cache,
-      "clusters cached": st.clusters.cache + st.packets.cache,
+      // The snapshot's figures are honest already: packet-cache pairs count as cache.
+      "mbufs in use": st.mbufs.current,
+      "clusters in use": st.clusters.current,
+      "clusters cached": st.clusters.cache,
       denied: st.mbufs.denied + st.clusters.denied,
       delayed: st.mbufs.delayed + st.clusters.delayed,
       ...this.extra(),

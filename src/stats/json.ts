@@ -74,12 +74,15 @@ const zoneJSON = (z: ZoneStats): ZoneJSON => ({
   pagesIn: z.pagesIn, pagesOut: z.pagesOut,
 });
 
-/** Network bytes in use and cached, as modern FreeBSD counts them (packet-cache clusters are cache). */
+/**
+ * Network bytes in use and cached, as modern FreeBSD counts them. The snapshot's
+ * zone figures are already FreeBSD's current/cache (packet-cache pairs count as cache).
+ */
 export function networkBytes(s: PoolStats): { inUse: number; cache: number } {
-  const p = s.packets;
-  const mCur = s.mbufs.current + p.current, mCache = s.mbufs.cache + p.cache;
-  const cCur = s.clusters.current - p.cache, cCache = s.clusters.cache + p.cache;
-  return { inUse: mCur * s.msize + cCur * s.mclbytes, cache: mCache * s.msize + cCache * s.mclbytes };
+  return {
+    inUse: s.mbufs.current * s.msize + s.clusters.current * s.mclbytes,
+    cache: s.mbufs.cache * s.msize + s.clusters.cache * s.mclbytes,
+  };
 }
 
 /** The JSON report as an object. */

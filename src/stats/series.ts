@@ -45,7 +45,7 @@ export function sampleOf(s: PoolStats, t: number): UsageSample {
     clustersInUse: s.clusters.current,
     clustersCache: s.clusters.cache,
     packetsInUse: s.packets.current,
-    ops: s.mbufs.allocs + s.mbufs.frees + s.clusters.allocs + s.clusters.frees,
+    ops: userOps(s),
     denied: s.mbufs.denied + s.clusters.denied,
     delayed: s.mbufs.delayed + s.clusters.delayed,
   };
@@ -135,10 +135,22 @@ export function seriesColumns(series: SeriesJSON): SeriesColumns {
   const s = series.samples;
   return {
     t: s.map((x) => +(x.t / 1000).toFixed(3)),
-    "mbufs in use": s.map((x) => x.mbufsInUse + x.packetsInUse),
+    "mbufs in use": s.map((x) => x.mbufsInUse),
     "clusters in use": s.map((x) => x.clustersInUse),
     "clusters cached": s.map((x) => x.clustersCache),
     denied: s.map((x) => x.denied),
     delayed: s.map((x) => x.delayed),
   };
+}
+
+/**
+ * Allocations and frees the pool's users made: the zones' own counts plus the
+ * packet cache's hits and parked pairs, less the pairs the packet balancer moved
+ * between the cache and the zones (one mbuf and one cluster each way), which are
+ * the pool's own housekeeping and must not make an idle system look busy.
+ */
+export function userOps(s: PoolStats): number {
+  const p = s.packets;
+  const zoneOps = s.mbufs.allocs + s.mbufs.frees + s.clusters.allocs + s.clusters.frees;
+  return zoneOps + p.hits + p.parked - 2 * (p.refilled + p.drained + p.reclaimed);
 }

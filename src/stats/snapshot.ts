@@ -12,7 +12,7 @@ export interface ZoneStats {
   limit: number;
   /** Items in use (total - cache). */
   current: number;
-  /** Free items held by the zone. */
+  /** Free items: held by the zone, or parked in the packet cache (never counted as in use). */
   cache: number;
   /** Items carved (current + cache). */
   total: number;
@@ -31,6 +31,50 @@ export interface ZoneStats {
   pagesOut: number;
 }
 
+/** The packet zone's figures, in mbuf+cluster pairs (src/packet.ts, assembly/packet.ts). */
+export interface PacketStats {
+  /** Balancing mode: `off` when the pool has no packet zone. */
+  mode: "off" | "none" | "watermark" | "median";
+  /** Pairs out of the packet zone in use (netstat's current). */
+  current: number;
+  /** Pairs parked in the cache (netstat's cache); also counted as cache in `mbufs` and `clusters`. */
+  cache: number;
+  /** current + cache, and its highest value. */
+  total: number;
+  peak: number;
+  /** getcl calls served from the cache, and those it could not serve. */
+  hits: number;
+  misses: number;
+  /** Whole pairs parked by frees. */
+  parked: number;
+  /** Refill batches, pairs they joined, and the size of the last one. */
+  refills: number;
+  refilled: number;
+  lastRefill: number;
+  /** Drain batches, pairs they split back, and the size of the last one. */
+  drains: number;
+  drained: number;
+  lastDrain: number;
+  /** Whole-cache returns when a zone ran dry or on reclaim, and the pairs they split back. */
+  reclaims: number;
+  reclaimed: number;
+  /** getcl requests that failed (netstat's mbuf+clusters column). */
+  denied: number;
+  delayed: number;
+  /** The policy's last decision: the level it aims at and the band it tolerates. */
+  target: number;
+  low: number;
+  high: number;
+}
+
+/** The host-side state of the packet zone's policy that a snapshot reports. */
+export interface PacketPolicyState {
+  mode: PacketStats["mode"];
+  target: number;
+  low: number;
+  high: number;
+}
+
 /** Everything the pool counts, at one moment. */
 export interface PoolStats {
   profile: string;
@@ -38,8 +82,8 @@ export interface PoolStats {
   mclbytes: number;
   mbufs: ZoneStats;
   clusters: ZoneStats;
-  /** mbuf+cluster pairs of the packet zone (none yet: in use and cache are 0). */
-  packets: { current: number; cache: number };
+  /** mbuf+cluster pairs of the packet zone. */
+  packets: PacketStats;
   /** mbufs in use by type (index = MT_* value). */
   census: number[];
   /** Calls to protocol drain routines. */
@@ -88,10 +132,39 @@ function zone(u32: Uint32Array, f64: Float64Array, base: number): ZoneStats {
   };
 }
 
+/** Reads the packet zone's record (zone slot 3) and its global counters. */
+function packetStats(u32: Uint32Array, f64: Float64Array, base: number, g: number, policy?: PacketPolicyState): PacketStats {
+  const w = base >>> 2, d = base >>> 3, gw = g >>> 2, gd = g >>> 3;
+  const total = u32[w + Z.total / 4], cache = u32[w + Z.free / 4];
+  return {
+    mode: policy?.mode ?? "off",
+    current: total - cache,
+    cache,
+    total,
+    peak: u32[w + Z.peak / 4],
+    hits: f64[d + Z.allocs / 8],
+    misses: f64[gd + GL.pktMisses / 8],
+    parked: f64[d + Z.frees / 8],
+    refills: f64[gd + GL.pktRefills / 8],
+    refilled: f64[gd + GL.pktRefilled / 8],
+    lastRefill: u32[gw + GL.pktLastRefill / 4],
+    drains: f64[gd + GL.pktDrains / 8],
+    drained: f64[gd + GL.pktDrained / 8],
+    lastDrain: u32[gw + GL.pktLastDrain / 4],
+    reclaims: f64[gd + GL.pktReclaims / 8],
+    reclaimed: f64[gd + GL.pktReclaimed / 8],
+    denied: f64[d + Z.denied / 8],
+    delayed: f64[d + Z.delayed / 8],
+    target: policy?.target ?? 0,
+    low: policy?.low ?? 0,
+    high: policy?.high ?? 0,
+  };
+}
+
 /** Builds a snapshot from the counters block at `stats` (global part at `stats + global`). */
 export function readSnapshot(
   buffer: ArrayBuffer, stats: number, zoneBytes: number, global: number,
-  meta: { profile: string; mclbytes: number; jumboLimits: PoolStats["jumboLimits"] },
+  meta: { profile: string; mclbytes: number; jumboLimits: PoolStats["jumboLimits"]; packet?: PacketPolicyState },
 ): PoolStats {
   const u32 = new Uint32Array(buffer), f64 = new Float64Array(buffer);
   const g = stats + global, gw = g >>> 2, gd = g >>> 3;
@@ -99,13 +172,19 @@ export function readSnapshot(
   for (let t = 0; t < MT_NTYPES; t++) census.push(u32[gw + t]);
   const mbufs = zone(u32, f64, stats + zoneBytes * 1);
   const clusters = zone(u32, f64, stats + zoneBytes * 2);
+  const packets = packetStats(u32, f64, stats + zoneBytes * 3, g, meta.packet);
+  // Parked pairs are cache, not use, in both native zones' figures.
+  mbufs.current -= packets.cache;
+  mbufs.cache += packets.cache;
+  clusters.current -= packets.cache;
+  clusters.cache += packets.cache;
   return {
     profile: meta.profile,
     msize: MSIZE,
     mclbytes: meta.mclbytes,
     mbufs,
     clusters,
-    packets: { current: 0, cache: 0 },
+    packets,
     census,
     drains: f64[gd + GL.drains / 8],
     reservedDenied: f64[gd + GL.resvDenied / 8],

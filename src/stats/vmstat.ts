@@ -23,11 +23,15 @@ export interface ZoneRow {
 
 /** The pool's zones as rows (the packet zone first, as FreeBSD lists it). */
 export function zoneRows(s: PoolStats): ZoneRow[] {
+  // UMA's raw per-zone view: the packet zone's pairs (in use or parked) are not the
+  // mbuf zone's items, and the cluster zone counts the clusters parked in the packet
+  // cache as allocated (the seed 002 confusion that netstat -m's arithmetic undoes).
+  const p = s.packets;
   return [
-    { item: "mbuf_packet", size: s.msize, limit: 0, used: s.packets.current, free: s.packets.cache, req: 0, fail: 0, sleep: 0 },
-    { item: "mbuf", size: s.mbufs.size, limit: s.mbufs.limit, used: s.mbufs.current, free: s.mbufs.cache,
+    { item: "mbuf_packet", size: s.msize, limit: 0, used: p.current, free: p.cache, req: p.hits + p.misses, fail: p.denied, sleep: p.delayed },
+    { item: "mbuf", size: s.mbufs.size, limit: s.mbufs.limit, used: s.mbufs.current - p.current, free: s.mbufs.cache - p.cache,
       req: s.mbufs.allocs, fail: s.mbufs.denied, sleep: s.mbufs.delayed },
-    { item: "mbuf_cluster", size: s.clusters.size, limit: s.clusters.limit, used: s.clusters.current, free: s.clusters.cache,
+    { item: "mbuf_cluster", size: s.clusters.size, limit: s.clusters.limit, used: s.clusters.current + p.cache, free: s.clusters.cache - p.cache,
       req: s.clusters.allocs, fail: s.clusters.denied, sleep: s.clusters.delayed },
   ];
 }
