@@ -31,6 +31,8 @@ const MESSAGES: Record<number, string> = {
   16: "a cluster's reference count differs from its references",
   17: "a bulk mark was left on an mbuf",
   18: "the core was never initialised",
+  19: "thewall is below the pages carved or above the arena's capacity",
+  20: "a zone holds more items than its limit",
 };
 
 /** Describes an audit result in one line. */

@@ -19,6 +19,12 @@ export type { Build } from "./core/module.js";
 // Chains and socket buffers
 
 // Operating the pool: waits, netm, tunables at runtime
+export {
+  parseTunables, readTunablesFile, type TunableInfo, type TunableChange,
+} from "./tunables.js";
+export type { TunableRuntime } from "./profiles.js";
+export { type NetmOptions, type NetmStats } from "./netm.js";
+export { type WaitOptions, type WaitStats } from "./wait.js";
 
 // Observability: reports, leaks
 

@@ -27,6 +27,8 @@ export interface CoreExports {
   mb_audit(): number;
   mb_grow(zone: number, want: number): number;
   mb_reclaim(zone: number, keep: number, maxPages: number): number;
+  mb_set_limit(zone: number, limit: number): number;
+  mb_set_wall(pages: number): number;
   readonly MB_STATS: G;
   readonly MB_ZONE_BYTES: G;
   readonly MB_GLOBAL: G;
