@@ -23,6 +23,7 @@ export {
   parseTunables, readTunablesFile, type TunableInfo, type TunableChange,
 } from "./tunables.js";
 export type { TunableRuntime } from "./profiles.js";
+export { sizePool, parseSize, formatSize, type SizingInput, type SizingAdvice } from "./sizing.js";
 export { type NetmOptions, type NetmStats } from "./netm.js";
 export { type WaitOptions, type WaitStats } from "./wait.js";
 

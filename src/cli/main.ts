@@ -7,6 +7,9 @@ import { Command } from "commander";
 import { MbufError } from "../errors.js";
 import { registerNetstat } from "./netstat.js";
 import { registerDemo } from "./demo.js";
+import { registerSysctl } from "./sysctl.js";
+import { registerNo } from "./no.js";
+import { registerSize } from "./size.js";
 
 // A reader that goes away (`mbufpool ... | head`) is not an error.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
@@ -22,6 +25,9 @@ program
 
 registerDemo(program);
 registerNetstat(program);
+registerSysctl(program);
+registerNo(program);
+registerSize(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof MbufError) {
