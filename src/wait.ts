@@ -97,13 +97,13 @@ export class WaitQueue {
   /** Enables or disables the automatic reservation flag. */
   setAuto(on: boolean): void {
     this.autoFlag = on;
-    this.syncFlag();
+    this.changed();
   }
 
   /** The flag as the user sets it by hand (Pool.setReserved); the core flag is this or the automatic one. */
   setManual(on: boolean): void {
     this.manualFlag = on;
-    this.syncFlag();
+    this.changed();
   }
 
   /**

@@ -254,3 +254,22 @@ describe("tunables files and options", () => {
     expect(makePool({ profile: "rtems" }).stats().reservation).toEqual({ flag: false, count: 0, auto: false });
   });
 });
+
+describe("the audit of runtime limits", () => {
+  it("reports a thewall or a zone limit that no longer holds what is carved", () => {
+    const pool = makePool({ profile: "aix", netm: false });
+    const u32 = new Uint32Array(pool.buffer);
+    const ex = pool.core;
+    const wall = (ex.MB_STATS.value + ex.MB_GLOBAL.value + 116) >>> 2; // GL.maxPages
+    const limit = (ex.MB_STATS.value + ex.MB_ZONE_BYTES.value * 2 + 16) >>> 2; // cluster zone's limit
+    const saved = [u32[wall], u32[limit]];
+    u32[wall] = saved[0] + 1;
+    expect(pool.audit()).toMatchObject({ ok: false, code: 19 });
+    u32[wall] = saved[0];
+    u32[limit] = 3;
+    expect(pool.audit()).toMatchObject({ ok: false, code: 20 });
+    expect(pool.audit().message).toMatch(/a zone holds more items than its limit/);
+    u32[limit] = saved[1];
+    expect(pool.audit().ok).toBe(true);
+  });
+});
