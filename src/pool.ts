@@ -156,7 +156,12 @@ export class Pool extends EventEmitter {
     if (L.preallocClusters) ex.mb_grow(ZONE_CLUSTER, L.preallocClusters);
     this.xchg = new Int32Array(this.memory.buffer, this.xchgAddr, this.bulkMax);
     const t = this.values, pre = this.profile.aliases["reserve"];
-    this.waits = new WaitQueue(this, this.clock, this.profile.wake, options.pollMs ?? 10, options.waitTimeoutMs ?? 60_000);
+    const pollMs = checkInt(options.pollMs ?? 10, "pollMs", 1, 2 ** 31 - 1);
+    const waitTimeoutMs = options.waitTimeoutMs ?? 60_000;
+    if (typeof waitTimeoutMs !== "number" || !(waitTimeoutMs >= 0)) {
+      throw new MbufError("EINVAL", `waitTimeoutMs must be a number of milliseconds >= 0 or Infinity, got ${String(waitTimeoutMs)}`);
+    }
+    this.waits = new WaitQueue(this, this.clock, this.profile.wake, pollMs, waitTimeoutMs);
     if (t[pre]) this.check(ex.mb_set_reserve(t[pre]), pre);
     this.waits.setAuto(t[this.profile.aliases["reserveFlag"]] === 1);
     const nm = netmOptions(options.netm, this.profile.netm);

@@ -148,3 +148,36 @@ describe("netm (deferred pool management)", () => {
     for (const h of [...held, m]) pool.freem(h);
   });
 });
+
+describe("netm under random load (property)", () => {
+  it("keeps every zone within thewall and the audit clean, whatever the marks", async () => {
+    const fc = (await import("fast-check")).default;
+    fc.assert(fc.property(
+      fc.integer({ min: 64, max: 256 }), fc.integer({ min: 0, max: 64 }), fc.integer({ min: 0, max: 64 }),
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 300 })), { maxLength: 20 }),
+      (thewall, lowclust, hiwat, steps) => {
+        const clock = new VirtualClock();
+        const wallPages = thewall / 4;
+        const pool = makePool({
+          profile: "aix", clock,
+          tunables: { thewall, lowmbuf: 0, lowclust: Math.min(lowclust, wallPages), mb_cl_hiwat: Math.min(hiwat, wallPages) },
+        });
+        const held: number[] = [];
+        for (const [take, give, ms] of steps) {
+          for (let i = 0; i < take; i++) {
+            const m = pool.getcl();
+            if (m) held.push(m);
+          }
+          for (let i = 0; i < give && held.length; i++) pool.freem(held.pop()!);
+          clock.advance(ms);
+          const s = pool.stats();
+          expect(s.arena.zonePages).toBeLessThanOrEqual(wallPages);
+          expect(s.clusters.current).toBe(held.length);
+        }
+        for (const m of held) pool.freem(m);
+        expect(pool.audit().ok).toBe(true);
+        pool.close();
+      },
+    ), { numRuns: 50 });
+  });
+});
