@@ -157,7 +157,7 @@ describe("netm under random load (property)", () => {
       fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 300 })), { maxLength: 20 }),
       (thewall, lowclust, hiwat, steps) => {
         const clock = new VirtualClock();
-        const wallPages = thewall / 4;
+        const wallPages = Math.floor(thewall / 4);
         const pool = makePool({
           profile: "aix", clock,
           tunables: { thewall, lowmbuf: 0, lowclust: Math.min(lowclust, wallPages), mb_cl_hiwat: Math.min(hiwat, wallPages) },
