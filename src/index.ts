@@ -28,5 +28,23 @@ export { type NetmOptions, type NetmStats } from "./netm.js";
 export { type WaitOptions, type WaitStats } from "./wait.js";
 
 // Observability: reports, leaks
+export { formatReport, REPORT_FORMATS, PROFILE_FORMAT, type Formatter } from "./stats/netstat.js";
+export { formatFreeBSD, formatFreeBSD4 } from "./stats/freebsd.js";
+export { formatAIX, aixFigures, AIX_TYPE_NAMES } from "./stats/aix.js";
+export { formatRTEMS } from "./stats/rtems.js";
+export { formatJSON, statsJSON, STATS_JSON_SCHEMA, STATS_JSON_VERSION, type StatsJSON, type ZoneJSON } from "./stats/json.js";
+export { PoolMetrics, formatPrometheus, METRIC_PREFIX } from "./stats/prometheus.js";
+export { formatVmstatZ, formatCensus, zoneRows, typeCensus, type ZoneRow } from "./stats/vmstat.js";
+export {
+  UsageRecorder, sampleOf, parseSeries, seriesColumns, SERIES_JSON_SCHEMA, SERIES_JSON_VERSION,
+  type UsageSample, type SeriesJSON, type SeriesColumns,
+} from "./stats/series.js";
+export { usageChart, downsample, type ChartOptions } from "./stats/chart.js";
+export {
+  outstanding, formatOutstanding, heldBySet, combineClassifiers,
+  type OutstandingMbuf, type OwnerGroup, type OutstandingReport, type OutstandingOptions, type HolderClassifier,
+} from "./leak.js";
+export { LeakDetector, type LeakVerdict, type LeakSign, type LeakDiagnosis, type LeakDetectorOptions } from "./leak-trend.js";
+export { runScenario, SCENARIOS, OWNER, type ScenarioName, type ScenarioOptions, type ScenarioRun } from "./scenarios.js";
 
 // Fuzzing and traces

@@ -20,6 +20,11 @@ import { RealClock, type Clock } from "./clock.js";
 import { planWrite, tunableInfo, listTunables, readTunablesFile, type TunableInfo, type TunableChange } from "./tunables.js";
 import { Netm, NETM_OFF, netmOptions, type NetmOptions, type NetmStats } from "./netm.js";
 import { WaitQueue, WaitKind, type WaitOptions } from "./wait.js";
+import type { Registry } from "prom-client";
+import { PoolMetrics } from "./stats/prometheus.js";
+import { formatVmstatZ, formatCensus, zoneRows, typeCensus, type ZoneRow } from "./stats/vmstat.js";
+import { outstanding, type OutstandingOptions, type OutstandingReport } from "./leak.js";
+import { LeakDetector, type LeakDetectorOptions } from "./leak-trend.js";
 
 /** Options of Pool.create. */
 export interface PoolOptions {
@@ -493,6 +498,50 @@ export class Pool extends EventEmitter {
   }
 
   // === Reports and leak detection ===
+
+  /** This pool's Prometheus metrics (its own Registry), made on first use. */
+  private promMetrics?: PoolMetrics;
+
+  /** FreeBSD's `vmstat -z` for the pool's zones, then the type census of mbufs in use. */
+  vmstatZ(): string {
+    const s = this.stats();
+    return `${formatVmstatZ(s)}\n${formatCensus(s)}`;
+  }
+
+  /** The pool's zones as `vmstat -z` rows and the census as [type name, in use] pairs, as data. */
+  zones(): { zones: ZoneRow[]; types: Array<[string, number]> } {
+    const s = this.stats();
+    return { zones: zoneRows(s), types: typeCensus(s) };
+  }
+
+  /** The pool's Prometheus Registry (a fresh one per pool, never prom-client's global registry). */
+  get metricsRegistry(): Registry {
+    this.promMetrics ??= new PoolMetrics({ profile: this.profile.name });
+    return this.promMetrics.registry;
+  }
+
+  /** The Prometheus text exposition of a snapshot taken now. */
+  metrics(): Promise<string> {
+    void this.metricsRegistry;
+    return (this.promMetrics as PoolMetrics).text(this.stats());
+  }
+
+  /**
+   * Every mbuf in use, grouped by owner tag, oldest first (read from memory, no core call per mbuf).
+   * @param options.classify names who holds a chain (socket buffers); options.perGroup, options.minAge.
+   * @throws MbufError EINVAL for bad options.
+   */
+  outstanding(options: OutstandingOptions = {}): OutstandingReport {
+    return outstanding(this, options);
+  }
+
+  /**
+   * A leak detector sampling this pool on its clock (started); emits "leak" on the pool.
+   * @throws MbufError EINVAL for bad options.
+   */
+  watchLeaks(options: LeakDetectorOptions = {}): LeakDetector {
+    return new LeakDetector(this, options).start();
+  }
 
   // === Management ===
 

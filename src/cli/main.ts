@@ -10,6 +10,10 @@ import { registerDemo } from "./demo.js";
 import { registerSysctl } from "./sysctl.js";
 import { registerNo } from "./no.js";
 import { registerSize } from "./size.js";
+import { registerSim } from "./sim.js";
+import { registerVmstat } from "./vmstat.js";
+import { registerLeaks } from "./leaks.js";
+import { registerWatch } from "./watch.js";
 
 // A reader that goes away (`mbufpool ... | head`) is not an error.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
@@ -28,6 +32,10 @@ registerNetstat(program);
 registerSysctl(program);
 registerNo(program);
 registerSize(program);
+registerSim(program);
+registerVmstat(program);
+registerLeaks(program);
+registerWatch(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof MbufError) {

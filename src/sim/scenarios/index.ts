@@ -1,0 +1,11 @@
+// Every scenario by name, in the order `mbufpool sim` runs them.
+
+import type { Scenario } from "../types.js";
+import { rtemsDeadlock } from "./rtems-deadlock.js";
+
+export const SCENARIOS: readonly Scenario[] = [rtemsDeadlock];
+
+/** The scenario called `name`, or undefined. */
+export function findScenario(name: string): Scenario | undefined {
+  return SCENARIOS.find((s) => s.name === name);
+}
