@@ -32,6 +32,9 @@ export const WaitKind = { Get: 0, GetHdr: 1, GetCl: 2, ClGet: 3 } as const;
 type Kind = (typeof WaitKind)[keyof typeof WaitKind];
 const { Get, GetHdr, GetCl, ClGet } = WaitKind;
 const CALL = ["getWait", "gethdrWait", "getclWait", "clgetWait"] as const;
+/** Offsets of m_type (u16) and the allocation sequence number (u32) in an mbuf header (assembly/constants.ts). */
+const M_TYPE_OFF = 16;
+const M_SEQ_OFF = 24;
 
 /** Options of a waiting request. */
 export interface WaitOptions {
@@ -59,6 +62,8 @@ interface Waiter {
   type: number;
   flags: number;
   m: number;
+  /** For clget: the mbuf's allocation sequence number, to notice it was freed (and maybe reused) meanwhile. */
+  seq: number;
   needM: boolean;
   needC: boolean;
   recv: boolean;
@@ -120,7 +125,7 @@ export class WaitQueue {
       return Promise.reject(new MbufError("EINVAL", `${call}: timeout must be a number of milliseconds >= 0 or Infinity`));
     }
     const w: Waiter = {
-      kind, how: (how & M_RECV) | M_WAITOK, type, flags, m,
+      kind, how: (how & M_RECV) | M_WAITOK, type, flags, m, seq: 0,
       needM: kind !== ClGet, needC: kind === GetCl || kind === ClGet, recv: (how & M_RECV) !== 0,
       resolve: () => {}, reject: () => {}, timer: 0, msgTimer: 0,
     };
@@ -131,6 +136,7 @@ export class WaitQueue {
       return Promise.reject(e);
     }
     if (first > 0) return Promise.resolve(first);
+    if (kind === ClGet) w.seq = this.seqOf(m);
     return new Promise<number>((resolve, reject) => {
       w.resolve = resolve;
       w.reject = reject;
@@ -178,6 +184,9 @@ export class WaitQueue {
         }
         let h: number;
         try {
+          if (w.kind === ClGet && this.seqOf(w.m) !== w.seq) {
+            throw new MbufError("EBADHANDLE", `clgetWait(${w.m}): the mbuf was freed while it waited for a cluster`);
+          }
           h = this.attempt(w);
         } catch (e) {
           q.splice(i, 1);
@@ -275,6 +284,12 @@ export class WaitQueue {
       this.coreFlag = on;
       this.pool.core.mb_set_reserved(on ? 1 : 0);
     }
+  }
+
+  /** The allocation sequence number in the header of mbuf `m` (m_hdr's seq word), 0 if free. */
+  private seqOf(m: number): number {
+    const u32 = new Uint32Array(this.pool.buffer);
+    return new Uint16Array(this.pool.buffer)[(m + M_TYPE_OFF) >>> 1] === 0 ? 0 : u32[(m + M_SEQ_OFF) >>> 2];
   }
 
   // --- Availability, read from the counters block (no core call) ---

@@ -127,6 +127,22 @@ describe("waiting allocation", () => {
     await expect(pool.getWait(M_WAITOK, MT.DATA, { timeout: -1 })).rejects.toMatchObject({ code: "EINVAL" });
   });
 
+  it("rejects a clgetWait whose mbuf was freed while it waited, even if the mbuf was reused", async () => {
+    const pool = small(1);
+    const held = takeAll(pool);
+    const m = pool.get();
+    const w = track(pool.clgetWait(m, M_WAITOK, { timeout: 1000 }));
+    pool.free(m);
+    const other = pool.get(); // the same address, someone else's mbuf now
+    expect(other).toBe(m);
+    pool.freem(held[0]);
+    await flush();
+    expect(w.error?.code).toBe("EBADHANDLE");
+    expect(w.error?.message).toMatch(/freed while it waited/);
+    expect(pool.stats().clusters.current).toBe(0);
+    pool.free(other);
+  });
+
   it("rejects waiters with ECLOSED when the pool closes", async () => {
     const pool = small(1);
     takeAll(pool);
