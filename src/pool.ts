@@ -34,7 +34,7 @@ export interface PoolOptions {
   tunables?: Record<string, number>;
   /** Core build: `release` by default (or the MBUFPOOL_BUILD environment variable). */
   build?: Build;
-  /** Grow memory to thewall at creation, as pinned kernel memory: views never go stale. */
+  /** Grow memory at creation to the most thewall may reach (maxThewall), as pinned kernel memory: views never go stale. */
   pinned?: boolean;
   /** Clock for rate limits and timers; the real clock by default. */
   clock?: Clock;
