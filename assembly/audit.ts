@@ -17,10 +17,10 @@ import {
   ZONE_MBUF, ZONE_CLUSTER, M_SPARE,
 } from "./constants";
 import {
-  Zone, G, gload, gstore, G_READY, G_AUDIT_CODE, G_AUDIT_ADDR, G_AUDIT_A, G_AUDIT_B,
+  Zone, G, gload, gstore, G_READY, G_MAX_PAGES, G_AUDIT_CODE, G_AUDIT_ADDR, G_AUDIT_A, G_AUDIT_B,
 } from "./stats";
 import {
-  arenaBase, top, maxPages, pageMeta, scratch, ref_ptr, free_page_head, free_page_count,
+  arenaBase, top, maxPages, capPages, pageMeta, scratch, ref_ptr, free_page_head, free_page_count,
   META_ZONE_MASK, META_CARVED_SHIFT, META_COUNT_SHIFT, REF_SHIFT,
 } from "./arena";
 import { zone_owns } from "./zone";
@@ -77,6 +77,10 @@ import { packet_zone, PKT_CACHED_FLAGS, PKT_EXT, PKT_ORIGIN } from "./packet";
 @inline export const A_PACKET_ORIGIN: u32 = 44;   // mbufs in use from the packet zone differ from its count
 // @ts-ignore: decorator
 @inline export const A_PACKET_MIXED: u32 = 45;    // a parked pair sits on the mbuf zone's freelist
+// @ts-ignore: decorator
+@inline export const A_WALL: u32 = 19;            // pages carved > thewall > capacity, or thewall misreported
+// @ts-ignore: decorator
+@inline export const A_LIMIT: u32 = 20;           // a zone holds more items than its limit
 
 /** Recount of the type census, MT_NTYPES u32 slots. */
 const CENSUS_RECOUNT: usize = memory.data(<i32>(MT_NTYPES << 2), 16);
@@ -112,6 +116,10 @@ function audit_freelist(z: Zone): u32 {
 
 /** Checks the page table against the zones and the arena's free page list. */
 function audit_pages(): u32 {
+  if (top > maxPages || maxPages > capPages || gload(G_MAX_PAGES) != maxPages)
+    return report(A_WALL, 0, maxPages, top);
+  if (mbufZone.total > mbufZone.limit) return report(A_LIMIT, ZONE_MBUF, mbufZone.limit, mbufZone.total);
+  if (clusterZone.total > clusterZone.limit) return report(A_LIMIT, ZONE_CLUSTER, clusterZone.limit, clusterZone.total);
   let mPages: u32 = 0, cPages: u32 = 0, mItems: u32 = 0, cItems: u32 = 0, freePages: u32 = 0;
   for (let p: u32 = 0; p < top; p++) {
     let meta = load<u32>(pageMeta + (<usize>p << 2));

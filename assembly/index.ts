@@ -14,7 +14,7 @@ export {
 } from "./mbuf";
 export { m_get_bulk, m_freem_bulk, bulk_index } from "./bulk";
 export { mb_audit } from "./audit";
-export { mb_grow, mb_reclaim } from "./manage";
+export { mb_grow, mb_reclaim, mb_set_limit, mb_set_wall } from "./manage";
 
 // Chains (chain.ts)
 

@@ -38,6 +38,8 @@ const MESSAGES: Record<number, string> = {
   43: "a parked pair's cluster is not a cluster of reference count 1",
   44: "mbufs in use from the packet zone differ from its count",
   45: "a parked pair sits on the mbuf zone's freelist",
+  19: "thewall is below the pages carved or above the arena's capacity",
+  20: "a zone holds more items than its limit",
 };
 
 /** Describes an audit result in one line. */

@@ -25,6 +25,13 @@ export {
 export { netperf, NETPERF_DEFAULTS, type NetperfOptions, type NetperfRound } from "./netperf.js";
 
 // Operating the pool: waits, netm, tunables at runtime
+export {
+  parseTunables, readTunablesFile, type TunableInfo, type TunableChange,
+} from "./tunables.js";
+export type { TunableRuntime } from "./profiles.js";
+export { sizePool, parseSize, formatSize, type SizingInput, type SizingAdvice } from "./sizing.js";
+export { type NetmOptions, type NetmStats } from "./netm.js";
+export { type WaitOptions, type WaitStats } from "./wait.js";
 
 // Observability: reports, leaks
 export { formatReport, REPORT_FORMATS, PROFILE_FORMAT, type Formatter } from "./stats/netstat.js";

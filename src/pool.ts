@@ -11,12 +11,15 @@ import { instantiateCore, type Build } from "./core/module.js";
 import { type CoreExports, INIT_PINNED, INIT_MBUF_GROWS, INIT_CLUSTER_GROWS } from "./core/exports.js";
 import { Z, GL } from "./core/layout.js";
 import { MbufError, coreError, checkInt } from "./errors.js";
-import { getProfile, resolveTunables, type Profile, type ProfileName, type Values, type Layout } from "./profiles.js";
+import { getProfile, resolveTunables, THEWALL_MAX, type Profile, type ProfileName, type Values, type Layout } from "./profiles.js";
 import { M_NOWAIT, M_WAITOK, MT, M_PKTHDR, ZONE_MBUF, ZONE_CLUSTER, PAGE_SIZE } from "./constants.js";
 import { readSnapshot, type PoolStats } from "./stats/snapshot.js";
 import { formatNetstat, PROFILE_FORMAT } from "./stats/netstat.js";
 import { auditMessage, type AuditResult } from "./audit.js";
 import { RealClock, type Clock } from "./clock.js";
+import { planWrite, tunableInfo, listTunables, readTunablesFile, type TunableInfo, type TunableChange } from "./tunables.js";
+import { Netm, NETM_OFF, netmOptions, type NetmOptions, type NetmStats } from "./netm.js";
+import { WaitQueue, WaitKind, type WaitOptions } from "./wait.js";
 import type { Registry } from "prom-client";
 import { PoolMetrics } from "./stats/prometheus.js";
 import { formatVmstatZ, formatCensus, zoneRows, typeCensus, type ZoneRow } from "./stats/vmstat.js";
@@ -32,7 +35,7 @@ export interface PoolOptions {
   tunables?: Record<string, number>;
   /** Core build: `release` by default (or the MBUFPOOL_BUILD environment variable). */
   build?: Build;
-  /** Grow memory to thewall at creation, as pinned kernel memory: views never go stale. */
+  /** Grow memory at creation to the most thewall may reach (maxThewall), as pinned kernel memory: views never go stale. */
   pinned?: boolean;
   /** Clock for rate limits and timers; the real clock by default. */
   clock?: Clock;
@@ -43,6 +46,25 @@ export interface PoolOptions {
    * Default: on with mode `median` for the `freebsd` profile, off for the others (their systems had none).
    */
   packetZone?: PacketZoneOptions | boolean;
+  /** A tunables file (sysctl.conf style `name=value` lines); `tunables` given here win over it. */
+  tunablesFile?: string;
+  /**
+   * Most bytes thewall may be raised to at runtime. The arena's metadata and the
+   * WebAssembly memory maximum are laid out for it at creation. Default: on the
+   * aix profile 4 x thewall (at least 16 MiB, at most 1 GiB); elsewhere thewall itself
+   * (their arena is fixed at boot).
+   */
+  maxThewall?: number;
+  /** netm, deferred growth and shrink: on by default on the aix profile; `true` or settings elsewhere. */
+  netm?: boolean | NetmOptions;
+  /** Default timeout of waiting requests, in ms (60000; Infinity waits forever). */
+  waitTimeoutMs?: number;
+  /** How often waiters retry on a `poll` profile (rtems), in ms: its clock tick (10). */
+  pollMs?: number;
+  /** Clusters only the receive class may take (the reservation tunable *mb_rcv_resv); 0 by default. */
+  reserve?: number;
+  /** The automatic reservation flag while a receiver waits for a cluster (tunable *mb_rcv_flag); off by default. */
+  reserveFlag?: boolean;
 }
 
 /** A protocol drain routine: frees what it can when an allocation fails (m_reclaim). */
@@ -66,10 +88,8 @@ const defaultBuild = (): Build => (process.env.MBUFPOOL_BUILD === "debug" ? "deb
 export class Pool extends EventEmitter {
   /** The profile this pool models. */
   readonly profile: Profile;
-  /** Resolved tunables (system names). */
-  readonly tunables: Values;
-  /** What the tunables mean for the arena and zones. */
-  readonly layout: Layout;
+  private values: Values;
+  private shape: Layout;
   /** The core build this pool runs. */
   readonly build: Build;
   readonly clock: Clock;
@@ -91,12 +111,24 @@ export class Pool extends EventEmitter {
   private readonly logger?: (message: string) => void;
   private closed = false;
   private readonly packets: PacketBalancer;
+  /** Bytes thewall may be raised to (the room laid out at creation). */
+  readonly maxThewall: number;
+  /** @internal Waiters a free must serve (0: the free path does nothing more). */
+  handoffWaiters = 0;
+  /** @internal Nonzero while the core's `exhausted` hook runs (inside an allocation). */
+  inHook = 0;
+  private readonly waits: WaitQueue;
+  private readonly netmd?: Netm;
 
   private constructor(options: PoolOptions) {
     super();
     this.profile = getProfile(options.profile ?? "freebsd");
-    this.tunables = Object.freeze(resolveTunables(this.profile, options.tunables ?? {}));
-    this.layout = Object.freeze(this.profile.layout(this.tunables));
+    const given: Record<string, number> = options.tunablesFile ? readTunablesFile(options.tunablesFile) : {};
+    Object.assign(given, options.tunables ?? {});
+    if (options.reserve !== undefined) given["reserve"] = options.reserve;
+    if (options.reserveFlag !== undefined) given["reserveFlag"] = options.reserveFlag ? 1 : 0;
+    this.values = Object.freeze(resolveTunables(this.profile, given));
+    this.shape = Object.freeze(this.profile.layout(this.values));
     this.build = options.build ?? defaultBuild();
     this.clock = options.clock ?? new RealClock();
     this.logger = options.logger;
@@ -106,7 +138,12 @@ export class Pool extends EventEmitter {
       throw new MbufError("ETUNABLE",
         `the limits do not fit in the arena: ${L.nmbufs} mbufs and ${L.nmbclusters} clusters against ${L.thewall} bytes`);
     }
-    const pages = Math.floor(L.thewall / PAGE_SIZE);
+    const wallDefault = this.profile.runtimeWall ? Math.min(THEWALL_MAX, Math.max(4 * L.thewall, 16 * 1024 * 1024)) : L.thewall;
+    this.maxThewall = options.maxThewall ?? wallDefault;
+    if (!Number.isInteger(this.maxThewall) || this.maxThewall < L.thewall || this.maxThewall > THEWALL_MAX) {
+      throw new MbufError("ETUNABLE", `maxThewall=${String(options.maxThewall)} refused: it must be an integer from thewall (${L.thewall} bytes) to ${THEWALL_MAX}`);
+    }
+    const pages = Math.floor(this.maxThewall / PAGE_SIZE);
     // The core's metadata per page is checked against MB_META_PER_PAGE below.
     const maxBytes = STATIC_SLACK + pages * 20 + PAGE_SIZE + pages * PAGE_SIZE;
     const maximum = Math.ceil(maxBytes / 65536);
@@ -123,13 +160,36 @@ export class Pool extends EventEmitter {
     this.bulkMax = ex.MB_XCHG_CAP.value;
     const clshift = Math.log2(this.mclbytes);
     const flags = (options.pinned ? INIT_PINNED : 0) | (L.mbufGrows ? INIT_MBUF_GROWS : 0) | (L.clusterGrows ? INIT_CLUSTER_GROWS : 0);
-    const r = ex.mb_init(L.thewall, clshift, L.nmbufs, L.nmbclusters, flags);
+    const r = ex.mb_init(this.maxThewall, clshift, L.nmbufs, L.nmbclusters, flags);
     if (r < 0) throw coreError(r, "mb_init");
+    const w = ex.mb_set_wall(Math.floor(L.thewall / PAGE_SIZE));
+    if (w < 0) throw coreError(w, "mb_set_wall");
     if (L.preallocMbufs) ex.mb_grow(ZONE_MBUF, L.preallocMbufs);
     if (L.preallocClusters) ex.mb_grow(ZONE_CLUSTER, L.preallocClusters);
     this.packets = new PacketBalancer(() => this.ex, () => this.memory.buffer, this.clock, this.statsAddr, this.zoneBytes, this.globalOff);
     this.packets.configure(resolvePacketZone(options.packetZone, this.profile.name, L.nmbclusters));
     this.xchg = new Int32Array(this.memory.buffer, this.xchgAddr, this.bulkMax);
+    const t = this.values, pre = this.profile.aliases["reserve"];
+    const pollMs = checkInt(options.pollMs ?? 10, "pollMs", 1, 2 ** 31 - 1);
+    const waitTimeoutMs = options.waitTimeoutMs ?? 60_000;
+    if (typeof waitTimeoutMs !== "number" || !(waitTimeoutMs >= 0)) {
+      throw new MbufError("EINVAL", `waitTimeoutMs must be a number of milliseconds >= 0 or Infinity, got ${String(waitTimeoutMs)}`);
+    }
+    this.waits = new WaitQueue(this, this.clock, this.profile.wake, pollMs, waitTimeoutMs);
+    if (t[pre]) this.check(ex.mb_set_reserve(t[pre]), pre);
+    this.waits.setAuto(t[this.profile.aliases["reserveFlag"]] === 1);
+    const nm = netmOptions(options.netm, this.profile.netm);
+    if (nm) this.netmd = new Netm(this, this.clock, nm, this.profile.name === "aix" && nm.lowmbuf === undefined && nm.lowclust === undefined);
+  }
+
+  /** Current tunables (system names); runtime writes (sysctl) replace this object. */
+  get tunables(): Values {
+    return this.values;
+  }
+
+  /** What the tunables mean for the arena and zones, now. */
+  get layout(): Layout {
+    return this.shape;
   }
 
   /**
@@ -199,6 +259,7 @@ export class Pool extends EventEmitter {
     if (!isHandle(m)) throw this.badHandle("free", m);
     const r = this.ex.m_free(m);
     if (r < 0) throw coreError(r, "free", m);
+    if (this.handoffWaiters !== 0) this.waits.serve(true);
     return r;
   }
 
@@ -210,6 +271,7 @@ export class Pool extends EventEmitter {
     if (!isHandle(m)) throw this.badHandle("freem", m);
     const r = this.ex.m_freem(m);
     if (r < 0) throw coreError(r, "freem", m);
+    if (this.handoffWaiters !== 0) this.waits.serve(true);
   }
 
   /**
@@ -260,6 +322,7 @@ export class Pool extends EventEmitter {
       }
       done += cnt;
     }
+    if (this.handoffWaiters !== 0) this.waits.serve(true);
   }
 
   // === Header fields ===
@@ -286,14 +349,14 @@ export class Pool extends EventEmitter {
 
   /** Sets the m_clalloc reservation flag: while set, only M_RECV requests get clusters. */
   setReserved(flag: boolean): void {
-    this.ex.mb_set_reserved(flag ? 1 : 0);
+    if (this.closed) throw new MbufError("ECLOSED", "the pool is closed");
+    this.waits.setManual(!!flag);
   }
 
   /** Keeps `count` clusters that only M_RECV requests may take (0 turns it off). */
   setReserve(count: number): void {
     checkInt(count, "reserve", 0, this.layout.nmbclusters);
-    const r = this.ex.mb_set_reserve(count);
-    if (r < 0) throw coreError(r, "setReserve", count);
+    this.sysctl(this.profile.aliases["reserve"], count);
   }
 
   // === Packet zone (seed 002) ===
@@ -348,6 +411,43 @@ export class Pool extends EventEmitter {
 
   // === Waiting allocation ===
 
+  /**
+   * m_get with M_WAITOK: an mbuf now, or when one is freed (or netm grows the zone).
+   * @param how M_WAITOK (default), optionally | M_RECV (served first).
+   * @returns a promise of the handle.
+   * @throws (rejects) MbufError ETIMEDOUT after `options.timeout` ms (counted as denied), EINVAL, ECLOSED.
+   */
+  getWait(how: number = M_WAITOK, type: number = MT.DATA, options: WaitOptions = {}): Promise<number> {
+    if (!isInt(type)) return Promise.reject(this.argError("getWait", how, type));
+    return this.waits.request(WaitKind.Get, how, type, 0, 0, options);
+  }
+
+  /** m_gethdr with M_WAITOK. Arguments and results as getWait(). */
+  gethdrWait(how: number = M_WAITOK, type: number = MT.DATA, options: WaitOptions = {}): Promise<number> {
+    if (!isInt(type)) return Promise.reject(this.argError("gethdrWait", how, type));
+    return this.waits.request(WaitKind.GetHdr, how, type, 0, 0, options);
+  }
+
+  /**
+   * m_getcl with M_WAITOK: an mbuf with a cluster, now or when both can be had.
+   * @returns a promise of the handle.
+   * @throws (rejects) MbufError ETIMEDOUT (counted as denied), EINVAL, ECLOSED.
+   */
+  getclWait(how: number = M_WAITOK, type: number = MT.DATA, flags: number = M_PKTHDR, options: WaitOptions = {}): Promise<number> {
+    if (!isInt(type) || !isInt(flags)) return Promise.reject(this.argError("getclWait", how, type));
+    return this.waits.request(WaitKind.GetCl, how, type, flags, 0, options);
+  }
+
+  /**
+   * m_clget with M_WAITOK: attaches a cluster to the empty mbuf `m`, now or when one is freed.
+   * @returns a promise of `m`.
+   * @throws (rejects) MbufError ETIMEDOUT (counted as denied), EBADHANDLE, EDOUBLEFREE, EINVAL, ECLOSED.
+   */
+  clgetWait(m: number, how: number = M_WAITOK, options: WaitOptions = {}): Promise<number> {
+    if (!isHandle(m)) return Promise.reject(this.badHandle("clgetWait", m));
+    return this.waits.request(WaitKind.ClGet, how, 0, 0, m, options);
+  }
+
   // === Drain routines and messages ===
 
   /**
@@ -369,7 +469,17 @@ export class Pool extends EventEmitter {
 
   /** The core's `exhausted` import: message, then drain routines if the profile's rule says so. */
   private exhausted(zone: number, how: number): number {
+    this.inHook++;
+    try {
+      return this.exhaustedHook(zone, how);
+    } finally {
+      this.inHook--;
+    }
+  }
+
+  private exhaustedHook(zone: number, how: number): number {
     const name = zone === ZONE_MBUF ? "mbuf" : "cluster";
+    this.netmd?.kick();
     this.emit("exhausted", name, how);
     const text = this.profile.exhaustedMessage[name];
     if (text) this.say(name, text);
@@ -396,7 +506,12 @@ export class Pool extends EventEmitter {
     const last = this.lastMessage.get(zone);
     if (last !== undefined && now - last < this.profile.exhaustedMessage.everyMs) return;
     this.lastMessage.set(zone, now);
-    const msg: PoolMessage = { text, zone, at: now };
+    this.emitMessage(zone, text);
+  }
+
+  /** @internal Delivers a console message of the modelled system: the `message` event and the logger. */
+  emitMessage(zone: "mbuf" | "cluster", text: string): void {
+    const msg: PoolMessage = { text, zone, at: this.clock.now() };
     this.emit("message", msg);
     this.logger?.(text);
   }
@@ -406,7 +521,7 @@ export class Pool extends EventEmitter {
   /** A snapshot of every counter, as a plain object. */
   stats(): PoolStats {
     const t = this.tunables;
-    return readSnapshot(this.memory.buffer, this.statsAddr, this.zoneBytes, this.globalOff, {
+    const s = readSnapshot(this.memory.buffer, this.statsAddr, this.zoneBytes, this.globalOff, {
       profile: this.profile.name,
       mclbytes: this.mclbytes,
       jumboLimits: {
@@ -416,6 +531,11 @@ export class Pool extends EventEmitter {
       },
       packet: this.packets.state(),
     });
+    const w = this.waits.stats;
+    s.reservation.auto = w.autoFlag;
+    s.waits = w;
+    s.netm = this.netmd ? this.netmd.stats : { ...NETM_OFF };
+    return s;
   }
 
   /** `netstat -m` in a system's dialect (the profile's own by default). */
@@ -507,6 +627,7 @@ export class Pool extends EventEmitter {
     checkInt(free, "free", 0, 0x7fffffff);
     const r = this.ex.mb_grow(zone === "mbuf" ? ZONE_MBUF : ZONE_CLUSTER, free);
     if (r < 0) throw coreError(r, "grow");
+    if (r > 0) this.waits.serve();
     return r;
   }
 
@@ -517,9 +638,78 @@ export class Pool extends EventEmitter {
 
   // === Runtime tunables and netm ===
 
+  /**
+   * Reads a tunable, or writes it on the live pool (`sysctl name=value`, AIX `no -o name=value`).
+   * A write is checked whole before anything changes: the tunable's range, its system's runtime
+   * rule (boot-time tunables are read-only; FreeBSD's kern.ipc.nmb* may only be raised), the
+   * rules of the others (cluster limits may not exceed nmbufs), and the arena (thewall up to
+   * maxThewall, never below what is already carved). Then zone limits, thewall, the reserve and
+   * the flag change in the core, and waiters are served.
+   * @param name the system's name or a short alias.
+   * @returns the value; for a write, the change (old and new value).
+   * @throws MbufError ETUNABLE naming the tunable, the value and the rule (nothing changed).
+   */
+  sysctl(name: string): number;
+  sysctl(name: string, value: number): TunableChange;
+  sysctl(name: string, value?: number): number | TunableChange {
+    if (typeof name !== "string") throw new MbufError("ETUNABLE", `a tunable name is a string, got ${String(name)}`);
+    if (arguments.length < 2) return tunableInfo(this.profile, this.values, name).value;
+    if (this.closed) throw new MbufError("ECLOSED", "the pool is closed");
+    const u32 = new Uint32Array(this.memory.buffer, this.statsAddr + this.globalOff, GL.BYTES / 4);
+    const plan = planWrite(this.profile, this.values, name, value, { capBytes: this.maxThewall, carvedPages: u32[GL.top / 4] });
+    if (plan.old === plan.new) return { name: plan.name, old: plan.old, new: plan.new };
+    const before = this.shape, after = plan.layout, ex = this.ex;
+    const wall = (): void => {
+      if (after.thewall !== before.thewall) this.check(ex.mb_set_wall(Math.floor(after.thewall / PAGE_SIZE)), plan.name);
+    };
+    if (after.thewall > before.thewall) wall();
+    if (after.nmbufs !== before.nmbufs) this.check(ex.mb_set_limit(ZONE_MBUF, after.nmbufs), plan.name);
+    if (after.nmbclusters !== before.nmbclusters) this.check(ex.mb_set_limit(ZONE_CLUSTER, after.nmbclusters), plan.name);
+    if (after.thewall < before.thewall) wall();
+    const resv = this.profile.aliases["reserve"], flag = this.profile.aliases["reserveFlag"];
+    if (plan.values[resv] !== this.values[resv]) this.check(ex.mb_set_reserve(plan.values[resv]), plan.name);
+    this.values = plan.values;
+    this.shape = Object.freeze(after);
+    this.waits.setAuto(plan.values[flag] === 1);
+    this.waits.serve();
+    this.netmd?.kick();
+    return { name: plan.name, old: plan.old, new: plan.new };
+  }
+
+  /** A tunable's value, default, range, unit, rule and runtime rule. @throws MbufError ETUNABLE if unknown. */
+  tunable(name: string): TunableInfo {
+    return tunableInfo(this.profile, this.values, name);
+  }
+
+  /** Every tunable of the pool's profile, in order (`sysctl -a`, `no -a`). */
+  listTunables(): TunableInfo[] {
+    return listTunables(this.profile, this.values);
+  }
+
+  /**
+   * Sets a tunable back to its default (AIX `no -d name`), autosized from the current
+   * values of the tunables it depends on. The runtime rules apply as to any write.
+   * @throws MbufError ETUNABLE as sysctl().
+   */
+  resetTunable(name: string): TunableChange {
+    return this.sysctl(name, this.tunable(name).default);
+  }
+
+  /** netm's counters, or undefined if netm does not manage this pool. */
+  get netm(): { readonly stats: NetmStats; tick(): void } | undefined {
+    return this.netmd;
+  }
+
+  /** A core result during a tunable write: all was checked before, so a failure is a bug. */
+  private check(r: number, name: string): void {
+    if (r < 0) throw coreError(r, `sysctl ${name}`);
+  }
+
   /** Releases the instance; any later call throws ECLOSED. */
   close(): void {
     if (this.closed) return;
+    this.netmd?.stop();
+    this.waits.close();
     this.closed = true;
     this.packets.stop();
     const closedFn = (): never => {

@@ -7,6 +7,9 @@ import { Command } from "commander";
 import { MbufError } from "../errors.js";
 import { registerNetstat } from "./netstat.js";
 import { registerDemo } from "./demo.js";
+import { registerSysctl } from "./sysctl.js";
+import { registerNo } from "./no.js";
+import { registerSize } from "./size.js";
 import { registerSim } from "./sim.js";
 import { registerVmstat } from "./vmstat.js";
 import { registerLeaks } from "./leaks.js";
@@ -27,6 +30,9 @@ program
 
 registerDemo(program);
 registerNetstat(program);
+registerSysctl(program);
+registerNo(program);
+registerSize(program);
 registerSim(program);
 registerVmstat(program);
 registerLeaks(program);

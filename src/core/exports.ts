@@ -31,6 +31,8 @@ export interface CoreExports {
   mb_packet_mode(mode: number): number;
   mb_packet_refill(n: number): number;
   mb_packet_drain(n: number): number;
+  mb_set_limit(zone: number, limit: number): number;
+  mb_set_wall(pages: number): number;
   readonly MB_STATS: G;
   readonly MB_ZONE_BYTES: G;
   readonly MB_GLOBAL: G;

@@ -3,6 +3,8 @@
 
 import { MT_NTYPES, MSIZE, PAGE_SIZE } from "../constants.js";
 import { Z, GL } from "../core/layout.js";
+import { NETM_OFF, type NetmStats } from "../netm.js";
+import type { WaitStats } from "../wait.js";
 
 /** One zone's figures. */
 export interface ZoneStats {
@@ -93,7 +95,12 @@ export interface PoolStats {
   /** FreeBSD 4's m_mcfail / m_mpfail (m_copym / m_pullup failures). */
   mcfail: number;
   mpfail: number;
-  reservation: { flag: boolean; count: number };
+  /** The reservation: the core's flag now, the receive-only reserve, and whether waiting receivers raise the flag. */
+  reservation: { flag: boolean; count: number; auto: boolean };
+  /** Waiting allocation (M_WAITOK). */
+  waits: WaitStats;
+  /** netm's dispatches, growths and shrinks. */
+  netm: NetmStats;
   arena: {
     /** The cap, in bytes (thewall). */
     thewall: number;
@@ -190,7 +197,9 @@ export function readSnapshot(
     reservedDenied: f64[gd + GL.resvDenied / 8],
     mcfail: f64[gd + GL.mcfail / 8],
     mpfail: f64[gd + GL.mpfail / 8],
-    reservation: { flag: u32[gw + GL.resvFlag / 4] !== 0, count: u32[gw + GL.resvCount / 4] },
+    reservation: { flag: u32[gw + GL.resvFlag / 4] !== 0, count: u32[gw + GL.resvCount / 4], auto: false },
+    waits: { waiting: 0, receiveWaiting: 0, waited: 0, served: 0, timedOut: 0, autoFlag: false },
+    netm: { ...NETM_OFF },
     arena: {
       thewall: u32[gw + GL.maxPages / 4] * PAGE_SIZE,
       pageSize: PAGE_SIZE,
