@@ -31,6 +31,9 @@ const MESSAGES: Record<number, string> = {
   16: "a cluster's reference count differs from its references",
   17: "a bulk mark was left on an mbuf",
   18: "the core was never initialised",
+  19: "pkthdr.len of a packet-header chain differs from the chain's length",
+  20: "a socket buffer's sb_cc or sb_mbcnt differs from a recount of its records",
+  21: "a socket is malformed (magic word, PCB, held first mbuf, record tails or a cycle)",
 };
 
 /** Describes an audit result in one line. */
