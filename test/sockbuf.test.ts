@@ -270,3 +270,29 @@ describe("sockets", () => {
     pool.soclose(so);
   });
 });
+
+describe("the audit", () => {
+  it("reports a corrupted pkthdr.len, socket buffer count, magic word or record tail", () => {
+    const pool = makePool();
+    const so = pool.socreate();
+    pool.sbwrite(so, "rcv", pattern(3000));
+    const m = chainOf(pool, pattern(500));
+    const view = new DataView(pool.buffer);
+    const sb = pool.core.so_sockbuf(so, 0);
+    const corrupt = (addr: number, value: number, want: number): void => {
+      const old = view.getUint32(addr, true);
+      view.setUint32(addr, value, true);
+      expect(pool.audit().code).toBe(want);
+      view.setUint32(addr, old, true);
+      expect(pool.audit().message).toBe("clean");
+    };
+    corrupt(m + 32, 499, 19); // pkthdr.len
+    corrupt(sb + 12, 2999, 20); // sb_cc
+    corrupt(sb + 20, 0, 20); // sb_mbcnt
+    corrupt(so + 32, 0, 21); // magic word
+    corrupt(sb + 8, 0, 21); // sb_mbtail
+    corrupt(sb + 4, m, 21); // sb_lastrecord
+    pool.freem(m);
+    pool.soclose(so);
+  });
+});
