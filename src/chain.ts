@@ -16,6 +16,11 @@ const M_LEN_OFF = 12;
 
 /** The data exchange area, re-viewed whenever memory grows. */
 export class DataExchange {
+  /**
+   * True while a core call that may allocate holds bytes in the area: a drain
+   * routine run from inside that allocation must not reuse it (EBUSY).
+   */
+  busy = false;
   private buf: Buffer;
   private pairs32: Int32Array;
   private heap: Int32Array;
@@ -32,6 +37,11 @@ export class DataExchange {
     this.buf = Buffer.from(b, this.addr, this.cap);
     this.pairs32 = new Int32Array(b, this.addr, this.cap >> 2);
     this.heap = new Int32Array(b);
+  }
+
+  /** Throws EBUSY if a drain routine tries to use the area while the call that ran it holds it. */
+  check(call: string): void {
+    if (this.busy) throw new MbufError("EBUSY", `${call}: a drain routine cannot move chain data while the operation that ran it holds the exchange area`);
   }
 
   /** The area as a Buffer (for Buffer.copy without a subarray). */
@@ -70,6 +80,7 @@ export function copyData(ex: CoreExports, dx: DataExchange, m: number, off: numb
     if (total < 0) throw coreError(total, "copydata", m);
     if (off > total || len > total - off) throw coreError(-34, "copydata", m);
   }
+  dx.check("copydata");
   let done = 0;
   do {
     const n = Math.min(len - done, dx.cap);
@@ -86,6 +97,17 @@ export function copyData(ex: CoreExports, dx: DataExchange, m: number, off: numb
  * range is prepared (extended, unshared) in one all-or-nothing call first.
  */
 export function copyBack(ex: CoreExports, dx: DataExchange, m: number, off: number, bytes: Uint8Array,
+  how: number): boolean {
+  dx.check("copyback");
+  dx.busy = true;
+  try {
+    return copyBackHeld(ex, dx, m, off, bytes, how);
+  } finally {
+    dx.busy = false;
+  }
+}
+
+function copyBackHeld(ex: CoreExports, dx: DataExchange, m: number, off: number, bytes: Uint8Array,
   how: number): boolean {
   const len = bytes.length;
   if (len <= dx.cap) {
@@ -117,6 +139,7 @@ export function applySegments(ex: CoreExports, dx: DataExchange, memory: WebAsse
   const max = dx.cap >> 3;
   let pos = off, left = len;
   do {
+    dx.check("apply");
     const n = ex.m_segments(m, pos, left, max);
     if (n < 0) throw coreError(n, "apply", m);
     // Copy the pairs out first: fn may call the pool, which reuses the area.

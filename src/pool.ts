@@ -631,8 +631,15 @@ export class Pool extends EventEmitter {
       }
       return true;
     }
+    dx.check("sbwrite");
     dx.bytes().set(bytes, 0);
-    const r = this.ex.sb_write(so, w, bytes.length, how);
+    dx.busy = true;
+    let r: number;
+    try {
+      r = this.ex.sb_write(so, w, bytes.length, how);
+    } finally {
+      dx.busy = false;
+    }
     if (r < 0) throw coreError(r, "sbwrite", so);
     return r === 1;
   }

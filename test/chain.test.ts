@@ -450,4 +450,28 @@ describe("exhaustion mid-operation", () => {
     pool.freem(m);
     pool.freemBulk(hog);
   });
+
+  it("a drain routine run mid-operation may free buffers but not reuse the exchange area", () => {
+    const pool = makePool({
+      profile: "freebsd",
+      tunables: { "kern.ipc.maxmbufmem": 256 * 1024, "kern.ipc.nmbclusters": 4, "kern.ipc.nmbufs": 50 },
+    });
+    const other = chainOf(pool, pattern(100, 9));
+    const hog: number[] = [];
+    for (let i = 0; i < 4; i++) hog.push(pool.getcl());
+    const seen: string[] = [];
+    pool.on("drainError", (_name: string, e: MbufError) => seen.push(e.code));
+    pool.onDrain("test", () => {
+      if (hog.length) pool.freem(hog.pop()!); // frees what the retry needs
+      pool.copydata(other); // refused: the area holds the caller's bytes
+    });
+    const m = pool.gethdr();
+    const bytes = pattern(2000, 5);
+    expect(pool.copyback(m, 0, bytes)).toBe(true);
+    expect(seen).toContain("EBUSY");
+    expect(Buffer.from(pool.copydata(m)).equals(Buffer.from(bytes))).toBe(true);
+    pool.freem(m);
+    pool.freem(other);
+    pool.freemBulk(hog);
+  });
 });
