@@ -34,6 +34,10 @@ import {
   clusterZone, check_mbuf, check_head, valid_how, ext_ptr, m_get, m_gethdr, m_getcl, mbuf_free, set_next,
 } from "./mbuf";
 
+// ╒═══════════════ data exchange area (DXCHG_CAP bytes, static) ═══════════════╕
+// │ bytes: copydata's destination, copyback's and sb_write's source, from 0     │
+// │ or m_segments' output: (addr u32, len u32) pairs, DXCHG_CAP / 8 at most     │
+// └─────────────────────────────────────────────────────────────────────────────┘
 /** Bytes the data exchange area holds. */
 // @ts-ignore: decorator
 @inline export const DXCHG_CAP: u32 = 16384;
@@ -44,16 +48,22 @@ let aux: i32 = 0;
 
 // === Field access ===
 
+/** m_next of `m`. */
 // @ts-ignore: decorator
 @inline export function mnext(m: usize): usize { return <usize>load<u32>(m, M_NEXT); }
+/** m_len of `m`. */
 // @ts-ignore: decorator
 @inline export function mlen(m: usize): u32 { return <u32>load<i32>(m, M_LEN); }
+/** m_data of `m`. */
 // @ts-ignore: decorator
 @inline export function mdata(m: usize): usize { return <usize>load<u32>(m, M_DATA); }
+/** m_flags of `m`. */
 // @ts-ignore: decorator
 @inline export function mflags(m: usize): u16 { return load<u16>(m, M_FLAGS); }
+/** Sets m_len of `m`. */
 // @ts-ignore: decorator
 @inline function set_len(m: usize, len: u32): void { store<i32>(m, <i32>len, M_LEN); }
+/** Sets m_data of `m`. */
 // @ts-ignore: decorator
 @inline function set_data(m: usize, d: usize): void { store<u32>(m, <u32>d, M_DATA); }
 
@@ -187,6 +197,7 @@ export function alloc_list(n: u32, cluster: bool, hdr: bool, how: i32, type: i32
   if (rem % cl > MLEN) nc++;
   return nc;
 }
+/** Plain mbufs needed for the rest of `rem` after clusters_for: one if 0 < rest <= MLEN. */
 // @ts-ignore: decorator
 @inline function plain_for(rem: u32): u32 {
   let r = rem % clusterZone.itemSize;

@@ -122,8 +122,10 @@ import { gload, G_OWNER } from "./stats";
   return 0;
 }
 
+/** Reads field `f` of socket buffer `sb`. */
 // @ts-ignore: decorator
 @inline function sbget(sb: usize, f: u32): u32 { return load<u32>(sb + f); }
+/** Writes field `f` of socket buffer `sb`. */
 // @ts-ignore: decorator
 @inline function sbset(sb: usize, f: u32, v: u32): void { store<u32>(sb + f, v); }
 

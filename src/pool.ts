@@ -326,7 +326,21 @@ export class Pool extends EventEmitter {
    * @throws MbufError as copyback().
    */
   append(m: number, bytes: Uint8Array, how: number = M_NOWAIT): boolean {
-    return this.copyback(m, this.length(m), bytes, how);
+    if (!isHandle(m)) throw this.badHandle("append", m);
+    if (!(bytes instanceof Uint8Array)) throw new MbufError("EINVAL", "append needs a Uint8Array");
+    if (!isInt(how)) throw this.argError("append", m, how);
+    const dx = this.dataExchange();
+    if (bytes.length > dx.cap || dx.busy) return this.copyback(m, this.length(m), bytes, how);
+    dx.bytes().set(bytes, 0);
+    dx.busy = true;
+    let r: number;
+    try {
+      r = this.ex.m_append(m, bytes.length, dx.addr, how);
+    } finally {
+      dx.busy = false;
+    }
+    if (r < 0) throw coreError(r, "append", m);
+    return r === 1;
   }
 
   /**

@@ -475,3 +475,21 @@ describe("exhaustion mid-operation", () => {
     pool.freemBulk(hog);
   });
 });
+
+describe("the ABI and a closed pool", () => {
+  it("exports every chain and socket-buffer entry point; a closed pool throws ECLOSED", () => {
+    const pool = makePool();
+    for (const name of ["m_copydata", "m_copyback", "m_prepare", "m_append", "m_copym", "m_copypacket", "m_dup",
+      "m_defrag", "m_pullup", "m_prepend", "m_adj", "m_cat", "m_split", "m_getptr", "m_segments", "m_mtod",
+      "socreate", "soclose", "sbappend", "sbappendrecord", "sb_write", "sbdrop", "sbdroprecord", "sbflush",
+      "sbreserve", "sbrelease", "sbspace"]) {
+      expect(typeof (pool.core as unknown as Record<string, unknown>)[name]).toBe("function");
+    }
+    const m = chainOf(pool, pattern(10));
+    pool.freem(m);
+    pool.close();
+    expect(code(() => pool.copydata(m))).toBe("ECLOSED");
+    expect(code(() => pool.copyback(m, 0, new Uint8Array(1)))).toBe("ECLOSED");
+    expect(code(() => pool.socreate())).toBe("ECLOSED");
+  });
+});
