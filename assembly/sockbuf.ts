@@ -188,7 +188,10 @@ function sbcompress(sb: usize, m: usize, n: usize): usize {
     let mf = mflags(m);
     eor |= mf & M_EOR;
     let l = mlen(m);
-    if (l == 0 && (eor == 0 || (n && (mflags(n) & M_EOR)))) {
+    let o = mnext(m);
+    if (!o) o = n;
+    if (l == 0 && (eor == 0 || (o && load<u16>(o, M_TYPE) == load<u16>(m, M_TYPE)))) {
+      // An empty mbuf goes; its M_EOR, if any, moves on to the record's last mbuf.
       m = mbuf_free(m);
       continue;
     }

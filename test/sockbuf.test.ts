@@ -2,7 +2,7 @@
 // accounting, and soclose freeing everything a socket holds.
 import { describe, it, expect } from "vitest";
 import fc from "fast-check";
-import { MbufError, MT, M_NOWAIT, MSIZE, type Pool, type SockbufName } from "mbufpool";
+import { MbufError, MT, M_NOWAIT, M_EOR, MSIZE, type Pool, type SockbufName } from "mbufpool";
 import { makePool } from "./helpers.js";
 
 const code = (fn: () => unknown): string | undefined => {
@@ -246,6 +246,18 @@ describe("sockets", () => {
     expect(st.cc).toBe(640);
     expect(st.mbcnt).toBe(4 * MSIZE); // 3 x 64 fit in the first (216 bytes), then 3 more per mbuf
     expect(pool.stats().mbufs.current).toBe(1 + 4);
+    pool.soclose(so);
+  });
+
+  it("starts a new record after one that ended with M_EOR", () => {
+    const pool = makePool();
+    const so = pool.socreate();
+    const m1 = chainOf(pool, pattern(300));
+    pool.core.m_setflags(m1, M_EOR, 0);
+    expect(pool.sbappend(so, "rcv", m1)).toBe(true);
+    expect(pool.sbappend(so, "rcv", chainOf(pool, pattern(10)))).toBe(true);
+    expect(pool.sbwrite(so, "rcv", pattern(5))).toBe(true);
+    expect(records(pool, so, "rcv").map((r) => r.length)).toEqual([300, 15]);
     pool.soclose(so);
   });
 
