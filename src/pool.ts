@@ -170,7 +170,8 @@ export class Pool extends EventEmitter {
   /**
    * m_clget: attaches a cluster to the empty mbuf `m`.
    * @returns true if attached, false if no cluster could be had (counted).
-   * @throws MbufError EBADHANDLE / EDOUBLEFREE for a bad handle, EINVAL if `m` has a cluster or data.
+   * @throws MbufError EBADHANDLE / EDOUBLEFREE for a bad handle, EBUSY inside a chain or socket buffer,
+   *   EINVAL if `m` has a cluster or data.
    */
   clget(m: number, how: number = M_NOWAIT): boolean {
     if (!isHandle(m)) throw this.badHandle("clget", m);
