@@ -21,17 +21,22 @@
 // Links are made with set_next(), so M_LINKED stays right.
 //
 // Drain routines run from inside an allocation (the host's exhausted hook)
-// must not change the chain an operation is working on.
+// may free anything, the chain being worked on included. So an operation
+// notes the drain count before it allocates; if a drain ran meanwhile, it
+// gives back what it took and starts again from the validation of its
+// arguments (once: a second drain fails it as exhausted). A list being
+// allocated is held (hold_mbuf), so no drain routine can free it half-built.
 
 import {
   MSIZE, MLEN, MHLEN, M_NEXT, M_DATA, M_LEN, M_TYPE, M_FLAGS, M_OWNER, M_HDR_SIZE, M_PKTHDR_SIZE,
   PH_LEN, PH_RCVIF, EXT_BUF, EXT_SIZE, M_EXT, M_PKTHDR, M_RDONLY, M_BCAST, M_MCAST, M_COPYALL,
   EINVAL, ERANGE,
 } from "./constants";
-import { gcount, gload, G_MCFAIL, G_MPFAIL, G_OWNER } from "./stats";
+import { G, gcount, gload, G_MCFAIL, G_MPFAIL, G_OWNER, G_DRAINS } from "./stats";
 import { ref_ptr } from "./arena";
 import {
   clusterZone, check_mbuf, check_head, valid_how, ext_ptr, m_get, m_gethdr, m_getcl, mbuf_free, set_next,
+  hold_mbuf, unhold_mbuf,
 } from "./mbuf";
 
 // ╒═══════════════ data exchange area (DXCHG_CAP bytes, static) ═══════════════╕
@@ -43,6 +48,9 @@ import {
 @inline export const DXCHG_CAP: u32 = 16384;
 /** The data exchange area: bytes, or (addr, len) i32 pairs for m_segments. */
 export const DXCHG: usize = memory.data(<i32>DXCHG_CAP, 16);
+/** Internal result: a drain routine ran during the allocations; start again. */
+// @ts-ignore: decorator
+@inline export const RETRY: i32 = -2;
 /** Second result of the last m_getptr (offset inside the mbuf). */
 let aux: i32 = 0;
 
@@ -66,6 +74,10 @@ let aux: i32 = 0;
 /** Sets m_data of `m`. */
 // @ts-ignore: decorator
 @inline function set_data(m: usize, d: usize): void { store<u32>(m, <u32>d, M_DATA); }
+
+/** Drain calls so far: a change means a drain routine ran and may have changed any chain. */
+// @ts-ignore: decorator
+@inline export function drain_mark(): f64 { return load<f64>(G() + G_DRAINS); }
 
 /** Adds `delta` to pkthdr.len if `m` carries a packet header. */
 // @ts-ignore: decorator
@@ -170,14 +182,23 @@ export function alloc_list(n: u32, cluster: bool, hdr: bool, how: i32, type: i32
     let f: i32 = (hdr && i == 0) ? <i32>M_PKTHDR : 0;
     let r = cluster ? m_getcl(how, type, f) : f ? m_gethdr(how, type) : m_get(how, type);
     if (r <= 0) {
-      chain_free(head);
+      if (head) {
+        unhold_mbuf(head);
+        chain_free(head);
+      }
       return 0;
     }
     let m = <usize>r;
     store<u32>(m, owner, M_OWNER);
-    if (tail) set_next(tail, m); else head = m;
+    if (tail) {
+      set_next(tail, m);
+    } else {
+      head = m;
+      hold_mbuf(head); // no drain routine may free the list while it grows
+    }
     tail = m;
   }
+  if (head) unhold_mbuf(head);
   return head;
 }
 
@@ -290,7 +311,7 @@ export function m_copydata(m: i32, off: i32, len: i32, dst: i32): i32 {
  * Makes [off, off+len) of the chain of head `m` writable: extends the chain
  * (trailing space of its last mbuf, then clusters, then one mbuf) and gives
  * every shared cluster in the range a private copy. All or nothing.
- * Returns 1, or 0 if buffers ran out (the chain unchanged).
+ * Returns 1, 0 if buffers ran out (the chain unchanged), or RETRY.
  */
 function prepare(m: usize, off: u32, len: u32, how: i32): i32 {
   let total = chain_length(m);
@@ -307,10 +328,15 @@ function prepare(m: usize, off: u32, len: u32, how: i32): i32 {
   let rem: u32 = grow > room ? grow - room : 0;
   let nc = clusters_for(rem), nm = plain_for(rem);
   let type = <i32>load<u16>(m, M_TYPE), owner = load<u32>(m, M_OWNER);
+  let d0 = drain_mark();
   let donors: usize = 0, cls: usize = 0, pl: usize = 0;
   if (nu) { donors = alloc_list(nu, true, false, how, type, owner); if (!donors) return 0; }
   if (nc) { cls = alloc_list(nc, true, false, how, type, owner); if (!cls) { chain_free(donors); return 0; } }
   if (nm) { pl = alloc_list(nm, false, false, how, type, owner); if (!pl) { chain_free(donors); chain_free(cls); return 0; } }
+  if (drain_mark() != d0) {
+    chain_free(donors); chain_free(cls); chain_free(pl);
+    return RETRY;
+  }
   // Copy on write.
   if (nu) {
     pos = 0; x = m;
@@ -358,13 +384,8 @@ function prepare(m: usize, off: u32, len: u32, how: i32): i32 {
   return 1;
 }
 
-/**
- * Makes [off, off+len) of the chain of head `m` ready for m_copyback without
- * allocating: extends the chain and unshares clusters, all or nothing.
- * Returns 1, 0 if buffers ran out (chain unchanged), ERANGE if `off` is beyond
- * the chain's end or a value is negative, EINVAL for a bad how, or a handle error.
- */
-export function m_prepare(m: i32, off: i32, len: i32, how: i32): i32 {
+/** One attempt of m_prepare: RETRY if a drain routine ran during its allocations. */
+function m_prepare_once(m: i32, off: i32, len: i32, how: i32): i32 {
   let e = check_head(<usize>m);
   if (e) return e;
   if (!valid_how(how)) return EINVAL;
@@ -374,12 +395,20 @@ export function m_prepare(m: i32, off: i32, len: i32, how: i32): i32 {
 }
 
 /**
- * m_copyback: copies `len` bytes from `src` (inside the data exchange area)
- * over offset `off` of the chain of head `m`, extending it as needed and copying
- * shared clusters before writing. All or nothing.
- * Returns 1, 0 if buffers ran out (chain unchanged), ERANGE, EINVAL, or a handle error.
+ * Makes [off, off+len) of the chain of head `m` ready for m_copyback without
+ * allocating: extends the chain and unshares clusters, all or nothing.
+ * Returns 1, 0 if buffers ran out (chain unchanged), ERANGE if `off` is beyond
+ * the chain's end or a value is negative, EINVAL for a bad how, or a handle error.
+ * Started again once if a drain routine ran during its allocations.
  */
-export function m_copyback(m: i32, off: i32, len: i32, src: i32, how: i32): i32 {
+export function m_prepare(m: i32, off: i32, len: i32, how: i32): i32 {
+  let r = m_prepare_once(m, off, len, how);
+  if (r == RETRY) r = m_prepare_once(m, off, len, how);
+  return r == RETRY ? 0 : r;
+}
+
+/** One attempt of m_copyback: RETRY if a drain routine ran during its allocations. */
+function m_copyback_once(m: i32, off: i32, len: i32, src: i32, how: i32): i32 {
   let e = check_head(<usize>m);
   if (e) return e;
   if (!valid_how(how)) return EINVAL;
@@ -391,20 +420,32 @@ export function m_copyback(m: i32, off: i32, len: i32, src: i32, how: i32): i32 
   return r;
 }
 
-/** m_append: m_copyback at the end of the chain. Results as m_copyback. */
-export function m_append(m: i32, len: i32, src: i32, how: i32): i32 {
-  let e = check_mbuf(<usize>m);
-  if (e) return e;
-  return m_copyback(m, <i32>chain_length(<usize>m), len, src, how);
+/**
+ * m_copyback: copies `len` bytes from `src` (inside the data exchange area)
+ * over offset `off` of the chain of head `m`, extending it as needed and copying
+ * shared clusters before writing. All or nothing.
+ * Returns 1, 0 if buffers ran out (chain unchanged), ERANGE, EINVAL, or a handle error.
+ * Started again once if a drain routine ran during its allocations.
+ */
+export function m_copyback(m: i32, off: i32, len: i32, src: i32, how: i32): i32 {
+  let r = m_copyback_once(m, off, len, src, how);
+  if (r == RETRY) r = m_copyback_once(m, off, len, src, how);
+  return r == RETRY ? 0 : r;
 }
 
-/**
- * m_copym: a new chain holding `len` bytes (M_COPYALL: to the end) from offset
- * `off` of the chain of `m`. Clusters are shared by reference count, small mbufs
- * copied; the packet header is copied when `off` is 0.
- * Returns the new head, 0 if buffers ran out (counted in m_mcfail), ERANGE, EINVAL, or a handle error.
- */
-export function m_copym(m: i32, off: i32, len: i32, how: i32): i32 {
+/** m_append: m_copyback at the end of the chain. Results as m_copyback. */
+export function m_append(m: i32, len: i32, src: i32, how: i32): i32 {
+  for (let i = 0; i < 2; i++) {
+    let e = check_mbuf(<usize>m);
+    if (e) return e;
+    let r = m_copyback_once(m, <i32>chain_length(<usize>m), len, src, how);
+    if (r != RETRY) return r;
+  }
+  return 0;
+}
+
+/** One attempt of m_copym: RETRY if a drain routine ran during its allocations. */
+function m_copym_once(m: i32, off: i32, len: i32, how: i32): i32 {
   let e = check_mbuf(<usize>m);
   if (e) return e;
   if (!valid_how(how)) return EINVAL;
@@ -427,10 +468,15 @@ export function m_copym(m: i32, off: i32, len: i32, how: i32): i32 {
   if (hdr && first && !(mflags(first) & M_EXT) && min(mlen(first), <u32>len) > MHLEN) lead = true;
   let want = n + (lead ? 1 : 0);
   if (want == 0) want = 1;
+  let d0 = drain_mark();
   let top = alloc_list(want, false, hdr, how, <i32>load<u16>(s, M_TYPE), gload(G_OWNER));
   if (!top) {
     gcount(G_MCFAIL);
     return 0;
+  }
+  if (drain_mark() != d0) {
+    chain_free(top);
+    return RETRY;
   }
   let d = lead ? mnext(top) : top;
   pos = 0; x = s;
@@ -456,6 +502,19 @@ export function m_copym(m: i32, off: i32, len: i32, how: i32): i32 {
     store<i32>(top, len, PH_LEN);
   }
   return <i32>top;
+}
+
+/**
+ * m_copym: a new chain holding `len` bytes (M_COPYALL: to the end) from offset
+ * `off` of the chain of `m`. Clusters are shared by reference count, small mbufs
+ * copied; the packet header is copied when `off` is 0.
+ * Returns the new head, 0 if buffers ran out (counted in m_mcfail), ERANGE, EINVAL, or a handle error.
+ * Started again once if a drain routine ran during its allocations.
+ */
+export function m_copym(m: i32, off: i32, len: i32, how: i32): i32 {
+  let r = m_copym_once(m, off, len, how);
+  if (r == RETRY) r = m_copym_once(m, off, len, how);
+  return r == RETRY ? 0 : r;
 }
 
 /** m_copypacket: m_copym of a whole packet. Returns as m_copym; EINVAL if `m` has no packet header. */
@@ -507,30 +566,57 @@ function dup_chain(s: usize, how: i32): usize {
   return d;
 }
 
-/**
- * m_dup: a deep copy of the chain of `m`, with no shared cluster.
- * Returns the new head, 0 if buffers ran out, EINVAL for a bad how, or a handle error.
- */
-export function m_dup(m: i32, how: i32): i32 {
+/** One attempt of m_dup: RETRY if a drain routine ran during its allocations. */
+function m_dup_once(m: i32, how: i32): i32 {
   let e = check_mbuf(<usize>m);
   if (e) return e;
   if (!valid_how(how)) return EINVAL;
-  return <i32>dup_chain(<usize>m, how);
+  let d0 = drain_mark();
+  let d = dup_chain(<usize>m, how);
+  if (d && drain_mark() != d0) {
+    chain_free(d);
+    return RETRY;
+  }
+  return <i32>d;
+}
+
+/**
+ * m_dup: a deep copy of the chain of `m`, with no shared cluster.
+ * Returns the new head, 0 if buffers ran out, EINVAL for a bad how, or a handle error.
+ * Started again once if a drain routine ran during its allocations.
+ */
+export function m_dup(m: i32, how: i32): i32 {
+  let r = m_dup_once(m, how);
+  if (r == RETRY) r = m_dup_once(m, how);
+  return r == RETRY ? 0 : r;
+}
+
+/** One attempt of m_defrag: RETRY if a drain routine ran during its allocations. */
+function m_defrag_once(m: i32, how: i32): i32 {
+  let e = check_head(<usize>m);
+  if (e) return e;
+  if (!valid_how(how)) return EINVAL;
+  let d0 = drain_mark();
+  let d = dup_chain(<usize>m, how);
+  if (!d) return 0;
+  if (drain_mark() != d0) {
+    chain_free(d);
+    return RETRY;
+  }
+  chain_free(<usize>m);
+  return <i32>d;
 }
 
 /**
  * m_defrag: copies the chain of head `m` into as few buffers as possible and
  * frees the original. Returns the new head (use it instead of `m`), 0 if buffers
  * ran out (the original kept intact), EINVAL, or a handle error.
+ * Started again once if a drain routine ran during its allocations.
  */
 export function m_defrag(m: i32, how: i32): i32 {
-  let e = check_head(<usize>m);
-  if (e) return e;
-  if (!valid_how(how)) return EINVAL;
-  let d = dup_chain(<usize>m, how);
-  if (!d) return 0;
-  chain_free(<usize>m);
-  return <i32>d;
+  let r = m_defrag_once(m, how);
+  if (r == RETRY) r = m_defrag_once(m, how);
+  return r == RETRY ? 0 : r;
 }
 
 /** Moves `need` bytes from the front of chain `s` to the end of `dst`'s data; frees emptied mbufs. Returns the rest. */
@@ -551,14 +637,8 @@ function consume(dst: usize, s: usize, need: u32): usize {
   return s;
 }
 
-/**
- * m_pullup: makes the first `n` bytes of the chain of head `m` contiguous in its
- * first mbuf. Returns the head to use from now on (the old one may be freed),
- * 0 if `n` > MHLEN where a new mbuf is needed, or if none could be had (both
- * counted in m_mpfail; the chain unchanged), ERANGE if `n` is negative or beyond
- * the chain, EINVAL for a bad how, or a handle error.
- */
-export function m_pullup(m: i32, n: i32, how: i32): i32 {
+/** One attempt of m_pullup: RETRY if a drain routine ran during its allocations. */
+function m_pullup_once(m: i32, n: i32, how: i32): i32 {
   let e = check_head(<usize>m);
   if (e) return e;
   if (!valid_how(how)) return EINVAL;
@@ -579,10 +659,15 @@ export function m_pullup(m: i32, n: i32, how: i32): i32 {
     return 0;
   }
   let hdr = (flags & M_PKTHDR) != 0;
+  let d0 = drain_mark();
   let x = alloc_list(1, false, hdr, how, <i32>load<u16>(h, M_TYPE), load<u32>(h, M_OWNER));
   if (!x) {
     gcount(G_MPFAIL);
     return 0;
+  }
+  if (drain_mark() != d0) {
+    chain_free(x);
+    return RETRY;
   }
   if (hdr) {
     copy_pkthdr(x, h);
@@ -594,13 +679,21 @@ export function m_pullup(m: i32, n: i32, how: i32): i32 {
 }
 
 /**
- * m_prepend (M_PREPEND): puts `len` zeroed bytes before the data of the chain of
- * head `m`: in its leading space if it is writable and has room, else in a new
- * mbuf that takes over the packet header. Returns the head to use from now on,
- * 0 if no mbuf could be had (chain unchanged), ERANGE for a negative length,
- * EINVAL if a new mbuf could not hold `len` bytes or for a bad how, or a handle error.
+ * m_pullup: makes the first `n` bytes of the chain of head `m` contiguous in its
+ * first mbuf. Returns the head to use from now on (the old one may be freed),
+ * 0 if `n` > MHLEN where a new mbuf is needed, or if none could be had (both
+ * counted in m_mpfail; the chain unchanged), ERANGE if `n` is negative or beyond
+ * the chain, EINVAL for a bad how, or a handle error.
+ * Started again once if a drain routine ran during its allocations.
  */
-export function m_prepend(m: i32, len: i32, how: i32): i32 {
+export function m_pullup(m: i32, n: i32, how: i32): i32 {
+  let r = m_pullup_once(m, n, how);
+  if (r == RETRY) r = m_pullup_once(m, n, how);
+  return r == RETRY ? 0 : r;
+}
+
+/** One attempt of m_prepend: RETRY if a drain routine ran during its allocations. */
+function m_prepend_once(m: i32, len: i32, how: i32): i32 {
   let e = check_head(<usize>m);
   if (e) return e;
   if (!valid_how(how)) return EINVAL;
@@ -616,8 +709,13 @@ export function m_prepend(m: i32, len: i32, how: i32): i32 {
   }
   let hdr = (mflags(h) & M_PKTHDR) != 0;
   if (<u32>len > (hdr ? MHLEN : MLEN)) return EINVAL;
+  let d0 = drain_mark();
   let x = alloc_list(1, false, hdr, how, <i32>load<u16>(h, M_TYPE), load<u32>(h, M_OWNER));
   if (!x) return 0;
+  if (drain_mark() != d0) {
+    chain_free(x);
+    return RETRY;
+  }
   if (hdr) {
     copy_pkthdr(x, h);
     store<i32>(x, load<i32>(h, PH_LEN) + len, PH_LEN);
@@ -629,6 +727,20 @@ export function m_prepend(m: i32, len: i32, how: i32): i32 {
   set_len(x, <u32>len);
   set_next(x, h);
   return <i32>x;
+}
+
+/**
+ * m_prepend (M_PREPEND): puts `len` zeroed bytes before the data of the chain of
+ * head `m`: in its leading space if it is writable and has room, else in a new
+ * mbuf that takes over the packet header. Returns the head to use from now on,
+ * 0 if no mbuf could be had (chain unchanged), ERANGE for a negative length,
+ * EINVAL if a new mbuf could not hold `len` bytes or for a bad how, or a handle error.
+ * Started again once if a drain routine ran during its allocations.
+ */
+export function m_prepend(m: i32, len: i32, how: i32): i32 {
+  let r = m_prepend_once(m, len, how);
+  if (r == RETRY) r = m_prepend_once(m, len, how);
+  return r == RETRY ? 0 : r;
 }
 
 /**
@@ -701,14 +813,8 @@ export function m_cat(m: i32, n: i32): i32 {
   return 0;
 }
 
-/**
- * m_split: splits the chain of head `m` after `len0` bytes; `m` keeps the first
- * `len0`. A split inside a cluster shares it; inside a small mbuf copies the rest.
- * Returns the head of the tail (with a packet header if `m` has one; an empty
- * mbuf if `len0` is the whole length), 0 if buffers ran out (chain unchanged),
- * ERANGE, EINVAL for a bad how, or a handle error.
- */
-export function m_split(m: i32, len0: i32, how: i32): i32 {
+/** One attempt of m_split: RETRY if a drain routine ran during its allocations. */
+function m_split_once(m: i32, len0: i32, how: i32): i32 {
   let e = check_head(<usize>m);
   if (e) return e;
   if (!valid_how(how)) return EINVAL;
@@ -726,10 +832,12 @@ export function m_split(m: i32, len0: i32, how: i32): i32 {
     cum += l; p = x; x = mnext(x);
   }
   let t: usize;
+  let d0 = drain_mark();
   if (!x) {
     // At the end: the tail is one empty mbuf.
     t = alloc_list(1, false, hdr, how, type, owner);
     if (!t) return 0;
+    if (drain_mark() != d0) { chain_free(t); return RETRY; }
   } else {
     let r = at - cum;
     if (r == 0 && p) {
@@ -737,6 +845,7 @@ export function m_split(m: i32, len0: i32, how: i32): i32 {
       if (hdr) {
         t = alloc_list(1, false, true, how, type, owner);
         if (!t) return 0;
+        if (drain_mark() != d0) { chain_free(t); return RETRY; }
         set_next(p, 0);
         set_next(t, x);
       } else {
@@ -749,6 +858,7 @@ export function m_split(m: i32, len0: i32, how: i32): i32 {
       let nt: u32 = (hdr && !ext && l - r > MHLEN) ? 2 : 1;
       t = alloc_list(nt, false, hdr, how, type, owner);
       if (!t) return 0;
+      if (drain_mark() != d0) { chain_free(t); return RETRY; }
       let y = nt == 2 ? mnext(t) : t;
       if (ext) {
         share_ext(y, x, mdata(x) + r, l - r);
@@ -768,6 +878,20 @@ export function m_split(m: i32, len0: i32, how: i32): i32 {
     store<i32>(h, <i32>at, PH_LEN);
   }
   return <i32>t;
+}
+
+/**
+ * m_split: splits the chain of head `m` after `len0` bytes; `m` keeps the first
+ * `len0`. A split inside a cluster shares it; inside a small mbuf copies the rest.
+ * Returns the head of the tail (with a packet header if `m` has one; an empty
+ * mbuf if `len0` is the whole length), 0 if buffers ran out (chain unchanged),
+ * ERANGE, EINVAL for a bad how, or a handle error.
+ * Started again once if a drain routine ran during its allocations.
+ */
+export function m_split(m: i32, len0: i32, how: i32): i32 {
+  let r = m_split_once(m, len0, how);
+  if (r == RETRY) r = m_split_once(m, len0, how);
+  return r == RETRY ? 0 : r;
 }
 
 /**

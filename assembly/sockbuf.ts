@@ -35,7 +35,7 @@ import {
 } from "./mbuf";
 import {
   DXCHG, DXCHG_CAP, mnext, mlen, mdata, mflags, chain_length, chain_free, is_writable, trailing_space,
-  alloc_list,
+  alloc_list, drain_mark, RETRY,
 } from "./chain";
 import { gload, G_OWNER } from "./stats";
 
@@ -276,13 +276,20 @@ export function sbappendrecord(so: i32, which: i32, m: i32): i32 {
 }
 
 /**
- * Writes `len` bytes from the start of the data exchange area into socket
+ * sb_write: writes `len` bytes from the start of the data exchange area into socket
  * buffer `which` of `so`, as sosend does: into the trailing space of the last
  * mbuf, then into new clusters (one small mbuf for a short rest), all or nothing.
  * Returns 1, 0 if the bytes exceed sbspace or buffers ran out (nothing done),
  * EINVAL for a bad socket, selector, length or how.
  */
 export function sb_write(so: i32, which: i32, len: i32, how: i32): i32 {
+  let r = sb_write_once(so, which, len, how);
+  if (r == RETRY) r = sb_write_once(so, which, len, how);
+  return r == RETRY ? 0 : r;
+}
+
+/** One attempt of sb_write: RETRY if a drain routine ran during its allocations (it may have closed the socket). */
+function sb_write_once(so: i32, which: i32, len: i32, how: i32): i32 {
   if (!is_socket(<usize>so)) return check_mbuf(<usize>so) ? check_mbuf(<usize>so) : EINVAL;
   let sb = sb_of(<usize>so, which);
   if (!sb || !valid_how(how)) return EINVAL;
@@ -301,8 +308,14 @@ export function sb_write(so: i32, which: i32, len: i32, how: i32): i32 {
     if (r > MLEN) nc++; else if (r) nm = 1;
     let owner = gload(G_OWNER);
     let cls: usize = 0, pl: usize = 0;
+    let d0 = drain_mark();
     if (nc) { cls = alloc_list(nc, true, false, how, MT_DATA, owner); if (!cls) return 0; }
     if (nm) { pl = alloc_list(nm, false, false, how, MT_DATA, owner); if (!pl) { chain_free(cls); return 0; } }
+    if (drain_mark() != d0) {
+      chain_free(cls);
+      chain_free(pl);
+      return RETRY;
+    }
     if (cls && pl) {
       let last = cls;
       while (mnext(last)) last = mnext(last);
@@ -524,7 +537,9 @@ export function socreate(how: i32, flags: i32): i32 {
   let so = <usize>r;
   let pcb: usize = 0;
   if (flags & SO_WITH_PCB) {
+    hold_mbuf(so); // a drain routine run by the next allocation cannot free it
     let p = m_get(how, MT_PCB);
+    unhold_mbuf(so);
     if (p <= 0) {
       mbuf_free(so);
       return p;

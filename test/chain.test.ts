@@ -476,6 +476,67 @@ describe("exhaustion mid-operation", () => {
   });
 });
 
+describe("drain routines that free what an operation works on", () => {
+  const tiny = () => makePool({
+    profile: "freebsd",
+    tunables: { "kern.ipc.maxmbufmem": 256 * 1024, "kern.ipc.nmbclusters": 4, "kern.ipc.nmbufs": 50 },
+  });
+
+  it("copym whose source a drain routine frees starts again and reports the freed handle", () => {
+    const pool = tiny();
+    const m = chainOf(pool, pattern(3000));
+    const hog: number[] = [];
+    for (let h = pool.get(); h; h = pool.get()) hog.push(h);
+    pool.onDrain("frees the source", () => {
+      pool.freem(m);
+      pool.freemBulk(hog.splice(0));
+    });
+    expect(code(() => pool.copym(m, 0, 100))).toBe("EDOUBLEFREE");
+    expect(pool.stats().mbufs.current).toBe(0);
+  });
+
+  it("a chain under construction cannot be freed by a drain routine", () => {
+    const pool = tiny();
+    const m = pool.gethdr();
+    const hog: number[] = [];
+    for (let i = 0; i < 3; i++) hog.push(pool.getcl());
+    const freed: number[] = [];
+    let tried = 0;
+    pool.onDrain("frees whatever it finds", () => {
+      // Try every mbuf near `m` but `m` and the hog: the list being built must refuse.
+      for (let h = Math.max(256, m - 256 * 64); h < m + 256 * 64; h += 256) {
+        if (h === m || hog.includes(h)) continue;
+        try {
+          pool.freem(h);
+          freed.push(h);
+        } catch (e) {
+          if ((e as MbufError).code === "EBUSY") tried++;
+        }
+      }
+      pool.freemBulk(hog.splice(0));
+    });
+    expect(pool.copyback(m, 0, pattern(6000))).toBe(true);
+    expect(Buffer.from(pool.copydata(m)).equals(Buffer.from(pattern(6000)))).toBe(true);
+    expect(freed).toEqual([]);
+    expect(tried).toBeGreaterThan(0);
+    pool.freem(m);
+  });
+
+  it("sbwrite into a socket a drain routine closes fails cleanly", () => {
+    const pool = tiny();
+    const so = pool.socreate();
+    const hog: number[] = [];
+    for (let i = 0; i < 4; i++) hog.push(pool.getcl());
+    pool.onDrain("drops the connection", () => {
+      pool.soclose(so);
+      pool.freemBulk(hog.splice(0));
+    });
+    expect(code(() => pool.sbwrite(so, "snd", pattern(3000)))).toBe("EDOUBLEFREE");
+    expect(pool.stats().mbufs.current).toBe(0);
+    expect(pool.stats().clusters.current).toBe(0);
+  });
+});
+
 describe("the ABI and a closed pool", () => {
   it("exports every chain and socket-buffer entry point; a closed pool throws ECLOSED", () => {
     const pool = makePool();
