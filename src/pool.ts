@@ -11,14 +11,14 @@ import { instantiateCore, type Build } from "./core/module.js";
 import { type CoreExports, INIT_PINNED, INIT_MBUF_GROWS, INIT_CLUSTER_GROWS } from "./core/exports.js";
 import { Z, GL } from "./core/layout.js";
 import { MbufError, coreError, checkInt } from "./errors.js";
+import { DataExchange, checkRange, copyData, copyBack, applySegments } from "./chain.js";
+import { sbWhich, readSockbuf, type SockbufName, type SockbufStats, type SocketOptions } from "./sockbuf.js";
 import { getProfile, resolveTunables, type Profile, type ProfileName, type Values, type Layout } from "./profiles.js";
 import { M_NOWAIT, M_WAITOK, MT, M_PKTHDR, M_COPYALL, ZONE_MBUF, ZONE_CLUSTER, PAGE_SIZE } from "./constants.js";
 import { readSnapshot, type PoolStats } from "./stats/snapshot.js";
 import { formatNetstat, PROFILE_FORMAT } from "./stats/netstat.js";
 import { auditMessage, type AuditResult } from "./audit.js";
 import { RealClock, type Clock } from "./clock.js";
-import { DataExchange, checkRange, copyData, copyBack, applySegments } from "./chain.js";
-import { sbWhich, readSockbuf, type SockbufName, type SockbufStats, type SocketOptions } from "./sockbuf.js";
 
 /** Options of Pool.create. */
 export interface PoolOptions {
