@@ -26,6 +26,7 @@ import {
 import { zone_owns } from "./zone";
 import { mbufZone, clusterZone, check_mbuf, ext_ptr, heldByOthers } from "./mbuf";
 import { packet_zone, PKT_CACHED_FLAGS, PKT_EXT, PKT_ORIGIN } from "./packet";
+import { audit_chains } from "./audit_chain";
 
 // Problem codes (the host turns them into messages).
 // @ts-ignore: decorator
@@ -297,6 +298,7 @@ export function mb_audit(): u32 {
   if (!r) r = audit_mbufs();
   if (!r) r = audit_packets();
   if (!r) r = audit_clusters();
+  if (!r) r = audit_chains(); // codes 19..21: pkthdr.len, socket buffers (audit_chain.ts)
   // Leave the scratch table zeroed for the next audit.
   memory.fill(scratch, 0, (<usize>top << (PAGE_SHIFT - REF_SHIFT)) << 2);
   return r;

@@ -123,12 +123,19 @@
 /** Flags the host may set or clear with m_setflags. */
 // @ts-ignore: decorator
 @inline export const M_USER_FLAGS: u16 = M_EOR | M_BCAST | M_MCAST;
+/** Internal: the mbuf holds a socket structure (sockbuf.ts); the host cannot set it. */
+// @ts-ignore: decorator
+@inline export const M_SOCK: u16 = 0x2000;
 /** Internal: something else points at this mbuf (a chain or a socket buffer); not freeable alone. */
 // @ts-ignore: decorator
 @inline export const M_LINKED: u16 = 0x4000;
 /** Internal: marked during a bulk free to catch a handle given twice. */
 // @ts-ignore: decorator
 @inline export const M_BULKMARK: u16 = 0x8000;
+
+/** m_copym length meaning "to the end of the chain", as <sys/mbuf.h>. */
+// @ts-ignore: decorator
+@inline export const M_COPYALL: i32 = 1000000000;
 
 // === m_type (4.4BSD / RTEMS / FreeBSD 4 numbering) ===
 

@@ -241,10 +241,12 @@ export function m_gethdr(how: i32, type: i32): i32 {
 /**
  * m_clget: attaches a cluster to the empty mbuf `m`.
  * Returns `m`, 0 if no cluster could be had (counted), EBADHANDLE/EDOUBLEFREE
- * for a bad handle, EINVAL if `m` already has external storage or holds data.
+ * for a bad handle, EBUSY inside a chain or socket buffer, EINVAL if `m` already
+ * has external storage or holds data.
  */
 export function m_clget(m: i32, how: i32): i32 {
-  let e = check_mbuf(<usize>m);
+  // A head only: a cluster attached inside a socket buffer would escape its sb_mbcnt.
+  let e = check_head(<usize>m);
   if (e) return e;
   if (!valid_how(how)) return EINVAL;
   let flags = load<u16>(<usize>m, M_FLAGS);

@@ -40,6 +40,9 @@ const MESSAGES: Record<number, string> = {
   45: "a parked pair sits on the mbuf zone's freelist",
   19: "thewall is below the pages carved or above the arena's capacity",
   20: "a zone holds more items than its limit",
+  21: "pkthdr.len of a packet-header chain differs from the chain's length",
+  22: "a socket buffer's sb_cc or sb_mbcnt differs from a recount of its records",
+  23: "a socket is malformed (magic word, PCB, held first mbuf, record tails or a cycle)",
 };
 
 /** Describes an audit result in one line. */

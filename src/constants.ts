@@ -54,3 +54,6 @@ export const PAGE_SIZE = 4096;
 /** Data bytes in an mbuf without / with a packet header. */
 export const MLEN = 224;
 export const MHLEN = 216;
+
+/** copym length meaning "to the end of the chain", as <sys/mbuf.h>. */
+export const M_COPYALL = 1000000000;

@@ -17,6 +17,8 @@ export { RealClock, VirtualClock, type Clock } from "./clock.js";
 export type { Build } from "./core/module.js";
 
 // Chains and socket buffers
+export { M_COPYALL } from "./constants.js";
+export type { SockbufName, SockbufStats, SocketOptions } from "./sockbuf.js";
 
 // Packet zone
 export {

@@ -11,8 +11,10 @@ import { instantiateCore, type Build } from "./core/module.js";
 import { type CoreExports, INIT_PINNED, INIT_MBUF_GROWS, INIT_CLUSTER_GROWS } from "./core/exports.js";
 import { Z, GL } from "./core/layout.js";
 import { MbufError, coreError, checkInt } from "./errors.js";
+import { DataExchange, checkRange, copyData, copyBack, applySegments } from "./chain.js";
+import { sbWhich, readSockbuf, type SockbufName, type SockbufStats, type SocketOptions } from "./sockbuf.js";
 import { getProfile, resolveTunables, THEWALL_MAX, type Profile, type ProfileName, type Values, type Layout } from "./profiles.js";
-import { M_NOWAIT, M_WAITOK, MT, M_PKTHDR, ZONE_MBUF, ZONE_CLUSTER, PAGE_SIZE } from "./constants.js";
+import { M_NOWAIT, M_WAITOK, MT, M_PKTHDR, M_COPYALL, ZONE_MBUF, ZONE_CLUSTER, PAGE_SIZE } from "./constants.js";
 import { readSnapshot, type PoolStats } from "./stats/snapshot.js";
 import { formatNetstat, PROFILE_FORMAT } from "./stats/netstat.js";
 import { auditMessage, type AuditResult } from "./audit.js";
@@ -105,6 +107,8 @@ export class Pool extends EventEmitter {
   private readonly globalOff: number;
   private readonly xchgAddr: number;
   private xchg: Int32Array;
+  /** The data exchange area of the chain operations, made on first use. */
+  private dx?: DataExchange;
   private readonly drains: { name: string; fn: DrainRoutine }[] = [];
   private draining = false;
   private readonly lastMessage = new Map<string, number>();
@@ -240,7 +244,8 @@ export class Pool extends EventEmitter {
   /**
    * m_clget: attaches a cluster to the empty mbuf `m`.
    * @returns true if attached, false if no cluster could be had (counted).
-   * @throws MbufError EBADHANDLE / EDOUBLEFREE for a bad handle, EINVAL if `m` has a cluster or data.
+   * @throws MbufError EBADHANDLE / EDOUBLEFREE for a bad handle, EBUSY inside a chain or socket buffer,
+   *   EINVAL if `m` has a cluster or data.
    */
   clget(m: number, how: number = M_NOWAIT): boolean {
     if (!isHandle(m)) throw this.badHandle("clget", m);
@@ -342,8 +347,443 @@ export class Pool extends EventEmitter {
   }
 
   // === Chains and packet data (chain operations) ===
+  //
+  // Handles that lead a chain are "heads"; operations that change a chain want
+  // its head (EBUSY for an mbuf inside a chain or socket buffer). Offsets and
+  // lengths outside the chain throw ERANGE and leave it unchanged. An operation
+  // that needs buffers and finds none returns 0 / false and leaves the chain as
+  // it was. Views from data() and apply() go stale when memory grows (unless
+  // the pool is pinned) and after any operation on their chain.
+
+  /**
+   * m_length: bytes in the chain of `m`.
+   * @throws MbufError EBADHANDLE, EDOUBLEFREE.
+   */
+  length(m: number): number {
+    if (!isHandle(m)) throw this.badHandle("length", m);
+    const r = this.ex.m_length(m);
+    if (r < 0) throw coreError(r, "length", m);
+    return r;
+  }
+
+  /**
+   * m_copydata: copies bytes of the chain of `m` out.
+   * @param off offset in the chain (default 0); @param len bytes (default: to the end).
+   * @param out where to copy (a new Uint8Array by default), at `outOff`.
+   * @returns `out`.
+   * @throws MbufError ERANGE for a range outside the chain or `out`, EINVAL, EBADHANDLE, EDOUBLEFREE.
+   */
+  copydata(m: number, off = 0, len?: number, out?: Uint8Array, outOff = 0): Uint8Array {
+    if (!isHandle(m)) throw this.badHandle("copydata", m);
+    checkRange(off, "offset");
+    const n = len === undefined ? Math.max(0, this.length(m) - off) : checkRange(len, "length");
+    checkRange(outOff, "output offset");
+    const dst = out ?? new Uint8Array(n);
+    if (outOff + n > dst.length) throw new MbufError("ERANGE", `copydata(${m}): ${n} bytes do not fit in the output at ${outOff}`);
+    copyData(this.ex, this.dataExchange(), m, off, n, dst, outOff);
+    return dst;
+  }
+
+  /**
+   * m_copyback: writes `bytes` over offset `off` of the chain of head `m`, extending it with
+   * mbufs and clusters as needed; a cluster shared by reference is copied before it is written.
+   * @returns true, or false if buffers ran out (the chain unchanged, nothing kept).
+   * @throws MbufError ERANGE if `off` is beyond the chain's end, EINVAL, EBADHANDLE, EDOUBLEFREE, EBUSY.
+   */
+  copyback(m: number, off: number, bytes: Uint8Array, how: number = M_NOWAIT): boolean {
+    if (!isHandle(m)) throw this.badHandle("copyback", m);
+    checkRange(off, "offset");
+    if (!(bytes instanceof Uint8Array)) throw new MbufError("EINVAL", "copyback needs a Uint8Array");
+    if (!isInt(how)) throw this.argError("copyback", m, how);
+    return copyBack(this.ex, this.dataExchange(), m, off, bytes, how);
+  }
+
+  /**
+   * m_append: appends `bytes` to the chain of head `m` (trailing space first, then new buffers).
+   * @returns true, or false if buffers ran out (the chain unchanged).
+   * @throws MbufError as copyback().
+   */
+  append(m: number, bytes: Uint8Array, how: number = M_NOWAIT): boolean {
+    if (!isHandle(m)) throw this.badHandle("append", m);
+    if (!(bytes instanceof Uint8Array)) throw new MbufError("EINVAL", "append needs a Uint8Array");
+    if (!isInt(how)) throw this.argError("append", m, how);
+    const dx = this.dataExchange();
+    if (bytes.length > dx.cap || dx.busy) return this.copyback(m, this.length(m), bytes, how);
+    dx.bytes().set(bytes, 0);
+    dx.busy = true;
+    let r: number;
+    try {
+      r = this.ex.m_append(m, bytes.length, dx.addr, how);
+    } finally {
+      dx.busy = false;
+    }
+    if (r < 0) throw coreError(r, "append", m);
+    return r === 1;
+  }
+
+  /**
+   * m_copym: a new chain with `len` bytes from offset `off` of the chain of `m`; clusters are
+   * shared by reference count (read-only while shared), small mbufs copied. The packet
+   * header is copied when `off` is 0.
+   * @param len bytes, or M_COPYALL (default) for the rest of the chain.
+   * @returns the new head, or 0 if buffers ran out (counted in mcfail).
+   * @throws MbufError ERANGE, EINVAL, EBADHANDLE, EDOUBLEFREE.
+   */
+  copym(m: number, off = 0, len: number = M_COPYALL, how: number = M_NOWAIT): number {
+    if (!isHandle(m)) throw this.badHandle("copym", m);
+    checkRange(off, "offset");
+    checkRange(len, "length");
+    if (!isInt(how)) throw this.argError("copym", m, how);
+    const r = this.ex.m_copym(m, off, len, how);
+    if (r < 0) throw coreError(r, "copym", m);
+    return r;
+  }
+
+  /**
+   * m_copypacket: copym of a whole packet (the head must have a packet header).
+   * @returns the new head, or 0 if buffers ran out. @throws MbufError EINVAL, EBADHANDLE, EDOUBLEFREE.
+   */
+  copypacket(m: number, how: number = M_NOWAIT): number {
+    if (!isHandle(m)) throw this.badHandle("copypacket", m);
+    if (!isInt(how)) throw this.argError("copypacket", m, how);
+    const r = this.ex.m_copypacket(m, how);
+    if (r < 0) throw coreError(r, "copypacket", m);
+    return r;
+  }
+
+  /**
+   * m_dup: a deep copy of the chain of `m` (no shared cluster), packed into clusters.
+   * @returns the new head, or 0 if buffers ran out. @throws MbufError EINVAL, EBADHANDLE, EDOUBLEFREE.
+   */
+  dup(m: number, how: number = M_NOWAIT): number {
+    if (!isHandle(m)) throw this.badHandle("dup", m);
+    if (!isInt(how)) throw this.argError("dup", m, how);
+    const r = this.ex.m_dup(m, how);
+    if (r < 0) throw coreError(r, "dup", m);
+    return r;
+  }
+
+  /**
+   * m_defrag: copies the chain of head `m` into as few buffers as possible and frees it.
+   * @returns the new head (use it instead of `m`), or 0 if buffers ran out (`m` kept intact).
+   * @throws MbufError EINVAL, EBADHANDLE, EDOUBLEFREE, EBUSY.
+   */
+  defrag(m: number, how: number = M_NOWAIT): number {
+    if (!isHandle(m)) throw this.badHandle("defrag", m);
+    if (!isInt(how)) throw this.argError("defrag", m, how);
+    const r = this.ex.m_defrag(m, how);
+    if (r < 0) throw coreError(r, "defrag", m);
+    return r;
+  }
+
+  /**
+   * m_pullup: makes the first `n` bytes of the chain of head `m` contiguous in one mbuf.
+   * @returns the head to use from now on (the old one may have been freed), or 0 if `n` > MHLEN
+   *   needs a new mbuf, or none could be had (counted in mpfail; unlike the kernel, the chain is kept).
+   * @throws MbufError ERANGE if `n` is beyond the chain, EINVAL, EBADHANDLE, EDOUBLEFREE, EBUSY.
+   */
+  pullup(m: number, n: number, how: number = M_NOWAIT): number {
+    if (!isHandle(m)) throw this.badHandle("pullup", m);
+    checkRange(n, "length");
+    if (!isInt(how)) throw this.argError("pullup", m, how);
+    const r = this.ex.m_pullup(m, n, how);
+    if (r < 0) throw coreError(r, "pullup", m);
+    return r;
+  }
+
+  /**
+   * M_PREPEND: puts bytes before the chain of head `m`: `data` (a length gives zeroed bytes),
+   * in its leading space if writable, else in a new mbuf that takes over the packet header.
+   * @returns the head to use from now on, or 0 if no mbuf could be had (the chain unchanged).
+   * @throws MbufError ERANGE, EINVAL (more than a new mbuf holds: MHLEN/MLEN), EBADHANDLE, EDOUBLEFREE, EBUSY.
+   */
+  prepend(m: number, data: number | Uint8Array, how: number = M_NOWAIT): number {
+    if (!isHandle(m)) throw this.badHandle("prepend", m);
+    const len = typeof data === "number" ? checkRange(data, "length") : data instanceof Uint8Array ? data.length : -1;
+    if (len < 0) throw new MbufError("EINVAL", "prepend needs a length or a Uint8Array");
+    if (!isInt(how)) throw this.argError("prepend", m, how);
+    const r = this.ex.m_prepend(m, len, how);
+    if (r < 0) throw coreError(r, "prepend", m);
+    if (r !== 0 && typeof data !== "number" && len > 0) copyBack(this.ex, this.dataExchange(), r, 0, data, how);
+    return r;
+  }
+
+  /**
+   * m_adj: trims `req` bytes from the head of the chain of head `m`, or -req from its tail.
+   * @throws MbufError ERANGE if |req| exceeds the chain's length, EINVAL, EBADHANDLE, EDOUBLEFREE, EBUSY.
+   */
+  adj(m: number, req: number): void {
+    if (!isHandle(m)) throw this.badHandle("adj", m);
+    if (!isInt(req)) throw new MbufError(Number.isInteger(req) ? "ERANGE" : "EINVAL", `adj(${m}, ${String(req)}): bad length`);
+    const r = this.ex.m_adj(m, req);
+    if (r < 0) throw coreError(r, "adj", m);
+  }
+
+  /**
+   * m_cat: appends the chain of head `n` to the chain of head `m` (`n` must not be used again).
+   * @throws MbufError EINVAL if m === n, EBADHANDLE, EDOUBLEFREE, EBUSY.
+   */
+  cat(m: number, n: number): void {
+    if (!isHandle(m)) throw this.badHandle("cat", m);
+    if (!isHandle(n)) throw this.badHandle("cat", n);
+    const r = this.ex.m_cat(m, n);
+    if (r < 0) throw coreError(r, "cat", r === -16 ? n : m);
+  }
+
+  /**
+   * m_split: splits the chain of head `m` after `len0` bytes.
+   * @returns the head of the tail (with a packet header if `m` has one), or 0 if buffers ran out.
+   * @throws MbufError ERANGE, EINVAL, EBADHANDLE, EDOUBLEFREE, EBUSY.
+   */
+  split(m: number, len0: number, how: number = M_NOWAIT): number {
+    if (!isHandle(m)) throw this.badHandle("split", m);
+    checkRange(len0, "length");
+    if (!isInt(how)) throw this.argError("split", m, how);
+    const r = this.ex.m_split(m, len0, how);
+    if (r < 0) throw coreError(r, "split", m);
+    return r;
+  }
+
+  /**
+   * m_getptr: the mbuf holding byte `off` of the chain of `m`, and the offset inside it.
+   * @throws MbufError ERANGE if `off` is beyond the chain's end, EBADHANDLE, EDOUBLEFREE.
+   */
+  getptr(m: number, off: number): { m: number; off: number } {
+    if (!isHandle(m)) throw this.badHandle("getptr", m);
+    checkRange(off, "offset");
+    const r = this.ex.m_getptr(m, off);
+    if (r < 0) throw coreError(r, "getptr", m);
+    return { m: r, off: this.ex.m_aux() };
+  }
+
+  /**
+   * m_apply: calls `fn(view, offset)` for each non-empty segment of [off, off+len) of the chain
+   * of `m`, with a zero-copy view valid during the call only; `fn` must not change the chain.
+   * @returns the first non-zero result of `fn`, or 0.
+   * @throws MbufError ERANGE, EBADHANDLE, EDOUBLEFREE.
+   */
+  apply(m: number, off: number, len: number, fn: (view: Uint8Array, offset: number) => number | void): number {
+    if (!isHandle(m)) throw this.badHandle("apply", m);
+    checkRange(off, "offset");
+    checkRange(len, "length");
+    if (typeof fn !== "function") throw new MbufError("EINVAL", "apply needs a function");
+    return applySegments(this.ex, this.dataExchange(), this.memory, m, off, len, fn);
+  }
+
+  /** M_LEADINGSPACE: free bytes before the data of `m` (0 if its cluster is shared). @throws MbufError for a bad handle. */
+  leadingspace(m: number): number {
+    if (!isHandle(m)) throw this.badHandle("leadingspace", m);
+    const r = this.ex.m_leadingspace(m);
+    if (r < 0) throw coreError(r, "leadingspace", m);
+    return r;
+  }
+
+  /** M_TRAILINGSPACE: free bytes after the data of `m` (0 if its cluster is shared). @throws MbufError for a bad handle. */
+  trailingspace(m: number): number {
+    if (!isHandle(m)) throw this.badHandle("trailingspace", m);
+    const r = this.ex.m_trailingspace(m);
+    if (r < 0) throw coreError(r, "trailingspace", m);
+    return r;
+  }
+
+  /** M_WRITABLE: false if `m`'s cluster is shared by reference. @throws MbufError for a bad handle. */
+  writable(m: number): boolean {
+    if (!isHandle(m)) throw this.badHandle("writable", m);
+    const r = this.ex.m_writable(m);
+    if (r < 0) throw coreError(r, "writable", m);
+    return r === 1;
+  }
+
+  /**
+   * mtod: a zero-copy view of the m_len bytes of data of the one mbuf `m`. Writing through it
+   * writes the mbuf (do not write into a shared cluster: see writable()). The view goes stale
+   * when memory grows (unless the pool is pinned) and after any operation on its chain.
+   * @throws MbufError EBADHANDLE, EDOUBLEFREE.
+   */
+  data(m: number): Uint8Array {
+    if (!isHandle(m)) throw this.badHandle("data", m);
+    const a = this.ex.m_mtod(m);
+    if (a < 0) throw coreError(a, "data", m);
+    const dx = this.dataExchange();
+    return new Uint8Array(this.memory.buffer, a, dx.mlen(m));
+  }
+
+  /** The data exchange area (made on first use). */
+  private dataExchange(): DataExchange {
+    return (this.dx ??= new DataExchange(this.memory, this.ex.MB_DXCHG.value, this.ex.MB_DXCHG_CAP.value));
+  }
 
   // === Socket buffers ===
+  //
+  // A socket is an MT_SOCKET mbuf holding both socket buffers (and an MT_PCB mbuf if asked);
+  // `which` is "rcv" or "snd". A chain given to sbappend/sbappendrecord belongs to the socket
+  // buffer afterwards; soclose frees everything the socket holds.
+
+  /**
+   * socreate: a socket with both socket buffers reserved (32768 send, 65536 receive by default).
+   * @returns the socket handle, or 0 if buffers ran out (nothing kept).
+   * @throws MbufError EINVAL for bad options.
+   */
+  socreate(options: SocketOptions = {}, how: number = M_NOWAIT): number {
+    if (!isInt(how)) throw this.argError("socreate", how, 0);
+    const snd = checkInt(options.sndHiwat ?? 32768, "sndHiwat", 0, 0x7fffffff);
+    const rcv = checkInt(options.rcvHiwat ?? 65536, "rcvHiwat", 0, 0x7fffffff);
+    const so = this.ex.socreate(how, options.pcb ? 1 : 0);
+    if (so < 0) throw coreError(so, "socreate");
+    if (so === 0) return 0;
+    if (this.ex.sbreserve(so, 1, snd) !== 1 || this.ex.sbreserve(so, 0, rcv) !== 1) {
+      this.ex.soclose(so);
+      throw new MbufError("EINVAL", `socreate: a reservation exceeds sb_max (send ${snd}, receive ${rcv})`);
+    }
+    return so;
+  }
+
+  /**
+   * soclose: frees both socket buffers, the PCB and the socket (the drop of seed 003).
+   * @throws MbufError EINVAL if `so` is not an open socket, EBADHANDLE, EDOUBLEFREE.
+   */
+  soclose(so: number): void {
+    if (!isHandle(so)) throw this.badHandle("soclose", so);
+    const r = this.ex.soclose(so);
+    if (r < 0) throw coreError(r, "soclose", so);
+  }
+
+  /** The MT_PCB mbuf of socket `so`, or 0. @throws MbufError EINVAL, EBADHANDLE. */
+  sopcb(so: number): number {
+    if (!isHandle(so)) throw this.badHandle("sopcb", so);
+    const r = this.ex.so_pcb(so);
+    if (r < 0) throw coreError(r, "sopcb", so);
+    return r;
+  }
+
+  /**
+   * sbreserve: sets sb_hiwat (and sb_mbmax = min(8 x hiwat, sb_max)).
+   * @returns false if `cc` exceeds what sb_max allows (nothing changed).
+   * @throws MbufError ERANGE, EINVAL, EBADHANDLE.
+   */
+  sbreserve(so: number, which: SockbufName, cc: number): boolean {
+    if (!isHandle(so)) throw this.badHandle("sbreserve", so);
+    checkRange(cc, "cc");
+    const r = this.ex.sbreserve(so, sbWhich(which), cc);
+    if (r < 0) throw coreError(r, "sbreserve", so);
+    return r === 1;
+  }
+
+  /** Sets sb_lowat. @throws MbufError ERANGE unless 0 <= lowat <= sb_hiwat, EINVAL, EBADHANDLE. */
+  sbsetlowat(so: number, which: SockbufName, lowat: number): void {
+    if (!isHandle(so)) throw this.badHandle("sbsetlowat", so);
+    checkRange(lowat, "lowat");
+    const r = this.ex.sbsetlowat(so, sbWhich(which), lowat);
+    if (r < 0) throw coreError(r, "sbsetlowat", so);
+  }
+
+  /**
+   * sbappend: gives the chain of head `m` to the last record of a socket buffer, compacting
+   * small mbufs into trailing space (a new record after one ended with M_EOR).
+   * @returns true, or false if its bytes exceed sbspace (`m` is still the caller's).
+   * @throws MbufError EINVAL, EBADHANDLE, EDOUBLEFREE, EBUSY.
+   */
+  sbappend(so: number, which: SockbufName, m: number): boolean {
+    if (!isHandle(so)) throw this.badHandle("sbappend", so);
+    if (!isHandle(m)) throw this.badHandle("sbappend", m);
+    const r = this.ex.sbappend(so, sbWhich(which), m);
+    if (r < 0) throw coreError(r, "sbappend", m);
+    return r === 1;
+  }
+
+  /** sbappendrecord: gives the chain of head `m` to a socket buffer as a new record (m_nextpkt). Results as sbappend(). */
+  sbappendrecord(so: number, which: SockbufName, m: number): boolean {
+    if (!isHandle(so)) throw this.badHandle("sbappendrecord", so);
+    if (!isHandle(m)) throw this.badHandle("sbappendrecord", m);
+    const r = this.ex.sbappendrecord(so, sbWhich(which), m);
+    if (r < 0) throw coreError(r, "sbappendrecord", m);
+    return r === 1;
+  }
+
+  /**
+   * sosend's copy: writes `bytes` into a socket buffer (trailing space first, then clusters),
+   * all or nothing, in one core call per exchange-area load.
+   * @returns true, or false if they exceed sbspace or buffers ran out (nothing written).
+   * @throws MbufError EINVAL, EBADHANDLE.
+   */
+  sbwrite(so: number, which: SockbufName, bytes: Uint8Array, how: number = M_NOWAIT): boolean {
+    if (!isHandle(so)) throw this.badHandle("sbwrite", so);
+    if (!(bytes instanceof Uint8Array)) throw new MbufError("EINVAL", "sbwrite needs a Uint8Array");
+    if (!isInt(how)) throw this.argError("sbwrite", so, how);
+    const w = sbWhich(which);
+    const dx = this.dataExchange();
+    if (bytes.length > dx.cap) {
+      // Larger than the exchange area: build the chain (all or nothing), then give it whole.
+      if (bytes.length > this.sbspace(so, which)) return false;
+      const m = this.get(how, MT.DATA);
+      if (m === 0) return false;
+      if (!this.copyback(m, 0, bytes, how) || !this.sbappend(so, which, m)) {
+        this.freem(m);
+        return false;
+      }
+      return true;
+    }
+    dx.check("sbwrite");
+    dx.bytes().set(bytes, 0);
+    dx.busy = true;
+    let r: number;
+    try {
+      r = this.ex.sb_write(so, w, bytes.length, how);
+    } finally {
+      dx.busy = false;
+    }
+    if (r < 0) throw coreError(r, "sbwrite", so);
+    return r === 1;
+  }
+
+  /**
+   * sbdrop: drops `len` bytes from the front of a socket buffer (acknowledged or read data).
+   * @throws MbufError ERANGE if len exceeds sb_cc, EINVAL, EBADHANDLE.
+   */
+  sbdrop(so: number, which: SockbufName, len: number): void {
+    if (!isHandle(so)) throw this.badHandle("sbdrop", so);
+    checkRange(len, "length");
+    const r = this.ex.sbdrop(so, sbWhich(which), len);
+    if (r < 0) throw coreError(r, "sbdrop", so);
+  }
+
+  /** sbdroprecord: frees the first record. @returns false if the buffer was empty. @throws MbufError EINVAL, EBADHANDLE. */
+  sbdroprecord(so: number, which: SockbufName): boolean {
+    if (!isHandle(so)) throw this.badHandle("sbdroprecord", so);
+    const r = this.ex.sbdroprecord(so, sbWhich(which));
+    if (r < 0) throw coreError(r, "sbdroprecord", so);
+    return r === 1;
+  }
+
+  /** sbflush: frees everything in a socket buffer (then sb_cc == 0 and sb_mb == 0). @throws MbufError EINVAL, EBADHANDLE. */
+  sbflush(so: number, which: SockbufName): void {
+    if (!isHandle(so)) throw this.badHandle("sbflush", so);
+    const r = this.ex.sbflush(so, sbWhich(which));
+    if (r < 0) throw coreError(r, "sbflush", so);
+  }
+
+  /** sbrelease: sbflush, then sb_hiwat = sb_mbmax = 0. @throws MbufError EINVAL, EBADHANDLE. */
+  sbrelease(so: number, which: SockbufName): void {
+    if (!isHandle(so)) throw this.badHandle("sbrelease", so);
+    const r = this.ex.sbrelease(so, sbWhich(which));
+    if (r < 0) throw coreError(r, "sbrelease", so);
+  }
+
+  /** sbspace: bytes a socket buffer may still take. @throws MbufError EINVAL, EBADHANDLE. */
+  sbspace(so: number, which: SockbufName): number {
+    if (!isHandle(so)) throw this.badHandle("sbspace", so);
+    const r = this.ex.sbspace(so, sbWhich(which));
+    if (r < 0) throw coreError(r, "sbspace", so);
+    return r;
+  }
+
+  /** The fields of a socket buffer (sb_cc, sb_hiwat, sb_mbcnt, sb_mbmax, sb_lowat, sb_mb). @throws MbufError EINVAL, EBADHANDLE. */
+  sbstat(so: number, which: SockbufName): SockbufStats {
+    const space = this.sbspace(so, which);
+    const sb = this.ex.so_sockbuf(so, sbWhich(which));
+    return readSockbuf(this.memory.buffer, sb, space);
+  }
+
 
   // === Reservation (seed 003) ===
 
