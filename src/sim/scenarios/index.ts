@@ -1,9 +1,10 @@
 // Every scenario by name, in the order `mbufpool sim` runs them.
 
 import type { Scenario } from "../types.js";
+import { exhaustion } from "./exhaustion.js";
 import { rtemsDeadlock } from "./rtems-deadlock.js";
 
-export const SCENARIOS: readonly Scenario[] = [rtemsDeadlock];
+export const SCENARIOS: readonly Scenario[] = [exhaustion, rtemsDeadlock];
 
 /** The scenario called `name`, or undefined. */
 export function findScenario(name: string): Scenario | undefined {
