@@ -13,6 +13,7 @@
 // that does not read its socket; mostly nobody means a leak. The pool
 // emits "leak" with the verdict once each time a sign appears.
 
+import { Ticker } from "./clock.js";
 import type { Pool } from "./pool.js";
 import { outstanding, type HolderClassifier, type OutstandingReport } from "./leak.js";
 import { sampleOf, type UsageSample } from "./stats/series.js";
@@ -87,8 +88,7 @@ export class LeakDetector {
   private readonly samples: UsageSample[] = [];
   private readonly active = new Set<LeakSign>();
   private readonly found: LeakVerdict[] = [];
-  private timer = 0;
-  private running = false;
+  private ticker?: Ticker;
 
   constructor(readonly pool: Pool, options: LeakDetectorOptions = {}) {
     this.intervalMs = checkInt(options.intervalMs ?? 1000, "intervalMs", 1, 0x7fffffff);
@@ -107,21 +107,13 @@ export class LeakDetector {
 
   /** Samples every intervalMs on the pool's clock until stop(). */
   start(): this {
-    if (this.running) return this;
-    this.running = true;
-    const tick = (): void => {
-      if (!this.running) return;
-      if (this.pool.isClosed) { this.running = false; return; }
-      this.sample();
-      this.timer = this.pool.clock.setTimer(tick, this.intervalMs);
-    };
-    this.timer = this.pool.clock.setTimer(tick, this.intervalMs);
+    if (this.ticker?.active) return this;
+    this.ticker = new Ticker(this.pool.clock, this.intervalMs, () => this.sample(), () => !this.pool.isClosed);
     return this;
   }
 
   stop(): void {
-    this.running = false;
-    this.pool.clock.clearTimer(this.timer);
+    this.ticker?.stop();
   }
 
   /** Every verdict so far, oldest first. */

@@ -10,25 +10,10 @@
 
 import type { PoolStats } from "./snapshot.js";
 import { MT } from "../constants.js";
-import { typeLines, mbufsInUse } from "./freebsd.js";
+import { typeLines, mbufsInUse, FREEBSD4_TYPE_NAMES } from "./freebsd.js";
 
-/** AIX's type names (the 4.3BSD-Reno table), in netstat's order. */
-export const AIX_TYPE_NAMES: ReadonlyArray<readonly [number, string]> = [
-  [MT.DATA, "data"],
-  [MT.OOBDATA, "oob data"],
-  [MT.CONTROL, "ancillary data"],
-  [MT.HEADER, "packet headers"],
-  [MT.SOCKET, "socket structures"],
-  [MT.PCB, "protocol control blocks"],
-  [MT.RTABLE, "routing table entries"],
-  [MT.HTABLE, "IMP host table entries"],
-  [MT.ATABLE, "address resolution tables"],
-  [MT.FTABLE, "fragment reassembly queue headers"],
-  [MT.SONAME, "socket names and addresses"],
-  [MT.SOOPTS, "socket options"],
-  [MT.RIGHTS, "access rights"],
-  [MT.IFADDR, "interface addresses"],
-];
+/** AIX's type names: 4.3BSD-Reno's table, the one FreeBSD 4's netstat kept, in netstat's order. */
+export const AIX_TYPE_NAMES = FREEBSD4_TYPE_NAMES;
 
 /** The figures of AIX's report, for tests and other formats. */
 export function aixFigures(s: PoolStats): { inUse: number; pagesUsed: number; pagesTotal: number; kbytes: number; percent: number } {

@@ -2,6 +2,7 @@
 // a bounded ring, exported as a versioned JSON time series (for charts and
 // the simulator's HTML report).
 
+import { Ticker } from "../clock.js";
 import type { Pool } from "../pool.js";
 import type { PoolStats } from "./snapshot.js";
 import { MbufError, checkInt } from "../errors.js";
@@ -57,8 +58,7 @@ export class UsageRecorder {
   /** Most samples kept (older ones are dropped). */
   readonly capacity: number;
   private readonly buf: UsageSample[] = [];
-  private timer = 0;
-  private running = false;
+  private ticker?: Ticker;
 
   constructor(readonly pool: Pool, options: { intervalMs?: number; capacity?: number } = {}) {
     this.intervalMs = checkInt(options.intervalMs ?? 1000, "intervalMs", 1, 0x7fffffff);
@@ -75,21 +75,13 @@ export class UsageRecorder {
 
   /** Samples every intervalMs until stop() (or the pool closes). */
   start(): this {
-    if (this.running) return this;
-    this.running = true;
-    const tick = (): void => {
-      if (!this.running) return;
-      if (this.pool.isClosed) { this.running = false; return; }
-      this.sample();
-      this.timer = this.pool.clock.setTimer(tick, this.intervalMs);
-    };
-    this.timer = this.pool.clock.setTimer(tick, this.intervalMs);
+    if (this.ticker?.active) return this;
+    this.ticker = new Ticker(this.pool.clock, this.intervalMs, () => this.sample(), () => !this.pool.isClosed);
     return this;
   }
 
   stop(): void {
-    this.running = false;
-    this.pool.clock.clearTimer(this.timer);
+    this.ticker?.stop();
   }
 
   /** The samples, oldest first. */
