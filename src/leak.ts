@@ -14,13 +14,13 @@
 //    here); the verdict's diagnosis says which of the two it is.
 
 import type { Pool } from "./pool.js";
-import { GL } from "./core/layout.js";
+import { GL, H, PAGE_META } from "./core/layout.js";
 import { MSIZE, PAGE_SIZE, ZONE_MBUF, MT_NAMES, M_EXT } from "./constants.js";
 import { MbufError, checkInt } from "./errors.js";
 
 // Header offsets (assembly/constants.ts) and page-table fields (assembly/arena.ts).
-const M_NEXT = 0, M_NEXTPKT = 4, M_TYPE = 16, M_FLAGS = 18, M_OWNER = 20, M_SEQ = 24;
-const META_ZONE_MASK = 0xff, META_CARVED_SHIFT = 8, META_CARVED_MASK = 0xff;
+const { next: M_NEXT, nextpkt: M_NEXTPKT, type: M_TYPE, flags: M_FLAGS, owner: M_OWNER, seq: M_SEQ } = H;
+const { zoneMask: META_ZONE_MASK, carvedShift: META_CARVED_SHIFT, carvedMask: META_CARVED_MASK } = PAGE_META;
 
 /** One mbuf in use. */
 export interface OutstandingMbuf {

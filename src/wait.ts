@@ -24,7 +24,7 @@
 import type { Pool } from "./pool.js";
 import type { Clock } from "./clock.js";
 import { MbufError, coreError } from "./errors.js";
-import { Z, GL } from "./core/layout.js";
+import { Z, GL, H } from "./core/layout.js";
 import { M_NOWAIT, M_WAITOK, M_RECV, ZONE_MBUF, ZONE_CLUSTER, ZONE_PACKET } from "./constants.js";
 
 /** What a waiter asked for. */
@@ -34,7 +34,7 @@ const { Get, GetHdr, GetCl, ClGet } = WaitKind;
 const CALL = ["getWait", "gethdrWait", "getclWait", "clgetWait"] as const;
 /** Offsets of m_type (u16) and the allocation sequence number (u32) in an mbuf header (assembly/constants.ts). */
 const M_TYPE_OFF = 16;
-const M_SEQ_OFF = 24;
+const M_SEQ_OFF = H.seq;
 
 /** Options of a waiting request. */
 export interface WaitOptions {

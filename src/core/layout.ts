@@ -24,3 +24,11 @@ export const GL = {
   pktReclaims: 224, pktReclaimed: 232, // f64
   BYTES: 240,
 } as const;
+
+/** The mbuf header (assembly/constants.ts, struct mbuf's m_hdr): byte offsets in an mbuf. */
+export const H = {
+  next: 0, nextpkt: 4, data: 8, len: 12, type: 16 /* u16 */, flags: 18 /* u16 */, owner: 20, seq: 24,
+} as const;
+
+/** A page table entry (assembly/arena.ts): zone id | items carved << 8 | scratch << 16. */
+export const PAGE_META = { zoneMask: 0xff, carvedShift: 8, carvedMask: 0xff } as const;
