@@ -2,8 +2,9 @@
 
 import type { Scenario } from "../types.js";
 import { rtemsDeadlock } from "./rtems-deadlock.js";
+import { packetZone } from "./packet-zone.js";
 
-export const SCENARIOS: readonly Scenario[] = [rtemsDeadlock];
+export const SCENARIOS: readonly Scenario[] = [rtemsDeadlock, packetZone];
 
 /** The scenario called `name`, or undefined. */
 export function findScenario(name: string): Scenario | undefined {
