@@ -3,8 +3,9 @@
 import type { Scenario } from "../types.js";
 import { rtemsDeadlock } from "./rtems-deadlock.js";
 import { packetZone } from "./packet-zone.js";
+import { aixTuning } from "./aix-tuning.js";
 
-export const SCENARIOS: readonly Scenario[] = [rtemsDeadlock, packetZone];
+export const SCENARIOS: readonly Scenario[] = [rtemsDeadlock, packetZone, aixTuning];
 
 /** The scenario called `name`, or undefined. */
 export function findScenario(name: string): Scenario | undefined {
