@@ -4,8 +4,9 @@ import type { Scenario } from "../types.js";
 import { rtemsDeadlock } from "./rtems-deadlock.js";
 import { packetZone } from "./packet-zone.js";
 import { aixTuning } from "./aix-tuning.js";
+import { leakOrReader } from "./leak-or-reader.js";
 
-export const SCENARIOS: readonly Scenario[] = [rtemsDeadlock, packetZone, aixTuning];
+export const SCENARIOS: readonly Scenario[] = [rtemsDeadlock, packetZone, aixTuning, leakOrReader];
 
 /** The scenario called `name`, or undefined. */
 export function findScenario(name: string): Scenario | undefined {
