@@ -25,6 +25,8 @@ const RX_DESCRIPTORS = 16;
 const MSS = 1460;
 /** The FTP data socket's send buffer (sb_hiwat). */
 const SO_SNDBUF = 96 * 1024;
+/** One segment of formatted log text. */
+const LOG_DATA = new Uint8Array(1460).fill(0x41);
 /** Keepalive as the seed tuned it: idle 30 s, then probes every 10 s, dropped after 4 unanswered. */
 const KEEPIDLE = 30_000, KEEPINTVL = 10_000, KEEPCNT = 4;
 const RTO = 1_000;
@@ -103,17 +105,24 @@ function runVariant(seed: number, name: string, fixes: Fixes, expect: "fails" | 
   };
   sim.after(rng.exp(25), chatter);
 
-  // --- TCP: the FTP data connection. The send buffer is a queue of clusters of MSS bytes each.
-  let conn = 0, sendBuf: number[] = [], unackedFrom = 0, sentUpTo = 0, bytesAcked = 0;
+  // --- TCP: the FTP data connection, with a real socket (MT_SOCKET mbuf) and send buffer.
+  // Segments are counted from the start of the connection: [unackedFrom, sentUpTo) are in
+  // flight, [sentUpTo, queued) wait in the send buffer; all of [unackedFrom, queued) are held.
+  let conn = 0, so = 0, queued = 0, unackedFrom = 0, sentUpTo = 0, bytesAcked = 0;
   const deliveries: number[] = [];
-  const leaked: number[] = [];
+  /** Sockets a stock tcp_drop left behind with everything they held. */
+  const zombies: number[] = [];
   let lastProgress = 0, probes = 0, dropped = 0, leakedOnDrop = 0, connected = false, connections = 0;
   const connect = (): void => {
+    so = pool.socreate({ sndHiwat: SO_SNDBUF });
+    if (!so) {
+      sim.after(1_000, connect); // no mbuf for the socket yet: the client tries again
+      return;
+    }
     conn++;
     connections++;
     connected = true;
-    sendBuf = [];
-    unackedFrom = sentUpTo = 0;
+    queued = unackedFrom = sentUpTo = 0;
     lastProgress = sim.now();
     probes = 0;
     appLoop(conn);
@@ -121,10 +130,10 @@ function runVariant(seed: number, name: string, fixes: Fixes, expect: "fails" | 
   let wireFree = 0;
   const transmit = (): void => {
     // Segments leave at the wire's pace within the client's window; it ACKs every second one.
-    while (connected && sentUpTo < sendBuf.length && sentUpTo - unackedFrom < 24) {
+    while (connected && sentUpTo < queued && sentUpTo - unackedFrom < 24) {
       sentUpTo++;
       wireFree = Math.max(wireFree, sim.now()) + WIRE;
-      if (sentUpTo % 2 === 0 || sentUpTo === sendBuf.length) {
+      if (sentUpTo % 2 === 0 || sentUpTo === queued) {
         const upTo = sentUpTo, c = conn;
         sim.at(wireFree + RTT + rng.next(), () => { if (c === conn && connected) frameArrives("ack", upTo); });
       }
@@ -132,7 +141,7 @@ function runVariant(seed: number, name: string, fixes: Fixes, expect: "fails" | 
   };
   const tcpAck = (upTo: number): void => {
     if (!connected || upTo <= unackedFrom) return;
-    for (let i = unackedFrom; i < upTo; i++) pool.freem(sendBuf[i]);
+    pool.sbdrop(so, "snd", (upTo - unackedFrom) * MSS); // acknowledged data leaves the send buffer
     bytesAcked += (upTo - unackedFrom) * MSS;
     deliveries.push(sim.now());
     unackedFrom = upTo;
@@ -157,14 +166,14 @@ function runVariant(seed: number, name: string, fixes: Fixes, expect: "fails" | 
     }
     connected = false;
     dropped++;
-    const held = sendBuf.length - unackedFrom;
+    const held = queued - unackedFrom;
     if (fixes.dropFrees) {
-      for (let i = unackedFrom; i < sendBuf.length; i++) pool.freem(sendBuf[i]);
+      pool.soclose(so); // seed 003's fix: both socket buffers and every mbuf the socket holds
     } else {
       leakedOnDrop += held; // the stock tcp_drop leaves the socket buffer's mbufs where they are
-      for (let i = unackedFrom; i < sendBuf.length; i++) leaked.push(sendBuf[i]);
+      zombies.push(so);
     }
-    sendBuf = [];
+    so = 0;
     log.push(`ftpd: data connection dropped after keepalive timeout (${held} clusters in its send buffer)`);
     sim.after(5_000, connect); // the client reconnects and asks again
   });
@@ -172,8 +181,7 @@ function runVariant(seed: number, name: string, fixes: Fixes, expect: "fails" | 
   // --- The application: formats log data and writes it, taking any cluster it can get at once.
   const appLoop = (c: number): void => {
     if (c !== conn || !connected) return;
-    const queued = (sendBuf.length - unackedFrom) * MSS;
-    if (queued + MSS > SO_SNDBUF) {
+    if (pool.sbspace(so, "snd") < MSS) {
       sim.after(1, () => appLoop(c)); // sbwait
       return;
     }
@@ -183,11 +191,12 @@ function runVariant(seed: number, name: string, fixes: Fixes, expect: "fails" | 
       return;
     }
     cpu.submit(app, COST_FORMAT, () => {
-      if (c !== conn || !connected) {
+      if (c !== conn || !connected || !pool.copyback(m, 0, LOG_DATA) || !pool.sbappend(so, "snd", m)) {
         pool.freem(m);
+        if (c === conn && connected) sim.after(1, () => appLoop(c));
         return;
       }
-      sendBuf.push(m);
+      queued++;
       transmit();
       appLoop(c);
     });
@@ -224,8 +233,8 @@ function runVariant(seed: number, name: string, fixes: Fixes, expect: "fails" | 
   // Leave the pool clean: free what the run still holds (including what a stock drop leaked).
   const worst = rec.worstReport, end = pool.netstat();
   for (const m of ring) if (m) pool.freem(m);
-  for (const m of leaked) pool.freem(m);
-  for (let i = unackedFrom; i < sendBuf.length; i++) pool.freem(sendBuf[i]);
+  for (const z of zombies) pool.soclose(z);
+  if (so) pool.soclose(so);
   const result: VariantResult = {
     variant: name, expect, outcome, failed: neverRecovered, ok,
     figures: {
