@@ -53,6 +53,7 @@ export {
   type OutstandingMbuf, type OwnerGroup, type OutstandingReport, type OutstandingOptions, type HolderClassifier,
 } from "./leak.js";
 export { LeakDetector, type LeakVerdict, type LeakSign, type LeakDiagnosis, type LeakDetectorOptions } from "./leak-trend.js";
+export { socketClassifier } from "./socket-holders.js";
 export { runScenario, SCENARIOS, OWNER, type ScenarioName, type ScenarioOptions, type ScenarioRun } from "./scenarios.js";
 
 // Fuzzing and traces

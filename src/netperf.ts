@@ -47,11 +47,12 @@ export interface NetperfRound {
 export const NETPERF_DEFAULTS: NetperfOptions = { rounds: 8, steps: 50, stepMs: 10, send: 2, receive: 8, idleMs: 3000 };
 
 /**
- * Runs the loop on `pool`, whose clock must be `clock`.
+ * Runs the loop on `pool`, whose clock must be `clock` (a VirtualClock, or
+ * anything that moves the pool's clock forward, such as the simulator's run).
  * @param onRound called after each round (the CLI prints the report there).
  * @returns one record per round.
  */
-export function netperf(pool: Pool, clock: VirtualClock, options: Partial<NetperfOptions> = {},
+export function netperf(pool: Pool, clock: Pick<VirtualClock, "advance">, options: Partial<NetperfOptions> = {},
   onRound?: (r: NetperfRound) => void): NetperfRound[] {
   const o = { ...NETPERF_DEFAULTS, ...options };
   const rounds: NetperfRound[] = [];
