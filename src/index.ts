@@ -54,6 +54,6 @@ export {
 } from "./leak.js";
 export { LeakDetector, type LeakVerdict, type LeakSign, type LeakDiagnosis, type LeakDetectorOptions } from "./leak-trend.js";
 export { socketClassifier } from "./socket-holders.js";
-export { runScenario, SCENARIOS, OWNER, type ScenarioName, type ScenarioOptions, type ScenarioRun } from "./scenarios.js";
+export { runScenario, WORKLOADS, OWNER, type ScenarioName, type ScenarioOptions, type ScenarioRun } from "./scenarios.js";
 
 // Fuzzing and traces

@@ -185,10 +185,13 @@ export class LeakDetector {
     const what = sign === "rising"
       ? `mbuf usage keeps rising and never comes back down: its floor went ${evidence.floors?.join(" -> ")} over ${evidence.samples} samples (${evidence.spanMs} ms)`
       : `high mbuf usage while idle: ${evidence.last} mbufs in use (threshold ${evidence.highUsage}) with ${evidence.opsPerSample?.join("/")} allocations+frees per sample`;
+    // The suspect: the owner with the most mbufs nobody holds (ties: the oldest first).
+    let suspect: (typeof r.groups)[number] | undefined;
+    for (const g of r.groups) if ((g.byHolder["none"] ?? 0) > (suspect?.byHolder["none"] ?? 0)) suspect = g;
     const why = diagnosis === "unread-socket"
       ? `; ${r.held} of ${r.total} outstanding mbufs are held by ${holders.map(([h, c]) => `${h} (${c})`).join(", ")}: an application is not reading its socket`
       : `; ${r.unheld} of ${r.total} outstanding mbufs are held by nobody known: a leak` +
-        (r.groups.length ? ` (owner ${r.groups[0].owner} holds ${r.groups[0].count}, the oldest of age ${r.groups[0].maxAge})` : "");
+        (suspect ? ` (owner ${suspect.owner} holds ${suspect.byHolder["none"]} of them, the oldest of age ${suspect.maxAge})` : "");
     return {
       sign, diagnosis, at: this.pool.clock.now(), message: what + why, evidence,
       outstanding: {

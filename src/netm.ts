@@ -24,6 +24,12 @@ import { MbufError, checkInt } from "./errors.js";
 export interface NetmOptions {
   /** Milliseconds between ticks (100 by default). */
   intervalMs?: number;
+  /**
+   * Milliseconds from a failed allocation to netm's dispatch (10 by default: one
+   * clock tick). AIX scheduled netm rather than growing inside the allocation, so
+   * a burst is denied until netm has run.
+   */
+  dispatchMs?: number;
   /** Free mbufs to keep at least (0 by default off the aix profile). */
   lowmbuf?: number;
   /** Free clusters to keep at least (0 by default off the aix profile). */
@@ -67,6 +73,7 @@ interface Marks {
 export class Netm {
   private readonly s: NetmStats = { ...NETM_OFF, enabled: true };
   private readonly intervalMs: number;
+  private readonly dispatchMs: number;
   private readonly fixed?: Marks;
   private timer = 0;
   private kicked = 0;
@@ -79,6 +86,7 @@ export class Netm {
    */
   constructor(private readonly pool: Pool, private readonly clock: Clock, options: NetmOptions, aixMarks: boolean) {
     this.intervalMs = checkInt(options.intervalMs ?? 100, "netm intervalMs", 1, 2 ** 31 - 1);
+    this.dispatchMs = checkInt(options.dispatchMs ?? 10, "netm dispatchMs", 0, 2 ** 31 - 1);
     if (!aixMarks) {
       this.fixed = {
         lowmbuf: checkInt(options.lowmbuf ?? 0, "netm lowmbuf", 0, 2 ** 31 - 1),
@@ -100,7 +108,7 @@ export class Netm {
     this.kicked = this.clock.setTimer(() => {
       this.kicked = 0;
       this.tick();
-    }, 0);
+    }, this.dispatchMs);
   }
 
   /** Stops the timers (the pool is closing). */

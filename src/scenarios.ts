@@ -48,7 +48,7 @@ export interface ScenarioRun {
   cleanup(): void;
 }
 
-export const SCENARIOS: Readonly<Record<ScenarioName, string>> = {
+export const WORKLOADS: Readonly<Record<ScenarioName, string>> = {
   sawtooth: "a server takes packets every tick and frees them all every period: usage rises and comes back down",
   leak: "the sawtooth plus a parser that forgets a packet every leakEvery ticks, then an idle spell",
   unread: "the sawtooth plus an application whose socket buffer fills because it never reads",
@@ -63,7 +63,7 @@ export const SCENARIOS: Readonly<Record<ScenarioName, string>> = {
  */
 export function runScenario(pool: Pool, clock: VirtualClock, name: ScenarioName, options: ScenarioOptions = {},
   hooks: { start?(run: ScenarioRun): void; tick?(tick: number): void } = {}): ScenarioRun {
-  if (!Object.hasOwn(SCENARIOS, name)) throw new MbufError("EINVAL", `unknown workload "${name}"; choose one of ${Object.keys(SCENARIOS).join(", ")}`);
+  if (!Object.hasOwn(WORKLOADS, name)) throw new MbufError("EINVAL", `unknown workload "${name}"; choose one of ${Object.keys(WORKLOADS).join(", ")}`);
   const ticks = options.ticks ?? 120, idle = options.idleTicks ?? 20, tickMs = options.tickMs ?? 1000;
   const perTick = options.perTick ?? 8, period = options.period ?? 10, leakEvery = options.leakEvery ?? 1;
   const sockbuf = new Set<number>();

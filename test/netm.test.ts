@@ -39,7 +39,7 @@ describe("netm (deferred pool management)", () => {
     expect(pool.getcl()).toBe(0);
     expect(pool.stats().clusters.denied).toBe(2);
     expect(pool.stats().clusters.total).toBe(29);
-    clock.advance(0); // the failed allocation asked netm for a tick at once
+    clock.advance(10); // the failed allocation scheduled netm: it runs one dispatch (10 ms) later
     expect(pool.stats().clusters.cache).toBe(29);
     expect(pool.stats().netm.runs).toBe(1);
     for (const m of held) pool.freem(m);
@@ -109,7 +109,7 @@ describe("netm (deferred pool management)", () => {
     const pool = makePool({ profile: "aix", clock });
     pool.sysctl("mb_cl_hiwat", 200);
     pool.sysctl("lowclust", 100);
-    clock.advance(0);
+    clock.advance(10); // netm's dispatch
     expect(pool.stats().clusters.cache).toBe(100);
     pool.resetTunable("lowclust");
     pool.resetTunable("mb_cl_hiwat");
@@ -139,7 +139,7 @@ describe("netm (deferred pool management)", () => {
     const held = take(pool, 29);
     const w = pool.getclWait(M_WAITOK, MT.DATA, M_PKTHDR, { timeout: 1000 });
     expect(pool.stats().waits.waiting).toBe(1);
-    clock.advance(0);
+    clock.advance(10); // netm's dispatch
     const m = await w;
     expect(m).toBeGreaterThan(0);
     const s = pool.stats();

@@ -5,7 +5,7 @@ import { Command, Option } from "commander";
 import { Pool } from "../pool.js";
 import type { ProfileName } from "../profiles.js";
 import { VirtualClock } from "../clock.js";
-import { runScenario, SCENARIOS, type ScenarioName } from "../scenarios.js";
+import { runScenario, WORKLOADS, type ScenarioName } from "../scenarios.js";
 import { formatOutstanding, type OutstandingReport } from "../leak.js";
 import { LeakDetector, type LeakVerdict } from "../leak-trend.js";
 import { profileOption, setOption } from "./options.js";
@@ -17,7 +17,7 @@ export function registerLeaks(program: Command): void {
     .description("run a timed workload (a deliberate leak by default) under the leak detector; print its verdicts and the outstanding mbufs by owner, oldest first")
     .addOption(profileOption())
     .addOption(setOption())
-    .addOption(new Option("-w, --workload <name>", "built-in workload").choices(Object.keys(SCENARIOS)).default("leak"));
+    .addOption(new Option("-w, --workload <name>", "built-in workload").choices(Object.keys(WORKLOADS)).default("leak"));
   workloadOptions(cmd)
     .option("--per-group <n>", "mbufs listed per owner", intArg, 5)
     .option("--high <mbufs>", "mbufs in use that count as high while idle", intArg, 64)
@@ -37,7 +37,7 @@ export function registerLeaks(program: Command): void {
       if (opts.json) {
         process.stdout.write(JSON.stringify({ workload: opts.workload, profile: opts.profile, verdicts, outstanding: report }, null, 2) + "\n");
       } else {
-        process.stdout.write(`# ${pool.profile.title}\n# workload ${opts.workload}: ${SCENARIOS[opts.workload]}\n`);
+        process.stdout.write(`# ${pool.profile.title}\n# workload ${opts.workload}: ${WORKLOADS[opts.workload]}\n`);
         process.stdout.write(`# ${opts.ticks} busy + ${opts.idle} idle ticks of ${opts.interval} ms\n`);
         if (verdicts.length === 0) process.stdout.write("no leak signs\n");
         for (const v of verdicts) process.stdout.write(`[${v.at} ms] ${v.sign} -> ${v.diagnosis}: ${v.message}\n`);

@@ -6,7 +6,7 @@ import { Command, Option } from "commander";
 import { Pool } from "../pool.js";
 import type { ProfileName } from "../profiles.js";
 import { VirtualClock } from "../clock.js";
-import { runScenario, SCENARIOS, type ScenarioName } from "../scenarios.js";
+import { runScenario, WORKLOADS, type ScenarioName } from "../scenarios.js";
 import { UsageRecorder } from "../stats/series.js";
 import { usageChart } from "../stats/chart.js";
 import { profileOption, setOption } from "./options.js";
@@ -18,7 +18,7 @@ export function registerWatch(program: Command): void {
     .description("run a timed workload and chart mbufs and clusters in use over time; --json/--out export the time series")
     .addOption(profileOption())
     .addOption(setOption())
-    .addOption(new Option("-w, --workload <name>", "built-in workload").choices(Object.keys(SCENARIOS)).default("sawtooth"));
+    .addOption(new Option("-w, --workload <name>", "built-in workload").choices(Object.keys(WORKLOADS)).default("sawtooth"));
   workloadOptions(cmd)
     .option("--height <rows>", "chart height", intArg, 12)
     .option("--width <cols>", "most columns of data", intArg, 72)
@@ -38,7 +38,7 @@ export function registerWatch(program: Command): void {
       if (opts.out) writeFileSync(opts.out, JSON.stringify(series) + "\n");
       if (opts.json) process.stdout.write(JSON.stringify(series, null, 2) + "\n");
       else {
-        process.stdout.write(`# ${pool.profile.title}\n# workload ${opts.workload}: ${SCENARIOS[opts.workload]}\n`);
+        process.stdout.write(`# ${pool.profile.title}\n# workload ${opts.workload}: ${WORKLOADS[opts.workload]}\n`);
         process.stdout.write(usageChart(rec.samples, { height: opts.height, width: opts.width, color: opts.color }));
       }
       run.cleanup();
