@@ -1,9 +1,9 @@
 // Every scenario's verdicts, at a few seeds: each bad variant really fails,
 // each fix really holds (computed from the run, never hard-coded).
 import { describe, it, expect } from "vitest";
-import { WORKLOADS } from "../src/sim/index.js";
+import { SCENARIOS } from "../src/sim/index.js";
 
-describe.each(WORKLOADS.map((s) => [s.name, s] as const))("scenario %s", (_name, scenario) => {
+describe.each(SCENARIOS.map((s) => [s.name, s] as const))("scenario %s", (_name, scenario) => {
   it.each([1, 7, 42])("behaves as the seeds describe at seed %i", (seed) => {
     const r = scenario.run({ seed });
     for (const v of r.variants) {
