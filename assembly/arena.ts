@@ -18,9 +18,14 @@
 // │ count (scratch)│ items carved│ zone id (0=free) │
 // └──────────────────────────────────────────────────┘
 // `count` is scratch space for reclaim and audit; it is zero between calls.
+//
+// The metadata is laid out at init for `capacity` pages; thewall (maxPages)
+// may later move anywhere between the pages already carved and that
+// capacity (AIX's `no -o thewall=N` at runtime), so raising it never moves
+// the arena.
 
 import {
-  PAGE_SHIFT, PAGE_SIZE, PAGE_MASK, MCLSHIFT_MIN, ADDRESS_LIMIT, ENOMEM, ESTATE,
+  PAGE_SHIFT, PAGE_SIZE, PAGE_MASK, MCLSHIFT_MIN, ADDRESS_LIMIT, ENOMEM, ESTATE, EINVAL, ERANGE, EBUSY,
 } from "./constants";
 import {
   gstore, gload, G_ARENA_BASE, G_MAX_PAGES, G_TOP, G_FREE_PAGES, G_FREE_PAGE_HEAD,
@@ -53,6 +58,8 @@ import {
 export let arenaBase: usize = 0;
 /** Pages thewall allows. */
 export let maxPages: u32 = 0;
+/** Pages the metadata was laid out for at init: the most thewall can be raised to. */
+export let capPages: u32 = 0;
 /** Pages carved from memory so far; pages at or above `top` were never used. */
 export let top: u32 = 0;
 /** Address of the page table. */
@@ -81,7 +88,7 @@ export function arena_init(thewall: u32, pinned: bool): i32 {
   if (!ensure_memory(pinned ? <usize>end : base)) return ENOMEM;
   memory.fill(meta, 0, base - meta);
   pageMeta = meta; refTable = ref; scratch = scr; arenaBase = base;
-  maxPages = pages; top = 0; freePageHead = 0; freePages = 0;
+  maxPages = pages; capPages = pages; top = 0; freePageHead = 0; freePages = 0;
   gstore(G_PAGE_META, <u32>meta);
   gstore(G_REF_TABLE, <u32>ref);
   gstore(G_SCRATCH, <u32>scr);
@@ -154,6 +161,20 @@ export function page_give(page: usize): void {
   freePageHead = page;
   freePages++;
   publish();
+}
+
+/**
+ * Moves thewall to `pages` pages, between the pages ever carved (`top`) and
+ * the capacity laid out at init. Returns 0, ERANGE above the capacity, EBUSY
+ * below `top` (pages once carved keep their place), EINVAL for 0.
+ */
+export function arena_set_max(pages: u32): i32 {
+  if (pages == 0) return EINVAL;
+  if (pages > capPages) return ERANGE;
+  if (pages < top) return EBUSY;
+  maxPages = pages;
+  gstore(G_MAX_PAGES, pages);
+  return 0;
 }
 
 /** First page of the free list, for the audit. */

@@ -5,25 +5,30 @@
 // with a bound (its own count), so a cycle or a duplicate is reported and
 // never followed forever; every carved item of every page is visited and
 // classified; counters, the type census, links and cluster reference counts
-// must equal the recount. The audit only reads, except for its scratch
+// must equal the recount. A pair parked in the packet cache is an mbuf
+// typed MT_FREE with M_EXT holding a cluster of reference count 1: the page
+// scan counts it apart from the zone's free mbufs, the cache walk accounts
+// for its cluster. The audit only reads, except for its scratch
 // table, which it leaves zeroed.
 
 import {
   PAGE_SHIFT, MSIZE, MSIZE_SHIFT, M_NEXT, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, EXT_BUF, EXT_SIZE,
   M_EXT, M_PKTHDR, M_LINKED, M_BULKMARK, M_HCACHED, MT_FREE, MT_NTYPES, M_HDR_SIZE, M_PKTHDR_SIZE,
-  ZONE_MBUF, ZONE_CLUSTER,
+  ZONE_MBUF, ZONE_CLUSTER, M_SPARE,
 } from "./constants";
 import {
-  Zone, G, gload, gstore, G_READY, G_AUDIT_CODE, G_AUDIT_ADDR, G_AUDIT_A, G_AUDIT_B,
+  Zone, G, gload, gstore, G_READY, G_MAX_PAGES, G_AUDIT_CODE, G_AUDIT_ADDR, G_AUDIT_A, G_AUDIT_B,
 } from "./stats";
 import {
-  arenaBase, top, maxPages, pageMeta, scratch, ref_ptr, free_page_head, free_page_count,
+  arenaBase, top, maxPages, capPages, pageMeta, scratch, ref_ptr, free_page_head, free_page_count,
   META_ZONE_MASK, META_CARVED_SHIFT, META_COUNT_SHIFT, REF_SHIFT,
 } from "./arena";
 import { zone_owns } from "./zone";
 import { mbufZone, clusterZone, check_mbuf, ext_ptr, heldByOthers } from "./mbuf";
 import { HCACHE_CAP, hcache_entry } from "./hcache";
 import { G_HCACHE_COUNT } from "./stats";
+import { packet_zone, PKT_CACHED_FLAGS, PKT_EXT, PKT_ORIGIN } from "./packet";
+import { audit_chains } from "./audit_chain";
 
 // Problem codes (the host turns them into messages).
 // @ts-ignore: decorator
@@ -62,10 +67,28 @@ import { G_HCACHE_COUNT } from "./stats";
 @inline export const A_STRAY_MARK: u32 = 17;      // M_BULKMARK left on an mbuf
 // @ts-ignore: decorator
 @inline export const A_NOT_READY: u32 = 18;       // mb_init has not run
+// Packet zone (packet.ts): codes 40 to 49.
 // @ts-ignore: decorator
-@inline export const A_HCACHE: u32 = 19;          // a host cache entry is not a cached free mbuf, or is there twice
+@inline export const A_PACKET_ITEM: u32 = 40;     // a packet cache entry is not a parked pair (an mbuf typed MT_FREE with M_EXT)
 // @ts-ignore: decorator
-@inline export const A_HCACHE_COUNT: u32 = 20;    // mbufs marked host-cached differ from the host cache's count
+@inline export const A_PACKET_CYCLE: u32 = 41;    // the packet cache is longer than its count (cycle or duplicate)
+// @ts-ignore: decorator
+@inline export const A_PACKET_COUNT: u32 = 42;    // the packet cache is shorter than its count, or parked pairs differ from it
+// @ts-ignore: decorator
+@inline export const A_PACKET_CLUSTER: u32 = 43;  // a parked pair's cluster is not a cluster of reference count 1
+// @ts-ignore: decorator
+@inline export const A_PACKET_ORIGIN: u32 = 44;   // mbufs in use from the packet zone differ from its count
+// @ts-ignore: decorator
+@inline export const A_PACKET_MIXED: u32 = 45;    // a parked pair sits on the mbuf zone's freelist
+// @ts-ignore: decorator
+@inline export const A_WALL: u32 = 19;            // pages carved > thewall > capacity, or thewall misreported
+// @ts-ignore: decorator
+@inline export const A_LIMIT: u32 = 20;           // a zone holds more items than its limit
+// Host cache (hcache.ts): codes 26 and 27.
+// @ts-ignore: decorator
+@inline export const A_HCACHE: u32 = 26;          // a host cache entry is not a cached free mbuf, or is there twice
+// @ts-ignore: decorator
+@inline export const A_HCACHE_COUNT: u32 = 27;    // mbufs marked host-cached differ from the host cache's count
 
 /** Recount of the type census, MT_NTYPES u32 slots. */
 const CENSUS_RECOUNT: usize = memory.data(<i32>(MT_NTYPES << 2), 16);
@@ -88,6 +111,8 @@ function audit_freelist(z: Zone): u32 {
     if (!zone_owns(z, item)) return report(A_FREELIST_RANGE, item, z.id, 0);
     if (z.id == ZONE_MBUF && load<u16>(item, M_TYPE) != MT_FREE)
       return report(A_FREE_IN_USE, item, MT_FREE, load<u16>(item, M_TYPE));
+    if (z.id == ZONE_MBUF && (load<u16>(item, M_FLAGS) & PKT_CACHED_FLAGS))
+      return report(A_PACKET_MIXED, item, 0, load<u16>(item, M_FLAGS));
     if (z.id == ZONE_MBUF && (load<u16>(item, M_FLAGS) & M_HCACHED))
       return report(A_HCACHE, item, 0, load<u16>(item, M_FLAGS));
     if (z.id == ZONE_CLUSTER && load<u32>(ref_ptr(item)) != 0)
@@ -101,6 +126,10 @@ function audit_freelist(z: Zone): u32 {
 
 /** Checks the page table against the zones and the arena's free page list. */
 function audit_pages(): u32 {
+  if (top > maxPages || maxPages > capPages || gload(G_MAX_PAGES) != maxPages)
+    return report(A_WALL, 0, maxPages, top);
+  if (mbufZone.total > mbufZone.limit) return report(A_LIMIT, ZONE_MBUF, mbufZone.limit, mbufZone.total);
+  if (clusterZone.total > clusterZone.limit) return report(A_LIMIT, ZONE_CLUSTER, clusterZone.limit, clusterZone.total);
   let mPages: u32 = 0, cPages: u32 = 0, mItems: u32 = 0, cItems: u32 = 0, freePages: u32 = 0;
   for (let p: u32 = 0; p < top; p++) {
     let meta = load<u32>(pageMeta + (<usize>p << 2));
@@ -185,6 +214,7 @@ function audit_hcache(): u32 {
 function audit_mbufs(): u32 {
   memory.fill(CENSUS_RECOUNT, 0, MT_NTYPES << 2);
   let freeCount: u32 = 0, links: u32 = 0, marked: u32 = 0, cached: u32 = 0;
+  let parked: u32 = 0, origin: u32 = 0;
   let clusterSize = clusterZone.itemSize;
   for (let p: u32 = 0; p < top; p++) {
     let meta = load<u32>(pageMeta + (<usize>p << 2));
@@ -195,10 +225,17 @@ function audit_mbufs(): u32 {
       let m = page + (<usize>i) * MSIZE;
       let type = <u32>load<u16>(m, M_TYPE);
       if (type == MT_FREE) {
-        freeCount++;
-        if (load<u16>(m, M_FLAGS) & M_HCACHED) cached++;
+        let fl = load<u16>(m, M_FLAGS);
+        if (fl & PKT_CACHED_FLAGS) parked++;
+        else {
+          freeCount++;
+          if (fl & M_HCACHED) cached++;
+        }
         continue;
       }
+      let spare = load<u32>(m, M_SPARE);
+      if (spare == PKT_ORIGIN) origin++;
+      else if (spare) return report(A_PACKET_ORIGIN, m, PKT_ORIGIN, spare);
       if (type >= MT_NTYPES) return report(A_CENSUS, m, MT_NTYPES, type);
       let cp = CENSUS_RECOUNT + (type << 2);
       store<u32>(cp, load<u32>(cp) + 1);
@@ -233,6 +270,9 @@ function audit_mbufs(): u32 {
   let hcached = gload(G_HCACHE_COUNT);
   if (freeCount != mbufZone.free + hcached) return report(A_FREE_COUNT, ZONE_MBUF, mbufZone.free + hcached, freeCount);
   if (cached != hcached) return report(A_HCACHE_COUNT, 0, hcached, cached);
+  let pz = packet_zone();
+  if (parked != pz.free) return report(A_PACKET_COUNT, 0, pz.free, parked);
+  if (origin != pz.total - pz.free) return report(A_PACKET_ORIGIN, 0, pz.total - pz.free, origin);
   for (let t: u32 = 0; t < MT_NTYPES; t++) {
     let want = load<u32>(CENSUS_RECOUNT + (t << 2));
     let have = load<u32>(G() + (t << 2));
@@ -264,6 +304,35 @@ function audit_clusters(): u32 {
 }
 
 /**
+ * Walks the packet cache with its own count as the bound: every entry a parked
+ * pair (an mbuf typed MT_FREE with M_EXT, holding a cluster of reference count
+ * 1, which it counts in the recount table), and the zone's counts coherent.
+ */
+function audit_packets(): u32 {
+  let pz = packet_zone();
+  if (pz.free > pz.total) return report(A_PACKET_COUNT, 0, pz.total, pz.free);
+  if (pz.peak < pz.total) return report(A_PEAK, pz.id, pz.total, pz.peak);
+  let m = <usize>pz.freeHead;
+  let n: u32 = 0;
+  let clusterSize = clusterZone.itemSize;
+  while (m) {
+    if (n >= pz.free) return report(A_PACKET_CYCLE, m, pz.free, n + 1);
+    if (!zone_owns(mbufZone, m) || load<u16>(m, M_TYPE) != MT_FREE || load<u16>(m, M_FLAGS) != PKT_CACHED_FLAGS)
+      return report(A_PACKET_ITEM, m, PKT_CACHED_FLAGS, zone_owns(mbufZone, m) ? load<u16>(m, M_FLAGS) : 0xffffffff);
+    let c = <usize>load<u32>(m, PKT_EXT + EXT_BUF);
+    if (!zone_owns(clusterZone, c) || load<u32>(ref_ptr(c)) != 1)
+      return report(A_PACKET_CLUSTER, m, 1, zone_owns(clusterZone, c) ? load<u32>(ref_ptr(c)) : 0xffffffff);
+    if (load<u32>(m, PKT_EXT + EXT_SIZE) != clusterSize) return report(A_PACKET_CLUSTER, m, clusterSize, load<u32>(m, PKT_EXT + EXT_SIZE));
+    let sp = scratch + (((c - arenaBase) >> REF_SHIFT) << 2);
+    store<u32>(sp, load<u32>(sp) + 1);
+    n++;
+    m = <usize>load<u32>(m);
+  }
+  if (n != pz.free) return report(A_PACKET_COUNT, 0, pz.free, n);
+  return 0;
+}
+
+/**
  * mb_audit: checks the whole pool. Returns 0 if everything adds up, else the
  * code of the first problem (details at G_AUDIT_ADDR/A/B).
  */
@@ -275,7 +344,9 @@ export function mb_audit(): u32 {
   if (!r) r = audit_hcache();
   if (!r) r = audit_pages();
   if (!r) r = audit_mbufs();
+  if (!r) r = audit_packets();
   if (!r) r = audit_clusters();
+  if (!r) r = audit_chains(); // codes 19..21: pkthdr.len, socket buffers (audit_chain.ts)
   // Leave the scratch table zeroed for the next audit.
   memory.fill(scratch, 0, (<usize>top << (PAGE_SHIFT - REF_SHIFT)) << 2);
   return r;

@@ -73,7 +73,7 @@
 /** Allocation sequence number (leak reports order by age). */
 // @ts-ignore: decorator
 @inline export const M_SEQ: u32 = 24;
-/** Spare word, kept zero. */
+/** Spare word: PKT_ORIGIN if the mbuf came out of the packet zone (packet.ts), else zero. */
 // @ts-ignore: decorator
 @inline export const M_SPARE: u32 = 28;
 /** Size of m_hdr, where m_dat starts. */
@@ -125,13 +125,20 @@
 @inline export const M_USER_FLAGS: u16 = M_EOR | M_BCAST | M_MCAST;
 /** Internal: a free mbuf held by the host cache (hcache.ts); only such an mbuf is taken back from it. */
 // @ts-ignore: decorator
-@inline export const M_HCACHED: u16 = 0x2000;
+@inline export const M_HCACHED: u16 = 0x1000;
+/** Internal: the mbuf holds a socket structure (sockbuf.ts); the host cannot set it. */
+// @ts-ignore: decorator
+@inline export const M_SOCK: u16 = 0x2000;
 /** Internal: something else points at this mbuf (a chain or a socket buffer); not freeable alone. */
 // @ts-ignore: decorator
 @inline export const M_LINKED: u16 = 0x4000;
 /** Internal: marked during a bulk free to catch a handle given twice. */
 // @ts-ignore: decorator
 @inline export const M_BULKMARK: u16 = 0x8000;
+
+/** m_copym length meaning "to the end of the chain", as <sys/mbuf.h>. */
+// @ts-ignore: decorator
+@inline export const M_COPYALL: i32 = 1000000000;
 
 // === m_type (4.4BSD / RTEMS / FreeBSD 4 numbering) ===
 
@@ -173,6 +180,9 @@
 @inline export const ZONE_MBUF: u32 = 1;
 // @ts-ignore: decorator
 @inline export const ZONE_CLUSTER: u32 = 2;
+/** The packet zone: pre-joined mbuf+cluster pairs (packet.ts); owns no pages. */
+// @ts-ignore: decorator
+@inline export const ZONE_PACKET: u32 = 3;
 /** Zone slots in the counters block (0 is unused so a page's zone id 0 means free). */
 // @ts-ignore: decorator
 @inline export const ZONE_SLOTS: u32 = 4;

@@ -8,6 +8,7 @@ import { STATS, ZONE_BYTES, G_BYTES } from "./stats";
 import { XCHG, XCHG_CAP } from "./bulk";
 import { META_BYTES_PER_PAGE } from "./arena";
 import { HCACHE_CAP } from "./hcache";
+import { DXCHG, DXCHG_CAP } from "./chain";
 
 export {
   mb_init, m_get, m_gethdr, m_getcl, m_clget, m_free, m_freem, m_chtype, m_setflags,
@@ -15,14 +16,28 @@ export {
 } from "./mbuf";
 export { m_get_bulk, m_freem_bulk, bulk_index } from "./bulk";
 export { mb_audit } from "./audit";
-export { mb_grow, mb_reclaim } from "./manage";
+export { mb_grow, mb_reclaim, mb_set_limit, mb_set_wall } from "./manage";
 export { mb_cache_refill, mb_cache_flush } from "./hcache";
 
 // Chains (chain.ts)
+export {
+  m_length, m_copydata, m_prepare, m_copyback, m_append, m_copym, m_copypacket, m_dup, m_defrag,
+  m_pullup, m_prepend, m_adj, m_cat, m_split, m_getptr, m_aux, m_segments, m_mtod,
+  m_leadingspace, m_trailingspace, m_writable,
+} from "./chain";
+/** Address of the data exchange area (bytes for copydata/copyback, pairs for m_segments). */
+export const MB_DXCHG: i32 = <i32>DXCHG;
+/** Bytes the data exchange area holds. */
+export const MB_DXCHG_CAP: i32 = DXCHG_CAP;
 
 // Socket buffers (sockbuf.ts)
+export {
+  socreate, soclose, so_pcb, so_sockbuf, sbreserve, sbsetlowat, sbrelease, sbspace,
+  sbappend, sbappendrecord, sb_write, sbdrop, sbdroprecord, sbflush,
+} from "./sockbuf";
 
 // Packet zone (packet.ts)
+export { mb_packet_mode, mb_packet_refill, mb_packet_drain } from "./packet";
 
 
 // Layout facts the host reads once at start-up.

@@ -1,11 +1,14 @@
 // Pool management the host schedules: growing a zone ahead of demand and
-// giving free pages back (AIX's netm, FreeBSD's zone drain). Never called
-// from inside an allocation.
+// giving free pages back (AIX's netm, FreeBSD's zone drain), and the
+// runtime tunables that move a zone's limit or thewall. Never called from
+// inside an allocation.
 
-import { ZONE_MBUF, ZONE_CLUSTER, EINVAL } from "./constants";
-import { zoneOf } from "./stats";
+import { ZONE_MBUF, ZONE_CLUSTER, EINVAL, EBUSY } from "./constants";
+import { zoneOf, gload, G_RESV_COUNT } from "./stats";
 import { zone_grow, zone_reclaim } from "./zone";
 import { hcache_drain } from "./hcache";
+import { packet_reclaim } from "./packet";
+import { arena_set_max } from "./arena";
 
 /** True for a zone id the host may name. */
 // @ts-ignore: decorator
@@ -25,13 +28,40 @@ export function mb_grow(zone: i32, want: i32): i32 {
 }
 
 /**
- * Gives fully free pages of `zone` back to the arena, keeping at least
+ * Returns the packet cache's pairs to their zones (unless the pool replays
+ * the 2005 behaviour), then gives fully free pages of `zone` back to the arena, keeping at least
  * `keep` items free and releasing at most `maxPages` pages.
  * Returns the pages released, or EINVAL.
  */
 export function mb_reclaim(zone: i32, keep: i32, maxPages: i32): i32 {
   if (!valid_zone(zone) || keep < 0 || maxPages < 0) return EINVAL;
+  packet_reclaim(); // parked pairs hold both zones' items: they go back first (not in the 2005 mode)
   // A page is given back only when all its items are on the freelist.
   if (zone == <i32>ZONE_MBUF) hcache_drain();
   return <i32>zone_reclaim(zoneOf(zone), <u32>keep, <u32>maxPages);
+}
+
+/**
+ * Sets the most items `zone` may hold (a runtime write of nmbufs or
+ * nmbclusters). Returns 0; EINVAL for a bad zone or a limit below 1;
+ * EBUSY if the zone already carved more than `limit` items, or the cluster
+ * reserve is larger than `limit`.
+ */
+export function mb_set_limit(zone: i32, limit: i32): i32 {
+  if (!valid_zone(zone) || limit < 1) return EINVAL;
+  let z = zoneOf(zone);
+  if (<u32>limit < z.total) return EBUSY;
+  if (zone == <i32>ZONE_CLUSTER && <u32>limit < gload(G_RESV_COUNT)) return EBUSY;
+  z.limit = <u32>limit;
+  return 0;
+}
+
+/**
+ * Moves thewall to `pages` arena pages (AIX's runtime `no -o thewall`).
+ * Returns 0; EINVAL for 0 or less; ERANGE above the capacity the arena was
+ * laid out for at mb_init; EBUSY below the pages already carved.
+ */
+export function mb_set_wall(pages: i32): i32 {
+  if (pages < 1) return EINVAL;
+  return arena_set_max(<u32>pages);
 }

@@ -32,6 +32,9 @@ import {
 import { zone_setup, zone_pop, zone_push, zone_alloc_slow } from "./zone";
 import { host_exhausted } from "./host";
 import { hcache_init, hcache_pop, mbuf_release } from "./hcache";
+import {
+  packet_pop, packet_born, packet_failed, packet_park, packet_leave, packet_reclaim, packet_reclaimable, PKT_ORIGIN, PKT_EXT,
+} from "./packet";
 
 /** mb_init flag: grow memory to the cap now (pinned memory). */
 // @ts-ignore: decorator
@@ -116,14 +119,20 @@ export function mb_init(thewall: u32, clshift: u32, nmbufs: u32, nmbclusters: u3
 
 // === Allocation ===
 
-/** Called on an empty zone: counts, asks the host to drain, retries once. */
+/** Called on an empty zone: the packet cache goes back first; then counts, asks the host to drain, retries once. */
 function alloc_failed(z: Zone, how: i32): usize {
+  // Packet zone (packet.ts): parked pairs return to their zones before a request fails.
+  if (packet_reclaim()) {
+    let item = zone_pop(z);
+    if (item) return item;
+  }
   if (host_exhausted(z.id, how)) {
     gcount(G_DRAINS);
     // Drain routines may have freed mbufs into the host cache: its top comes first.
     let item = z.id == ZONE_MBUF && gload(G_HCACHE_COUNT) ? hcache_pop() : 0;
     if (!item) item = zone_pop(z);
     if (!item) item = zone_alloc_slow(z);
+    if (!item && packet_reclaim()) item = zone_pop(z); // what the drain routines freed was parked
     if (item) return item;
   }
   if (how & M_WAITOK) z.delayed += 1.0; else z.denied += 1.0;
@@ -146,7 +155,7 @@ function alloc_failed(z: Zone, how: i32): usize {
 /** Clusters the receive class could still get: free ones plus what the zone could carve. */
 function clusters_available(): u32 {
   let z = clusterZone;
-  let avail = z.free;
+  let avail = z.free + packet_reclaimable();
   if (z.grows) avail += min(z.limit - z.total, pages_available() * z.perPage);
   return avail;
 }
@@ -255,11 +264,19 @@ export function mbuf_free_run(n: i32, heads: usize): bool {
     while (m) {
       // mbuf_free, field for field.
       let flags = load<u16>(m, M_FLAGS);
-      if (flags & M_EXT) ext_release(m, flags);
       let nx = <usize>load<u32>(m, M_NEXT);
       if (nx) store<u16>(nx, load<u16>(nx, M_FLAGS) & ~M_LINKED, M_FLAGS);
       let cp = census_ptr(load<u16>(m, M_TYPE));
       store<u32>(cp, load<u32>(cp) - 1);
+      if (flags & M_EXT) {
+        // A whole pair goes to the packet cache (packet.ts), not to this zone.
+        if (packet_park(m, flags)) {
+          m = nx;
+          continue;
+        }
+        ext_release(m, flags);
+      }
+      packet_leave(m);
       store<u16>(m, MT_FREE, M_TYPE);
       store<u16>(m, 0, M_FLAGS);
       store<u32>(m, <u32>head);
@@ -316,10 +333,12 @@ export function m_gethdr(how: i32, type: i32): i32 {
 /**
  * m_clget: attaches a cluster to the empty mbuf `m`.
  * Returns `m`, 0 if no cluster could be had (counted), EBADHANDLE/EDOUBLEFREE
- * for a bad handle, EINVAL if `m` already has external storage or holds data.
+ * for a bad handle, EBUSY inside a chain or socket buffer, EINVAL if `m` already
+ * has external storage or holds data.
  */
 export function m_clget(m: i32, how: i32): i32 {
-  let e = check_mbuf(<usize>m);
+  // A head only: a cluster attached inside a socket buffer would escape its sb_mbcnt.
+  let e = check_head(<usize>m);
   if (e) return e;
   if (!valid_how(how)) return EINVAL;
   let flags = load<u16>(<usize>m, M_FLAGS);
@@ -336,15 +355,29 @@ export function m_clget(m: i32, how: i32): i32 {
  */
 export function m_getcl(how: i32, type: i32, flags: i32): i32 {
   if (!valid_how(how) || !valid_type(type) || (flags & ~<i32>M_PKTHDR)) return EINVAL;
-  let m = mbuf_alloc(how);
-  if (!m) return 0;
+  // Packet zone (packet.ts): a parked pair, its cluster already attached.
+  let m = packet_pop(how);
+  if (m) {
+    let c = <usize>load<u32>(m, PKT_EXT + EXT_BUF);
+    mbuf_init(m, type, <u16>flags);
+    ext_attach(m, c);
+    store<u32>(m, PKT_ORIGIN, M_SPARE);
+    return <i32>m;
+  }
+  m = mbuf_alloc(how);
+  if (!m) {
+    packet_failed(how);
+    return 0;
+  }
   let c = cluster_alloc(how);
   if (!c) {
     mbuf_release(m);
+    packet_failed(how);
     return 0;
   }
   mbuf_init(m, type, <u16>flags);
   ext_attach(m, c);
+  packet_born(m);
   return <i32>m;
 }
 
@@ -354,11 +387,15 @@ export function m_getcl(how: i32, type: i32, flags: i32): i32 {
 // @ts-ignore: decorator
 @inline export function mbuf_free(m: usize): usize {
   let flags = load<u16>(m, M_FLAGS);
-  if (flags & M_EXT) ext_release(m, flags);
   let n = <usize>load<u32>(m, M_NEXT);
   if (n) store<u16>(n, load<u16>(n, M_FLAGS) & ~M_LINKED, M_FLAGS);
   let cp = census_ptr(load<u16>(m, M_TYPE));
   store<u32>(cp, load<u32>(cp) - 1);
+  if (flags & M_EXT) {
+    if (packet_park(m, flags)) return n; // a whole pair goes to the packet cache (packet.ts)
+    ext_release(m, flags);
+  }
+  packet_leave(m);
   store<u16>(m, MT_FREE, M_TYPE);
   store<u16>(m, 0, M_FLAGS);
   mbuf_release(m);

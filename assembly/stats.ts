@@ -40,7 +40,7 @@ import { MT_NTYPES, ZONE_SLOTS } from "./constants";
   pages: u32;
   /** 1 if an empty freelist may take a page from the arena inside the allocation. */
   grows: u32;
-  /** Zone id (ZONE_MBUF, ZONE_CLUSTER). */
+  /** Zone id (ZONE_MBUF, ZONE_CLUSTER, ZONE_PACKET). */
   id: u32;
   /** Keeps the f64 counters 8-aligned. */
   _pad: u32;
@@ -64,8 +64,9 @@ import { MT_NTYPES, ZONE_SLOTS } from "./constants";
 // ╒═══════════════════════════ MbStat (global) ═══════════════════════════╕
 // │ census u32[16] │ drains resvDenied mcfail mpfail (f64) │ seq owner     │
 // │ resvFlag resvCount │ arena: base maxPages top freePages freeHead       │
-// │ pageMeta refTable scratch │ audit: code addr a b │ ready pinned          │
-// │ host cache: count addr                                                 │
+// │ pageMeta refTable scratch │ audit: code addr a b │ ready pinned        │
+// │ packet zone: mode lastRefill lastDrain │ misses refills refilled       │
+// │ drains drained reclaims reclaimed (f64) │ host cache: count addr       │
 // └─────────────────────────────────────────────────────────────────────────┘
 /** Size of the type census, in bytes, at the start of the global block. */
 // @ts-ignore: decorator
@@ -116,12 +117,33 @@ import { MT_NTYPES, ZONE_SLOTS } from "./constants";
 @inline export const G_READY: u32 = CENSUS_BYTES + 96;      // u32: 1 after mb_init
 // @ts-ignore: decorator
 @inline export const G_PINNED: u32 = CENSUS_BYTES + 100;    // u32: 1 if memory was grown to the cap at init
+// Packet zone (packet.ts); its pair counts live in zone slot ZONE_PACKET.
 // @ts-ignore: decorator
-@inline export const G_HCACHE_COUNT: u32 = CENSUS_BYTES + 104; // u32: free mbufs held by the host cache (hcache.ts)
+@inline export const G_PKT_MODE: u32 = CENSUS_BYTES + 104;  // u32: PKT_ENABLED | PKT_RECLAIMS
 // @ts-ignore: decorator
-@inline export const G_HCACHE_ADDR: u32 = CENSUS_BYTES + 108; // u32: address of the host cache's entries
+@inline export const G_PKT_LAST_REFILL: u32 = CENSUS_BYTES + 108; // u32: pairs the last refill batch moved
 // @ts-ignore: decorator
-@inline export const G_BYTES: u32 = CENSUS_BYTES + 112;
+@inline export const G_PKT_LAST_DRAIN: u32 = CENSUS_BYTES + 112;  // u32: pairs the last drain batch moved
+// @ts-ignore: decorator
+@inline export const G_PKT_MISSES: u32 = CENSUS_BYTES + 120;   // f64: m_getcl calls the cache could not serve
+// @ts-ignore: decorator
+@inline export const G_PKT_REFILLS: u32 = CENSUS_BYTES + 128;  // f64: refill batches
+// @ts-ignore: decorator
+@inline export const G_PKT_REFILLED: u32 = CENSUS_BYTES + 136; // f64: pairs joined by refills
+// @ts-ignore: decorator
+@inline export const G_PKT_DRAINS: u32 = CENSUS_BYTES + 144;   // f64: drain batches
+// @ts-ignore: decorator
+@inline export const G_PKT_DRAINED: u32 = CENSUS_BYTES + 152;  // f64: pairs split back by drains
+// @ts-ignore: decorator
+@inline export const G_PKT_RECLAIMS: u32 = CENSUS_BYTES + 160; // f64: whole-cache drains on exhaustion or reclaim
+// @ts-ignore: decorator
+@inline export const G_PKT_RECLAIMED: u32 = CENSUS_BYTES + 168; // f64: pairs split back by those
+// @ts-ignore: decorator
+@inline export const G_HCACHE_COUNT: u32 = CENSUS_BYTES + 176; // u32: free mbufs held by the host cache (hcache.ts)
+// @ts-ignore: decorator
+@inline export const G_HCACHE_ADDR: u32 = CENSUS_BYTES + 180; // u32: address of the host cache's entries
+// @ts-ignore: decorator
+@inline export const G_BYTES: u32 = CENSUS_BYTES + 184;
 
 // @ts-ignore: decorator
 @inline export const STATS_BYTES: u32 = ZONE_BYTES * ZONE_SLOTS + G_BYTES;

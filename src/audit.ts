@@ -31,8 +31,21 @@ const MESSAGES: Record<number, string> = {
   16: "a cluster's reference count differs from its references",
   17: "a bulk mark was left on an mbuf",
   18: "the core was never initialised",
-  19: "a host cache entry is not a cached free mbuf, or is there twice",
-  20: "mbufs marked as host-cached differ from the host cache's count",
+  // Packet zone (assembly/packet.ts)
+  40: "a packet cache entry is not a parked pair (an mbuf typed MT_FREE with M_EXT)",
+  41: "the packet cache is longer than its count (a cycle or a duplicate)",
+  42: "the packet cache is shorter than its count, or parked pairs differ from it",
+  43: "a parked pair's cluster is not a cluster of reference count 1",
+  44: "mbufs in use from the packet zone differ from its count",
+  45: "a parked pair sits on the mbuf zone's freelist",
+  19: "thewall is below the pages carved or above the arena's capacity",
+  20: "a zone holds more items than its limit",
+  21: "pkthdr.len of a packet-header chain differs from the chain's length",
+  22: "a socket buffer's sb_cc or sb_mbcnt differs from a recount of its records",
+  23: "a socket is malformed (magic word, PCB, held first mbuf, record tails or a cycle)",
+  // Host cache (assembly/hcache.ts)
+  26: "a host cache entry is not a cached free mbuf, or is there twice",
+  27: "mbufs marked as host-cached differ from the host cache's count",
 };
 
 /** Describes an audit result in one line. */

@@ -43,7 +43,7 @@ const EDOUBLEFREE = -1002;
 const EBUSY = -16;
 /** m_flags bits (assembly/constants.ts). */
 const M_LINKED = 0x4000;
-const M_HCACHED = 0x2000;
+const M_HCACHED = 0x1000;
 /** Flags an mbuf may carry and still be freed by the host: mbuf_free only clears them. */
 const PLAIN_FLAGS = M_PKTHDR | M_EOR | M_BCAST | M_MCAST;
 
@@ -54,10 +54,10 @@ const PLAIN_FLAGS = M_PKTHDR | M_EOR | M_BCAST | M_MCAST;
 // 3 m_len, 4 m_type | m_flags << 16, 5 owner, 6 seq, 7 spare, 8 pkthdr.len,
 // 9 pkthdr.rcvif; m_dat at byte 32 (M_HDR_SIZE), m_pktdat at 40 (M_PKTHDR_SIZE).
 // Global words from the counters block's global part: census 0..15, G_SEQ 24,
-// G_OWNER 25, G_HCACHE_COUNT 42 (checked against layout.ts in the constructor).
+// G_OWNER 25, G_HCACHE_COUNT 60 (checked against layout.ts in the constructor).
 /** Bits of the type|flags word that send a free to the core: any other flag, a type above 15. */
 const NOT_PLAIN = 0xffc9fff0;
-if (NOT_PLAIN !== (~((PLAIN_FLAGS << 16) | 0xf) >>> 0) || (M_HCACHED << 16) !== 0x20000000 || (M_PKTHDR << 16) !== 0x20000) {
+if (NOT_PLAIN !== (~((PLAIN_FLAGS << 16) | 0xf) >>> 0) || (M_HCACHED << 16) !== 0x10000000 || (M_PKTHDR << 16) !== 0x20000) {
   throw new Error("mbufpool: the host cache's flag literals do not match src/constants.ts");
 }
 /** Default number of handles the host keeps at most. */
@@ -87,7 +87,7 @@ export class HostCache {
   declare private i32: Int32Array;
   /** The same memory as f64, for the zone's allocation and free counters. */
   declare private f64: Float64Array;
-  /** Word index of the counters block's global part (census at +0, G_SEQ +24, G_OWNER +25, G_HCACHE_COUNT +42). */
+  /** Word index of the counters block's global part (census at +0, G_SEQ +24, G_OWNER +25, G_HCACHE_COUNT +60). */
   declare private readonly g: number;
   /** Word index of the host cache's entries. */
   declare private readonly entriesW: number;
@@ -114,7 +114,7 @@ export class HostCache {
     this.f64 = new Float64Array(memory.buffer);
     const g = stats + global, gw = g >>> 2;
     // The hot paths use these offsets from `g` as literals.
-    if (GL.census !== 0 || GL.seq !== 24 * 4 || GL.owner !== 25 * 4 || GL.hcacheCount !== 42 * 4) {
+    if (GL.census !== 0 || GL.seq !== 24 * 4 || GL.owner !== 25 * 4 || GL.hcacheCount !== 60 * 4) {
       throw new Error("mbufpool: the host cache's counter offsets do not match src/core/layout.ts");
     }
     this.g = gw;
@@ -130,7 +130,7 @@ export class HostCache {
   /** Handles held now. */
   get count(): number {
     this.view();
-    return this.i32[this.g + 42];
+    return this.i32[this.g + 60];
   }
 
   /**
@@ -142,11 +142,11 @@ export class HostCache {
     // valid_how and valid_type of the core ((M_NOWAIT or M_WAITOK) | optional M_RECV; 1..15).
     if ((((how & ~0x100) - 1) >>> 0) >= 2 || ((type - 1) >>> 0) >= 15) return 0;
     const u = this.i32, g = this.g;
-    const n = u[g + 42] - 1;
+    const n = u[g + 60] - 1;
     // Empty, or memory grew (a detached view reads undefined): the cold path.
     if (!(n >= 0)) return this.refill(how, type, 0);
     const m = u[this.entriesW + n];
-    u[g + 42] = n; //                    G_HCACHE_COUNT
+    u[g + 60] = n; //                    G_HCACHE_COUNT
     // mbuf_init. m_next, m_nextpkt and the spare word are zero already: refill
     // clears them and put() keeps only mbufs where they are zero.
     const h = m >> 2;
@@ -164,10 +164,10 @@ export class HostCache {
   gethdr(how: number, type: number): number {
     if ((((how & ~0x100) - 1) >>> 0) >= 2 || ((type - 1) >>> 0) >= 15) return 0;
     const u = this.i32, g = this.g;
-    const n = u[g + 42] - 1;
+    const n = u[g + 60] - 1;
     if (!(n >= 0)) return this.refill(how, type, 2);
     const m = u[this.entriesW + n];
-    u[g + 42] = n; //                    G_HCACHE_COUNT
+    u[g + 60] = n; //                    G_HCACHE_COUNT
     const h = m >> 2;
     u[h + 2] = m + 40; //               m_data = m_pktdat (M_PKTHDR_SIZE)
     u[h + 3] = 0; //                    m_len
@@ -184,9 +184,9 @@ export class HostCache {
   /** get() found the cache empty (or a stale view): renew the views, refill from the freelist, retry once. */
   private refill(how: number, type: number, flags: number): number {
     this.view();
-    if (this.i32[this.g + 42] === 0 && this.ex.mb_cache_refill(this.batch) <= 0) return 0;
+    if (this.i32[this.g + 60] === 0 && this.ex.mb_cache_refill(this.batch) <= 0) return 0;
     this.view();
-    if (this.i32[this.g + 42] === 0) return 0;
+    if (this.i32[this.g + 60] === 0) return 0;
     return flags ? this.gethdr(how, type) : this.get(how, type);
   }
 
@@ -210,13 +210,13 @@ export class HostCache {
     // notPlain: the core's EDOUBLEFREE or EBUSY, or the core frees it.
     // NOT_PLAIN (0xffc9fff0); m_next | m_nextpkt | spare.
     if ((tf & 0xffc9fff0) !== 0 || tf === 0 || (u[h + 0] | u[h + 1] | u[h + 7]) !== 0) return notPlain(tf);
-    const n = u[g + 42];
+    const n = u[g + 60];
     if (n >= this.size) return this.flushHalf(m);
     // mbuf_free: census, MT_FREE, the zone's free counter.
     u[g + (tf & 0xf)]--;
-    u[h + 4] = 0x20000000; // MT_FREE, M_HCACHED
+    u[h + 4] = 0x10000000; // MT_FREE, M_HCACHED
     u[this.entriesW + n] = m;
-    u[g + 42] = n + 1;
+    u[g + 60] = n + 1;
     this.f64[this.freesD]++;
     return 0;
   }
@@ -230,7 +230,7 @@ export class HostCache {
 
   /** put() found the cache full: give half back to the core, then cache `m`. */
   private flushHalf(m: number): number {
-    this.ex.mb_cache_flush(this.i32[this.g + 42] - this.batch);
+    this.ex.mb_cache_flush(this.i32[this.g + 60] - this.batch);
     this.view();
     return this.put(m);
   }

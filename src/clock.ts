@@ -73,3 +73,32 @@ export class VirtualClock implements Clock {
     return this.timers.size;
   }
 }
+
+/**
+ * Calls `fn` every `ms` on `clock` until the returned ticker is stopped or
+ * `alive()` turns false (e.g. the pool closed). One timer is pending at a time.
+ */
+export class Ticker {
+  private timer = 0;
+  private running = true;
+  constructor(private readonly clock: Clock, private readonly ms: number, fn: () => void, alive: () => boolean = () => true) {
+    const tick = (): void => {
+      if (!this.running) return;
+      if (!alive()) {
+        this.running = false;
+        return;
+      }
+      fn();
+      this.timer = this.clock.setTimer(tick, this.ms);
+    };
+    this.timer = this.clock.setTimer(tick, this.ms);
+  }
+  /** True until stopped (or until `alive()` turned false at a tick). */
+  get active(): boolean {
+    return this.running;
+  }
+  stop(): void {
+    this.running = false;
+    this.clock.clearTimer(this.timer);
+  }
+}

@@ -45,6 +45,8 @@ export const M_RECV = 0x0100;
 /** Zone ids as the core numbers them. */
 export const ZONE_MBUF = 1;
 export const ZONE_CLUSTER = 2;
+/** The packet zone's record (slot 3): its free count is the pairs parked in the packet cache. */
+export const ZONE_PACKET = 3;
 
 /** Sizes fixed by every profile. */
 export const MSIZE = 256;
@@ -52,3 +54,6 @@ export const PAGE_SIZE = 4096;
 /** Data bytes in an mbuf without / with a packet header. */
 export const MLEN = 224;
 export const MHLEN = 216;
+
+/** copym length meaning "to the end of the chain", as <sys/mbuf.h>. */
+export const M_COPYALL = 1000000000;

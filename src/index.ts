@@ -10,16 +10,50 @@ export {
 export {
   PROFILES, getProfile, resolveTunables, type Profile, type ProfileName, type TunableSpec, type Values, type Layout,
 } from "./profiles.js";
-export type { PoolStats, ZoneStats } from "./stats/snapshot.js";
+export type { PoolStats, ZoneStats, PacketStats } from "./stats/snapshot.js";
 export { formatNetstat, NETSTAT_FORMATS } from "./stats/netstat.js";
 export type { AuditResult } from "./audit.js";
 export { RealClock, VirtualClock, type Clock } from "./clock.js";
 export type { Build } from "./core/module.js";
 
 // Chains and socket buffers
+export { M_COPYALL } from "./constants.js";
+export type { SockbufName, SockbufStats, SocketOptions } from "./sockbuf.js";
+
+// Packet zone
+export {
+  resolvePacketZone, PROFILE_HAS_PACKET_ZONE, type PacketMode, type PacketZoneOptions, type PacketZoneConfig, type PacketEpoch,
+} from "./packet.js";
+export { netperf, NETPERF_DEFAULTS, type NetperfOptions, type NetperfRound } from "./netperf.js";
 
 // Operating the pool: waits, netm, tunables at runtime
+export {
+  parseTunables, readTunablesFile, type TunableInfo, type TunableChange,
+} from "./tunables.js";
+export type { TunableRuntime } from "./profiles.js";
+export { sizePool, parseSize, formatSize, type SizingInput, type SizingAdvice } from "./sizing.js";
+export { type NetmOptions, type NetmStats } from "./netm.js";
+export { type WaitOptions, type WaitStats } from "./wait.js";
 
 // Observability: reports, leaks
+export { formatReport, REPORT_FORMATS, PROFILE_FORMAT, type Formatter } from "./stats/netstat.js";
+export { formatFreeBSD, formatFreeBSD4 } from "./stats/freebsd.js";
+export { formatAIX, aixFigures, AIX_TYPE_NAMES } from "./stats/aix.js";
+export { formatRTEMS } from "./stats/rtems.js";
+export { formatJSON, statsJSON, STATS_JSON_SCHEMA, STATS_JSON_VERSION, type StatsJSON, type ZoneJSON } from "./stats/json.js";
+export { PoolMetrics, formatPrometheus, METRIC_PREFIX } from "./stats/prometheus.js";
+export { formatVmstatZ, formatCensus, zoneRows, typeCensus, type ZoneRow } from "./stats/vmstat.js";
+export {
+  UsageRecorder, sampleOf, parseSeries, seriesColumns, SERIES_JSON_SCHEMA, SERIES_JSON_VERSION,
+  type UsageSample, type SeriesJSON, type SeriesColumns,
+} from "./stats/series.js";
+export { usageChart, downsample, type ChartOptions } from "./stats/chart.js";
+export {
+  outstanding, formatOutstanding, heldBySet, combineClassifiers,
+  type OutstandingMbuf, type OwnerGroup, type OutstandingReport, type OutstandingOptions, type HolderClassifier,
+} from "./leak.js";
+export { LeakDetector, type LeakVerdict, type LeakSign, type LeakDiagnosis, type LeakDetectorOptions } from "./leak-trend.js";
+export { socketClassifier } from "./socket-holders.js";
+export { runScenario, WORKLOADS, OWNER, type ScenarioName, type ScenarioOptions, type ScenarioRun } from "./scenarios.js";
 
 // Fuzzing and traces

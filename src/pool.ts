@@ -11,13 +11,24 @@ import { instantiateCore, type Build } from "./core/module.js";
 import { type CoreExports, INIT_PINNED, INIT_MBUF_GROWS, INIT_CLUSTER_GROWS } from "./core/exports.js";
 import { Z, GL } from "./core/layout.js";
 import { MbufError, coreError, checkInt } from "./errors.js";
-import { getProfile, resolveTunables, type Profile, type ProfileName, type Values, type Layout } from "./profiles.js";
-import { M_NOWAIT, M_WAITOK, MT, M_PKTHDR, ZONE_MBUF, ZONE_CLUSTER, PAGE_SIZE } from "./constants.js";
+import { DataExchange, checkRange, copyData, copyBack, applySegments } from "./chain.js";
+import { sbWhich, readSockbuf, type SockbufName, type SockbufStats, type SocketOptions } from "./sockbuf.js";
+import { getProfile, resolveTunables, THEWALL_MAX, type Profile, type ProfileName, type Values, type Layout } from "./profiles.js";
+import { M_NOWAIT, M_WAITOK, MT, M_PKTHDR, M_COPYALL, ZONE_MBUF, ZONE_CLUSTER, PAGE_SIZE } from "./constants.js";
 import { readSnapshot, type PoolStats } from "./stats/snapshot.js";
 import { formatNetstat, PROFILE_FORMAT } from "./stats/netstat.js";
 import { auditMessage, type AuditResult } from "./audit.js";
 import { RealClock, type Clock } from "./clock.js";
 import { HostCache, HOST_CACHE_SIZE } from "./cache.js";
+import { planWrite, tunableInfo, listTunables, readTunablesFile, type TunableInfo, type TunableChange } from "./tunables.js";
+import { Netm, NETM_OFF, netmOptions, type NetmOptions, type NetmStats } from "./netm.js";
+import { WaitQueue, WaitKind, type WaitOptions } from "./wait.js";
+import type { Registry } from "prom-client";
+import { PoolMetrics } from "./stats/prometheus.js";
+import { formatVmstatZ, formatCensus, zoneRows, typeCensus, type ZoneRow } from "./stats/vmstat.js";
+import { outstanding, type OutstandingOptions, type OutstandingReport } from "./leak.js";
+import { LeakDetector, type LeakDetectorOptions } from "./leak-trend.js";
+import { PacketBalancer, resolvePacketZone, type PacketZoneOptions, type PacketZoneConfig, type PacketEpoch } from "./packet.js";
 
 /** Options of Pool.create. */
 export interface PoolOptions {
@@ -27,7 +38,7 @@ export interface PoolOptions {
   tunables?: Record<string, number>;
   /** Core build: `release` by default (or the MBUFPOOL_BUILD environment variable). */
   build?: Build;
-  /** Grow memory to thewall at creation, as pinned kernel memory: views never go stale. */
+  /** Grow memory at creation to the most thewall may reach (maxThewall), as pinned kernel memory: views never go stale. */
   pinned?: boolean;
   /** Clock for rate limits and timers; the real clock by default. */
   clock?: Clock;
@@ -40,6 +51,30 @@ export interface PoolOptions {
    * on Node 20 it measured no faster than the two core calls it saves (bench/README.md).
    */
   cache?: boolean | number;
+  /**
+   * The packet zone (pre-joined mbuf+cluster pairs): options, `true`, or `false` for none.
+   * Default: on with mode `median` for the `freebsd` profile, off for the others (their systems had none).
+   */
+  packetZone?: PacketZoneOptions | boolean;
+  /** A tunables file (sysctl.conf style `name=value` lines); `tunables` given here win over it. */
+  tunablesFile?: string;
+  /**
+   * Most bytes thewall may be raised to at runtime. The arena's metadata and the
+   * WebAssembly memory maximum are laid out for it at creation. Default: on the
+   * aix profile 4 x thewall (at least 16 MiB, at most 1 GiB); elsewhere thewall itself
+   * (their arena is fixed at boot).
+   */
+  maxThewall?: number;
+  /** netm, deferred growth and shrink: on by default on the aix profile; `true` or settings elsewhere. */
+  netm?: boolean | NetmOptions;
+  /** Default timeout of waiting requests, in ms (60000; Infinity waits forever). */
+  waitTimeoutMs?: number;
+  /** How often waiters retry on a `poll` profile (rtems), in ms: its clock tick (10). */
+  pollMs?: number;
+  /** Clusters only the receive class may take (the reservation tunable *mb_rcv_resv); 0 by default. */
+  reserve?: number;
+  /** The automatic reservation flag while a receiver waits for a cluster (tunable *mb_rcv_flag); off by default. */
+  reserveFlag?: boolean;
 }
 
 /** A protocol drain routine: frees what it can when an allocation fails (m_reclaim). */
@@ -63,10 +98,8 @@ const defaultBuild = (): Build => (process.env.MBUFPOOL_BUILD === "debug" ? "deb
 export class Pool extends EventEmitter {
   /** The profile this pool models. */
   readonly profile: Profile;
-  /** Resolved tunables (system names). */
-  readonly tunables: Values;
-  /** What the tunables mean for the arena and zones. */
-  readonly layout: Layout;
+  private values: Values;
+  private shape: Layout;
   /** The core build this pool runs. */
   readonly build: Build;
   readonly clock: Clock;
@@ -82,6 +115,8 @@ export class Pool extends EventEmitter {
   private readonly globalOff: number;
   private readonly xchgAddr: number;
   private xchg: Int32Array;
+  /** The data exchange area of the chain operations, made on first use. */
+  private dx?: DataExchange;
   private readonly drains: { name: string; fn: DrainRoutine }[] = [];
   private draining = false;
   private readonly lastMessage = new Map<string, number>();
@@ -93,12 +128,25 @@ export class Pool extends EventEmitter {
    * one precise type for it on the hot paths.
    */
   declare private hcache: HostCache | null;
+  private readonly packets: PacketBalancer;
+  /** Bytes thewall may be raised to (the room laid out at creation). */
+  readonly maxThewall: number;
+  /** @internal Waiters a free must serve (0: the free path does nothing more). */
+  handoffWaiters = 0;
+  /** @internal Nonzero while the core's `exhausted` hook runs (inside an allocation). */
+  inHook = 0;
+  private readonly waits: WaitQueue;
+  private readonly netmd?: Netm;
 
   private constructor(options: PoolOptions) {
     super();
     this.profile = getProfile(options.profile ?? "freebsd");
-    this.tunables = Object.freeze(resolveTunables(this.profile, options.tunables ?? {}));
-    this.layout = Object.freeze(this.profile.layout(this.tunables));
+    const given: Record<string, number> = options.tunablesFile ? readTunablesFile(options.tunablesFile) : {};
+    Object.assign(given, options.tunables ?? {});
+    if (options.reserve !== undefined) given["reserve"] = options.reserve;
+    if (options.reserveFlag !== undefined) given["reserveFlag"] = options.reserveFlag ? 1 : 0;
+    this.values = Object.freeze(resolveTunables(this.profile, given));
+    this.shape = Object.freeze(this.profile.layout(this.values));
     this.build = options.build ?? defaultBuild();
     this.clock = options.clock ?? new RealClock();
     this.logger = options.logger;
@@ -108,7 +156,12 @@ export class Pool extends EventEmitter {
       throw new MbufError("ETUNABLE",
         `the limits do not fit in the arena: ${L.nmbufs} mbufs and ${L.nmbclusters} clusters against ${L.thewall} bytes`);
     }
-    const pages = Math.floor(L.thewall / PAGE_SIZE);
+    const wallDefault = this.profile.runtimeWall ? Math.min(THEWALL_MAX, Math.max(4 * L.thewall, 16 * 1024 * 1024)) : L.thewall;
+    this.maxThewall = options.maxThewall ?? wallDefault;
+    if (!Number.isInteger(this.maxThewall) || this.maxThewall < L.thewall || this.maxThewall > THEWALL_MAX) {
+      throw new MbufError("ETUNABLE", `maxThewall=${String(options.maxThewall)} refused: it must be an integer from thewall (${L.thewall} bytes) to ${THEWALL_MAX}`);
+    }
+    const pages = Math.floor(this.maxThewall / PAGE_SIZE);
     // The core's metadata per page is checked against MB_META_PER_PAGE below.
     const maxBytes = STATIC_SLACK + pages * 20 + PAGE_SIZE + pages * PAGE_SIZE;
     const maximum = Math.ceil(maxBytes / 65536);
@@ -125,14 +178,39 @@ export class Pool extends EventEmitter {
     this.bulkMax = ex.MB_XCHG_CAP.value;
     const clshift = Math.log2(this.mclbytes);
     const flags = (options.pinned ? INIT_PINNED : 0) | (L.mbufGrows ? INIT_MBUF_GROWS : 0) | (L.clusterGrows ? INIT_CLUSTER_GROWS : 0);
-    const r = ex.mb_init(L.thewall, clshift, L.nmbufs, L.nmbclusters, flags);
+    const r = ex.mb_init(this.maxThewall, clshift, L.nmbufs, L.nmbclusters, flags);
     if (r < 0) throw coreError(r, "mb_init");
+    const w = ex.mb_set_wall(Math.floor(L.thewall / PAGE_SIZE));
+    if (w < 0) throw coreError(w, "mb_set_wall");
     if (L.preallocMbufs) ex.mb_grow(ZONE_MBUF, L.preallocMbufs);
     if (L.preallocClusters) ex.mb_grow(ZONE_CLUSTER, L.preallocClusters);
+    this.packets = new PacketBalancer(() => this.ex, () => this.memory.buffer, this.clock, this.statsAddr, this.zoneBytes, this.globalOff);
+    this.packets.configure(resolvePacketZone(options.packetZone, this.profile.name, L.nmbclusters));
     this.xchg = new Int32Array(this.memory.buffer, this.xchgAddr, this.bulkMax);
+    const t = this.values, pre = this.profile.aliases["reserve"];
+    const pollMs = checkInt(options.pollMs ?? 10, "pollMs", 1, 2 ** 31 - 1);
+    const waitTimeoutMs = options.waitTimeoutMs ?? 60_000;
+    if (typeof waitTimeoutMs !== "number" || !(waitTimeoutMs >= 0)) {
+      throw new MbufError("EINVAL", `waitTimeoutMs must be a number of milliseconds >= 0 or Infinity, got ${String(waitTimeoutMs)}`);
+    }
+    this.waits = new WaitQueue(this, this.clock, this.profile.wake, pollMs, waitTimeoutMs);
+    if (t[pre]) this.check(ex.mb_set_reserve(t[pre]), pre);
+    this.waits.setAuto(t[this.profile.aliases["reserveFlag"]] === 1);
     const cache = options.cache ?? false;
     const size = cache === true ? HOST_CACHE_SIZE : cache === false ? 0 : checkInt(cache, "cache", 2, ex.MB_HCACHE_CAP.value);
     this.hcache = size ? new HostCache(ex, this.memory, this.statsAddr, this.zoneBytes, this.globalOff, size) : null;
+    const nm = netmOptions(options.netm, this.profile.netm);
+    if (nm) this.netmd = new Netm(this, this.clock, nm, this.profile.name === "aix" && nm.lowmbuf === undefined && nm.lowclust === undefined);
+  }
+
+  /** Current tunables (system names); runtime writes (sysctl) replace this object. */
+  get tunables(): Values {
+    return this.values;
+  }
+
+  /** What the tunables mean for the arena and zones, now. */
+  get layout(): Layout {
+    return this.shape;
   }
 
   /**
@@ -193,7 +271,8 @@ export class Pool extends EventEmitter {
   /**
    * m_clget: attaches a cluster to the empty mbuf `m`.
    * @returns true if attached, false if no cluster could be had (counted).
-   * @throws MbufError EBADHANDLE / EDOUBLEFREE for a bad handle, EINVAL if `m` has a cluster or data.
+   * @throws MbufError EBADHANDLE / EDOUBLEFREE for a bad handle, EBUSY inside a chain or socket buffer,
+   *   EINVAL if `m` has a cluster or data.
    */
   clget(m: number, how: number = M_NOWAIT): boolean {
     if (!isHandle(m)) throw this.badHandle("clget", m);
@@ -213,11 +292,15 @@ export class Pool extends EventEmitter {
     const c = this.hcache;
     if (c !== null) {
       const p = c.put(m);
-      if (p === 0) return 0;
+      if (p === 0) {
+        if (this.handoffWaiters !== 0) this.waits.serve(true);
+        return 0;
+      }
       if (p < 0) throw coreError(p, "free", m);
     }
     const r = this.ex.m_free(m);
     if (r < 0) throw coreError(r, "free", m);
+    if (this.handoffWaiters !== 0) this.waits.serve(true);
     return r;
   }
 
@@ -230,11 +313,15 @@ export class Pool extends EventEmitter {
     const c = this.hcache;
     if (c !== null) {
       const p = c.put(m);
-      if (p === 0) return;
+      if (p === 0) {
+        if (this.handoffWaiters !== 0) this.waits.serve(true);
+        return;
+      }
       if (p < 0) throw coreError(p, "freem", m);
     }
     const r = this.ex.m_freem(m);
     if (r < 0) throw coreError(r, "freem", m);
+    if (this.handoffWaiters !== 0) this.waits.serve(true);
   }
 
   /**
@@ -289,6 +376,7 @@ export class Pool extends EventEmitter {
       }
       done += cnt;
     }
+    if (this.handoffWaiters !== 0) this.waits.serve(true);
   }
 
   // === Header fields ===
@@ -308,24 +396,546 @@ export class Pool extends EventEmitter {
   }
 
   // === Chains and packet data (chain operations) ===
+  //
+  // Handles that lead a chain are "heads"; operations that change a chain want
+  // its head (EBUSY for an mbuf inside a chain or socket buffer). Offsets and
+  // lengths outside the chain throw ERANGE and leave it unchanged. An operation
+  // that needs buffers and finds none returns 0 / false and leaves the chain as
+  // it was. Views from data() and apply() go stale when memory grows (unless
+  // the pool is pinned) and after any operation on their chain.
+
+  /**
+   * m_length: bytes in the chain of `m`.
+   * @throws MbufError EBADHANDLE, EDOUBLEFREE.
+   */
+  length(m: number): number {
+    if (!isHandle(m)) throw this.badHandle("length", m);
+    const r = this.ex.m_length(m);
+    if (r < 0) throw coreError(r, "length", m);
+    return r;
+  }
+
+  /**
+   * m_copydata: copies bytes of the chain of `m` out.
+   * @param off offset in the chain (default 0); @param len bytes (default: to the end).
+   * @param out where to copy (a new Uint8Array by default), at `outOff`.
+   * @returns `out`.
+   * @throws MbufError ERANGE for a range outside the chain or `out`, EINVAL, EBADHANDLE, EDOUBLEFREE.
+   */
+  copydata(m: number, off = 0, len?: number, out?: Uint8Array, outOff = 0): Uint8Array {
+    if (!isHandle(m)) throw this.badHandle("copydata", m);
+    checkRange(off, "offset");
+    const n = len === undefined ? Math.max(0, this.length(m) - off) : checkRange(len, "length");
+    checkRange(outOff, "output offset");
+    const dst = out ?? new Uint8Array(n);
+    if (outOff + n > dst.length) throw new MbufError("ERANGE", `copydata(${m}): ${n} bytes do not fit in the output at ${outOff}`);
+    copyData(this.ex, this.dataExchange(), m, off, n, dst, outOff);
+    return dst;
+  }
+
+  /**
+   * m_copyback: writes `bytes` over offset `off` of the chain of head `m`, extending it with
+   * mbufs and clusters as needed; a cluster shared by reference is copied before it is written.
+   * @returns true, or false if buffers ran out (the chain unchanged, nothing kept).
+   * @throws MbufError ERANGE if `off` is beyond the chain's end, EINVAL, EBADHANDLE, EDOUBLEFREE, EBUSY.
+   */
+  copyback(m: number, off: number, bytes: Uint8Array, how: number = M_NOWAIT): boolean {
+    if (!isHandle(m)) throw this.badHandle("copyback", m);
+    checkRange(off, "offset");
+    if (!(bytes instanceof Uint8Array)) throw new MbufError("EINVAL", "copyback needs a Uint8Array");
+    if (!isInt(how)) throw this.argError("copyback", m, how);
+    return copyBack(this.ex, this.dataExchange(), m, off, bytes, how);
+  }
+
+  /**
+   * m_append: appends `bytes` to the chain of head `m` (trailing space first, then new buffers).
+   * @returns true, or false if buffers ran out (the chain unchanged).
+   * @throws MbufError as copyback().
+   */
+  append(m: number, bytes: Uint8Array, how: number = M_NOWAIT): boolean {
+    if (!isHandle(m)) throw this.badHandle("append", m);
+    if (!(bytes instanceof Uint8Array)) throw new MbufError("EINVAL", "append needs a Uint8Array");
+    if (!isInt(how)) throw this.argError("append", m, how);
+    const dx = this.dataExchange();
+    if (bytes.length > dx.cap || dx.busy) return this.copyback(m, this.length(m), bytes, how);
+    dx.bytes().set(bytes, 0);
+    dx.busy = true;
+    let r: number;
+    try {
+      r = this.ex.m_append(m, bytes.length, dx.addr, how);
+    } finally {
+      dx.busy = false;
+    }
+    if (r < 0) throw coreError(r, "append", m);
+    return r === 1;
+  }
+
+  /**
+   * m_copym: a new chain with `len` bytes from offset `off` of the chain of `m`; clusters are
+   * shared by reference count (read-only while shared), small mbufs copied. The packet
+   * header is copied when `off` is 0.
+   * @param len bytes, or M_COPYALL (default) for the rest of the chain.
+   * @returns the new head, or 0 if buffers ran out (counted in mcfail).
+   * @throws MbufError ERANGE, EINVAL, EBADHANDLE, EDOUBLEFREE.
+   */
+  copym(m: number, off = 0, len: number = M_COPYALL, how: number = M_NOWAIT): number {
+    if (!isHandle(m)) throw this.badHandle("copym", m);
+    checkRange(off, "offset");
+    checkRange(len, "length");
+    if (!isInt(how)) throw this.argError("copym", m, how);
+    const r = this.ex.m_copym(m, off, len, how);
+    if (r < 0) throw coreError(r, "copym", m);
+    return r;
+  }
+
+  /**
+   * m_copypacket: copym of a whole packet (the head must have a packet header).
+   * @returns the new head, or 0 if buffers ran out. @throws MbufError EINVAL, EBADHANDLE, EDOUBLEFREE.
+   */
+  copypacket(m: number, how: number = M_NOWAIT): number {
+    if (!isHandle(m)) throw this.badHandle("copypacket", m);
+    if (!isInt(how)) throw this.argError("copypacket", m, how);
+    const r = this.ex.m_copypacket(m, how);
+    if (r < 0) throw coreError(r, "copypacket", m);
+    return r;
+  }
+
+  /**
+   * m_dup: a deep copy of the chain of `m` (no shared cluster), packed into clusters.
+   * @returns the new head, or 0 if buffers ran out. @throws MbufError EINVAL, EBADHANDLE, EDOUBLEFREE.
+   */
+  dup(m: number, how: number = M_NOWAIT): number {
+    if (!isHandle(m)) throw this.badHandle("dup", m);
+    if (!isInt(how)) throw this.argError("dup", m, how);
+    const r = this.ex.m_dup(m, how);
+    if (r < 0) throw coreError(r, "dup", m);
+    return r;
+  }
+
+  /**
+   * m_defrag: copies the chain of head `m` into as few buffers as possible and frees it.
+   * @returns the new head (use it instead of `m`), or 0 if buffers ran out (`m` kept intact).
+   * @throws MbufError EINVAL, EBADHANDLE, EDOUBLEFREE, EBUSY.
+   */
+  defrag(m: number, how: number = M_NOWAIT): number {
+    if (!isHandle(m)) throw this.badHandle("defrag", m);
+    if (!isInt(how)) throw this.argError("defrag", m, how);
+    const r = this.ex.m_defrag(m, how);
+    if (r < 0) throw coreError(r, "defrag", m);
+    return r;
+  }
+
+  /**
+   * m_pullup: makes the first `n` bytes of the chain of head `m` contiguous in one mbuf.
+   * @returns the head to use from now on (the old one may have been freed), or 0 if `n` > MHLEN
+   *   needs a new mbuf, or none could be had (counted in mpfail; unlike the kernel, the chain is kept).
+   * @throws MbufError ERANGE if `n` is beyond the chain, EINVAL, EBADHANDLE, EDOUBLEFREE, EBUSY.
+   */
+  pullup(m: number, n: number, how: number = M_NOWAIT): number {
+    if (!isHandle(m)) throw this.badHandle("pullup", m);
+    checkRange(n, "length");
+    if (!isInt(how)) throw this.argError("pullup", m, how);
+    const r = this.ex.m_pullup(m, n, how);
+    if (r < 0) throw coreError(r, "pullup", m);
+    return r;
+  }
+
+  /**
+   * M_PREPEND: puts bytes before the chain of head `m`: `data` (a length gives zeroed bytes),
+   * in its leading space if writable, else in a new mbuf that takes over the packet header.
+   * @returns the head to use from now on, or 0 if no mbuf could be had (the chain unchanged).
+   * @throws MbufError ERANGE, EINVAL (more than a new mbuf holds: MHLEN/MLEN), EBADHANDLE, EDOUBLEFREE, EBUSY.
+   */
+  prepend(m: number, data: number | Uint8Array, how: number = M_NOWAIT): number {
+    if (!isHandle(m)) throw this.badHandle("prepend", m);
+    const len = typeof data === "number" ? checkRange(data, "length") : data instanceof Uint8Array ? data.length : -1;
+    if (len < 0) throw new MbufError("EINVAL", "prepend needs a length or a Uint8Array");
+    if (!isInt(how)) throw this.argError("prepend", m, how);
+    const r = this.ex.m_prepend(m, len, how);
+    if (r < 0) throw coreError(r, "prepend", m);
+    if (r !== 0 && typeof data !== "number" && len > 0) copyBack(this.ex, this.dataExchange(), r, 0, data, how);
+    return r;
+  }
+
+  /**
+   * m_adj: trims `req` bytes from the head of the chain of head `m`, or -req from its tail.
+   * @throws MbufError ERANGE if |req| exceeds the chain's length, EINVAL, EBADHANDLE, EDOUBLEFREE, EBUSY.
+   */
+  adj(m: number, req: number): void {
+    if (!isHandle(m)) throw this.badHandle("adj", m);
+    if (!isInt(req)) throw new MbufError(Number.isInteger(req) ? "ERANGE" : "EINVAL", `adj(${m}, ${String(req)}): bad length`);
+    const r = this.ex.m_adj(m, req);
+    if (r < 0) throw coreError(r, "adj", m);
+  }
+
+  /**
+   * m_cat: appends the chain of head `n` to the chain of head `m` (`n` must not be used again).
+   * @throws MbufError EINVAL if m === n, EBADHANDLE, EDOUBLEFREE, EBUSY.
+   */
+  cat(m: number, n: number): void {
+    if (!isHandle(m)) throw this.badHandle("cat", m);
+    if (!isHandle(n)) throw this.badHandle("cat", n);
+    const r = this.ex.m_cat(m, n);
+    if (r < 0) throw coreError(r, "cat", r === -16 ? n : m);
+  }
+
+  /**
+   * m_split: splits the chain of head `m` after `len0` bytes.
+   * @returns the head of the tail (with a packet header if `m` has one), or 0 if buffers ran out.
+   * @throws MbufError ERANGE, EINVAL, EBADHANDLE, EDOUBLEFREE, EBUSY.
+   */
+  split(m: number, len0: number, how: number = M_NOWAIT): number {
+    if (!isHandle(m)) throw this.badHandle("split", m);
+    checkRange(len0, "length");
+    if (!isInt(how)) throw this.argError("split", m, how);
+    const r = this.ex.m_split(m, len0, how);
+    if (r < 0) throw coreError(r, "split", m);
+    return r;
+  }
+
+  /**
+   * m_getptr: the mbuf holding byte `off` of the chain of `m`, and the offset inside it.
+   * @throws MbufError ERANGE if `off` is beyond the chain's end, EBADHANDLE, EDOUBLEFREE.
+   */
+  getptr(m: number, off: number): { m: number; off: number } {
+    if (!isHandle(m)) throw this.badHandle("getptr", m);
+    checkRange(off, "offset");
+    const r = this.ex.m_getptr(m, off);
+    if (r < 0) throw coreError(r, "getptr", m);
+    return { m: r, off: this.ex.m_aux() };
+  }
+
+  /**
+   * m_apply: calls `fn(view, offset)` for each non-empty segment of [off, off+len) of the chain
+   * of `m`, with a zero-copy view valid during the call only; `fn` must not change the chain.
+   * @returns the first non-zero result of `fn`, or 0.
+   * @throws MbufError ERANGE, EBADHANDLE, EDOUBLEFREE.
+   */
+  apply(m: number, off: number, len: number, fn: (view: Uint8Array, offset: number) => number | void): number {
+    if (!isHandle(m)) throw this.badHandle("apply", m);
+    checkRange(off, "offset");
+    checkRange(len, "length");
+    if (typeof fn !== "function") throw new MbufError("EINVAL", "apply needs a function");
+    return applySegments(this.ex, this.dataExchange(), this.memory, m, off, len, fn);
+  }
+
+  /** M_LEADINGSPACE: free bytes before the data of `m` (0 if its cluster is shared). @throws MbufError for a bad handle. */
+  leadingspace(m: number): number {
+    if (!isHandle(m)) throw this.badHandle("leadingspace", m);
+    const r = this.ex.m_leadingspace(m);
+    if (r < 0) throw coreError(r, "leadingspace", m);
+    return r;
+  }
+
+  /** M_TRAILINGSPACE: free bytes after the data of `m` (0 if its cluster is shared). @throws MbufError for a bad handle. */
+  trailingspace(m: number): number {
+    if (!isHandle(m)) throw this.badHandle("trailingspace", m);
+    const r = this.ex.m_trailingspace(m);
+    if (r < 0) throw coreError(r, "trailingspace", m);
+    return r;
+  }
+
+  /** M_WRITABLE: false if `m`'s cluster is shared by reference. @throws MbufError for a bad handle. */
+  writable(m: number): boolean {
+    if (!isHandle(m)) throw this.badHandle("writable", m);
+    const r = this.ex.m_writable(m);
+    if (r < 0) throw coreError(r, "writable", m);
+    return r === 1;
+  }
+
+  /**
+   * mtod: a zero-copy view of the m_len bytes of data of the one mbuf `m`. Writing through it
+   * writes the mbuf (do not write into a shared cluster: see writable()). The view goes stale
+   * when memory grows (unless the pool is pinned) and after any operation on its chain.
+   * @throws MbufError EBADHANDLE, EDOUBLEFREE.
+   */
+  data(m: number): Uint8Array {
+    if (!isHandle(m)) throw this.badHandle("data", m);
+    const a = this.ex.m_mtod(m);
+    if (a < 0) throw coreError(a, "data", m);
+    const dx = this.dataExchange();
+    return new Uint8Array(this.memory.buffer, a, dx.mlen(m));
+  }
+
+  /** The data exchange area (made on first use). */
+  private dataExchange(): DataExchange {
+    return (this.dx ??= new DataExchange(this.memory, this.ex.MB_DXCHG.value, this.ex.MB_DXCHG_CAP.value));
+  }
 
   // === Socket buffers ===
+  //
+  // A socket is an MT_SOCKET mbuf holding both socket buffers (and an MT_PCB mbuf if asked);
+  // `which` is "rcv" or "snd". A chain given to sbappend/sbappendrecord belongs to the socket
+  // buffer afterwards; soclose frees everything the socket holds.
+
+  /**
+   * socreate: a socket with both socket buffers reserved (32768 send, 65536 receive by default).
+   * @returns the socket handle, or 0 if buffers ran out (nothing kept).
+   * @throws MbufError EINVAL for bad options.
+   */
+  socreate(options: SocketOptions = {}, how: number = M_NOWAIT): number {
+    if (!isInt(how)) throw this.argError("socreate", how, 0);
+    const snd = checkInt(options.sndHiwat ?? 32768, "sndHiwat", 0, 0x7fffffff);
+    const rcv = checkInt(options.rcvHiwat ?? 65536, "rcvHiwat", 0, 0x7fffffff);
+    const so = this.ex.socreate(how, options.pcb ? 1 : 0);
+    if (so < 0) throw coreError(so, "socreate");
+    if (so === 0) return 0;
+    if (this.ex.sbreserve(so, 1, snd) !== 1 || this.ex.sbreserve(so, 0, rcv) !== 1) {
+      this.ex.soclose(so);
+      throw new MbufError("EINVAL", `socreate: a reservation exceeds sb_max (send ${snd}, receive ${rcv})`);
+    }
+    return so;
+  }
+
+  /**
+   * soclose: frees both socket buffers, the PCB and the socket (the drop of seed 003).
+   * @throws MbufError EINVAL if `so` is not an open socket, EBADHANDLE, EDOUBLEFREE.
+   */
+  soclose(so: number): void {
+    if (!isHandle(so)) throw this.badHandle("soclose", so);
+    const r = this.ex.soclose(so);
+    if (r < 0) throw coreError(r, "soclose", so);
+  }
+
+  /** The MT_PCB mbuf of socket `so`, or 0. @throws MbufError EINVAL, EBADHANDLE. */
+  sopcb(so: number): number {
+    if (!isHandle(so)) throw this.badHandle("sopcb", so);
+    const r = this.ex.so_pcb(so);
+    if (r < 0) throw coreError(r, "sopcb", so);
+    return r;
+  }
+
+  /**
+   * sbreserve: sets sb_hiwat (and sb_mbmax = min(8 x hiwat, sb_max)).
+   * @returns false if `cc` exceeds what sb_max allows (nothing changed).
+   * @throws MbufError ERANGE, EINVAL, EBADHANDLE.
+   */
+  sbreserve(so: number, which: SockbufName, cc: number): boolean {
+    if (!isHandle(so)) throw this.badHandle("sbreserve", so);
+    checkRange(cc, "cc");
+    const r = this.ex.sbreserve(so, sbWhich(which), cc);
+    if (r < 0) throw coreError(r, "sbreserve", so);
+    return r === 1;
+  }
+
+  /** Sets sb_lowat. @throws MbufError ERANGE unless 0 <= lowat <= sb_hiwat, EINVAL, EBADHANDLE. */
+  sbsetlowat(so: number, which: SockbufName, lowat: number): void {
+    if (!isHandle(so)) throw this.badHandle("sbsetlowat", so);
+    checkRange(lowat, "lowat");
+    const r = this.ex.sbsetlowat(so, sbWhich(which), lowat);
+    if (r < 0) throw coreError(r, "sbsetlowat", so);
+  }
+
+  /**
+   * sbappend: gives the chain of head `m` to the last record of a socket buffer, compacting
+   * small mbufs into trailing space (a new record after one ended with M_EOR).
+   * @returns true, or false if its bytes exceed sbspace (`m` is still the caller's).
+   * @throws MbufError EINVAL, EBADHANDLE, EDOUBLEFREE, EBUSY.
+   */
+  sbappend(so: number, which: SockbufName, m: number): boolean {
+    if (!isHandle(so)) throw this.badHandle("sbappend", so);
+    if (!isHandle(m)) throw this.badHandle("sbappend", m);
+    const r = this.ex.sbappend(so, sbWhich(which), m);
+    if (r < 0) throw coreError(r, "sbappend", m);
+    return r === 1;
+  }
+
+  /** sbappendrecord: gives the chain of head `m` to a socket buffer as a new record (m_nextpkt). Results as sbappend(). */
+  sbappendrecord(so: number, which: SockbufName, m: number): boolean {
+    if (!isHandle(so)) throw this.badHandle("sbappendrecord", so);
+    if (!isHandle(m)) throw this.badHandle("sbappendrecord", m);
+    const r = this.ex.sbappendrecord(so, sbWhich(which), m);
+    if (r < 0) throw coreError(r, "sbappendrecord", m);
+    return r === 1;
+  }
+
+  /**
+   * sosend's copy: writes `bytes` into a socket buffer (trailing space first, then clusters),
+   * all or nothing, in one core call per exchange-area load.
+   * @returns true, or false if they exceed sbspace or buffers ran out (nothing written).
+   * @throws MbufError EINVAL, EBADHANDLE.
+   */
+  sbwrite(so: number, which: SockbufName, bytes: Uint8Array, how: number = M_NOWAIT): boolean {
+    if (!isHandle(so)) throw this.badHandle("sbwrite", so);
+    if (!(bytes instanceof Uint8Array)) throw new MbufError("EINVAL", "sbwrite needs a Uint8Array");
+    if (!isInt(how)) throw this.argError("sbwrite", so, how);
+    const w = sbWhich(which);
+    const dx = this.dataExchange();
+    if (bytes.length > dx.cap) {
+      // Larger than the exchange area: build the chain (all or nothing), then give it whole.
+      if (bytes.length > this.sbspace(so, which)) return false;
+      const m = this.get(how, MT.DATA);
+      if (m === 0) return false;
+      if (!this.copyback(m, 0, bytes, how) || !this.sbappend(so, which, m)) {
+        this.freem(m);
+        return false;
+      }
+      return true;
+    }
+    dx.check("sbwrite");
+    dx.bytes().set(bytes, 0);
+    dx.busy = true;
+    let r: number;
+    try {
+      r = this.ex.sb_write(so, w, bytes.length, how);
+    } finally {
+      dx.busy = false;
+    }
+    if (r < 0) throw coreError(r, "sbwrite", so);
+    return r === 1;
+  }
+
+  /**
+   * sbdrop: drops `len` bytes from the front of a socket buffer (acknowledged or read data).
+   * @throws MbufError ERANGE if len exceeds sb_cc, EINVAL, EBADHANDLE.
+   */
+  sbdrop(so: number, which: SockbufName, len: number): void {
+    if (!isHandle(so)) throw this.badHandle("sbdrop", so);
+    checkRange(len, "length");
+    const r = this.ex.sbdrop(so, sbWhich(which), len);
+    if (r < 0) throw coreError(r, "sbdrop", so);
+  }
+
+  /** sbdroprecord: frees the first record. @returns false if the buffer was empty. @throws MbufError EINVAL, EBADHANDLE. */
+  sbdroprecord(so: number, which: SockbufName): boolean {
+    if (!isHandle(so)) throw this.badHandle("sbdroprecord", so);
+    const r = this.ex.sbdroprecord(so, sbWhich(which));
+    if (r < 0) throw coreError(r, "sbdroprecord", so);
+    return r === 1;
+  }
+
+  /** sbflush: frees everything in a socket buffer (then sb_cc == 0 and sb_mb == 0). @throws MbufError EINVAL, EBADHANDLE. */
+  sbflush(so: number, which: SockbufName): void {
+    if (!isHandle(so)) throw this.badHandle("sbflush", so);
+    const r = this.ex.sbflush(so, sbWhich(which));
+    if (r < 0) throw coreError(r, "sbflush", so);
+  }
+
+  /** sbrelease: sbflush, then sb_hiwat = sb_mbmax = 0. @throws MbufError EINVAL, EBADHANDLE. */
+  sbrelease(so: number, which: SockbufName): void {
+    if (!isHandle(so)) throw this.badHandle("sbrelease", so);
+    const r = this.ex.sbrelease(so, sbWhich(which));
+    if (r < 0) throw coreError(r, "sbrelease", so);
+  }
+
+  /** sbspace: bytes a socket buffer may still take. @throws MbufError EINVAL, EBADHANDLE. */
+  sbspace(so: number, which: SockbufName): number {
+    if (!isHandle(so)) throw this.badHandle("sbspace", so);
+    const r = this.ex.sbspace(so, sbWhich(which));
+    if (r < 0) throw coreError(r, "sbspace", so);
+    return r;
+  }
+
+  /** The fields of a socket buffer (sb_cc, sb_hiwat, sb_mbcnt, sb_mbmax, sb_lowat, sb_mb). @throws MbufError EINVAL, EBADHANDLE. */
+  sbstat(so: number, which: SockbufName): SockbufStats {
+    const space = this.sbspace(so, which);
+    const sb = this.ex.so_sockbuf(so, sbWhich(which));
+    return readSockbuf(this.memory.buffer, sb, space);
+  }
+
 
   // === Reservation (seed 003) ===
 
   /** Sets the m_clalloc reservation flag: while set, only M_RECV requests get clusters. */
   setReserved(flag: boolean): void {
-    this.ex.mb_set_reserved(flag ? 1 : 0);
+    if (this.closed) throw new MbufError("ECLOSED", "the pool is closed");
+    this.waits.setManual(!!flag);
   }
 
   /** Keeps `count` clusters that only M_RECV requests may take (0 turns it off). */
   setReserve(count: number): void {
     checkInt(count, "reserve", 0, this.layout.nmbclusters);
-    const r = this.ex.mb_set_reserve(count);
-    if (r < 0) throw coreError(r, "setReserve", count);
+    this.sysctl(this.profile.aliases["reserve"], count);
+  }
+
+  // === Packet zone (seed 002) ===
+
+  /** The packet zone's settings in force, or null if the pool has none. */
+  get packetZone(): PacketZoneConfig | null {
+    return this.packets.settings;
+  }
+
+  /**
+   * Changes the packet zone at run time (replay the 2005 leak with `none`, then apply the fix).
+   * `false` removes it: every parked pair goes back to its zones.
+   * @throws MbufError EINVAL for a bad option.
+   */
+  setPacketZone(options: PacketZoneOptions | boolean): void {
+    this.packets.configure(resolvePacketZone(options, this.profile.name, this.layout.nmbclusters));
+  }
+
+  /**
+   * Runs one balancing epoch now (what the timer does every `interval` ms).
+   * @returns the demand it measured, the target and band, and the pairs it moved.
+   * @throws MbufError ECLOSED after close().
+   */
+  packetBalance(): PacketEpoch {
+    if (this.closed) throw new MbufError("ECLOSED", "the pool is closed");
+    return this.packets.epoch();
+  }
+
+  /**
+   * Joins up to `n` pairs from the native zones into the packet cache, in one batch.
+   * @returns pairs joined (fewer if the zones ran short; never fails a request or drains).
+   * @throws MbufError EINVAL for a bad n, ESTATE if the pool has no packet zone.
+   */
+  packetRefill(n: number): number {
+    checkInt(n, "n", 0, 0x7fffffff);
+    const r = this.ex.mb_packet_refill(n);
+    if (r < 0) throw coreError(r, "packetRefill", n);
+    return r;
+  }
+
+  /**
+   * Splits up to `n` parked pairs (all by default) back into their zones, in one batch.
+   * @returns pairs split back.
+   * @throws MbufError EINVAL for a bad n.
+   */
+  packetDrain(n: number = 0x7fffffff): number {
+    checkInt(n, "n", 0, 0x7fffffff);
+    const r = this.ex.mb_packet_drain(n);
+    if (r < 0) throw coreError(r, "packetDrain", n);
+    return r;
   }
 
   // === Waiting allocation ===
+
+  /**
+   * m_get with M_WAITOK: an mbuf now, or when one is freed (or netm grows the zone).
+   * @param how M_WAITOK (default), optionally | M_RECV (served first).
+   * @returns a promise of the handle.
+   * @throws (rejects) MbufError ETIMEDOUT after `options.timeout` ms (counted as denied), EINVAL, ECLOSED.
+   */
+  getWait(how: number = M_WAITOK, type: number = MT.DATA, options: WaitOptions = {}): Promise<number> {
+    if (!isInt(type)) return Promise.reject(this.argError("getWait", how, type));
+    return this.waits.request(WaitKind.Get, how, type, 0, 0, options);
+  }
+
+  /** m_gethdr with M_WAITOK. Arguments and results as getWait(). */
+  gethdrWait(how: number = M_WAITOK, type: number = MT.DATA, options: WaitOptions = {}): Promise<number> {
+    if (!isInt(type)) return Promise.reject(this.argError("gethdrWait", how, type));
+    return this.waits.request(WaitKind.GetHdr, how, type, 0, 0, options);
+  }
+
+  /**
+   * m_getcl with M_WAITOK: an mbuf with a cluster, now or when both can be had.
+   * @returns a promise of the handle.
+   * @throws (rejects) MbufError ETIMEDOUT (counted as denied), EINVAL, ECLOSED.
+   */
+  getclWait(how: number = M_WAITOK, type: number = MT.DATA, flags: number = M_PKTHDR, options: WaitOptions = {}): Promise<number> {
+    if (!isInt(type) || !isInt(flags)) return Promise.reject(this.argError("getclWait", how, type));
+    return this.waits.request(WaitKind.GetCl, how, type, flags, 0, options);
+  }
+
+  /**
+   * m_clget with M_WAITOK: attaches a cluster to the empty mbuf `m`, now or when one is freed.
+   * @returns a promise of `m`.
+   * @throws (rejects) MbufError ETIMEDOUT (counted as denied), EBADHANDLE, EDOUBLEFREE, EINVAL, ECLOSED.
+   */
+  clgetWait(m: number, how: number = M_WAITOK, options: WaitOptions = {}): Promise<number> {
+    if (!isHandle(m)) return Promise.reject(this.badHandle("clgetWait", m));
+    return this.waits.request(WaitKind.ClGet, how, 0, 0, m, options);
+  }
 
   // === Drain routines and messages ===
 
@@ -348,7 +958,17 @@ export class Pool extends EventEmitter {
 
   /** The core's `exhausted` import: message, then drain routines if the profile's rule says so. */
   private exhausted(zone: number, how: number): number {
+    this.inHook++;
+    try {
+      return this.exhaustedHook(zone, how);
+    } finally {
+      this.inHook--;
+    }
+  }
+
+  private exhaustedHook(zone: number, how: number): number {
     const name = zone === ZONE_MBUF ? "mbuf" : "cluster";
+    this.netmd?.kick();
     this.emit("exhausted", name, how);
     const text = this.profile.exhaustedMessage[name];
     if (text) this.say(name, text);
@@ -375,7 +995,12 @@ export class Pool extends EventEmitter {
     const last = this.lastMessage.get(zone);
     if (last !== undefined && now - last < this.profile.exhaustedMessage.everyMs) return;
     this.lastMessage.set(zone, now);
-    const msg: PoolMessage = { text, zone, at: now };
+    this.emitMessage(zone, text);
+  }
+
+  /** @internal Delivers a console message of the modelled system: the `message` event and the logger. */
+  emitMessage(zone: "mbuf" | "cluster", text: string): void {
+    const msg: PoolMessage = { text, zone, at: this.clock.now() };
     this.emit("message", msg);
     this.logger?.(text);
   }
@@ -385,7 +1010,7 @@ export class Pool extends EventEmitter {
   /** A snapshot of every counter, as a plain object. */
   stats(): PoolStats {
     const t = this.tunables;
-    return readSnapshot(this.memory.buffer, this.statsAddr, this.zoneBytes, this.globalOff, {
+    const s = readSnapshot(this.memory.buffer, this.statsAddr, this.zoneBytes, this.globalOff, {
       profile: this.profile.name,
       mclbytes: this.mclbytes,
       jumboLimits: {
@@ -393,7 +1018,13 @@ export class Pool extends EventEmitter {
         nine: t["kern.ipc.nmbjumbo9"] ?? 0,
         sixteen: t["kern.ipc.nmbjumbo16"] ?? 0,
       },
+      packet: this.packets.state(),
     });
+    const w = this.waits.stats;
+    s.reservation.auto = w.autoFlag;
+    s.waits = w;
+    s.netm = this.netmd ? this.netmd.stats : { ...NETM_OFF };
+    return s;
   }
 
   /** `netstat -m` in a system's dialect (the profile's own by default). */
@@ -416,6 +1047,50 @@ export class Pool extends EventEmitter {
   }
 
   // === Reports and leak detection ===
+
+  /** This pool's Prometheus metrics (its own Registry), made on first use. */
+  private promMetrics?: PoolMetrics;
+
+  /** FreeBSD's `vmstat -z` for the pool's zones, then the type census of mbufs in use. */
+  vmstatZ(): string {
+    const s = this.stats();
+    return `${formatVmstatZ(s)}\n${formatCensus(s)}`;
+  }
+
+  /** The pool's zones as `vmstat -z` rows and the census as [type name, in use] pairs, as data. */
+  zones(): { zones: ZoneRow[]; types: Array<[string, number]> } {
+    const s = this.stats();
+    return { zones: zoneRows(s), types: typeCensus(s) };
+  }
+
+  /** The pool's Prometheus Registry (a fresh one per pool, never prom-client's global registry). */
+  get metricsRegistry(): Registry {
+    this.promMetrics ??= new PoolMetrics({ profile: this.profile.name });
+    return this.promMetrics.registry;
+  }
+
+  /** The Prometheus text exposition of a snapshot taken now. */
+  metrics(): Promise<string> {
+    void this.metricsRegistry;
+    return (this.promMetrics as PoolMetrics).text(this.stats());
+  }
+
+  /**
+   * Every mbuf in use, grouped by owner tag, oldest first (read from memory, no core call per mbuf).
+   * @param options.classify names who holds a chain (socket buffers); options.perGroup, options.minAge.
+   * @throws MbufError EINVAL for bad options.
+   */
+  outstanding(options: OutstandingOptions = {}): OutstandingReport {
+    return outstanding(this, options);
+  }
+
+  /**
+   * A leak detector sampling this pool on its clock (started); emits "leak" on the pool.
+   * @throws MbufError EINVAL for bad options.
+   */
+  watchLeaks(options: LeakDetectorOptions = {}): LeakDetector {
+    return new LeakDetector(this, options).start();
+  }
 
   // === Management ===
 
@@ -441,6 +1116,7 @@ export class Pool extends EventEmitter {
     checkInt(free, "free", 0, 0x7fffffff);
     const r = this.ex.mb_grow(zone === "mbuf" ? ZONE_MBUF : ZONE_CLUSTER, free);
     if (r < 0) throw coreError(r, "grow");
+    if (r > 0) this.waits.serve();
     return r;
   }
 
@@ -451,12 +1127,82 @@ export class Pool extends EventEmitter {
 
   // === Runtime tunables and netm ===
 
+  /**
+   * Reads a tunable, or writes it on the live pool (`sysctl name=value`, AIX `no -o name=value`).
+   * A write is checked whole before anything changes: the tunable's range, its system's runtime
+   * rule (boot-time tunables are read-only; FreeBSD's kern.ipc.nmb* may only be raised), the
+   * rules of the others (cluster limits may not exceed nmbufs), and the arena (thewall up to
+   * maxThewall, never below what is already carved). Then zone limits, thewall, the reserve and
+   * the flag change in the core, and waiters are served.
+   * @param name the system's name or a short alias.
+   * @returns the value; for a write, the change (old and new value).
+   * @throws MbufError ETUNABLE naming the tunable, the value and the rule (nothing changed).
+   */
+  sysctl(name: string): number;
+  sysctl(name: string, value: number): TunableChange;
+  sysctl(name: string, value?: number): number | TunableChange {
+    if (typeof name !== "string") throw new MbufError("ETUNABLE", `a tunable name is a string, got ${String(name)}`);
+    if (arguments.length < 2) return tunableInfo(this.profile, this.values, name).value;
+    if (this.closed) throw new MbufError("ECLOSED", "the pool is closed");
+    const u32 = new Uint32Array(this.memory.buffer, this.statsAddr + this.globalOff, GL.BYTES / 4);
+    const plan = planWrite(this.profile, this.values, name, value, { capBytes: this.maxThewall, carvedPages: u32[GL.top / 4] });
+    if (plan.old === plan.new) return { name: plan.name, old: plan.old, new: plan.new };
+    const before = this.shape, after = plan.layout, ex = this.ex;
+    const wall = (): void => {
+      if (after.thewall !== before.thewall) this.check(ex.mb_set_wall(Math.floor(after.thewall / PAGE_SIZE)), plan.name);
+    };
+    if (after.thewall > before.thewall) wall();
+    if (after.nmbufs !== before.nmbufs) this.check(ex.mb_set_limit(ZONE_MBUF, after.nmbufs), plan.name);
+    if (after.nmbclusters !== before.nmbclusters) this.check(ex.mb_set_limit(ZONE_CLUSTER, after.nmbclusters), plan.name);
+    if (after.thewall < before.thewall) wall();
+    const resv = this.profile.aliases["reserve"], flag = this.profile.aliases["reserveFlag"];
+    if (plan.values[resv] !== this.values[resv]) this.check(ex.mb_set_reserve(plan.values[resv]), plan.name);
+    this.values = plan.values;
+    this.shape = Object.freeze(after);
+    this.waits.setAuto(plan.values[flag] === 1);
+    this.waits.serve();
+    this.netmd?.kick();
+    return { name: plan.name, old: plan.old, new: plan.new };
+  }
+
+  /** A tunable's value, default, range, unit, rule and runtime rule. @throws MbufError ETUNABLE if unknown. */
+  tunable(name: string): TunableInfo {
+    return tunableInfo(this.profile, this.values, name);
+  }
+
+  /** Every tunable of the pool's profile, in order (`sysctl -a`, `no -a`). */
+  listTunables(): TunableInfo[] {
+    return listTunables(this.profile, this.values);
+  }
+
+  /**
+   * Sets a tunable back to its default (AIX `no -d name`), autosized from the current
+   * values of the tunables it depends on. The runtime rules apply as to any write.
+   * @throws MbufError ETUNABLE as sysctl().
+   */
+  resetTunable(name: string): TunableChange {
+    return this.sysctl(name, this.tunable(name).default);
+  }
+
+  /** netm's counters, or undefined if netm does not manage this pool. */
+  get netm(): { readonly stats: NetmStats; tick(): void } | undefined {
+    return this.netmd;
+  }
+
+  /** A core result during a tunable write: all was checked before, so a failure is a bug. */
+  private check(r: number, name: string): void {
+    if (r < 0) throw coreError(r, `sysctl ${name}`);
+  }
+
   /** Releases the instance; any later call throws ECLOSED. */
   close(): void {
     if (this.closed) return;
     this.hcache?.flush();
     this.hcache = null;
+    this.netmd?.stop();
+    this.waits.close();
     this.closed = true;
+    this.packets.stop();
     const closedFn = (): never => {
       throw new MbufError("ECLOSED", "the pool is closed");
     };

@@ -9,11 +9,20 @@ export type ProfileName = "freebsd" | "freebsd4" | "rtems" | "aix";
 /** When a failed allocation runs the protocol drain routines (m_reclaim). */
 export type DrainRule = "always" | "wait" | "never";
 
-/** One tunable: its system's name, meaning, unit, range and default rule. */
+/**
+ * When a tunable may change on a live pool: `boot` only at creation (a
+ * loader.conf tunable, a map sized at boot, pools carved once), `raise` only
+ * upward (FreeBSD's runtime rule for kern.ipc.nmb*), `rw` freely within its range.
+ */
+export type TunableRuntime = "boot" | "raise" | "rw";
+
+/** One tunable: its system's name, meaning, type, unit, range, default rule and runtime rule. */
 export interface TunableSpec {
   readonly name: string;
   readonly description: string;
-  readonly unit: "count" | "bytes" | "KB";
+  /** `integer`, or `boolean` (0 or 1). */
+  readonly type: "integer" | "boolean";
+  readonly unit: "count" | "bytes" | "KB" | "flag";
   /** Smallest value, given the values resolved so far. */
   min(v: Values): number;
   /** Largest value, given the values resolved so far. */
@@ -22,6 +31,8 @@ export interface TunableSpec {
   default(v: Values): number;
   /** The rule, in words, for error messages and `sysctl -d`. */
   readonly rule: string;
+  /** Whether and how it may change on a live pool. */
+  readonly runtime: TunableRuntime;
 }
 
 /** Tunable values by name. */
@@ -55,6 +66,20 @@ export interface Profile {
   readonly exhaustedMessage: { readonly mbuf?: string; readonly cluster?: string; readonly everyMs: number };
   /** Whether free pages may go back to the arena (FreeBSD 4 never returned map pages). */
   readonly reclaims: boolean;
+  /** Why a `boot` tunable is read-only at runtime on this system (refusal messages). */
+  readonly bootRule: string;
+  /** Whether thewall may move at runtime (AIX); the pool then keeps headroom for it. */
+  readonly runtimeWall: boolean;
+  /** Whether netm (deferred growth and shrink) manages the zones by default (AIX). */
+  readonly netm: boolean;
+  /**
+   * How waiting requests learn of freed buffers: `handoff` (the freed buffer goes
+   * straight to the first waiter) or `poll` (waiters retry every `pollMs`, as
+   * RTEMS's m_clalloc loop does: a caller that does not wait can win the race).
+   */
+  readonly wake: "handoff" | "poll";
+  /** The console line a waiting request prints while it waits (RTEMS), and how often. */
+  readonly waitMessage?: { readonly mbuf: string; readonly cluster: string; readonly everyMs: number };
 }
 
 const KiB = 1024;
@@ -67,15 +92,38 @@ const pagesFor = (items: number, size: number): number => Math.ceil((items * siz
 function spec(
   name: string, description: string, unit: TunableSpec["unit"], rule: string,
   dflt: (v: Values) => number, min: (v: Values) => number, max: (v: Values) => number,
+  runtime: TunableRuntime = "boot",
 ): TunableSpec {
-  return { name, description, unit, rule, default: dflt, min, max };
+  return { name, description, type: unit === "flag" ? "boolean" : "integer", unit, rule, default: dflt, min, max, runtime };
 }
+
+/**
+ * The reservation settings (seed 003), under each system's naming: a plain
+ * reserve of clusters for the receive class, and the automatic m_clalloc flag.
+ */
+function reservationSpecs(prefix: string, clusterLimit: (v: Values) => number): TunableSpec[] {
+  return [
+    spec(`${prefix}mb_rcv_resv`, "clusters kept for the receive class (M_RECV); others fail once only this many remain",
+      "count", "from 0 to the cluster limit", () => 0, () => 0, clusterLimit, "rw"),
+    spec(`${prefix}mb_rcv_flag`,
+      "1: while a receive-class request waits for a cluster, only the receive class gets clusters and the freed cluster goes to it",
+      "flag", "0 or 1", () => 0, () => 0, () => 1, "rw"),
+  ];
+}
+
+/** Short names every profile accepts for the reservation settings. */
+const reservationAliases = (prefix: string): Record<string, string> => ({
+  reserve: `${prefix}mb_rcv_resv`, reserveFlag: `${prefix}mb_rcv_flag`,
+});
 
 const freebsd: Profile = {
   name: "freebsd",
   title: "FreeBSD (modern UMA zones, limits derived from kern.ipc.maxmbufmem)",
   mclbytes: 2048,
-  aliases: { physmem: "hw.physmem", maxmbufmem: "kern.ipc.maxmbufmem", nmbclusters: "kern.ipc.nmbclusters", nmbufs: "kern.ipc.nmbufs" },
+  aliases: {
+    physmem: "hw.physmem", maxmbufmem: "kern.ipc.maxmbufmem", nmbclusters: "kern.ipc.nmbclusters", nmbufs: "kern.ipc.nmbufs",
+    ...reservationAliases("kern.ipc."),
+  },
   tunables: [
     spec("hw.physmem", "memory of the machine the pool models", "bytes", "from 1 MiB to 2 GiB",
       () => 64 * MiB, () => MiB, () => 2048 * MiB),
@@ -84,20 +132,21 @@ const freebsd: Profile = {
       (v) => Math.min(Math.floor(v["hw.physmem"] / 2), THEWALL_MAX), () => 64 * KiB,
       (v) => Math.min(Math.floor((v["hw.physmem"] * 3) / 4), THEWALL_MAX)),
     spec("kern.ipc.nmbjumbop", "limit of page-size jumbo clusters (reported; the pool allocates none)", "count",
-      "at least 0", (v) => Math.floor(v["kern.ipc.maxmbufmem"] / PAGE_SIZE / 4), () => 0, () => 2 ** 31 - 1),
+      "at least 0", (v) => Math.floor(v["kern.ipc.maxmbufmem"] / PAGE_SIZE / 4), () => 0, () => 2 ** 31 - 1, "raise"),
     spec("kern.ipc.nmbjumbo9", "limit of 9k jumbo clusters (reported; the pool allocates none)", "count",
-      "at least 0", (v) => Math.floor(v["kern.ipc.maxmbufmem"] / 9216 / 6), () => 0, () => 2 ** 31 - 1),
+      "at least 0", (v) => Math.floor(v["kern.ipc.maxmbufmem"] / 9216 / 6), () => 0, () => 2 ** 31 - 1, "raise"),
     spec("kern.ipc.nmbjumbo16", "limit of 16k jumbo clusters (reported; the pool allocates none)", "count",
-      "at least 0", (v) => Math.floor(v["kern.ipc.maxmbufmem"] / 16384 / 6), () => 0, () => 2 ** 31 - 1),
+      "at least 0", (v) => Math.floor(v["kern.ipc.maxmbufmem"] / 16384 / 6), () => 0, () => 2 ** 31 - 1, "raise"),
     spec("kern.ipc.nmbclusters", "limit of mbuf clusters", "count",
       "at least 1, and the clusters must fit in kern.ipc.maxmbufmem",
       (v) => Math.max(1, Math.floor(v["kern.ipc.maxmbufmem"] / 2048 / 4)), () => 1,
-      (v) => Math.floor(v["kern.ipc.maxmbufmem"] / 2048)),
+      (v) => Math.floor(v["kern.ipc.maxmbufmem"] / 2048), "raise"),
     spec("kern.ipc.nmbufs", "limit of mbufs", "count",
       "at least kern.ipc.nmbclusters (cluster limits may not exceed nmbufs), and the mbufs must fit in kern.ipc.maxmbufmem",
       (v) => Math.max(Math.floor(v["kern.ipc.maxmbufmem"] / MSIZE / 5),
         v["kern.ipc.nmbclusters"] + v["kern.ipc.nmbjumbop"] + v["kern.ipc.nmbjumbo9"] + v["kern.ipc.nmbjumbo16"]),
-      (v) => v["kern.ipc.nmbclusters"], (v) => Math.floor(v["kern.ipc.maxmbufmem"] / MSIZE)),
+      (v) => v["kern.ipc.nmbclusters"], (v) => Math.floor(v["kern.ipc.maxmbufmem"] / MSIZE), "raise"),
+    ...reservationSpecs("kern.ipc.", (v) => v["kern.ipc.nmbclusters"]),
   ],
   layout: (v) => ({
     thewall: v["kern.ipc.maxmbufmem"], nmbufs: v["kern.ipc.nmbufs"], nmbclusters: v["kern.ipc.nmbclusters"],
@@ -110,13 +159,17 @@ const freebsd: Profile = {
     everyMs: 300_000,
   },
   reclaims: true,
+  bootRule: "a boot-time tunable (loader.conf): give it when the pool is created",
+  runtimeWall: false,
+  netm: false,
+  wake: "handoff",
 };
 
 const freebsd4: Profile = {
   name: "freebsd4",
   title: "FreeBSD 4.x on i386 (fixed mb_map sized from maxusers)",
   mclbytes: 2048,
-  aliases: { nmbclusters: "kern.ipc.nmbclusters", nmbufs: "kern.ipc.nmbufs" },
+  aliases: { nmbclusters: "kern.ipc.nmbclusters", nmbufs: "kern.ipc.nmbufs", ...reservationAliases("kern.ipc.") },
   tunables: [
     spec("maxusers", "system size; NMBCLUSTERS autosizes from it", "count", "from 1 to 4096",
       () => 32, () => 1, () => 4096),
@@ -126,6 +179,7 @@ const freebsd4: Profile = {
       "at least 2 x kern.ipc.nmbclusters, and the whole map at most 1 GiB",
       (v) => v["kern.ipc.nmbclusters"] * 4, (v) => v["kern.ipc.nmbclusters"] * 2,
       (v) => Math.floor((THEWALL_MAX - pagesFor(v["kern.ipc.nmbclusters"], 2048) * PAGE_SIZE) / MSIZE)),
+    ...reservationSpecs("kern.ipc.", (v) => v["kern.ipc.nmbclusters"]),
   ],
   layout: (v) => ({
     // The map is exactly nmbclusters * MCLBYTES + nmbufs * MSIZE (page-rounded per zone).
@@ -141,18 +195,23 @@ const freebsd4: Profile = {
     everyMs: 1000,
   },
   reclaims: false,
+  bootRule: "fixed when the mb_map is sized at boot (set it in loader.conf and reboot): give it when the pool is created",
+  runtimeWall: false,
+  netm: false,
+  wake: "handoff",
 };
 
 const rtems: Profile = {
   name: "rtems",
   title: "RTEMS 4.6 (pools carved once at start-up, MPC860-class boards)",
   mclbytes: 2048,
-  aliases: {},
+  aliases: reservationAliases(""),
   tunables: [
     spec("mbuf_bytecount", "bytes carved into mbufs at start-up", "bytes", "from 4 KiB to 64 MiB",
       () => 64 * KiB, () => 4 * KiB, () => 64 * MiB),
     spec("mbuf_cluster_bytecount", "bytes carved into clusters at start-up", "bytes", "from 4 KiB to 512 MiB",
       () => 128 * KiB, () => 4 * KiB, () => 512 * MiB),
+    ...reservationSpecs("", (v) => Math.floor(v["mbuf_cluster_bytecount"] / 2048)),
   ],
   layout: (v) => {
     const nmbufs = Math.floor(v["mbuf_bytecount"] / MSIZE);
@@ -166,22 +225,30 @@ const rtems: Profile = {
   drain: { mbuf: "wait", cluster: "never" },
   exhaustedMessage: { everyMs: 30_000 },
   reclaims: false,
+  bootRule: "the pools are carved once at start-up (rtems_bsdnet_config): give it when the pool is created",
+  runtimeWall: false,
+  netm: false,
+  // m_clalloc's M_WAIT loop polls every tick; between polls any caller may take a freed cluster.
+  wake: "poll",
+  waitMessage: { mbuf: "Still waiting for mbuf.", cluster: "Still waiting for mbuf cluster.", everyMs: 30_000 },
 };
 
 const aix: Profile = {
   name: "aix",
   title: "AIX 3.2.5 (pinned pools, 4096-byte clusters, netm grows and shrinks, capped by thewall)",
   mclbytes: 4096,
-  aliases: {},
+  aliases: reservationAliases(""),
   tunables: [
     spec("thewall", "most memory the mbuf pools may take from the VMM", "KB", "from 64 KB to 1048576 KB (1 GiB)",
-      () => 2048, () => 64, () => THEWALL_MAX / KiB),
+      () => 2048, () => 64, () => THEWALL_MAX / KiB, "rw"),
     spec("lowmbuf", "free mbufs netm keeps at least", "count", "at least 0, and they must fit in thewall",
-      () => 88, () => 0, (v) => Math.floor((v["thewall"] * KiB) / MSIZE)),
+      () => 88, () => 0, (v) => Math.floor((v["thewall"] * KiB) / MSIZE), "rw"),
     spec("lowclust", "free clusters netm keeps at least", "count", "at least 0, and they must fit in thewall",
-      () => 29, () => 0, (v) => Math.floor((v["thewall"] * KiB) / 4096)),
-    spec("mb_cl_hiwat", "free clusters above which netm gives clusters back", "count", "at least 0",
-      () => 58, () => 0, (v) => Math.floor((v["thewall"] * KiB) / 4096)),
+      () => 29, () => 0, (v) => Math.floor((v["thewall"] * KiB) / 4096), "rw"),
+    spec("mb_cl_hiwat", "free clusters above which netm gives clusters back", "count",
+      "at least 0, and they must fit in thewall",
+      () => 58, () => 0, (v) => Math.floor((v["thewall"] * KiB) / 4096), "rw"),
+    ...reservationSpecs("", (v) => Math.floor((v["thewall"] * KiB) / 4096)),
   ],
   layout: (v) => {
     const thewall = v["thewall"] * KiB;
@@ -194,6 +261,10 @@ const aix: Profile = {
   drain: { mbuf: "wait", cluster: "wait" },
   exhaustedMessage: { everyMs: 1000 },
   reclaims: true,
+  bootRule: "",
+  runtimeWall: true,
+  netm: true,
+  wake: "handoff",
 };
 
 /** Every profile by name. */
@@ -241,6 +312,6 @@ export function checkTunable(t: TunableSpec, val: unknown, v: Values): void {
   const min = t.min(v), max = t.max(v);
   if (typeof val !== "number" || !Number.isInteger(val) || val < min || val > max) {
     throw new MbufError("ETUNABLE",
-      `${t.name}=${String(val)} refused: ${t.name} must be ${t.rule} (here ${min} to ${max} ${t.unit === "count" ? "" : t.unit})`.trimEnd());
+      `${t.name}=${String(val)} refused: ${t.name} must be ${t.rule} (here ${min} to ${max}${t.unit === "bytes" || t.unit === "KB" ? ` ${t.unit}` : ""})`);
   }
 }

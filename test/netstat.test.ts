@@ -54,7 +54,7 @@ describe("netstat -m, modern FreeBSD", () => {
     expect(pool.netstat().split("\n")).toEqual([
       "2/14/16 mbufs in use (current/cache/total)",
       "1/1/2/1024 mbuf clusters in use (current/cache/total/max)",
-      "0/0 mbuf+clusters out of packet secondary zone in use (current/cache)",
+      "1/0 mbuf+clusters out of packet secondary zone in use (current/cache)", // getcl's pair is a packet-zone item
       "0/0/0/512 4k (page size) jumbo clusters in use (current/cache/total/max)",
       "0/0/0/151 9k jumbo clusters in use (current/cache/total/max)",
       "0/0/0/85 16k jumbo clusters in use (current/cache/total/max)",

@@ -6,6 +6,8 @@ export default class SummaryReporter implements Reporter {
   onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
     let passed = 0, failed = 0, skipped = 0;
     for (const mod of modules) {
+      // A file that failed to load or to collect counts as a failure of its own.
+      if (mod.state() === "failed" && !mod.children.size) failed++;
       for (const t of mod.children.allTests()) {
         const s = t.result().state;
         if (s === "passed") passed++;

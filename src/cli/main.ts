@@ -7,6 +7,14 @@ import { Command } from "commander";
 import { MbufError } from "../errors.js";
 import { registerNetstat } from "./netstat.js";
 import { registerDemo } from "./demo.js";
+import { registerSysctl } from "./sysctl.js";
+import { registerNo } from "./no.js";
+import { registerSize } from "./size.js";
+import { registerSim } from "./sim.js";
+import { registerVmstat } from "./vmstat.js";
+import { registerLeaks } from "./leaks.js";
+import { registerWatch } from "./watch.js";
+import { registerNetperf } from "./netperf.js";
 
 // A reader that goes away (`mbufpool ... | head`) is not an error.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
@@ -22,6 +30,14 @@ program
 
 registerDemo(program);
 registerNetstat(program);
+registerSysctl(program);
+registerNo(program);
+registerSize(program);
+registerSim(program);
+registerVmstat(program);
+registerLeaks(program);
+registerWatch(program);
+registerNetperf(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof MbufError) {

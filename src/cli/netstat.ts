@@ -3,7 +3,8 @@
 import { Command, Option } from "commander";
 import { Pool } from "../pool.js";
 import type { ProfileName } from "../profiles.js";
-import { NETSTAT_FORMATS, PROFILE_FORMAT } from "../stats/netstat.js";
+import type { PoolStats } from "../stats/snapshot.js";
+import { REPORT_FORMATS, PROFILE_FORMAT, formatReport } from "../stats/netstat.js";
 import { burst } from "../workload.js";
 import { profileOption, setOption } from "./options.js";
 
@@ -13,18 +14,31 @@ export function registerNetstat(program: Command): void {
     .description("run a burst that exhausts clusters, then free everything; print netstat -m at the worst moment and after")
     .option("-m", "mbuf statistics (the only report; accepted for the familiar spelling)")
     .addOption(profileOption())
-    .addOption(new Option("-f, --format <format>", "report dialect (default: the profile's own)").choices(Object.keys(NETSTAT_FORMATS)))
+    .addOption(new Option("-f, --format <format>", "report dialect (default: the profile's own)").choices(REPORT_FORMATS))
+    .option("--json", "the JSON report (same as --format json)")
     .addOption(setOption())
-    .action((opts: { profile: ProfileName; format?: string; set: Record<string, number> }) => {
+    .action(async (opts: { profile: ProfileName; format?: string; json?: boolean; set: Record<string, number> }) => {
       const pool = Pool.create({ profile: opts.profile, tunables: opts.set });
-      const format = opts.format ?? PROFILE_FORMAT[opts.profile];
-      const r = burst(pool, () => pool.netstat({ format }));
-      process.stdout.write(`# ${pool.profile.title}\n# after a burst of ${r.held} packets (${r.denied} requests denied):\n`);
-      process.stdout.write(r.worst);
-      process.stdout.write(`# after freeing everything:\n${r.after}`);
+      const format = opts.json ? "json" : (opts.format ?? PROFILE_FORMAT[opts.profile]);
+      const snaps: PoolStats[] = [];
+      const r = burst(pool, () => { snaps.push(pool.stats()); return ""; });
       const audit = pool.audit();
-      process.stdout.write(`# audit: ${audit.message}\n`);
       pool.close();
+      const [worst, after] = [await formatReport(snaps[0], format), await formatReport(snaps[1], format)];
+      if (format === "json" || format === "prometheus") {
+        // Machine formats: JSON holds both moments in one document; Prometheus shows the worst
+        // moment as one scrape (the header is an exposition comment, which scrapers ignore).
+        if (format === "json") {
+          process.stdout.write(JSON.stringify({ burst: { held: r.held, denied: r.denied }, worst: JSON.parse(worst), after: JSON.parse(after), audit: audit.message }, null, 2) + "\n");
+        } else {
+          process.stdout.write(`# ${pool.profile.title}: after a burst of ${r.held} packets (${r.denied} requests denied)\n${worst}`);
+        }
+      } else {
+        process.stdout.write(`# ${pool.profile.title}\n# after a burst of ${r.held} packets (${r.denied} requests denied):\n`);
+        process.stdout.write(worst);
+        process.stdout.write(`# after freeing everything:\n${after}`);
+        process.stdout.write(`# audit: ${audit.message}\n`);
+      }
       if (!audit.ok) process.exitCode = 1;
     });
 }

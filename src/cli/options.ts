@@ -19,3 +19,7 @@ export const profileOption = (): Option =>
 export const setOption = (): Option =>
   new Option("-s, --set <name=value>", "set a tunable (repeatable), e.g. kern.ipc.nmbclusters=4096")
     .argParser(collectTunable).default({});
+
+/** `--file <path>`: a tunables file (sysctl.conf style name=value lines). */
+export const fileOption = (): Option =>
+  new Option("-f, --file <path>", "read tunables from a file of name=value lines (sysctl.conf / loader.conf style)");

@@ -18,6 +18,18 @@ export const GL = {
   arenaBase: 112, maxPages: 116, top: 120, freePages: 124, freePageHead: 128,
   pageMeta: 132, refTable: 136, scratch: 140,
   auditCode: 144, auditAddr: 148, auditA: 152, auditB: 156, ready: 160, pinned: 164,
-  hcacheCount: 168, hcacheAddr: 172,
-  BYTES: 176,
+  // Packet zone (assembly/packet.ts); its pair counts are zone slot 3.
+  pktMode: 168, pktLastRefill: 172, pktLastDrain: 176,
+  pktMisses: 184, pktRefills: 192, pktRefilled: 200, pktDrains: 208, pktDrained: 216, // f64
+  pktReclaims: 224, pktReclaimed: 232, // f64
+  hcacheCount: 240, hcacheAddr: 244,
+  BYTES: 248,
 } as const;
+
+/** The mbuf header (assembly/constants.ts, struct mbuf's m_hdr): byte offsets in an mbuf. */
+export const H = {
+  next: 0, nextpkt: 4, data: 8, len: 12, type: 16 /* u16 */, flags: 18 /* u16 */, owner: 20, seq: 24,
+} as const;
+
+/** A page table entry (assembly/arena.ts): zone id | items carved << 8 | scratch << 16. */
+export const PAGE_META = { zoneMask: 0xff, carvedShift: 8, carvedMask: 0xff } as const;

@@ -2,6 +2,7 @@
 // layout (usr.bin/netstat/mbuf.c). Arithmetic per REFERENCE.md.
 
 import type { PoolStats } from "./snapshot.js";
+import { networkBytes } from "./json.js";
 import { MT } from "../constants.js";
 
 /** FreeBSD 4's type names, in netstat's table order. */
@@ -62,11 +63,13 @@ export function formatFreeBSD4(s: PoolStats): string {
 /** Modern FreeBSD `netstat -m` (the lines REFERENCE.md lists); `drainLine` adds FreeBSD 6-8's last line. */
 export function formatFreeBSD(s: PoolStats, drainLine = false): string {
   const p = s.packets;
-  const mCur = s.mbufs.current + p.current, mCache = s.mbufs.cache + p.cache;
-  // Clusters parked in the packet cache are cache, not use.
-  const cCur = s.clusters.current - p.cache, cCache = s.clusters.cache + p.cache;
-  const cur = mCur * s.msize + cCur * s.mclbytes;
-  const cache = mCache * s.msize + cCache * s.mclbytes;
+  // The snapshot's zone figures are already REFERENCE.md's arithmetic: mbufs current =
+  // mbuf_count + packet_count, clusters current = cluster_count - packet_free, and pairs
+  // parked in the packet cache count as cache in both zones (src/stats/snapshot.ts).
+  const mCur = s.mbufs.current, mCache = s.mbufs.cache;
+  const cCur = s.clusters.current, cCache = s.clusters.cache;
+  const net = networkBytes(s);
+  const cur = net.inUse, cache = net.cache;
   const j = s.jumboLimits;
   const lines = [
     `${mCur}/${mCache}/${mCur + mCache} mbufs in use (current/cache/total)`,
@@ -76,8 +79,8 @@ export function formatFreeBSD(s: PoolStats, drainLine = false): string {
     `0/0/0/${j.nine} 9k jumbo clusters in use (current/cache/total/max)`,
     `0/0/0/${j.sixteen} 16k jumbo clusters in use (current/cache/total/max)`,
     `${Math.floor(cur / 1024)}K/${Math.floor(cache / 1024)}K/${Math.floor((cur + cache) / 1024)}K bytes allocated to network (current/cache/total)`,
-    `${s.mbufs.denied}/${s.clusters.denied}/0 requests for mbufs denied (mbufs/clusters/mbuf+clusters)`,
-    `${s.mbufs.delayed}/${s.clusters.delayed}/0 requests for mbufs delayed (mbufs/clusters/mbuf+clusters)`,
+    `${s.mbufs.denied}/${s.clusters.denied}/${p.denied} requests for mbufs denied (mbufs/clusters/mbuf+clusters)`,
+    `${s.mbufs.delayed}/${s.clusters.delayed}/${p.delayed} requests for mbufs delayed (mbufs/clusters/mbuf+clusters)`,
   ];
   if (drainLine) lines.push(`${s.drains} calls to protocol drain routines`);
   return lines.join("\n") + "\n";

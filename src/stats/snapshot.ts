@@ -3,6 +3,8 @@
 
 import { MT_NTYPES, MSIZE, PAGE_SIZE } from "../constants.js";
 import { Z, GL } from "../core/layout.js";
+import { NETM_OFF, type NetmStats } from "../netm.js";
+import type { WaitStats } from "../wait.js";
 
 /** One zone's figures. */
 export interface ZoneStats {
@@ -12,7 +14,7 @@ export interface ZoneStats {
   limit: number;
   /** Items in use (total - cache). */
   current: number;
-  /** Free items held by the zone (for mbufs, including those in the host cache). */
+  /** Free items: held by the zone (for mbufs, also the host cache), or parked in the packet cache (never counted as in use). */
   cache: number;
   /** Items carved (current + cache). */
   total: number;
@@ -31,6 +33,50 @@ export interface ZoneStats {
   pagesOut: number;
 }
 
+/** The packet zone's figures, in mbuf+cluster pairs (src/packet.ts, assembly/packet.ts). */
+export interface PacketStats {
+  /** Balancing mode: `off` when the pool has no packet zone. */
+  mode: "off" | "none" | "watermark" | "median";
+  /** Pairs out of the packet zone in use (netstat's current). */
+  current: number;
+  /** Pairs parked in the cache (netstat's cache); also counted as cache in `mbufs` and `clusters`. */
+  cache: number;
+  /** current + cache, and its highest value. */
+  total: number;
+  peak: number;
+  /** getcl calls served from the cache, and those it could not serve. */
+  hits: number;
+  misses: number;
+  /** Whole pairs parked by frees. */
+  parked: number;
+  /** Refill batches, pairs they joined, and the size of the last one. */
+  refills: number;
+  refilled: number;
+  lastRefill: number;
+  /** Drain batches, pairs they split back, and the size of the last one. */
+  drains: number;
+  drained: number;
+  lastDrain: number;
+  /** Whole-cache returns when a zone ran dry or on reclaim, and the pairs they split back. */
+  reclaims: number;
+  reclaimed: number;
+  /** getcl requests that failed (netstat's mbuf+clusters column). */
+  denied: number;
+  delayed: number;
+  /** The policy's last decision: the level it aims at and the band it tolerates. */
+  target: number;
+  low: number;
+  high: number;
+}
+
+/** The host-side state of the packet zone's policy that a snapshot reports. */
+export interface PacketPolicyState {
+  mode: PacketStats["mode"];
+  target: number;
+  low: number;
+  high: number;
+}
+
 /** Everything the pool counts, at one moment. */
 export interface PoolStats {
   profile: string;
@@ -38,8 +84,8 @@ export interface PoolStats {
   mclbytes: number;
   mbufs: ZoneStats;
   clusters: ZoneStats;
-  /** mbuf+cluster pairs of the packet zone (none yet: in use and cache are 0). */
-  packets: { current: number; cache: number };
+  /** mbuf+cluster pairs of the packet zone. */
+  packets: PacketStats;
   /** mbufs in use by type (index = MT_* value). */
   census: number[];
   /** Calls to protocol drain routines. */
@@ -49,7 +95,12 @@ export interface PoolStats {
   /** FreeBSD 4's m_mcfail / m_mpfail (m_copym / m_pullup failures). */
   mcfail: number;
   mpfail: number;
-  reservation: { flag: boolean; count: number };
+  /** The reservation: the core's flag now, the receive-only reserve, and whether waiting receivers raise the flag. */
+  reservation: { flag: boolean; count: number; auto: boolean };
+  /** Waiting allocation (M_WAITOK). */
+  waits: WaitStats;
+  /** netm's dispatches, growths and shrinks. */
+  netm: NetmStats;
   arena: {
     /** The cap, in bytes (thewall). */
     thewall: number;
@@ -88,10 +139,39 @@ function zone(u32: Uint32Array, f64: Float64Array, base: number, hostCached: num
   };
 }
 
+/** Reads the packet zone's record (zone slot 3) and its global counters. */
+function packetStats(u32: Uint32Array, f64: Float64Array, base: number, g: number, policy?: PacketPolicyState): PacketStats {
+  const w = base >>> 2, d = base >>> 3, gw = g >>> 2, gd = g >>> 3;
+  const total = u32[w + Z.total / 4], cache = u32[w + Z.free / 4];
+  return {
+    mode: policy?.mode ?? "off",
+    current: total - cache,
+    cache,
+    total,
+    peak: u32[w + Z.peak / 4],
+    hits: f64[d + Z.allocs / 8],
+    misses: f64[gd + GL.pktMisses / 8],
+    parked: f64[d + Z.frees / 8],
+    refills: f64[gd + GL.pktRefills / 8],
+    refilled: f64[gd + GL.pktRefilled / 8],
+    lastRefill: u32[gw + GL.pktLastRefill / 4],
+    drains: f64[gd + GL.pktDrains / 8],
+    drained: f64[gd + GL.pktDrained / 8],
+    lastDrain: u32[gw + GL.pktLastDrain / 4],
+    reclaims: f64[gd + GL.pktReclaims / 8],
+    reclaimed: f64[gd + GL.pktReclaimed / 8],
+    denied: f64[d + Z.denied / 8],
+    delayed: f64[d + Z.delayed / 8],
+    target: policy?.target ?? 0,
+    low: policy?.low ?? 0,
+    high: policy?.high ?? 0,
+  };
+}
+
 /** Builds a snapshot from the counters block at `stats` (global part at `stats + global`). */
 export function readSnapshot(
   buffer: ArrayBuffer, stats: number, zoneBytes: number, global: number,
-  meta: { profile: string; mclbytes: number; jumboLimits: PoolStats["jumboLimits"] },
+  meta: { profile: string; mclbytes: number; jumboLimits: PoolStats["jumboLimits"]; packet?: PacketPolicyState },
 ): PoolStats {
   const u32 = new Uint32Array(buffer), f64 = new Float64Array(buffer);
   const g = stats + global, gw = g >>> 2, gd = g >>> 3;
@@ -100,19 +180,27 @@ export function readSnapshot(
   // Free mbufs in the host cache (src/cache.ts) are cache, never use.
   const mbufs = zone(u32, f64, stats + zoneBytes * 1, u32[gw + GL.hcacheCount / 4]);
   const clusters = zone(u32, f64, stats + zoneBytes * 2, 0);
+  const packets = packetStats(u32, f64, stats + zoneBytes * 3, g, meta.packet);
+  // Parked pairs are cache, not use, in both native zones' figures.
+  mbufs.current -= packets.cache;
+  mbufs.cache += packets.cache;
+  clusters.current -= packets.cache;
+  clusters.cache += packets.cache;
   return {
     profile: meta.profile,
     msize: MSIZE,
     mclbytes: meta.mclbytes,
     mbufs,
     clusters,
-    packets: { current: 0, cache: 0 },
+    packets,
     census,
     drains: f64[gd + GL.drains / 8],
     reservedDenied: f64[gd + GL.resvDenied / 8],
     mcfail: f64[gd + GL.mcfail / 8],
     mpfail: f64[gd + GL.mpfail / 8],
-    reservation: { flag: u32[gw + GL.resvFlag / 4] !== 0, count: u32[gw + GL.resvCount / 4] },
+    reservation: { flag: u32[gw + GL.resvFlag / 4] !== 0, count: u32[gw + GL.resvCount / 4], auto: false },
+    waits: { waiting: 0, receiveWaiting: 0, waited: 0, served: 0, timedOut: 0, autoFlag: false },
+    netm: { ...NETM_OFF },
     arena: {
       thewall: u32[gw + GL.maxPages / 4] * PAGE_SIZE,
       pageSize: PAGE_SIZE,

@@ -1,0 +1,39 @@
+// mbufpool size: the sizing advisor (seed 000's reasoning and the AIX guide's).
+
+import { Command, Option } from "commander";
+import { PROFILES, type ProfileName } from "../profiles.js";
+import { sizePool, parseSize } from "../sizing.js";
+
+interface SizeOptions {
+  connections: string;
+  sockbuf: string;
+  pps?: string;
+  udp?: boolean;
+  profile: ProfileName;
+}
+
+export function registerSize(program: Command): void {
+  program
+    .command("size")
+    .description("recommend nmbclusters / nmbufs / thewall for a workload, and print the lines that apply them")
+    .requiredOption("-c, --connections <n>", "concurrent connections")
+    .option("-b, --sockbuf <bytes>", "socket buffer per direction (16k, 64k, 16384)", "16k")
+    .option("--pps <n>", "packets per second")
+    .option("--udp", "mostly UDP traffic: two mbufs per packet per second (AIX guide)")
+    .addOption(new Option("-p, --profile <name>", "system to size for").choices(Object.keys(PROFILES)).default("freebsd"))
+    .action((opts: SizeOptions) => {
+      const a = sizePool({
+        connections: Number(opts.connections),
+        sockbuf: parseSize(opts.sockbuf, "--sockbuf"),
+        pps: opts.pps === undefined ? undefined : Number(opts.pps),
+        udp: !!opts.udp,
+        profile: opts.profile,
+      });
+      const out = [
+        ...a.reasoning.map((l) => `# ${l}`),
+        `# recommended: nmbclusters ${a.nmbclusters}, nmbufs ${a.nmbufs}, thewall ${Math.ceil(a.thewallBytes / 1024)} KB`,
+        ...a.lines,
+      ];
+      process.stdout.write(out.map((l) => `${l}\n`).join(""));
+    });
+}

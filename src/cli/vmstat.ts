@@ -1,0 +1,28 @@
+// mbufpool vmstat -z: the zone table and the type census on the burst workload.
+
+import { Command } from "commander";
+import { Pool } from "../pool.js";
+import type { ProfileName } from "../profiles.js";
+import { burst } from "../workload.js";
+import { profileOption, setOption } from "./options.js";
+
+export function registerVmstat(program: Command): void {
+  program
+    .command("vmstat")
+    .description("run a burst that exhausts clusters; print the zones like FreeBSD's vmstat -z, and the type census, at the worst moment and after")
+    .option("-z", "zone statistics (the only report; accepted for the familiar spelling)")
+    .addOption(profileOption())
+    .addOption(setOption())
+    .option("--json", "zones and census as JSON")
+    .action((opts: { profile: ProfileName; set: Record<string, number>; json?: boolean }) => {
+      const pool = Pool.create({ profile: opts.profile, tunables: opts.set });
+      const r = burst(pool, () => (opts.json ? JSON.stringify(pool.zones()) : pool.vmstatZ()));
+      if (opts.json) {
+        process.stdout.write(JSON.stringify({ burst: { held: r.held, denied: r.denied }, worst: JSON.parse(r.worst), after: JSON.parse(r.after) }, null, 2) + "\n");
+      } else {
+        process.stdout.write(`# ${pool.profile.title}\n# after a burst of ${r.held} packets (${r.denied} requests denied):\n${r.worst}`);
+        process.stdout.write(`# after freeing everything:\n${r.after}`);
+      }
+      pool.close();
+    });
+}

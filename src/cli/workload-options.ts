@@ -1,0 +1,25 @@
+// Options of the commands that run a timed workload (leaks, watch).
+
+import { Command, InvalidArgumentError } from "commander";
+
+/** Parses a positive integer argument. */
+export function intArg(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 1e7) throw new InvalidArgumentError("expected an integer from 1 to 10000000");
+  return n;
+}
+
+/** Parsed timed-workload options. */
+export interface WorkloadOpts {
+  ticks: number;
+  idle: number;
+  interval: number;
+}
+
+/** Adds --ticks, --idle and --interval. */
+export function workloadOptions(cmd: Command): Command {
+  return cmd
+    .option("--ticks <n>", "busy ticks of the workload", intArg, 120)
+    .option("--idle <n>", "idle ticks after the busy ones", intArg, 20)
+    .option("--interval <ms>", "virtual time per tick and between samples, ms", intArg, 1000);
+}

@@ -1,0 +1,56 @@
+// Samples a pool and a scenario's own figures on simulated time, for the
+// text summary (worst moment) and the HTML report's charts.
+
+import type { Pool } from "../pool.js";
+import type { Simulator } from "./engine.js";
+
+/** Named series sampled at the same instants. */
+export interface Series {
+  /** Sample times, in seconds of simulated time. */
+  t: number[];
+  [name: string]: number[];
+}
+
+export class Recorder {
+  readonly series: Series = { t: [] };
+  /** netstat -m at the moment the tracked figure peaked. */
+  worstReport = "";
+  private worstValue = -Infinity;
+
+  /**
+   * @param extra scenario figures to sample besides the pool's (e.g. bytes delivered, waiting tasks).
+   * @param worstOf the figure whose highest value marks the worst moment.
+   */
+  constructor(
+    private readonly sim: Simulator,
+    private readonly pool: Pool,
+    private readonly extra: () => Record<string, number> = () => ({}),
+    private readonly worstOf: (s: Record<string, number>) => number = (s) => s["clusters in use"],
+  ) {}
+
+  /** Samples every `period` ms for as long as the simulation runs. */
+  start(period: number): void {
+    this.sample();
+    this.sim.every(period, () => this.sample());
+  }
+
+  sample(): void {
+    const st = this.pool.stats();
+    const row: Record<string, number> = {
+      // The snapshot's figures are honest already: packet-cache pairs count as cache.
+      "mbufs in use": st.mbufs.current,
+      "clusters in use": st.clusters.current,
+      "clusters cached": st.clusters.cache,
+      denied: st.mbufs.denied + st.clusters.denied,
+      delayed: st.mbufs.delayed + st.clusters.delayed,
+      ...this.extra(),
+    };
+    this.series.t.push(+(this.sim.now() / 1000).toFixed(3));
+    for (const [k, v] of Object.entries(row)) (this.series[k] ??= []).push(v);
+    const w = this.worstOf(row);
+    if (w > this.worstValue) {
+      this.worstValue = w;
+      this.worstReport = this.pool.netstat();
+    }
+  }
+}

@@ -1,0 +1,148 @@
+// Usage over time: samples of a pool's snapshot taken on its Clock, kept in
+// a bounded ring, exported as a versioned JSON time series (for charts and
+// the simulator's HTML report).
+
+import { Ticker } from "../clock.js";
+import type { Pool } from "../pool.js";
+import type { PoolStats } from "./snapshot.js";
+import { MbufError, checkInt } from "../errors.js";
+
+/** One sample. */
+export interface UsageSample {
+  /** Clock time, ms. */
+  t: number;
+  mbufsInUse: number;
+  mbufsCache: number;
+  clustersInUse: number;
+  clustersCache: number;
+  packetsInUse: number;
+  /** Allocations + frees of both zones, ever (its growth between samples is the activity). */
+  ops: number;
+  /** Requests denied / delayed, ever (both zones). */
+  denied: number;
+  delayed: number;
+}
+
+export const SERIES_JSON_SCHEMA = "mbufpool.series";
+export const SERIES_JSON_VERSION = 1;
+
+/** The JSON time series, version 1. */
+export interface SeriesJSON {
+  schema: typeof SERIES_JSON_SCHEMA;
+  version: typeof SERIES_JSON_VERSION;
+  profile: string;
+  /** Limits, for the chart's scale. */
+  limits: { mbufs: number; clusters: number };
+  intervalMs: number;
+  samples: UsageSample[];
+}
+
+/** The sample of a snapshot at time `t`. */
+export function sampleOf(s: PoolStats, t: number): UsageSample {
+  return {
+    t,
+    mbufsInUse: s.mbufs.current,
+    mbufsCache: s.mbufs.cache,
+    clustersInUse: s.clusters.current,
+    clustersCache: s.clusters.cache,
+    packetsInUse: s.packets.current,
+    ops: userOps(s),
+    denied: s.mbufs.denied + s.clusters.denied,
+    delayed: s.mbufs.delayed + s.clusters.delayed,
+  };
+}
+
+/** Records a pool's usage every `intervalMs` on its clock (or on demand with sample()). */
+export class UsageRecorder {
+  readonly intervalMs: number;
+  /** Most samples kept (older ones are dropped). */
+  readonly capacity: number;
+  private readonly buf: UsageSample[] = [];
+  private ticker?: Ticker;
+
+  constructor(readonly pool: Pool, options: { intervalMs?: number; capacity?: number } = {}) {
+    this.intervalMs = checkInt(options.intervalMs ?? 1000, "intervalMs", 1, 0x7fffffff);
+    this.capacity = checkInt(options.capacity ?? 3600, "capacity", 1, 1 << 24);
+  }
+
+  /** Takes one sample now. */
+  sample(): UsageSample {
+    const smp = sampleOf(this.pool.stats(), this.pool.clock.now());
+    this.buf.push(smp);
+    if (this.buf.length > this.capacity) this.buf.splice(0, this.buf.length - this.capacity);
+    return smp;
+  }
+
+  /** Samples every intervalMs until stop() (or the pool closes). */
+  start(): this {
+    if (this.ticker?.active) return this;
+    this.ticker = new Ticker(this.pool.clock, this.intervalMs, () => this.sample(), () => !this.pool.isClosed);
+    return this;
+  }
+
+  stop(): void {
+    this.ticker?.stop();
+  }
+
+  /** The samples, oldest first. */
+  get samples(): readonly UsageSample[] {
+    return this.buf;
+  }
+
+  /** The JSON time series. */
+  toJSON(): SeriesJSON {
+    const s = this.pool.isClosed ? undefined : this.pool.stats();
+    return {
+      schema: SERIES_JSON_SCHEMA,
+      version: SERIES_JSON_VERSION,
+      profile: this.pool.profile.name,
+      limits: { mbufs: s?.mbufs.limit ?? 0, clusters: s?.clusters.limit ?? 0 },
+      intervalMs: this.intervalMs,
+      samples: [...this.buf],
+    };
+  }
+}
+
+/** Checks that `v` looks like a SeriesJSON document (for readers of exported files). */
+export function parseSeries(v: unknown): SeriesJSON {
+  const d = v as SeriesJSON;
+  if (!d || d.schema !== SERIES_JSON_SCHEMA || d.version !== SERIES_JSON_VERSION || !Array.isArray(d.samples)) {
+    throw new MbufError("EINVAL", `not a ${SERIES_JSON_SCHEMA} version ${SERIES_JSON_VERSION} document`);
+  }
+  return d;
+}
+
+/** Columns of a series: sample times in seconds, then one array per figure (the simulator's chart shape). */
+export interface SeriesColumns {
+  t: number[];
+  [figure: string]: number[];
+}
+
+/**
+ * The series as columns, named as the simulator's HTML report names its
+ * figures ("mbufs in use", "clusters in use", "clusters cached", "denied",
+ * "delayed"), times in seconds: ready for a uPlot chart.
+ */
+export function seriesColumns(series: SeriesJSON): SeriesColumns {
+  const s = series.samples;
+  return {
+    t: s.map((x) => +(x.t / 1000).toFixed(3)),
+    "mbufs in use": s.map((x) => x.mbufsInUse),
+    "clusters in use": s.map((x) => x.clustersInUse),
+    "clusters cached": s.map((x) => x.clustersCache),
+    denied: s.map((x) => x.denied),
+    delayed: s.map((x) => x.delayed),
+  };
+}
+
+/**
+ * Allocations and frees the pool's users made: the zones' own counts plus the
+ * packet cache's hits and parked pairs, less the pairs the packet balancer moved
+ * between the cache and the zones (one mbuf and one cluster each way), which are
+ * the pool's own housekeeping and must not make an idle system look busy.
+ */
+export function userOps(s: PoolStats): number {
+  const p = s.packets;
+  const zoneOps = s.mbufs.allocs + s.mbufs.frees + s.clusters.allocs + s.clusters.frees;
+  return zoneOps + p.hits + p.parked - 2 * (p.refilled + p.drained + p.reclaimed);
+}

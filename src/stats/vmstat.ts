@@ -1,0 +1,62 @@
+// `vmstat -z` for the pool's zones, as FreeBSD prints UMA zones
+// (usr.bin/vmstat: "%-20s %6ju, %6ju,%8ju,%8ju,%8ju,%4ju,%4ju" under
+// "ITEM  SIZE  LIMIT  USED  FREE  REQ FAIL SLEEP"), and the type census.
+// FAIL counts requests denied, SLEEP requests delayed (left to wait).
+
+import type { PoolStats } from "./snapshot.js";
+import { MT_NAMES } from "../constants.js";
+
+/** One row of the zone table. */
+export interface ZoneRow {
+  /** UMA's zone name: mbuf_packet, mbuf, mbuf_cluster. */
+  item: string;
+  size: number;
+  /** 0 means no limit of its own, as UMA prints it. */
+  limit: number;
+  used: number;
+  free: number;
+  /** Successful allocations, ever. */
+  req: number;
+  fail: number;
+  sleep: number;
+}
+
+/** The pool's zones as rows (the packet zone first, as FreeBSD lists it). */
+export function zoneRows(s: PoolStats): ZoneRow[] {
+  // UMA's raw per-zone view: the packet zone's pairs (in use or parked) are not the
+  // mbuf zone's items, and the cluster zone counts the clusters parked in the packet
+  // cache as allocated (the seed 002 confusion that netstat -m's arithmetic undoes).
+  const p = s.packets;
+  return [
+    { item: "mbuf_packet", size: s.msize, limit: 0, used: p.current, free: p.cache, req: p.hits + p.misses, fail: p.denied, sleep: p.delayed },
+    { item: "mbuf", size: s.mbufs.size, limit: s.mbufs.limit, used: s.mbufs.current - p.current, free: s.mbufs.cache - p.cache,
+      req: s.mbufs.allocs, fail: s.mbufs.denied, sleep: s.mbufs.delayed },
+    { item: "mbuf_cluster", size: s.clusters.size, limit: s.clusters.limit, used: s.clusters.current + p.cache, free: s.clusters.cache - p.cache,
+      req: s.clusters.allocs, fail: s.clusters.denied, sleep: s.clusters.delayed },
+  ];
+}
+
+/** The type census as [name, count] pairs, in type order (every type, zeros included). */
+export function typeCensus(s: PoolStats): Array<[string, number]> {
+  const out: Array<[string, number]> = [];
+  for (let t = 1; t < s.census.length; t++) out.push([MT_NAMES[t] ?? `type${t}`, s.census[t]]);
+  return out;
+}
+
+const num = (n: number, w: number): string => String(n).padStart(w);
+
+/** FreeBSD's `vmstat -z` header and one line per zone. */
+export function formatVmstatZ(s: PoolStats): string {
+  let out = "ITEM                   SIZE  LIMIT     USED     FREE      REQ FAIL SLEEP\n\n";
+  for (const r of zoneRows(s)) {
+    out += `${(r.item + ":").padEnd(20)} ${num(r.size, 6)}, ${num(r.limit, 6)},${num(r.used, 8)},${num(r.free, 8)},${num(r.req, 8)},${num(r.fail, 4)},${num(r.sleep, 4)}\n`;
+  }
+  return out;
+}
+
+/** The type census of mbufs in use: one `TYPE  INUSE` line per non-zero type. */
+export function formatCensus(s: PoolStats): string {
+  let out = "TYPE          INUSE\n";
+  for (const [name, n] of typeCensus(s)) if (n) out += `${name.padEnd(10)}${num(n, 10)}\n`;
+  return out;
+}

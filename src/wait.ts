@@ -1,0 +1,332 @@
+// Waiting allocation (M_WAITOK) and the m_clalloc reservation flag (seed 003).
+//
+// A waiting request first tries the core at once (with M_WAITOK, so a
+// failure is counted as delayed and runs the profile's drain rule). If that
+// fails it joins one of two FIFO queues: the receive class (M_RECV) and
+// everyone else. Waiters are served receive class first, then in arrival
+// order; a waiter that lacks a zone blocks later waiters for that zone only.
+// Before calling the core for a waiter, the queue checks in the counters
+// block that the allocation can succeed, so serving never inflates the
+// denied/delayed counters. A waiter that times out is rejected with
+// ETIMEDOUT and counted as denied (mb_wait_failed).
+//
+// Wake-up follows the profile: `handoff` serves the queues right after every
+// free (the freed buffer goes straight to the first waiter; the free path
+// pays one number test when nobody waits); `poll` retries the queues on a
+// tick, as RTEMS's m_clalloc loop did, so a caller that does not wait can
+// take a freed cluster first -- seed 001's starvation.
+//
+// The reservation flag, when the pool enables it (tunable *mb_rcv_flag), is
+// set while a receive-class request waits for a cluster: cluster allocation
+// by every other class then fails (counted by the core), and a freed cluster
+// is handed to the receiver at once, on every profile.
+
+import type { Pool } from "./pool.js";
+import type { Clock } from "./clock.js";
+import { MbufError, coreError } from "./errors.js";
+import { Z, GL, H } from "./core/layout.js";
+import { M_NOWAIT, M_WAITOK, M_RECV, ZONE_MBUF, ZONE_CLUSTER, ZONE_PACKET } from "./constants.js";
+
+/** What a waiter asked for. */
+export const WaitKind = { Get: 0, GetHdr: 1, GetCl: 2, ClGet: 3 } as const;
+type Kind = (typeof WaitKind)[keyof typeof WaitKind];
+const { Get, GetHdr, GetCl, ClGet } = WaitKind;
+const CALL = ["getWait", "gethdrWait", "getclWait", "clgetWait"] as const;
+/** Offsets of m_type (u16) and the allocation sequence number (u32) in an mbuf header (assembly/constants.ts). */
+const M_TYPE_OFF = 16;
+const M_SEQ_OFF = H.seq;
+
+/** Options of a waiting request. */
+export interface WaitOptions {
+  /** Milliseconds to wait before rejecting with ETIMEDOUT (the pool's waitTimeoutMs by default; Infinity waits forever). */
+  timeout?: number;
+}
+
+/** Waiting-allocation counters. */
+export interface WaitStats {
+  /** Requests waiting now, and how many of them are of the receive class. */
+  waiting: number;
+  receiveWaiting: number;
+  /** Requests that had to wait. */
+  waited: number;
+  /** Waiters served with a buffer, and waiters that gave up. */
+  served: number;
+  timedOut: number;
+  /** Whether the reservation flag is raised automatically for waiting receivers (the pool's setting). */
+  autoFlag: boolean;
+}
+
+interface Waiter {
+  kind: Kind;
+  how: number;
+  type: number;
+  flags: number;
+  m: number;
+  /** For clget: the mbuf's allocation sequence number, to notice it was freed (and maybe reused) meanwhile. */
+  seq: number;
+  needM: boolean;
+  needC: boolean;
+  recv: boolean;
+  resolve: (h: number) => void;
+  reject: (e: Error) => void;
+  timer: number;
+  msgTimer: number;
+}
+
+export class WaitQueue {
+  private readonly recvQ: Waiter[] = [];
+  private readonly otherQ: Waiter[] = [];
+  private manualFlag = false;
+  private autoFlag = false;
+  private coreFlag = false;
+  private pollTimer = 0;
+  private deferred = 0;
+  private readonly s = { waited: 0, served: 0, timedOut: 0 };
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly clock: Clock,
+    private readonly mode: "handoff" | "poll",
+    private readonly pollMs: number,
+    private readonly defaultTimeout: number,
+  ) {}
+
+  /** Counters, for stats(). */
+  get stats(): WaitStats {
+    return {
+      waiting: this.recvQ.length + this.otherQ.length, receiveWaiting: this.recvQ.length,
+      waited: this.s.waited, served: this.s.served, timedOut: this.s.timedOut, autoFlag: this.autoFlag,
+    };
+  }
+
+  /** Enables or disables the automatic reservation flag. */
+  setAuto(on: boolean): void {
+    this.autoFlag = on;
+    this.changed();
+  }
+
+  /** The flag as the user sets it by hand (Pool.setReserved); the core flag is this or the automatic one. */
+  setManual(on: boolean): void {
+    this.manualFlag = on;
+    this.changed();
+  }
+
+  /**
+   * A waiting request: tries at once, else queues.
+   * @returns a promise of the handle (for clget, the mbuf `m`).
+   */
+  request(kind: Kind, how: number, type: number, flags: number, m: number, options: WaitOptions): Promise<number> {
+    const call = CALL[kind];
+    if (typeof how !== "number" || !Number.isInteger(how) || (how & ~(M_NOWAIT | M_WAITOK | M_RECV)) !== 0) {
+      return Promise.reject(new MbufError("EINVAL", `${call}: how must be M_WAITOK (or M_NOWAIT), optionally | M_RECV, got ${String(how)}`));
+    }
+    const timeout = options.timeout ?? this.defaultTimeout;
+    if (typeof timeout !== "number" || !(timeout >= 0)) {
+      return Promise.reject(new MbufError("EINVAL", `${call}: timeout must be a number of milliseconds >= 0 or Infinity`));
+    }
+    const w: Waiter = {
+      kind, how: (how & M_RECV) | M_WAITOK, type, flags, m, seq: 0,
+      needM: kind !== ClGet, needC: kind === GetCl || kind === ClGet, recv: (how & M_RECV) !== 0,
+      resolve: () => {}, reject: () => {}, timer: 0, msgTimer: 0,
+    };
+    let first: number;
+    try {
+      first = this.attempt(w);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (first > 0) return Promise.resolve(first);
+    if (kind === ClGet) w.seq = this.seqOf(m);
+    return new Promise<number>((resolve, reject) => {
+      w.resolve = resolve;
+      w.reject = reject;
+      this.s.waited++;
+      (w.recv ? this.recvQ : this.otherQ).push(w);
+      if (timeout !== Infinity) w.timer = this.clock.setTimer(() => this.expire(w, call, timeout), timeout);
+      const say = this.pool.profile.waitMessage;
+      if (say) {
+        const repeat = (): void => {
+          w.msgTimer = this.clock.setTimer(repeat, say.everyMs);
+          this.pool.emitMessage(this.lacksMbuf(w) ? "mbuf" : "cluster", this.lacksMbuf(w) ? say.mbuf : say.cluster);
+        };
+        w.msgTimer = this.clock.setTimer(repeat, say.everyMs);
+      }
+      this.changed();
+    });
+  }
+
+  /**
+   * Serves waiters in order while the pool can satisfy them. `fromFree`
+   * marks a call from the free path: in poll mode only receivers that hold
+   * the reservation flag are served there (the others wait for the tick).
+   */
+  serve(fromFree = false): void {
+    if (this.pool.inHook) {
+      // Inside an allocation (a drain routine freed): the retry gets the buffer; serve right after.
+      if (!this.deferred) this.deferred = this.clock.setTimer(() => { this.deferred = 0; this.serve(); }, 0);
+      return;
+    }
+    const onlyFlagged = fromFree && this.mode === "poll";
+    let blockedM = false, blockedC = false;
+    for (const q of [this.recvQ, this.otherQ]) {
+      if (onlyFlagged && q !== this.recvQ) break;
+      for (let i = 0; i < q.length;) {
+        const w = q[i];
+        if (onlyFlagged && !(this.coreFlag && w.needC)) { i++; continue; }
+        if ((w.needM && blockedM) || (w.needC && blockedC)) { i++; continue; }
+        const okM = !w.needM || this.mbufAvailable();
+        const okC = !w.needC || this.clusterAvailable(w.recv);
+        if (!okM || !okC) {
+          if (!okM) blockedM = true;
+          if (!okC) blockedC = true;
+          i++;
+          continue;
+        }
+        let h: number;
+        try {
+          if (w.kind === ClGet && this.seqOf(w.m) !== w.seq) {
+            throw new MbufError("EBADHANDLE", `clgetWait(${w.m}): the mbuf was freed while it waited for a cluster`);
+          }
+          h = this.attempt(w);
+        } catch (e) {
+          q.splice(i, 1);
+          this.finish(w);
+          w.reject(e as Error);
+          continue;
+        }
+        if (h > 0) {
+          q.splice(i, 1);
+          this.finish(w);
+          this.s.served++;
+          w.resolve(h);
+        } else {
+          if (w.needM) blockedM = true;
+          if (w.needC) blockedC = true;
+          i++;
+        }
+      }
+    }
+    this.changed();
+  }
+
+  /** Rejects every waiter with ECLOSED and stops the timers. */
+  close(): void {
+    for (const q of [this.recvQ, this.otherQ]) {
+      for (const w of q.splice(0)) {
+        this.finish(w);
+        w.reject(new MbufError("ECLOSED", `${CALL[w.kind]}: the pool was closed while waiting`));
+      }
+    }
+    if (this.pollTimer) this.clock.clearTimer(this.pollTimer);
+    if (this.deferred) this.clock.clearTimer(this.deferred);
+    this.pollTimer = this.deferred = 0;
+  }
+
+  /** One call into the core for `w`: the handle, 0 if nothing could be had; throws for a bad argument. */
+  private attempt(w: Waiter): number {
+    const ex = this.pool.core;
+    let r: number;
+    switch (w.kind) {
+      case Get: r = ex.m_get(w.how, w.type); break;
+      case GetHdr: r = ex.m_gethdr(w.how, w.type); break;
+      case GetCl: r = ex.m_getcl(w.how, w.type, w.flags); break;
+      default: r = ex.m_clget(w.m, w.how); break;
+    }
+    if (r < 0) throw coreError(r, CALL[w.kind], w.kind === ClGet ? w.m : w.type);
+    return r;
+  }
+
+  private expire(w: Waiter, call: string, timeout: number): void {
+    const q = w.recv ? this.recvQ : this.otherQ;
+    const i = q.indexOf(w);
+    if (i < 0) return;
+    q.splice(i, 1);
+    w.timer = 0;
+    const mbuf = this.lacksMbuf(w);
+    this.finish(w);
+    this.s.timedOut++;
+    this.pool.countWaitFailed(mbuf ? "mbuf" : "cluster");
+    w.reject(new MbufError("ETIMEDOUT", `${call}: no ${mbuf ? "mbuf" : "mbuf cluster"} within ${timeout} ms`));
+    this.changed();
+  }
+
+  private finish(w: Waiter): void {
+    if (w.timer) this.clock.clearTimer(w.timer);
+    if (w.msgTimer) this.clock.clearTimer(w.msgTimer);
+    w.timer = w.msgTimer = 0;
+  }
+
+  /** True if what `w` lacks first is an mbuf (else a cluster). */
+  private lacksMbuf(w: Waiter): boolean {
+    return w.needM && !this.mbufAvailable();
+  }
+
+  /** After any change of the queues: the flag, the free path's test, the poll timer. */
+  private changed(): void {
+    this.syncFlag();
+    const n = this.recvQ.length + this.otherQ.length;
+    this.pool.handoffWaiters = this.mode === "handoff" ? n : (this.coreFlag && this.recvQ.length ? this.recvQ.length : 0);
+    if (this.mode === "poll" && n > 0 && !this.pollTimer) {
+      const poll = (): void => {
+        this.pollTimer = 0;
+        this.serve();
+      };
+      this.pollTimer = this.clock.setTimer(poll, this.pollMs);
+    } else if (n === 0 && this.pollTimer) {
+      this.clock.clearTimer(this.pollTimer);
+      this.pollTimer = 0;
+    }
+  }
+
+  private syncFlag(): void {
+    const on = this.manualFlag || (this.autoFlag && this.recvQ.some((w) => w.needC));
+    if (on !== this.coreFlag && !this.pool.isClosed) {
+      this.coreFlag = on;
+      this.pool.core.mb_set_reserved(on ? 1 : 0);
+    }
+  }
+
+  /** The allocation sequence number in the header of mbuf `m` (m_hdr's seq word), 0 if free. */
+  private seqOf(m: number): number {
+    const u32 = new Uint32Array(this.pool.buffer);
+    return new Uint16Array(this.pool.buffer)[(m + M_TYPE_OFF) >>> 1] === 0 ? 0 : u32[(m + M_SEQ_OFF) >>> 2];
+  }
+
+  // --- Availability, read from the counters block (no core call) ---
+
+  private words(): { u32: Uint32Array; z: (id: number) => number; g: number } {
+    const ex = this.pool.core;
+    const u32 = new Uint32Array(this.pool.buffer);
+    const base = ex.MB_STATS.value;
+    return { u32, z: (id) => (base + ex.MB_ZONE_BYTES.value * id) >>> 2, g: (base + ex.MB_GLOBAL.value) >>> 2 };
+  }
+
+  private pagesAvailable(u32: Uint32Array, g: number): number {
+    return u32[g + GL.freePages / 4] + (u32[g + GL.maxPages / 4] - u32[g + GL.top / 4]);
+  }
+
+  private mbufAvailable(): boolean {
+    const { u32, z, g } = this.words();
+    const w = z(ZONE_MBUF);
+    // A parked packet pair is an mbuf too: the core splits the cache when the zone runs dry.
+    if (u32[w + Z.free / 4] > 0 || u32[z(ZONE_PACKET) + Z.free / 4] > 0) return true;
+    return u32[w + Z.grows / 4] !== 0 && u32[w + Z.total / 4] < u32[w + Z.limit / 4] && this.pagesAvailable(u32, g) > 0;
+  }
+
+  /** Mirrors the core's m_clalloc: free clusters plus what the zone may carve, less the reservation. */
+  private clusterAvailable(recv: boolean): boolean {
+    const { u32, z, g } = this.words();
+    const w = z(ZONE_CLUSTER);
+    // Free clusters, plus those parked with an mbuf in the packet cache (getcl takes the pair,
+    // clget gets the cluster when the core splits the cache back).
+    let avail = u32[w + Z.free / 4] + u32[z(ZONE_PACKET) + Z.free / 4];
+    if (u32[w + Z.grows / 4]) {
+      avail += Math.min(u32[w + Z.limit / 4] - u32[w + Z.total / 4], this.pagesAvailable(u32, g) * u32[w + Z.perPage / 4]);
+    }
+    if (!recv) {
+      const resv = u32[g + GL.resvCount / 4];
+      if (u32[g + GL.resvFlag / 4] || (resv && avail <= resv)) return false;
+    }
+    return avail > 0;
+  }
+}
