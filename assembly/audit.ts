@@ -12,8 +12,8 @@
 // table, which it leaves zeroed.
 
 import {
-  PAGE_SHIFT, MSIZE, MSIZE_SHIFT, M_NEXT, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, EXT_BUF, EXT_SIZE,
-  M_EXT, M_PKTHDR, M_LINKED, M_BULKMARK, M_HCACHED, MT_FREE, MT_NTYPES, M_HDR_SIZE, M_PKTHDR_SIZE,
+  PAGE_SHIFT, MSIZE, M_NEXT, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, EXT_BUF, EXT_SIZE,
+  M_EXT, M_PKTHDR, M_LINKED, M_BULKMARK, MT_FREE, MT_NTYPES, M_HDR_SIZE, M_PKTHDR_SIZE,
   ZONE_MBUF, ZONE_CLUSTER, M_SPARE,
 } from "./constants";
 import {
@@ -25,8 +25,6 @@ import {
 } from "./arena";
 import { zone_owns } from "./zone";
 import { mbufZone, clusterZone, check_mbuf, ext_ptr, heldByOthers } from "./mbuf";
-import { HCACHE_CAP, hcache_entry } from "./hcache";
-import { G_HCACHE_COUNT } from "./stats";
 import { packet_zone, PKT_CACHED_FLAGS, PKT_EXT, PKT_ORIGIN } from "./packet";
 import { audit_chains } from "./audit_chain";
 
@@ -84,11 +82,6 @@ import { audit_chains } from "./audit_chain";
 @inline export const A_WALL: u32 = 19;            // pages carved > thewall > capacity, or thewall misreported
 // @ts-ignore: decorator
 @inline export const A_LIMIT: u32 = 20;           // a zone holds more items than its limit
-// Host cache (hcache.ts): codes 26 and 27.
-// @ts-ignore: decorator
-@inline export const A_HCACHE: u32 = 26;          // a host cache entry is not a cached free mbuf, or is there twice
-// @ts-ignore: decorator
-@inline export const A_HCACHE_COUNT: u32 = 27;    // mbufs marked host-cached differ from the host cache's count
 
 /** Recount of the type census, MT_NTYPES u32 slots. */
 const CENSUS_RECOUNT: usize = memory.data(<i32>(MT_NTYPES << 2), 16);
@@ -113,8 +106,6 @@ function audit_freelist(z: Zone): u32 {
       return report(A_FREE_IN_USE, item, MT_FREE, load<u16>(item, M_TYPE));
     if (z.id == ZONE_MBUF && (load<u16>(item, M_FLAGS) & PKT_CACHED_FLAGS))
       return report(A_PACKET_MIXED, item, 0, load<u16>(item, M_FLAGS));
-    if (z.id == ZONE_MBUF && (load<u16>(item, M_FLAGS) & M_HCACHED))
-      return report(A_HCACHE, item, 0, load<u16>(item, M_FLAGS));
     if (z.id == ZONE_CLUSTER && load<u32>(ref_ptr(item)) != 0)
       return report(A_FREE_IN_USE, item, 0, load<u32>(ref_ptr(item)));
     n++;
@@ -174,36 +165,6 @@ function audit_pages(): u32 {
   return 0;
 }
 
-/**
- * Checks the host cache: a count within the capacity, every entry a free
- * mbuf marked M_HCACHED, no entry twice (one scratch bit per mbuf, cleared
- * again before returning).
- */
-function audit_hcache(): u32 {
-  let n = gload(G_HCACHE_COUNT);
-  if (n > <u32>HCACHE_CAP) return report(A_HCACHE_COUNT, 0, HCACHE_CAP, n);
-  let r: u32 = 0;
-  let i: u32 = 0;
-  for (; i < n; i++) {
-    let m = hcache_entry(i);
-    if (!zone_owns(mbufZone, m) || load<u16>(m, M_TYPE) != MT_FREE || load<u16>(m, M_FLAGS) != M_HCACHED) {
-      r = report(A_HCACHE, m, i, 0);
-      break;
-    }
-    let off = m - arenaBase;
-    let sp = scratch + ((off >> REF_SHIFT) << 2);
-    let bit: u32 = 1 << <u32>((off >> MSIZE_SHIFT) & ((1 << (REF_SHIFT - MSIZE_SHIFT)) - 1));
-    let seen = load<u32>(sp);
-    if (seen & bit) { r = report(A_HCACHE, m, i, 1); break; }
-    store<u32>(sp, seen | bit);
-  }
-  for (let j: u32 = 0; j < i; j++) {
-    let m = hcache_entry(j);
-    store<u32>(scratch + (((m - arenaBase) >> REF_SHIFT) << 2), 0);
-  }
-  return r;
-}
-
 /** Checks that `p` is 0 or an mbuf in use that carries M_LINKED. */
 // @ts-ignore: decorator
 @inline function valid_link(p: usize): bool {
@@ -213,7 +174,7 @@ function audit_hcache(): u32 {
 /** Visits every carved mbuf: free count, census, links, storage; counts cluster references. */
 function audit_mbufs(): u32 {
   memory.fill(CENSUS_RECOUNT, 0, MT_NTYPES << 2);
-  let freeCount: u32 = 0, links: u32 = 0, marked: u32 = 0, cached: u32 = 0;
+  let freeCount: u32 = 0, links: u32 = 0, marked: u32 = 0;
   let parked: u32 = 0, origin: u32 = 0;
   let clusterSize = clusterZone.itemSize;
   for (let p: u32 = 0; p < top; p++) {
@@ -225,12 +186,7 @@ function audit_mbufs(): u32 {
       let m = page + (<usize>i) * MSIZE;
       let type = <u32>load<u16>(m, M_TYPE);
       if (type == MT_FREE) {
-        let fl = load<u16>(m, M_FLAGS);
-        if (fl & PKT_CACHED_FLAGS) parked++;
-        else {
-          freeCount++;
-          if (fl & M_HCACHED) cached++;
-        }
+        if (load<u16>(m, M_FLAGS) & PKT_CACHED_FLAGS) parked++; else freeCount++;
         continue;
       }
       let spare = load<u32>(m, M_SPARE);
@@ -240,7 +196,7 @@ function audit_mbufs(): u32 {
       let cp = CENSUS_RECOUNT + (type << 2);
       store<u32>(cp, load<u32>(cp) + 1);
       let flags = load<u16>(m, M_FLAGS);
-      if (flags & (M_BULKMARK | M_HCACHED)) return report(A_STRAY_MARK, m, 0, flags);
+      if (flags & M_BULKMARK) return report(A_STRAY_MARK, m, 0, flags);
       if (flags & M_LINKED) marked++;
       let next = <usize>load<u32>(m, M_NEXT);
       let nextpkt = <usize>load<u32>(m, M_NEXTPKT);
@@ -266,10 +222,7 @@ function audit_mbufs(): u32 {
       if (len < 0 || data < lo || data > hi || <usize>len > hi - data) return report(A_BAD_DATA, m, <u32>len, <u32>data);
     }
   }
-  // Free mbufs are on the freelist or in the host cache.
-  let hcached = gload(G_HCACHE_COUNT);
-  if (freeCount != mbufZone.free + hcached) return report(A_FREE_COUNT, ZONE_MBUF, mbufZone.free + hcached, freeCount);
-  if (cached != hcached) return report(A_HCACHE_COUNT, 0, hcached, cached);
+  if (freeCount != mbufZone.free) return report(A_FREE_COUNT, ZONE_MBUF, mbufZone.free, freeCount);
   let pz = packet_zone();
   if (parked != pz.free) return report(A_PACKET_COUNT, 0, pz.free, parked);
   if (origin != pz.total - pz.free) return report(A_PACKET_ORIGIN, 0, pz.total - pz.free, origin);
@@ -341,7 +294,6 @@ export function mb_audit(): u32 {
   if (!gload(G_READY)) return report(A_NOT_READY, 0, 0, 0);
   let r = audit_freelist(mbufZone);
   if (!r) r = audit_freelist(clusterZone);
-  if (!r) r = audit_hcache();
   if (!r) r = audit_pages();
   if (!r) r = audit_mbufs();
   if (!r) r = audit_packets();

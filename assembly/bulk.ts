@@ -9,7 +9,7 @@
 
 import { M_FLAGS, M_BULKMARK, M_PKTHDR, EINVAL, EDOUBLEFREE } from "./constants";
 import {
-  m_getcl, check_head, mbuf_free, mbuf_alloc, mbuf_init, mbuf_alloc_run, mbuf_free_run, valid_how, valid_type,
+  m_getcl, check_head, mbuf_alloc, mbuf_init, mbuf_alloc_run, mbuf_free_run, valid_how, valid_type,
 } from "./mbuf";
 
 /** Handles one bulk call can carry. */
@@ -31,8 +31,8 @@ export function m_get_bulk(n: i32, how: i32, type: i32, flags: i32, cluster: i32
   if (!cluster) {
     // Plain mbufs: the arguments are checked once, and m_get's work is inlined.
     if (!valid_how(how) || !valid_type(type)) return EINVAL;
-    // Straight off the freelist first; what remains (an empty freelist, the
-    // host cache) takes the allocation path one by one.
+    // Straight off the freelist first; what remains (the freelist ran dry)
+    // takes the allocation path one by one: carving, drains, the denied count.
     for (let i = mbuf_alloc_run(n, <u32>type, <u16>flags, XCHG); i < n; i++) {
       let m = mbuf_alloc(how);
       if (!m) return i;
@@ -73,12 +73,7 @@ export function m_freem_bulk(n: i32): i32 {
     return bad;
   }
   bulkIndex = -1;
-  if (!mbuf_free_run(n, XCHG)) {
-    for (let j = 0; j < n; j++) {
-      let m = <usize>load<i32>(XCHG + (<usize>j << 2));
-      while (m) m = mbuf_free(m);
-    }
-  }
+  mbuf_free_run(n, XCHG);
   return n;
 }
 

@@ -123,9 +123,6 @@
 /** Flags the host may set or clear with m_setflags. */
 // @ts-ignore: decorator
 @inline export const M_USER_FLAGS: u16 = M_EOR | M_BCAST | M_MCAST;
-/** Internal: a free mbuf held by the host cache (hcache.ts); only such an mbuf is taken back from it. */
-// @ts-ignore: decorator
-@inline export const M_HCACHED: u16 = 0x1000;
 /** Internal: the mbuf holds a socket structure (sockbuf.ts); the host cannot set it. */
 // @ts-ignore: decorator
 @inline export const M_SOCK: u16 = 0x2000;

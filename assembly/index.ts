@@ -7,7 +7,6 @@ import {
 import { STATS, ZONE_BYTES, G_BYTES } from "./stats";
 import { XCHG, XCHG_CAP } from "./bulk";
 import { META_BYTES_PER_PAGE } from "./arena";
-import { HCACHE_CAP } from "./hcache";
 import { DXCHG, DXCHG_CAP } from "./chain";
 
 export {
@@ -17,7 +16,6 @@ export {
 export { m_get_bulk, m_freem_bulk, bulk_index } from "./bulk";
 export { mb_audit } from "./audit";
 export { mb_grow, mb_reclaim, mb_set_limit, mb_set_wall } from "./manage";
-export { mb_cache_refill, mb_cache_flush } from "./hcache";
 
 // Chains (chain.ts)
 export {
@@ -53,8 +51,6 @@ export const MB_GLOBAL_BYTES: i32 = G_BYTES;
 export const MB_XCHG: i32 = <i32>XCHG;
 /** Handles the exchange area holds. */
 export const MB_XCHG_CAP: i32 = XCHG_CAP;
-/** Handles the host cache holds at most. */
-export const MB_HCACHE_CAP: i32 = HCACHE_CAP;
 /** Metadata bytes per arena page. */
 export const MB_META_PER_PAGE: i32 = META_BYTES_PER_PAGE;
 export const MB_MSIZE: i32 = MSIZE;

@@ -6,7 +6,6 @@
 import { ZONE_MBUF, ZONE_CLUSTER, EINVAL, EBUSY } from "./constants";
 import { zoneOf, gload, G_RESV_COUNT } from "./stats";
 import { zone_grow, zone_reclaim } from "./zone";
-import { hcache_drain } from "./hcache";
 import { packet_reclaim } from "./packet";
 import { arena_set_max } from "./arena";
 
@@ -22,8 +21,6 @@ import { arena_set_max } from "./arena";
  */
 export function mb_grow(zone: i32, want: i32): i32 {
   if (!valid_zone(zone) || want < 0) return EINVAL;
-  // Free mbufs in the host cache count as free here, as they would on the freelist.
-  if (zone == <i32>ZONE_MBUF) hcache_drain();
   return <i32>zone_grow(zoneOf(zone), <u32>want);
 }
 
@@ -36,8 +33,6 @@ export function mb_grow(zone: i32, want: i32): i32 {
 export function mb_reclaim(zone: i32, keep: i32, maxPages: i32): i32 {
   if (!valid_zone(zone) || keep < 0 || maxPages < 0) return EINVAL;
   packet_reclaim(); // parked pairs hold both zones' items: they go back first (not in the 2005 mode)
-  // A page is given back only when all its items are on the freelist.
-  if (zone == <i32>ZONE_MBUF) hcache_drain();
   return <i32>zone_reclaim(zoneOf(zone), <u32>keep, <u32>maxPages);
 }
 

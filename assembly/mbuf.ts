@@ -23,7 +23,7 @@ import {
 } from "./constants";
 import {
   Zone, zoneOf, gload, gstore, gcount, G, G_SEQ, G_OWNER, G_RESV_FLAG, G_RESV_COUNT,
-  G_RESV_DENIED, G_DRAINS, G_READY, G_HCACHE_COUNT,
+  G_RESV_DENIED, G_DRAINS, G_READY,
 } from "./stats";
 import {
   arena_init, arenaBase, top, meta_ptr, ref_ptr, pages_available,
@@ -31,7 +31,6 @@ import {
 } from "./arena";
 import { zone_setup, zone_pop, zone_push, zone_alloc_slow } from "./zone";
 import { host_exhausted } from "./host";
-import { hcache_init, hcache_pop, mbuf_release } from "./hcache";
 import {
   packet_pop, packet_born, packet_failed, packet_park, packet_leave, packet_reclaim, packet_reclaimable, PKT_ORIGIN, PKT_EXT,
 } from "./packet";
@@ -65,7 +64,6 @@ export function mb_init(thewall: u32, clshift: u32, nmbufs: u32, nmbclusters: u3
   if (r < 0) return r;
   zone_setup(mbufZone, ZONE_MBUF, MSIZE_SHIFT, nmbufs, (flags & INIT_MBUF_GROWS) != 0);
   zone_setup(clusterZone, ZONE_CLUSTER, clshift, nmbclusters, (flags & INIT_CLUSTER_GROWS) != 0);
-  hcache_init();
   gstore(G_READY, 1);
   return 0;
 }
@@ -128,9 +126,7 @@ function alloc_failed(z: Zone, how: i32): usize {
   }
   if (host_exhausted(z.id, how)) {
     gcount(G_DRAINS);
-    // Drain routines may have freed mbufs into the host cache: its top comes first.
-    let item = z.id == ZONE_MBUF && gload(G_HCACHE_COUNT) ? hcache_pop() : 0;
-    if (!item) item = zone_pop(z);
+    let item = zone_pop(z);
     if (!item) item = zone_alloc_slow(z);
     if (!item && packet_reclaim()) item = zone_pop(z); // what the drain routines freed was parked
     if (item) return item;
@@ -142,9 +138,7 @@ function alloc_failed(z: Zone, how: i32): usize {
 /** Takes an mbuf item from its zone, or 0. */
 // @ts-ignore: decorator
 @inline export function mbuf_alloc(how: i32): usize {
-  // The host cache's top is the front of the free mbufs (hcache.ts).
-  let m = gload(G_HCACHE_COUNT) ? hcache_pop() : 0;
-  if (!m) m = zone_pop(mbufZone);
+  let m = zone_pop(mbufZone);
   if (!m) {
     m = zone_alloc_slow(mbufZone);
     if (!m) m = alloc_failed(mbufZone, how);
@@ -207,12 +201,11 @@ function cluster_alloc(how: i32): usize {
 
 /**
  * Takes up to `n` mbufs straight off the freelist into `out` (i32 handles),
- * each initialised as mbuf_init does, while the host cache is empty; the
- * zone's counters, the sequence number and the census are written once.
+ * each initialised as mbuf_init does; the zone's counters, the sequence
+ * number and the census are written once.
  * Hands out what the same number of mbuf_alloc calls would. Returns how many.
  */
 export function mbuf_alloc_run(n: i32, type: u32, flags: u16, out: usize): i32 {
-  if (gload(G_HCACHE_COUNT)) return 0;
   let z = mbufZone;
   let head = <usize>z.freeHead;
   let owner = gload(G_OWNER);
@@ -250,12 +243,11 @@ export function mbuf_alloc_run(n: i32, type: u32, flags: u16, out: usize): i32 {
 
 /**
  * Frees the chains whose heads are `heads[0..n)` (i32 handles, all checked by
- * the caller) as mbuf_free does, item by item onto the freelist's head, while
- * the host cache is empty; the zone's counters are written once. Returns false
- * (nothing freed) if the host cache holds anything.
+ * the caller) as mbuf_free does: item by item onto the freelist's head, a
+ * whole mbuf+cluster pair parked in the packet cache instead; the zone's
+ * counters are written once.
  */
-export function mbuf_free_run(n: i32, heads: usize): bool {
-  if (gload(G_HCACHE_COUNT)) return false;
+export function mbuf_free_run(n: i32, heads: usize): void {
   let z = mbufZone;
   let head = <usize>z.freeHead;
   let k: u32 = 0;
@@ -288,7 +280,6 @@ export function mbuf_free_run(n: i32, heads: usize): bool {
   z.freeHead = <u32>head;
   z.free += k;
   z.frees += <f64>k;
-  return true;
 }
 
 /** Attaches cluster `c` to `m` as its external storage. */
@@ -371,7 +362,7 @@ export function m_getcl(how: i32, type: i32, flags: i32): i32 {
   }
   let c = cluster_alloc(how);
   if (!c) {
-    mbuf_release(m);
+    zone_push(mbufZone, m);
     packet_failed(how);
     return 0;
   }
@@ -398,7 +389,7 @@ export function m_getcl(how: i32, type: i32, flags: i32): i32 {
   packet_leave(m);
   store<u16>(m, MT_FREE, M_TYPE);
   store<u16>(m, 0, M_FLAGS);
-  mbuf_release(m);
+  zone_push(mbufZone, m);
   return n;
 }
 

@@ -66,7 +66,7 @@ import { MT_NTYPES, ZONE_SLOTS } from "./constants";
 // │ resvFlag resvCount │ arena: base maxPages top freePages freeHead       │
 // │ pageMeta refTable scratch │ audit: code addr a b │ ready pinned        │
 // │ packet zone: mode lastRefill lastDrain │ misses refills refilled       │
-// │ drains drained reclaims reclaimed (f64) │ host cache: count addr       │
+// │ drains drained reclaims reclaimed (f64)                                │
 // └─────────────────────────────────────────────────────────────────────────┘
 /** Size of the type census, in bytes, at the start of the global block. */
 // @ts-ignore: decorator
@@ -139,11 +139,7 @@ import { MT_NTYPES, ZONE_SLOTS } from "./constants";
 // @ts-ignore: decorator
 @inline export const G_PKT_RECLAIMED: u32 = CENSUS_BYTES + 168; // f64: pairs split back by those
 // @ts-ignore: decorator
-@inline export const G_HCACHE_COUNT: u32 = CENSUS_BYTES + 176; // u32: free mbufs held by the host cache (hcache.ts)
-// @ts-ignore: decorator
-@inline export const G_HCACHE_ADDR: u32 = CENSUS_BYTES + 180; // u32: address of the host cache's entries
-// @ts-ignore: decorator
-@inline export const G_BYTES: u32 = CENSUS_BYTES + 184;
+@inline export const G_BYTES: u32 = CENSUS_BYTES + 176;
 
 // @ts-ignore: decorator
 @inline export const STATS_BYTES: u32 = ZONE_BYTES * ZONE_SLOTS + G_BYTES;

@@ -43,9 +43,6 @@ const MESSAGES: Record<number, string> = {
   21: "pkthdr.len of a packet-header chain differs from the chain's length",
   22: "a socket buffer's sb_cc or sb_mbcnt differs from a recount of its records",
   23: "a socket is malformed (magic word, PCB, held first mbuf, record tails or a cycle)",
-  // Host cache (assembly/hcache.ts)
-  26: "a host cache entry is not a cached free mbuf, or is there twice",
-  27: "mbufs marked as host-cached differ from the host cache's count",
 };
 
 /** Describes an audit result in one line. */

@@ -19,7 +19,6 @@ import { readSnapshot, type PoolStats } from "./stats/snapshot.js";
 import { formatNetstat, PROFILE_FORMAT } from "./stats/netstat.js";
 import { auditMessage, type AuditResult } from "./audit.js";
 import { RealClock, type Clock } from "./clock.js";
-import { HostCache, HOST_CACHE_SIZE } from "./cache.js";
 import { planWrite, tunableInfo, listTunables, readTunablesFile, type TunableInfo, type TunableChange } from "./tunables.js";
 import { Netm, NETM_OFF, netmOptions, type NetmOptions, type NetmStats } from "./netm.js";
 import { WaitQueue, WaitKind, type WaitOptions } from "./wait.js";
@@ -44,13 +43,6 @@ export interface PoolOptions {
   clock?: Clock;
   /** Receives the system's console messages (never written to stdout by the library). */
   logger?: (message: string) => void;
-  /**
-   * The host cache of ready mbufs in front of the core (src/cache.ts): `true` (64 handles), a
-   * size (2 to 512), or `false` (default) to send every get/free to the core. It never changes
-   * what the pool does or reports (same handles, cached mbufs counted as cache). Off by default:
-   * on Node 20 it measured no faster than the two core calls it saves (bench/README.md).
-   */
-  cache?: boolean | number;
   /**
    * The packet zone (pre-joined mbuf+cluster pairs): options, `true`, or `false` for none.
    * Default: on with mode `median` for the `freebsd` profile, off for the others (their systems had none).
@@ -122,12 +114,6 @@ export class Pool extends EventEmitter {
   private readonly lastMessage = new Map<string, number>();
   private readonly logger?: (message: string) => void;
   private closed = false;
-  /**
-   * The host cache, null when switched off or closed. Assigned once in the
-   * constructor (`declare`: no class-field initialisation first), so V8 keeps
-   * one precise type for it on the hot paths.
-   */
-  declare private hcache: HostCache | null;
   private readonly packets: PacketBalancer;
   /** Bytes thewall may be raised to (the room laid out at creation). */
   readonly maxThewall: number;
@@ -196,9 +182,6 @@ export class Pool extends EventEmitter {
     this.waits = new WaitQueue(this, this.clock, this.profile.wake, pollMs, waitTimeoutMs);
     if (t[pre]) this.check(ex.mb_set_reserve(t[pre]), pre);
     this.waits.setAuto(t[this.profile.aliases["reserveFlag"]] === 1);
-    const cache = options.cache ?? false;
-    const size = cache === true ? HOST_CACHE_SIZE : cache === false ? 0 : checkInt(cache, "cache", 2, ex.MB_HCACHE_CAP.value);
-    this.hcache = size ? new HostCache(ex, this.memory, this.statsAddr, this.zoneBytes, this.globalOff, size) : null;
     const nm = netmOptions(options.netm, this.profile.netm);
     if (nm) this.netmd = new Netm(this, this.clock, nm, this.profile.name === "aix" && nm.lowmbuf === undefined && nm.lowclust === undefined);
   }
@@ -232,11 +215,6 @@ export class Pool extends EventEmitter {
    */
   get(how: number = M_NOWAIT, type: number = MT.DATA): number {
     if (!isInt(how) || !isInt(type)) throw this.argError("get", how, type);
-    const c = this.hcache;
-    if (c !== null) {
-      const h = c.get(how, type);
-      if (h !== 0) return h;
-    }
     const m = this.ex.m_get(how, type);
     if (m < 0) throw coreError(m, "get", type);
     return m;
@@ -245,11 +223,6 @@ export class Pool extends EventEmitter {
   /** m_gethdr: an mbuf with a packet header. Arguments and results as get(). */
   gethdr(how: number = M_NOWAIT, type: number = MT.DATA): number {
     if (!isInt(how) || !isInt(type)) throw this.argError("gethdr", how, type);
-    const c = this.hcache;
-    if (c !== null) {
-      const h = c.gethdr(how, type);
-      if (h !== 0) return h;
-    }
     const m = this.ex.m_gethdr(how, type);
     if (m < 0) throw coreError(m, "gethdr", type);
     return m;
@@ -289,15 +262,6 @@ export class Pool extends EventEmitter {
    */
   free(m: number): number {
     if (!isHandle(m)) throw this.badHandle("free", m);
-    const c = this.hcache;
-    if (c !== null) {
-      const p = c.put(m);
-      if (p === 0) {
-        if (this.handoffWaiters !== 0) this.waits.serve(true);
-        return 0;
-      }
-      if (p < 0) throw coreError(p, "free", m);
-    }
     const r = this.ex.m_free(m);
     if (r < 0) throw coreError(r, "free", m);
     if (this.handoffWaiters !== 0) this.waits.serve(true);
@@ -310,15 +274,6 @@ export class Pool extends EventEmitter {
    */
   freem(m: number): void {
     if (!isHandle(m)) throw this.badHandle("freem", m);
-    const c = this.hcache;
-    if (c !== null) {
-      const p = c.put(m);
-      if (p === 0) {
-        if (this.handoffWaiters !== 0) this.waits.serve(true);
-        return;
-      }
-      if (p < 0) throw coreError(p, "freem", m);
-    }
     const r = this.ex.m_freem(m);
     if (r < 0) throw coreError(r, "freem", m);
     if (this.handoffWaiters !== 0) this.waits.serve(true);
@@ -1197,8 +1152,6 @@ export class Pool extends EventEmitter {
   /** Releases the instance; any later call throws ECLOSED. */
   close(): void {
     if (this.closed) return;
-    this.hcache?.flush();
-    this.hcache = null;
     this.netmd?.stop();
     this.waits.close();
     this.closed = true;

@@ -1,8 +1,7 @@
 // Allocation: mbufpool against its peers, side by side in one run.
 //
 // Group "mbuf 256 B": a get+free pair of one mbuf, single calls from JS (one
-// core call each, the default, and through the host cache), the bulk forms
-// (64 per call), and the peers for the same size: a plain-JS
+// core call each), the bulk forms (64 per call), and the peers for the same size: a plain-JS
 // freelist keeping the same books (the baseline), Buffer.allocUnsafe(256),
 // the AssemblyScript runtime's TLSF allocator, @thi.ng/malloc.
 // Group "cluster 2 KiB": a getcl+freem pair (mbuf + cluster) and bulk, against
@@ -27,9 +26,8 @@ const BULK = 64;
 const PAIRS = 10_000_000;
 /** getBulk options, made once (an object literal per call would be garbage). */
 const BULK_CLUSTERS = { cluster: true, pkthdr: true };
-const BULK_PLAIN = {};
 
-let pool: Pool, cached: Pool, freelist: JsFreelist, tlsf: Tlsf, thing: MemPool;
+let pool: Pool, freelist: JsFreelist, tlsf: Tlsf, thing: MemPool;
 const out = new Int32Array(BULK);
 /** Keeps allocated objects reachable so that no allocation is optimised away. */
 let sink: unknown = null;
@@ -37,7 +35,6 @@ let sink: unknown = null;
 function setupAll(): void {
   if (pool) return;
   pool = Pool.create({ build: "release" });
-  cached = Pool.create({ build: "release", cache: true });
   freelist = new JsFreelist(65536);
   tlsf = loadTlsf();
   thing = new MemPool({ size: 16 * 1024 * 1024 });
@@ -45,10 +42,8 @@ function setupAll(): void {
 
 /** Fails the run loudly if a pool under measurement was left inconsistent. */
 function auditAll(): void {
-  for (const p of [pool, cached]) {
-    p.assertAudit();
-    if (p.stats().mbufs.current !== 0) throw new Error("bench: mbufs left in use");
-  }
+  pool.assertAudit();
+  if (pool.stats().mbufs.current !== 0) throw new Error("bench: mbufs left in use");
 }
 
 export const cases: BenchCase[] = [
@@ -62,13 +57,9 @@ export const cases: BenchCase[] = [
     fn() { pool.free(pool.get(M_NOWAIT, MT.DATA)); },
   },
   {
-    group: MBUF, name: "mbufpool get+free, host cache on", setup: setupAll, teardown: auditAll,
-    fn() { cached.free(cached.get(M_NOWAIT, MT.DATA)); },
-  },
-  {
     group: MBUF, name: `mbufpool getBulk+freemBulk of ${BULK}`, opsPerCall: BULK, setup: setupAll, teardown: auditAll,
     fn() {
-      pool.getBulk(out, BULK, M_NOWAIT, MT.DATA, BULK_PLAIN);
+      pool.getBulk(out, BULK, M_NOWAIT, MT.DATA); // no options: no object made
       pool.freemBulk(out, BULK);
     },
   },
@@ -180,22 +171,6 @@ export const checks: BenchCheck[] = [
     async run() {
       setupAll();
       const p = pool;
-      const g = await garbage(() => {
-        for (let i = 0; i < PAIRS; i++) p.free(p.get(M_NOWAIT, MT.DATA));
-      });
-      return {
-        figures: { gcCount: g.gcs, heapGrowthBytes: g.heapGrowth, bytesPerPair: +(g.heapGrowth / PAIRS).toFixed(4), ms: Math.round(g.ms) },
-        // One object per pair would be 16 bytes or more a pair, and scavenges by the dozen.
-        ok: g.gcs === 0 && g.heapGrowth < PAIRS / 100,
-        expected: "no GC, heap growth under 1 byte per 100 pairs (measuring noise)",
-      };
-    },
-  },
-  {
-    group: "garbage", name: "10 million mbufpool get+free pairs, host cache on",
-    async run() {
-      setupAll();
-      const p = cached;
       const g = await garbage(() => {
         for (let i = 0; i < PAIRS; i++) p.free(p.get(M_NOWAIT, MT.DATA));
       });

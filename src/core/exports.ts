@@ -27,8 +27,6 @@ export interface CoreExports {
   mb_audit(): number;
   mb_grow(zone: number, want: number): number;
   mb_reclaim(zone: number, keep: number, maxPages: number): number;
-  mb_cache_refill(n: number): number;
-  mb_cache_flush(n: number): number;
   // Packet zone (assembly/packet.ts)
   mb_packet_mode(mode: number): number;
   mb_packet_refill(n: number): number;
@@ -81,7 +79,6 @@ export interface CoreExports {
   readonly MB_XCHG: G;
   readonly MB_XCHG_CAP: G;
   readonly MB_META_PER_PAGE: G;
-  readonly MB_HCACHE_CAP: G;
 }
 
 /** mb_init flags. */

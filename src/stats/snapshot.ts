@@ -14,7 +14,7 @@ export interface ZoneStats {
   limit: number;
   /** Items in use (total - cache). */
   current: number;
-  /** Free items: held by the zone (for mbufs, also the host cache), or parked in the packet cache (never counted as in use). */
+  /** Free items: held by the zone, or parked in the packet cache (never counted as in use). */
   cache: number;
   /** Items carved (current + cache). */
   total: number;
@@ -118,10 +118,10 @@ export interface PoolStats {
   jumboLimits: { page: number; nine: number; sixteen: number };
 }
 
-/** Reads one zone record; `hostCached` free items are held off its freelist by the host cache. */
-function zone(u32: Uint32Array, f64: Float64Array, base: number, hostCached: number): ZoneStats {
+/** Reads one zone record. */
+function zone(u32: Uint32Array, f64: Float64Array, base: number): ZoneStats {
   const w = base >>> 2, d = base >>> 3;
-  const total = u32[w + Z.total / 4], cache = u32[w + Z.free / 4] + hostCached;
+  const total = u32[w + Z.total / 4], cache = u32[w + Z.free / 4];
   return {
     size: u32[w + Z.itemSize / 4],
     limit: u32[w + Z.limit / 4],
@@ -177,9 +177,8 @@ export function readSnapshot(
   const g = stats + global, gw = g >>> 2, gd = g >>> 3;
   const census: number[] = [];
   for (let t = 0; t < MT_NTYPES; t++) census.push(u32[gw + t]);
-  // Free mbufs in the host cache (src/cache.ts) are cache, never use.
-  const mbufs = zone(u32, f64, stats + zoneBytes * 1, u32[gw + GL.hcacheCount / 4]);
-  const clusters = zone(u32, f64, stats + zoneBytes * 2, 0);
+  const mbufs = zone(u32, f64, stats + zoneBytes * 1);
+  const clusters = zone(u32, f64, stats + zoneBytes * 2);
   const packets = packetStats(u32, f64, stats + zoneBytes * 3, g, meta.packet);
   // Parked pairs are cache, not use, in both native zones' figures.
   mbufs.current -= packets.cache;
