@@ -99,7 +99,16 @@ function wrap(c: BenchCase): () => void {
 /** Runs one round of a group as one suite; returns ops/s, rme and samples in case order. */
 function runSuite(group: string, cases: BenchCase[], time: number): { hz: number; rme: number; samples: number }[] {
   const suite = new Benchmark.Suite(group);
-  for (const c of cases) suite.add(c.name, wrap(c), { maxTime: time, minSamples: 5 });
+  // Each case's setup runs right before it is measured and its teardown right
+  // after, so cases of one group that share module state (one pool variable,
+  // opened and closed per case) never see each other's.
+  for (const c of cases) {
+    suite.add(c.name, wrap(c), {
+      maxTime: time, minSamples: 5,
+      onStart: () => c.setup?.(),
+      onComplete: () => c.teardown?.(),
+    });
+  }
   const out: { hz: number; rme: number; samples: number }[] = [];
   suite.on("cycle", (ev: Benchmark.Event) => {
     const b = ev.target as unknown as Benchmark & { error?: Error };
@@ -117,13 +126,11 @@ function runSuite(group: string, cases: BenchCase[], time: number): { hz: number
 function runGroup(group: string, cases: BenchCase[], time: number, rounds: number): Result[] {
   const base = cases.filter((c) => c.baseline);
   if (base.length > 1) throw new Error(`bench: group "${group}" names ${base.length} baselines`);
-  for (const c of cases) c.setup?.();
   const best = cases.map(() => ({ hz: 0, rme: 0, samples: 0 }));
   for (let r = 0; r < rounds; r++) {
     const round = runSuite(group, cases, time);
     round.forEach((x, i) => { if (x.hz > best[i].hz) best[i] = x; });
   }
-  for (const c of cases) c.teardown?.();
   const results: Result[] = cases.map((c, i) => ({
     group, name: c.name, baseline: !!c.baseline,
     opsPerSec: best[i].hz * (c.opsPerCall ?? 1), rme: best[i].rme, samples: best[i].samples, ratio: null,

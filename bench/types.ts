@@ -13,11 +13,11 @@ export interface BenchCase {
   baseline?: boolean;
   /** Operations one call of fn performs (ops/s = calls/s x opsPerCall). */
   opsPerCall?: number;
-  /** Runs once before measuring (create pools, fill arrays). */
+  /** Runs right before each measurement of this case, once a round (create pools, fill arrays). */
   setup?(): void;
   /** The measured work. Must not allocate JS objects if it measures mbufpool's hot path. */
   fn(): void;
-  /** Runs once after measuring (free everything, audit). */
+  /** Runs right after each measurement of this case, once a round (free everything, audit). */
   teardown?(): void;
 }
 
