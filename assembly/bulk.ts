@@ -8,7 +8,9 @@
 // handle is left in BULK_INDEX.
 
 import { M_FLAGS, M_BULKMARK, M_PKTHDR, EINVAL, EDOUBLEFREE } from "./constants";
-import { m_get, m_gethdr, m_getcl, check_head, mbuf_free } from "./mbuf";
+import {
+  m_getcl, check_head, mbuf_alloc, mbuf_init, mbuf_alloc_run, mbuf_free_run, valid_how, valid_type,
+} from "./mbuf";
 
 /** Handles one bulk call can carry. */
 // @ts-ignore: decorator
@@ -26,8 +28,21 @@ let bulkIndex: i32 = -1;
  */
 export function m_get_bulk(n: i32, how: i32, type: i32, flags: i32, cluster: i32): i32 {
   if (n < 0 || n > XCHG_CAP || (flags & ~<i32>M_PKTHDR) || <u32>cluster > 1) return EINVAL;
+  if (!cluster) {
+    // Plain mbufs: the arguments are checked once, and m_get's work is inlined.
+    if (!valid_how(how) || !valid_type(type)) return EINVAL;
+    // Straight off the freelist first; what remains (the freelist ran dry)
+    // takes the allocation path one by one: carving, drains, the denied count.
+    for (let i = mbuf_alloc_run(n, <u32>type, <u16>flags, XCHG); i < n; i++) {
+      let m = mbuf_alloc(how);
+      if (!m) return i;
+      mbuf_init(m, <u32>type, <u16>flags);
+      store<i32>(XCHG + (<usize>i << 2), <i32>m);
+    }
+    return n;
+  }
   for (let i = 0; i < n; i++) {
-    let m = cluster ? m_getcl(how, type, flags) : flags ? m_gethdr(how, type) : m_get(how, type);
+    let m = m_getcl(how, type, flags);
     if (m <= 0) return m < 0 ? m : i;
     store<i32>(XCHG + (<usize>i << 2), m);
   }
@@ -58,10 +73,7 @@ export function m_freem_bulk(n: i32): i32 {
     return bad;
   }
   bulkIndex = -1;
-  for (let j = 0; j < n; j++) {
-    let m = <usize>load<i32>(XCHG + (<usize>j << 2));
-    while (m) m = mbuf_free(m);
-  }
+  mbuf_free_run(n, XCHG);
   return n;
 }
 

@@ -137,7 +137,7 @@ function alloc_failed(z: Zone, how: i32): usize {
 
 /** Takes an mbuf item from its zone, or 0. */
 // @ts-ignore: decorator
-@inline function mbuf_alloc(how: i32): usize {
+@inline export function mbuf_alloc(how: i32): usize {
   let m = zone_pop(mbufZone);
   if (!m) {
     m = zone_alloc_slow(mbufZone);
@@ -179,7 +179,7 @@ function cluster_alloc(how: i32): usize {
 
 /** Initialises a fresh mbuf's header. */
 // @ts-ignore: decorator
-@inline function mbuf_init(m: usize, type: u32, flags: u16): void {
+@inline export function mbuf_init(m: usize, type: u32, flags: u16): void {
   store<u32>(m, 0, M_NEXT);
   store<u32>(m, 0, M_NEXTPKT);
   store<u32>(m, <u32>(m + ((flags & M_PKTHDR) ? M_PKTHDR_SIZE : M_HDR_SIZE)), M_DATA);
@@ -197,6 +197,89 @@ function cluster_alloc(how: i32): usize {
   }
   let cp = census_ptr(type);
   store<u32>(cp, load<u32>(cp) + 1);
+}
+
+/**
+ * Takes up to `n` mbufs straight off the freelist into `out` (i32 handles),
+ * each initialised as mbuf_init does; the zone's counters, the sequence
+ * number and the census are written once.
+ * Hands out what the same number of mbuf_alloc calls would. Returns how many.
+ */
+export function mbuf_alloc_run(n: i32, type: u32, flags: u16, out: usize): i32 {
+  let z = mbufZone;
+  let head = <usize>z.freeHead;
+  let owner = gload(G_OWNER);
+  let seq = gload(G_SEQ);
+  let hdr = (flags & M_PKTHDR) != 0;
+  let dataOff: usize = hdr ? M_PKTHDR_SIZE : M_HDR_SIZE;
+  let i: i32 = 0;
+  for (; i < n && head; i++) {
+    let m = head;
+    head = <usize>load<u32>(m);
+    // mbuf_init, field for field.
+    store<u32>(m, 0, M_NEXT);
+    store<u32>(m, 0, M_NEXTPKT);
+    store<u32>(m, <u32>(m + dataOff), M_DATA);
+    store<i32>(m, 0, M_LEN);
+    store<u16>(m, <u16>type, M_TYPE);
+    store<u16>(m, flags, M_FLAGS);
+    store<u32>(m, owner, M_OWNER);
+    store<u32>(m, ++seq, M_SEQ);
+    store<u32>(m, 0, M_SPARE);
+    if (hdr) {
+      store<i32>(m, 0, PH_LEN);
+      store<u32>(m, 0, PH_RCVIF);
+    }
+    store<i32>(out + (<usize>i << 2), <i32>m);
+  }
+  z.freeHead = <u32>head;
+  z.free -= <u32>i;
+  z.allocs += <f64>i;
+  gstore(G_SEQ, seq);
+  let cp = census_ptr(type);
+  store<u32>(cp, load<u32>(cp) + <u32>i);
+  return i;
+}
+
+/**
+ * Frees the chains whose heads are `heads[0..n)` (i32 handles, all checked by
+ * the caller) as mbuf_free does: item by item onto the freelist's head, a
+ * whole mbuf+cluster pair parked in the packet cache instead; the zone's
+ * counters are written once.
+ */
+export function mbuf_free_run(n: i32, heads: usize): void {
+  let z = mbufZone;
+  let head = <usize>z.freeHead;
+  let k: u32 = 0;
+  for (let j = 0; j < n; j++) {
+    let m = <usize>load<i32>(heads + (<usize>j << 2));
+    while (m) {
+      // mbuf_free, field for field.
+      let flags = load<u16>(m, M_FLAGS);
+      let nx = <usize>load<u32>(m, M_NEXT);
+      if (nx) store<u16>(nx, load<u16>(nx, M_FLAGS) & ~M_LINKED, M_FLAGS);
+      let cp = census_ptr(load<u16>(m, M_TYPE));
+      store<u32>(cp, load<u32>(cp) - 1);
+      if (flags & M_EXT) {
+        // A whole pair goes to the packet cache (packet.ts), not to this zone.
+        if (packet_park(m, flags)) {
+          m = nx;
+          continue;
+        }
+        ext_release(m, flags);
+      }
+      packet_leave(m);
+      store<u16>(m, MT_FREE, M_TYPE);
+      store<u16>(m, 0, M_FLAGS);
+      store<u32>(m, <u32>head);
+      head = m;
+      k++;
+      m = nx;
+    }
+  }
+  z.freeHead = <u32>head;
+  z.free += k;
+  z.frees += <f64>k;
 }
 
 /** Attaches cluster `c` to `m` as its external storage. */
@@ -292,7 +375,8 @@ export function m_getcl(how: i32, type: i32, flags: i32): i32 {
 // === Freeing ===
 
 /** Frees one mbuf known to be valid; returns its successor, now unlinked. */
-export function mbuf_free(m: usize): usize {
+// @ts-ignore: decorator
+@inline export function mbuf_free(m: usize): usize {
   let flags = load<u16>(m, M_FLAGS);
   let n = <usize>load<u32>(m, M_NEXT);
   if (n) store<u16>(n, load<u16>(n, M_FLAGS) & ~M_LINKED, M_FLAGS);

@@ -88,25 +88,28 @@ const isHandle = isInt;
 const defaultBuild = (): Build => (process.env.MBUFPOOL_BUILD === "debug" ? "debug" : "release");
 
 export class Pool extends EventEmitter {
+  // Fields the constructor assigns are `declare`d, the others initialised: a
+  // field with neither is first defined as undefined (ES2022 class fields), and
+  // V8 then types it as "any" and checks it on every hot-path access.
   /** The profile this pool models. */
-  readonly profile: Profile;
-  private values: Values;
-  private shape: Layout;
+  declare readonly profile: Profile;
+  declare private values: Values;
+  declare private shape: Layout;
   /** The core build this pool runs. */
-  readonly build: Build;
-  readonly clock: Clock;
+  declare readonly build: Build;
+  declare readonly clock: Clock;
   /** Bytes per cluster (MCLBYTES). */
-  readonly mclbytes: number;
+  declare readonly mclbytes: number;
   /** Handles one bulk call into the core can carry. */
-  readonly bulkMax: number;
+  declare readonly bulkMax: number;
 
-  private ex: CoreExports;
-  private readonly memory: WebAssembly.Memory;
-  private readonly statsAddr: number;
-  private readonly zoneBytes: number;
-  private readonly globalOff: number;
-  private readonly xchgAddr: number;
-  private xchg: Int32Array;
+  declare private ex: CoreExports;
+  declare private readonly memory: WebAssembly.Memory;
+  declare private readonly statsAddr: number;
+  declare private readonly zoneBytes: number;
+  declare private readonly globalOff: number;
+  declare private readonly xchgAddr: number;
+  declare private xchg: Int32Array;
   /** The data exchange area of the chain operations, made on first use. */
   private dx?: DataExchange;
   private readonly drains: { name: string; fn: DrainRoutine }[] = [];
@@ -114,14 +117,14 @@ export class Pool extends EventEmitter {
   private readonly lastMessage = new Map<string, number>();
   private readonly logger?: (message: string) => void;
   private closed = false;
-  private readonly packets: PacketBalancer;
+  declare private readonly packets: PacketBalancer;
   /** Bytes thewall may be raised to (the room laid out at creation). */
-  readonly maxThewall: number;
+  declare readonly maxThewall: number;
   /** @internal Waiters a free must serve (0: the free path does nothing more). */
   handoffWaiters = 0;
   /** @internal Nonzero while the core's `exhausted` hook runs (inside an allocation). */
   inHook = 0;
-  private readonly waits: WaitQueue;
+  declare private readonly waits: WaitQueue;
   private readonly netmd?: Netm;
 
   private constructor(options: PoolOptions) {
@@ -286,11 +289,12 @@ export class Pool extends EventEmitter {
    * @throws MbufError EINVAL for a bad n, how or type, or an `out` shorter than n.
    */
   getBulk(out: Int32Array, n: number = out.length, how: number = M_NOWAIT, type: number = MT.DATA,
-    options: { cluster?: boolean; pkthdr?: boolean } = {}): number {
+    options?: { cluster?: boolean; pkthdr?: boolean }): number {
     checkInt(n, "n", 0, out.length);
     checkInt(how, "how", 0, 0xffff);
     checkInt(type, "type", 0, 0xffff);
-    const flags = options.pkthdr ? M_PKTHDR : 0, cl = options.cluster ? 1 : 0;
+    // No default `= {}`: that would make an object on every call that omits it.
+    const flags = options?.pkthdr ? M_PKTHDR : 0, cl = options?.cluster ? 1 : 0;
     let done = 0;
     while (done < n) {
       const want = Math.min(n - done, this.bulkMax);
@@ -315,10 +319,14 @@ export class Pool extends EventEmitter {
     while (done < n) {
       const cnt = Math.min(n - done, this.bulkMax);
       const x = this.exchange();
-      for (let i = 0; i < cnt; i++) {
-        const m = handles[done + i];
-        if (!isHandle(m)) throw this.badHandle(`freemBulk[${done + i}]`, m);
-        x[i] = m;
+      if (handles instanceof Int32Array && done === 0 && cnt === handles.length) {
+        x.set(handles); // every element is an i32 already: one copy, no view made
+      } else {
+        for (let i = 0; i < cnt; i++) {
+          const m = handles[done + i];
+          if (!isHandle(m)) throw this.badHandle(`freemBulk[${done + i}]`, m);
+          x[i] = m;
+        }
       }
       const r = this.ex.m_freem_bulk(cnt);
       if (r < 0) {
@@ -1174,9 +1182,10 @@ export class Pool extends EventEmitter {
     return this.memory.buffer;
   }
 
-  /** The exchange area, re-viewed if memory grew. */
+  /** The exchange area, re-viewed if memory grew (growing detaches the old view: length 0). */
   private exchange(): Int32Array {
-    if (this.xchg.buffer !== this.memory.buffer) {
+    // Not `buffer !== memory.buffer`: the memory.buffer getter is a call into V8's runtime.
+    if (this.xchg.length === 0) {
       this.xchg = new Int32Array(this.memory.buffer, this.xchgAddr, this.bulkMax);
     }
     return this.xchg;
