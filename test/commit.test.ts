@@ -1,0 +1,68 @@
+// Receive without a copy: tailspace() + commit() against append().
+import { describe, it, expect } from "vitest";
+import fc from "fast-check";
+import { makePool } from "./helpers.js";
+import { MHLEN, M_PKTHDR, MT, M_NOWAIT } from "mbufpool";
+
+describe("tailspace and commit", () => {
+  it("makes bytes written into the trailing space data, keeping pkthdr.len (the audit checks it)", () => {
+    const pool = makePool();
+    const m = pool.getcl(M_NOWAIT, MT.DATA, M_PKTHDR);
+    const tail = pool.tailspace(m);
+    expect(tail.length).toBe(pool.mclbytes);
+    tail.set([1, 2, 3, 4, 5]);
+    pool.commit(m, 5);
+    expect(Array.from(pool.copydata(m))).toEqual([1, 2, 3, 4, 5]);
+    expect(pool.tailspace(m).length).toBe(pool.mclbytes - 5);
+    expect(pool.audit().ok).toBe(true);
+    pool.freem(m);
+  });
+
+  it("refuses more than the trailing space, a negative length, a non-head, a shared cluster's space", () => {
+    const pool = makePool();
+    const m = pool.gethdr();
+    expect(pool.tailspace(m).length).toBe(MHLEN);
+    expect(() => pool.commit(m, MHLEN + 1)).toThrow(expect.objectContaining({ code: "ERANGE" }));
+    expect(() => pool.commit(m, -1)).toThrow(expect.objectContaining({ code: "ERANGE" }));
+    expect(() => pool.commit(m, 1.5)).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    expect(() => pool.commit(m, 2 ** 32)).toThrow(expect.objectContaining({ code: "ERANGE" }));
+    const so = pool.socreate();
+    pool.append(m, Uint8Array.of(1, 2, 3));
+    expect(pool.sbappend(so, "rcv", m)).toBe(true);
+    expect(() => pool.commit(pool.sbstat(so, "rcv").mb, 0)).toThrow(expect.objectContaining({ code: "EBUSY" }));
+    expect(() => pool.tailspace(pool.sbstat(so, "rcv").mb)).toThrow(expect.objectContaining({ code: "EBUSY" }));
+    pool.soclose(so);
+    expect(() => pool.commit(m, 0)).toThrow(expect.objectContaining({ code: "EDOUBLEFREE" }));
+    expect(() => pool.tailspace(12345)).toThrow(expect.objectContaining({ code: "EBADHANDLE" }));
+    const c = pool.getcl();
+    pool.append(c, new Uint8Array(10));
+    const shared = pool.copym(c);
+    expect(pool.tailspace(c).length).toBe(0);
+    expect(() => pool.commit(c, 1)).toThrow(expect.objectContaining({ code: "ERANGE" }));
+    pool.freem(shared);
+    pool.freem(c);
+  });
+
+  it("commits into the last mbuf of a chain, as append would place the bytes (model)", () => {
+    const pool = makePool();
+    fc.assert(fc.property(fc.array(fc.uint8Array({ minLength: 0, maxLength: 3000 }), { maxLength: 6 }), (pieces) => {
+      const a = pool.gethdr(), b = pool.gethdr();
+      try {
+        for (const p of pieces) {
+          expect(pool.append(a, p)).toBe(true);
+          // Fill b's trailing space first (no copy), the rest by append.
+          const tail = pool.tailspace(b), k = Math.min(tail.length, p.length);
+          tail.set(p.subarray(0, k));
+          pool.commit(b, k);
+          if (k < p.length) expect(pool.append(b, p.subarray(k))).toBe(true);
+        }
+        expect(pool.length(b)).toBe(pool.length(a));
+        expect(Buffer.from(pool.copydata(b)).equals(Buffer.from(pool.copydata(a)))).toBe(true);
+        expect(pool.audit().ok).toBe(true);
+      } finally {
+        pool.freem(a);
+        pool.freem(b);
+      }
+    }), { numRuns: 60 });
+  });
+});
