@@ -1,0 +1,155 @@
+// mbufpool/node TCP under real load on loopback: a pool smaller than the load,
+// back-pressure instead of failure, idle drops that free everything.
+import { describe, it, expect } from "vitest";
+import net from "node:net";
+import { makePool } from "./helpers.js";
+import type { Pool } from "mbufpool";
+import { createServer, connect, type MbufServer } from "mbufpool/node";
+
+/** An echo server as the example runs it. */
+function echo(pool: Pool, options = {}): MbufServer {
+  return createServer(pool, options, async (conn) => {
+    conn.on("end", () => conn.end());
+    for await (const chain of conn) {
+      if (!conn.write(chain)) await new Promise((r) => conn.once("drain", r).once("close", r));
+    }
+  });
+}
+
+/** Bytes of client k: a pattern that tells clients and offsets apart. */
+function payload(k: number, size: number): Buffer {
+  const b = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i++) b[i] = (i * 131 + k * 7 + (i >> 8)) & 255;
+  return b;
+}
+
+/**
+ * Streams `data` to the server a window of pieces at a time (the next window once the last came
+ * back, so all clients stay connected together) and resolves with everything echoed back.
+ */
+function client(port: number, data: Buffer, piece: number, start: Promise<void>, connected: () => void): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const c = net.connect(port, "127.0.0.1");
+    const got: Buffer[] = [];
+    let n = 0, off = 0;
+    const window = (): void => {
+      const end = Math.min(data.length, off + 4 * piece);
+      for (; off < end; off += piece) c.write(data.subarray(off, Math.min(end, off + piece)));
+    };
+    c.on("data", (d) => {
+      got.push(d);
+      n += d.length;
+      if (n >= data.length) c.end();
+      else if (n === off) window();
+    });
+    c.on("error", reject);
+    c.on("end", () => resolve(Buffer.concat(got)));
+    c.on("connect", () => {
+      connected();
+      void start.then(window);
+    });
+  });
+}
+
+/** Waits until `cond` holds (checked every 20 ms), at most `ms`. */
+async function until(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("condition not reached in time");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe("mbufpool/node TCP", () => {
+  it("refuses a pool that is not pinned", () => {
+    const pool = makePool();
+    expect(() => createServer(pool)).toThrow(expect.objectContaining({ code: "EINVAL" }));
+  });
+
+  it("200 clients echo through a pool smaller than the load: every byte back in order, then the pool is back to its baseline", async () => {
+    // 200 connections each keep a cluster for their next read: 64 clusters cannot serve them all.
+    const pool = makePool({ pinned: true, tunables: { nmbclusters: 64 }, reserveFlag: true });
+    const baseline = pool.outstanding().total;
+    const server = echo(pool, { rcvHiwat: 16384, sndHiwat: 16384, waitMs: 200 });
+    const { port } = await server.listen();
+    const N = 200, SIZE = 48 * 1024;
+    // All clients connect first, then all stream at once.
+    let go = (): void => {}, up = 0;
+    const start = new Promise<void>((r) => (go = r));
+    const results = await Promise.all(Array.from({ length: N }, (_, k) => {
+      const data = payload(k, SIZE);
+      return client(port, data, 1000 + (k % 7) * 1500, start, () => ++up === N && go()).then((back) => back.equals(data));
+    }));
+    expect(results.filter((ok) => !ok).length).toBe(0);
+    const s = server.stats;
+    expect(s.accepted + s.refused).toBe(N);
+    expect(s.refused).toBe(0);
+    expect(s.bytesIn).toBe(N * SIZE);
+    expect(s.bytesOut).toBe(N * SIZE);
+    // The pool ran dry, and reading waited instead of failing.
+    expect(s.denied).toBeGreaterThan(0);
+    expect(s.pausedPool).toBeGreaterThan(0);
+    expect(s.resumed).toBeGreaterThan(0);
+    expect(pool.stats().clusters.denied + pool.stats().packets.denied).toBeGreaterThan(0);
+    await until(() => server.connections.size === 0, 5000);
+    await server.close();
+    expect(s.open).toBe(0);
+    expect(pool.outstanding().total).toBe(baseline);
+    expect(pool.audit().message).toBe("clean");
+  }, 30_000);
+
+  it("drops clients that stop reading on the idle timeout, and their buffers come back", async () => {
+    const pool = makePool({ pinned: true, tunables: { nmbclusters: 512 } });
+    const server = echo(pool, { idleTimeoutMs: 400, rcvHiwat: 32768, sndHiwat: 32768 });
+    const { port } = await server.listen();
+    const N = 6, big = Buffer.alloc(12 * 1024 * 1024, 0x5a);
+    const drops: string[] = [];
+    server.on("connection", (conn) => conn.on("drop", (why: string) => drops.push(why)));
+    const clients = Array.from({ length: N }, () => {
+      const c = net.connect(port, "127.0.0.1");
+      c.on("error", () => {});
+      c.on("connect", () => {
+        c.pause(); // never reads: the server's send path backs up into its receive path
+        c.write(big);
+      });
+      return c;
+    });
+    // While they stall, the connections hold buffers, and the classifier names the holders.
+    await until(() => server.stats.pausedSockbuf >= N, 15_000);
+    const held = pool.outstanding({ classify: server.holders() });
+    expect(held.total).toBeGreaterThan(0);
+    expect(Object.keys(held.byHolder).some((h) => h.startsWith("sockbuf:so_rcv of connection"))).toBe(true);
+    expect(Object.keys(held.byHolder).some((h) => h.startsWith("sockbuf:so_snd of connection"))).toBe(true);
+    expect(held.byHolder["none"] ?? 0).toBe(0);
+    await until(() => server.stats.idleDrops === N, 15_000);
+    expect(drops).toEqual(Array(N).fill("idle"));
+    expect(server.connections.size).toBe(0);
+    expect(pool.outstanding().total).toBe(0);
+    for (const c of clients) c.destroy();
+    await server.close();
+  }, 30_000);
+
+  it("a client socket over the pool: writes from chains, reads chains and bytes, destroy frees everything", async () => {
+    const pool = makePool({ pinned: true });
+    const server = echo(pool);
+    const { port } = await server.listen();
+    const c = connect(pool, { port, ownerBase: 77 });
+    await new Promise((r) => c.once("connect", r));
+    const m = pool.gethdr();
+    pool.append(m, Buffer.from("hello, "));
+    expect(c.write(m)).toBe(true);
+    expect(c.writeBytes(Buffer.from("world"))).toBe(true);
+    await until(() => c.readableLength >= 12, 5000);
+    const first = c.read(7);
+    expect(Buffer.from(pool.copydata(first)).toString()).toBe("hello, ");
+    pool.freem(first);
+    expect(Buffer.from(c.readBytes()).toString()).toBe("world");
+    // Owner tags name the client's buffers.
+    expect(pool.outstanding().groups.some((g) => g.owner === 77)).toBe(true);
+    c.destroy();
+    expect(c.released).toBe(true);
+    await until(() => server.connections.size === 0, 5000);
+    await server.close();
+    expect(pool.outstanding().total).toBe(0);
+  });
+});
