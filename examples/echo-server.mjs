@@ -16,7 +16,7 @@ const server = createServer(pool, { idleTimeoutMs: 60_000, keepAliveMs: 30_000 }
   conn.on("end", () => conn.end());
   // Each chain read is written back as it is: clusters shared, no byte copied.
   for await (const chain of conn) {
-    if (!conn.write(chain)) await new Promise((r) => conn.once("drain", r).once("close", r));
+    if (!conn.write(chain)) await conn.drained();
   }
 });
 

@@ -11,7 +11,7 @@ function echo(pool: Pool, options = {}): MbufServer {
   return createServer(pool, options, async (conn) => {
     conn.on("end", () => conn.end());
     for await (const chain of conn) {
-      if (!conn.write(chain)) await new Promise((r) => conn.once("drain", r).once("close", r));
+      if (!conn.write(chain)) await conn.drained();
     }
   });
 }

@@ -424,10 +424,7 @@ export class MbufSocket extends EventEmitter {
     this.stats.bytesOut += len;
     this.pool.sbdrop(this.so, "snd", len);
     this.pump();
-    if (this.wantDrain && this.sendq.length === 0) {
-      this.wantDrain = false;
-      this.emit("drain");
-    }
+    this.drainNow();
   }
 
   /** Copies `bytes` into a chain and writes it. @returns false if no buffer could be had (nothing sent) or write() said wait. */
@@ -441,10 +438,35 @@ export class MbufSocket extends EventEmitter {
     }
     p.setOwner(this.opt.owner);
     if (m === 0) {
+      // No buffer: "drain" comes when one is freed (a waiting allocation, given straight back).
       this.stats.denied++;
+      this.stats.writeBlocked++;
+      this.wantDrain = true;
+      this.pool.getWait(M_WAITOK, MT.DATA, { timeout: this.opt.waitMs }).then((w) => {
+        this.pool.free(w);
+        this.drainNow();
+      }, () => this.drainNow());
       return false;
     }
     return this.write(m);
+  }
+
+  private drainNow(): void {
+    if (this.released || !this.wantDrain || this.sendq.length > 0) return;
+    this.wantDrain = false;
+    this.emit("drain");
+  }
+
+  /** Resolves on the next "drain" (write may go on) or when the connection closes. */
+  drained(): Promise<void> {
+    if (this.released) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.off("drain", done).off("close", done);
+        resolve();
+      };
+      this.on("drain", done).on("close", done);
+    });
   }
 
   /** Ends the sending side once queued chains are written. */
