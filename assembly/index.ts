@@ -36,6 +36,7 @@ export {
 
 // Receive without a copy (recv.ts)
 export { m_tailptr, m_commit } from "./recv";
+export { sbtake } from "./sockbuf";
 
 // Packet zone (packet.ts)
 export { mb_packet_mode, mb_packet_refill, mb_packet_drain } from "./packet";

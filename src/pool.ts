@@ -815,6 +815,20 @@ export class Pool extends EventEmitter {
     if (r < 0) throw coreError(r, "commit", m);
   }
 
+  /**
+   * sbtake: moves the longest run of whole mbufs (at most `max` bytes) from the front of the first
+   * record of a socket buffer out, as a chain of the caller's, with no copy and no allocation.
+   * @returns the chain's head, or 0 if the buffer is empty or its first mbuf holds more than `max`.
+   * @throws MbufError ERANGE if max < 1, EINVAL, EBADHANDLE.
+   */
+  sbtake(so: number, which: SockbufName, max: number = 0x7fffffff): number {
+    if (!isHandle(so)) throw this.badHandle("sbtake", so);
+    checkRange(max, "max");
+    const r = this.ex.sbtake(so, sbWhich(which), max);
+    if (r < 0) throw coreError(r, "sbtake", so);
+    return r;
+  }
+
   // === Reservation (seed 003) ===
 
   /** Sets the m_clalloc reservation flag: while set, only M_RECV requests get clusters. */

@@ -66,3 +66,54 @@ describe("tailspace and commit", () => {
     }), { numRuns: 60 });
   });
 });
+
+describe("sbtake", () => {
+  it("moves whole mbufs out of a socket buffer: the bytes in order, nothing allocated, sb_cc and the audit right (model)", () => {
+    const pool = makePool();
+    fc.assert(fc.property(
+      fc.array(fc.uint8Array({ minLength: 1, maxLength: 2500 }), { minLength: 1, maxLength: 8 }),
+      fc.array(fc.integer({ min: 1, max: 6000 }), { minLength: 1, maxLength: 12 }),
+      (pieces, takes) => {
+        const so = pool.socreate({ rcvHiwat: 65536 });
+        try {
+          const model: number[] = [];
+          for (const p of pieces) {
+            const m = pool.getcl(M_NOWAIT, MT.DATA, M_PKTHDR);
+            pool.tailspace(m).set(p.subarray(0, Math.min(p.length, pool.mclbytes)));
+            pool.commit(m, Math.min(p.length, pool.mclbytes));
+            expect(pool.sbappend(so, "rcv", m)).toBe(true);
+            model.push(...p.subarray(0, Math.min(p.length, pool.mclbytes)));
+          }
+          let off = 0;
+          for (const max of takes) {
+            const allocs = pool.stats().mbufs.allocs;
+            const c = pool.sbtake(so, "rcv", max);
+            expect(pool.stats().mbufs.allocs).toBe(allocs);
+            if (c === 0) continue;
+            const got = Array.from(pool.copydata(c));
+            expect(got.length).toBeLessThanOrEqual(max);
+            expect(got).toEqual(model.slice(off, off + got.length));
+            off += got.length;
+            expect(pool.sbstat(so, "rcv").cc).toBe(model.length - off);
+            expect(pool.audit().message).toBe("clean");
+            pool.freem(c);
+          }
+          expect(pool.audit().message).toBe("clean");
+        } finally {
+          pool.soclose(so);
+        }
+      }), { numRuns: 80 });
+  });
+
+  it("refuses a bad max or socket", () => {
+    const pool = makePool();
+    const so = pool.socreate();
+    expect(pool.sbtake(so, "rcv")).toBe(0);
+    expect(() => pool.sbtake(so, "rcv", 0)).toThrow(expect.objectContaining({ code: "ERANGE" }));
+    expect(() => pool.sbtake(so, "rcv", 1.5)).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    const m = pool.gethdr();
+    expect(() => pool.sbtake(m, "rcv", 1)).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    pool.freem(m);
+    pool.soclose(so);
+  });
+});

@@ -75,6 +75,7 @@ export interface CoreExports {
   // Receive without a copy (assembly/recv.ts)
   m_tailptr(m: number): number;
   m_commit(m: number, len: number): number;
+  sbtake(so: number, which: number, max: number): number;
   readonly MB_STATS: G;
   readonly MB_ZONE_BYTES: G;
   readonly MB_GLOBAL: G;

@@ -2,24 +2,28 @@
 //
 // Each connection is a pool socket (socreate: an MT_SOCKET mbuf holding a
 // receive and a send socket buffer) tied to a net.Socket created with Node's
-// `onread` option. Before every read Node asks for a buffer; we hand it a
-// Uint8Array view of the trailing space of a fresh cluster (pool.tailspace),
-// so the kernel's bytes land in pool memory with no copy. The read callback
-// commits them (pool.commit: m_len and pkthdr.len) and appends the mbuf to
-// the receive socket buffer. The application takes chains out (read(): a
-// chain it must free; readBytes(): a copy) or iterates with `for await`.
-// Writes go out from chains: write(chain) appends it to the send socket
-// buffer and hands zero-copy views of its bytes to the socket; when the
-// write completes they are dropped (sbdrop), as acknowledged data is.
+// `onread` option. Before every read Node asks for a buffer. While data
+// streams (the last read filled its buffer, so more is waiting in the
+// kernel) we hand it a Uint8Array view of the trailing space of a fresh
+// cluster (pool.tailspace), so the kernel's bytes land in pool memory with no
+// copy; the read callback commits them (pool.commit: m_len and pkthdr.len)
+// and appends the mbuf to the receive socket buffer. After a short read the
+// connection is probably idle, so Node gets the connection's spill buffer (2
+// KiB of JS memory) instead, and the first read of the next burst is copied
+// into a cluster: an idle connection holds no cluster. (Were every connection
+// to keep a cluster posted, idle connections could hold the whole pool while
+// busy ones starve: seed 001's deadlock.) The application takes chains out
+// (read(): a chain it must free; readBytes(): a copy) or iterates with
+// `for await`. Writes go out from chains: write(chain) appends it to the
+// send socket buffer and hands zero-copy views of its bytes to the socket;
+// when the write completes they are dropped (sbdrop), as acknowledged data is.
 //
 // Back-pressure, never failure. When the receive socket buffer is full, or
-// the pool has no cluster for the next read, the read callback returns false
-// (Node stops reading) and reading resumes when the application consumes,
-// or when a waiting allocation of the receive class (getclWait with M_RECV,
-// which raises the reservation flag if the pool has `reserveFlag`) is served.
-// If Node had to be handed a buffer while the pool was empty, it gets a
-// spill buffer of JS memory: the one read that lands there is copied into the
-// pool when a cluster comes back (counted as spilledReads), so no byte is lost.
+// the pool has no cluster for a read that landed in the spill buffer, the
+// read callback returns false (Node stops reading); reading resumes when the
+// application consumes, or when a waiting allocation of the receive class
+// (getclWait with M_RECV, which raises the reservation flag if the pool has
+// `reserveFlag`) is served. No byte is ever dropped.
 //
 // Drops free everything (seed 003's fix): on the idle timeout, a keepalive
 // failure, an error or destroy(), soclose frees both socket buffers, and the
@@ -51,6 +55,12 @@ export interface TcpOptions {
   keepAliveMs?: number;
   /** How long one waiting allocation for the next read waits before it is asked again, in ms (1000). */
   waitMs?: number;
+  /**
+   * Most clusters the connections of one server may keep posted for their next read at once
+   * (default: a quarter of the cluster limit). The rest of the pool stays free for data in flight,
+   * so connections that went quiet right after a full read cannot pin the pool.
+   */
+  maxPosted?: number;
   /** First owner tag of the connections (connection n gets ownerBase + n); 0x10000 by default. */
   ownerBase?: number;
   /** Owner tag set back after a connection's allocation (0 by default). */
@@ -74,8 +84,11 @@ export interface TcpConnectOptions extends TcpOptions {
 
 interface Resolved {
   rcvHiwat: number; sndHiwat: number; idleTimeoutMs: number; keepAliveMs: number; waitMs: number;
-  ownerBase: number; owner: number;
+  ownerBase: number; owner: number; maxPosted: number | undefined;
 }
+
+/** Clusters posted for reads now, shared by the connections of one server. */
+interface Posting { posted: number }
 
 function resolve(pool: Pool, o: TcpOptions): Resolved {
   if (!pool.pinned) {
@@ -89,6 +102,7 @@ function resolve(pool: Pool, o: TcpOptions): Resolved {
     waitMs: checkInt(o.waitMs ?? 1000, "waitMs", 1, 0x7fffffff),
     ownerBase: checkInt(o.ownerBase ?? 0x10000, "ownerBase", 0, 0xffffffff),
     owner: checkInt(o.owner ?? 0, "owner", 0, 0xffffffff),
+    maxPosted: o.maxPosted === undefined ? undefined : checkInt(o.maxPosted, "maxPosted", 0, 0x7fffffff),
   };
 }
 
@@ -115,6 +129,8 @@ export class MbufSocket extends EventEmitter {
   private readonly opt: Resolved;
   /** A cluster taken ahead for the next read (0: none). */
   private cur = 0;
+  /** This connection's spill buffer (JS memory, made on first use). */
+  private spill: Buffer | null = null;
   /** The mbuf whose tail Node is reading into now (0: a spill buffer). */
   private reading = 0;
   private readView: Uint8Array | null = null;
@@ -132,7 +148,7 @@ export class MbufSocket extends EventEmitter {
 
   /** @internal Use createServer or connect. */
   constructor(readonly pool: Pool, so: number, owner: number, opt: Resolved, readonly stats: TcpStats,
-    make: (onread: OnRead) => net.Socket) {
+    private readonly posting: Posting, make: (onread: OnRead) => net.Socket) {
     super();
     this.so = so;
     this.owner = owner;
@@ -171,19 +187,31 @@ export class MbufSocket extends EventEmitter {
     return m;
   }
 
-  /** Node's buffer generator: the tail of a cluster, or a spill buffer if the pool has none. */
+  /**
+   * Node's buffer generator: the tail of the cluster taken after a full read (data is streaming:
+   * the next read lands in the pool with no copy), else the connection's spill buffer. An idle
+   * connection so holds no cluster: were every connection to keep one posted, idle connections
+   * could hold the whole pool while busy ones starve (seed 001's deadlock).
+   */
   private readonly nextBuffer = (): Uint8Array => {
-    let m = this.cur;
+    let m = this.released ? 0 : this.cur;
     this.cur = 0;
-    if (m === 0 && !this.released) m = this.take();
+    if (m !== 0 && !this.mayPost()) {
+      this.pool.freem(m);
+      m = 0;
+    }
+    if (m !== 0) this.posting.posted++;
     this.reading = m;
-    this.readView = m !== 0 ? this.pool.tailspace(m) : Buffer.allocUnsafe(this.pool.mclbytes);
+    this.readView = m !== 0 ? this.pool.tailspace(m) : (this.spill ??= Buffer.allocUnsafe(this.pool.mclbytes));
     return this.readView;
   };
 
   /** Node's read callback: commit, queue, deliver; false stops reading. */
   private readonly onRead = (n: number, buf: Uint8Array): boolean => {
-    if (this.released) return false;
+    if (this.released || this.pool.isClosed) {
+      this.release();
+      return false;
+    }
     this.stats.bytesIn += n;
     if (this.reading !== 0 && buf === this.readView) {
       this.pool.commit(this.reading, n);
@@ -193,10 +221,13 @@ export class MbufSocket extends EventEmitter {
       this.pend.push(buf.subarray(0, n));
       this.stats.spilledReads++;
     }
+    const full = n === buf.length;
+    if (this.reading !== 0) this.posting.posted--;
     this.reading = 0;
     this.readView = null;
     this.deliver();
-    if (this.cur === 0) this.cur = this.take();
+    // A full read: more is likely waiting in the kernel, read it straight into a cluster.
+    if (full && this.cur === 0 && this.pend.length === 0 && this.mayPost()) this.cur = this.take();
     if (this.mustPause()) {
       this.pauseReading();
       return false;
@@ -232,16 +263,29 @@ export class MbufSocket extends EventEmitter {
       this.pend.shift();
       moved = true;
     }
-    if (moved) this.emit("readable");
+    // One "readable" per turn of the event loop: the reads of a poll phase (libuv reads up to 32 in a row)
+    // are taken out as one chain and written back with one writev.
+    if (moved && !this.readableSoon) {
+      this.readableSoon = true;
+      setImmediate(this.emitReadable);
+    }
   }
 
-  /** True if reading must stop: reads queued, no cluster for the next read, or the socket buffer nearly full. */
+  private readableSoon = false;
+  private readonly emitReadable = (): void => {
+    this.readableSoon = false;
+    if (!this.released) this.emit("readable");
+  };
+
+  /** True if one more cluster may be posted for a read (maxPosted). */
+  private mayPost(): boolean {
+    const max = this.opt.maxPosted ?? Math.max(1, this.pool.layout.nmbclusters >> 2);
+    return this.posting.posted < max;
+  }
+
+  /** True if reading must stop: a read is still queued (the socket buffer or the pool is full) or the socket buffer is nearly full. */
   private mustPause(): boolean {
     if (this.pend.length > 0) return true;
-    if (this.cur === 0 && this.reading === 0) {
-      this.starved = true;
-      return true;
-    }
     return this.pool.sbspace(this.so, "rcv") < this.pool.mclbytes;
   }
 
@@ -275,9 +319,9 @@ export class MbufSocket extends EventEmitter {
 
   /** Resumes reading if the socket buffer has room and a cluster is ready; else keeps waiting. */
   private maybeResume(): void {
-    if (!this.paused || this.released || this.pool.isClosed) return;
+    if (this.pool.isClosed) return this.release();
+    if (!this.paused || this.released) return;
     this.deliver();
-    if (this.cur === 0 && this.reading === 0 && this.pend.length === 0) this.cur = this.take();
     if (this.mustPause()) {
       if (this.starved) this.waitForCluster();
       return;
@@ -291,22 +335,31 @@ export class MbufSocket extends EventEmitter {
 
   /** Bytes waiting in the receive socket buffer. */
   get readableLength(): number {
-    return this.released ? 0 : this.pool.sbstat(this.so, "rcv").cc;
+    return this.released || this.pool.isClosed ? 0 : this.pool.sbstat(this.so, "rcv").cc;
   }
 
   /**
-   * Takes up to `max` bytes out of the receive socket buffer as a chain of its own (clusters
-   * shared, no copy); the caller must free it (or give it to write()).
-   * @returns the chain's head, or 0 if nothing is buffered or no mbuf was free (retry later).
+   * Takes up to `max` bytes out of the receive socket buffer as a chain of its own: whole mbufs
+   * move out (sbtake: no copy, no allocation, so a reader can always drain); only if the first
+   * mbuf holds more than `max` is a part copied by reference (copym). The caller must free the
+   * chain (or give it to write()).
+   * @returns the chain's head, or 0 if nothing is buffered (or no mbuf was free for a part).
    */
   read(max = 0x7fffffff): number {
     checkInt(max, "max", 1, 0x7fffffff);
-    if (this.released) return 0;
-    const p = this.pool, sb = p.sbstat(this.so, "rcv");
+    if (this.released || this.pool.isClosed) return this.release(), 0;
+    const p = this.pool;
+    let c = p.sbtake(this.so, "rcv", max);
+    if (c !== 0) {
+      this.maybeResume();
+      this.checkEnd();
+      return c;
+    }
+    const sb = p.sbstat(this.so, "rcv");
     if (sb.cc === 0) return 0;
     const n = Math.min(sb.cc, max);
     p.setOwner(this.owner);
-    const c = p.copym(sb.mb, 0, n, M_NOWAIT);
+    c = p.copym(sb.mb, 0, n, M_NOWAIT);
     p.setOwner(this.opt.owner);
     if (c === 0) {
       this.stats.readDenied++;
@@ -319,7 +372,7 @@ export class MbufSocket extends EventEmitter {
   /** Copies up to `max` bytes out of the receive socket buffer (and drops them there). */
   readBytes(max = 0x7fffffff): Uint8Array {
     checkInt(max, "max", 1, 0x7fffffff);
-    if (this.released) return new Uint8Array(0);
+    if (this.released || this.pool.isClosed) return this.release(), new Uint8Array(0);
     const p = this.pool, sb = p.sbstat(this.so, "rcv");
     const n = Math.min(sb.cc, max);
     if (n === 0) return new Uint8Array(0);
@@ -335,6 +388,7 @@ export class MbufSocket extends EventEmitter {
   }
 
   private checkEnd(): void {
+    if (this.pool.isClosed) return this.release();
     if (this.eof && !this.ended && !this.released && this.pend.length === 0 && this.pool.sbstat(this.so, "rcv").cc === 0) {
       this.ended = true;
       this.emit("end");
@@ -378,8 +432,9 @@ export class MbufSocket extends EventEmitter {
    * @returns false if the send socket buffer is full: wait for "drain" before writing more.
    */
   write(m: number): boolean {
-    if (this.released) {
-      this.pool.freem(m);
+    if (this.released || this.pool.isClosed) {
+      if (!this.pool.isClosed) this.pool.freem(m);
+      this.release();
       return false;
     }
     this.pool.length(m); // validates the handle before we own it
@@ -421,6 +476,7 @@ export class MbufSocket extends EventEmitter {
   /** A write completed: its bytes leave the send socket buffer. */
   private sent(len: number): void {
     if (this.released) return;
+    if (this.pool.isClosed) return this.release();
     this.stats.bytesOut += len;
     this.pool.sbdrop(this.so, "snd", len);
     this.pump();
@@ -495,6 +551,7 @@ export class MbufSocket extends EventEmitter {
     if (this.released) return;
     this.released = true;
     const p = this.pool;
+    if (this.reading !== 0) this.posting.posted--;
     if (!p.isClosed) {
       if (!this.socket.destroyed) this.socket.destroy();
       p.soclose(this.so);
@@ -556,6 +613,7 @@ export class MbufServer extends EventEmitter {
   readonly stats: TcpStats = tcpStats();
   private readonly opt: Resolved;
   private next = 0;
+  private readonly posting: Posting = { posted: 0 };
 
   constructor(readonly pool: Pool, options: TcpServerOptions = {}) {
     super();
@@ -581,7 +639,7 @@ export class MbufServer extends EventEmitter {
     raw.destroy();
     this.stats.accepted++;
     this.stats.open++;
-    const conn = new MbufSocket(this.pool, so, owner, o, this.stats, (onread) =>
+    const conn = new MbufSocket(this.pool, so, owner, o, this.stats, this.posting, (onread) =>
       new net.Socket({ handle, onread, readable: true, writable: true, allowHalfOpen: true } as net.SocketConstructorOpts));
     this.connections.add(conn);
     conn.on("close", () => this.connections.delete(conn));
@@ -643,7 +701,7 @@ export function connect(pool: Pool, options: TcpConnectOptions, stats: TcpStats 
   stats.accepted++;
   stats.open++;
   let conn: MbufSocket | undefined = undefined;
-  conn = new MbufSocket(pool, so, owner, o, stats, (onread) =>
+  conn = new MbufSocket(pool, so, owner, o, stats, { posted: 0 }, (onread) =>
     net.connect({ port: options.port, host: options.host ?? "127.0.0.1", onread, allowHalfOpen: true },
       () => conn?.emit("connect")));
   return conn;
