@@ -453,10 +453,22 @@ export class MbufSocket extends EventEmitter {
     const p = this.pool, so = this.so;
     while (this.sendq.length > 0) {
       const m = this.sendq[0];
-      const len = p.length(m);
+      let len = p.length(m);
       const before = p.sbstat(so, "snd").cc;
-      if (len > 0 && !p.sbappend(so, "snd", m)) return;
-      this.sendq.shift();
+      const space = p.sbspace(so, "snd");
+      if (len > space) {
+        // Larger than the room left: send what fits now, the rest when writes complete.
+        if (space < Math.min(len, p.mclbytes)) return this.retryWhenIdle(before);
+        const rest = p.split(m, space);
+        if (rest === 0) return this.retryWhenIdle(before);
+        this.sendq[0] = rest;
+        len = space;
+      } else {
+        this.sendq.shift();
+      }
+      if (len > 0 && !p.sbappend(so, "snd", m)) {
+        throw new MbufError("ESTATE", "sbappend refused a chain sbspace had room for");
+      }
       if (len === 0) {
         p.freem(m);
         continue;
@@ -472,6 +484,22 @@ export class MbufSocket extends EventEmitter {
       s.uncork();
     }
   }
+
+  /** Nothing in flight to complete and wake pump(): try again once an mbuf is freed. */
+  private retryWhenIdle(inFlight: number): void {
+    if (inFlight > 0 || this.retrying) return;
+    this.retrying = true;
+    this.pool.getWait(M_WAITOK, MT.DATA, { timeout: this.opt.waitMs }).then((w) => {
+      this.retrying = false;
+      this.pool.free(w);
+      if (!this.released) this.pump();
+    }, () => {
+      this.retrying = false;
+      if (!this.released && !this.pool.isClosed) this.pump();
+    });
+  }
+
+  private retrying = false;
 
   /** A write completed: its bytes leave the send socket buffer. */
   private sent(len: number): void {
