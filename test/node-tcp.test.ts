@@ -174,4 +174,26 @@ describe("mbufpool/node TCP", () => {
     await server.close();
     expect(pool.outstanding().total).toBe(0);
   });
+
+  it("a reset from the peer (a socket error) frees both socket buffers and everything the connection held", async () => {
+    const pool = makePool({ pinned: true });
+    // An application that does not read: data piles up in the receive socket buffer.
+    const server = createServer(pool, { rcvHiwat: 32768 });
+    const { port } = await server.listen();
+    const conns: Array<{ remote: string }> = [];
+    server.on("connection", (conn) => conns.push(conn));
+    const c = net.connect(port, "127.0.0.1");
+    c.on("error", () => {});
+    await new Promise((r) => c.once("connect", r));
+    c.write(Buffer.alloc(20_000, 1));
+    const held = (): string[] => Object.keys(pool.outstanding({ classify: server.holders() }).byHolder);
+    await until(() => held().some((h) => h.startsWith("sockbuf:so_rcv")), 5000);
+    expect(pool.outstanding().total).toBeGreaterThan(1);
+    c.resetAndDestroy();
+    await until(() => server.connections.size === 0, 5000);
+    expect(server.stats.errors).toBe(1);
+    expect(conns.length).toBe(1);
+    expect(pool.outstanding().total).toBe(0);
+    await server.close();
+  });
 });
