@@ -71,6 +71,28 @@ describe("mbufpool/node TCP", () => {
     expect(() => createServer(pool)).toThrow(expect.objectContaining({ code: "EINVAL" }));
   });
 
+  it("refuses bad options and writes of what is not a head", async () => {
+    const pool = makePool({ pinned: true });
+    expect(() => createServer(pool, { rcvHiwat: 100 })).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    expect(() => createServer(pool, { idleTimeoutMs: -1 })).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    expect(() => connect(pool, { port: 0 })).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    const server = createServer(pool);
+    const { port } = await server.listen();
+    const c = connect(pool, { port });
+    await new Promise((r) => c.once("connect", r));
+    const a = pool.gethdr();
+    pool.append(a, new Uint8Array(5000));
+    const inner = pool.getptr(a, 4999).m;
+    expect(inner).not.toBe(a);
+    expect(() => c.write(inner)).toThrow(expect.objectContaining({ code: "EBUSY" }));
+    expect(() => c.write(12345)).toThrow(expect.objectContaining({ code: "EBADHANDLE" }));
+    pool.freem(a);
+    expect(() => c.write(a)).toThrow(expect.objectContaining({ code: "EDOUBLEFREE" }));
+    c.destroy();
+    await server.close();
+    expect(pool.outstanding().total).toBe(0);
+  });
+
   it("200 clients echo through a pool smaller than the load: every byte back in order, then the pool is back to its baseline", async () => {
     // 200 clients burst 48 KiB each at once (9.6 MB) into a pool of 16 clusters (32 KiB).
     const pool = makePool({ pinned: true, tunables: { nmbclusters: 16 }, reserveFlag: true });

@@ -38,7 +38,7 @@ import net from "node:net";
 import { EventEmitter } from "node:events";
 import type { AddressInfo } from "node:net";
 import type { Pool } from "../pool.js";
-import { MbufError, checkInt } from "../errors.js";
+import { MbufError, checkInt, coreError } from "../errors.js";
 import { M_NOWAIT, M_WAITOK, M_RECV, M_PKTHDR, MT } from "../constants.js";
 import type { HolderClassifier } from "../leak.js";
 import { tcpStats, registerStats, type TcpStats } from "./stats.js";
@@ -95,8 +95,9 @@ function resolve(pool: Pool, o: TcpOptions): Resolved {
     throw new MbufError("EINVAL", "mbufpool/node reads into pool memory: create the pool with { pinned: true }");
   }
   return {
-    rcvHiwat: checkInt(o.rcvHiwat ?? 65536, "rcvHiwat", 1, 0x7fffffff),
-    sndHiwat: checkInt(o.sndHiwat ?? 32768, "sndHiwat", 1, 0x7fffffff),
+    // A read is up to a cluster: the receive buffer must hold two, the send buffer one.
+    rcvHiwat: checkInt(o.rcvHiwat ?? 65536, "rcvHiwat", 2 * pool.mclbytes, 0x7fffffff),
+    sndHiwat: checkInt(o.sndHiwat ?? 32768, "sndHiwat", pool.mclbytes, 0x7fffffff),
     idleTimeoutMs: checkInt(o.idleTimeoutMs ?? 0, "idleTimeoutMs", 0, 0x7fffffff),
     keepAliveMs: checkInt(o.keepAliveMs ?? 0, "keepAliveMs", 0, 0x7fffffff),
     waitMs: checkInt(o.waitMs ?? 1000, "waitMs", 1, 0x7fffffff),
@@ -437,7 +438,9 @@ export class MbufSocket extends EventEmitter {
       this.release();
       return false;
     }
-    this.pool.length(m); // validates the handle before we own it
+    // Only a head may be sent (it is owned from now on): EBADHANDLE, EDOUBLEFREE, EBUSY otherwise.
+    const e = this.pool.core.m_tailptr(m);
+    if (e < 0) throw coreError(e, "write", m);
     this.sendq.push(m);
     this.pump();
     if (this.sendq.length > 0) {
