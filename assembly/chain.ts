@@ -921,6 +921,9 @@ export function m_getptr(m: i32, off: i32): i32 {
 /** The second result of the last m_getptr. */
 export function m_aux(): i32 { return aux; }
 
+/** Sets the second result read by m_aux() (for other files' calls). */
+export function m_aux_set(v: i32): void { aux = v; }
+
 /**
  * m_apply's walk: writes up to `max` (addr, len) i32 pairs for the non-empty
  * segments of [off, off+len) of the chain of `m` into the data exchange area.

@@ -34,6 +34,10 @@ export {
   sbappend, sbappendrecord, sb_write, sbdrop, sbdroprecord, sbflush,
 } from "./sockbuf";
 
+// Receive without a copy (recv.ts)
+export { m_tailptr, m_commit } from "./recv";
+export { sbtake } from "./sockbuf";
+
 // Packet zone (packet.ts)
 export { mb_packet_mode, mb_packet_refill, mb_packet_drain } from "./packet";
 

@@ -28,6 +28,7 @@
 
 import {
   MSIZE, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, M_EXT, M_EOR, M_LINKED, M_SOCK, M_HDR_SIZE, EXT_SIZE,
+  M_PKTHDR, PH_LEN,
   MT_SOCKET, MT_PCB, MT_DATA, MLEN, EINVAL, ERANGE,
 } from "./constants";
 import {
@@ -407,6 +408,50 @@ function drop(sb: usize, len: u32): void {
   } else if (lastGone) {
     sbset(sb, SB_LASTRECORD, <u32>mb);
   }
+}
+
+/**
+ * sbtake: soreceive's move of whole mbufs out of socket buffer `which`: the
+ * longest run of mbufs at the front of the first record holding at most `max`
+ * bytes leaves the socket buffer, unchanged and uncopied, as a chain of its own
+ * (the caller frees it). Nothing is allocated, so a reader can always drain a
+ * socket buffer however exhausted the pool is. A head with a packet header gets
+ * pkthdr.len = the bytes taken.
+ * Returns the chain's head, 0 if the buffer is empty or its first mbuf holds
+ * more than `max` bytes, ERANGE if max < 1, EINVAL for a bad socket or selector.
+ */
+export function sbtake(so: i32, which: i32, max: i32): i32 {
+  let r = sb_arg(so, which);
+  if (r < 0) return r;
+  if (max < 1) return ERANGE;
+  let sb = <usize>r;
+  let m = <usize>sbget(sb, SB_MB);
+  if (!m) return 0;
+  let taken: u32 = 0, last: usize = 0, x = m;
+  while (x && taken + mlen(x) <= <u32>max) { taken += mlen(x); last = x; x = mnext(x); }
+  if (!last) return 0;
+  let lastrec = <usize>sbget(sb, SB_LASTRECORD);
+  let next = <usize>load<u32>(m, M_NEXTPKT);
+  set_nextpkt(m, 0);
+  sb_setmb(sb, 0);
+  for (let y = m; ; y = mnext(y)) {
+    sbfree(sb, y);
+    if (y == last) break;
+  }
+  set_next(last, 0);
+  if (x) {
+    set_nextpkt(x, next);
+    sb_setmb(sb, x);
+    if (lastrec == m) sbset(sb, SB_LASTRECORD, <u32>x);
+  } else {
+    sb_setmb(sb, next);
+    if (!next) {
+      sbset(sb, SB_LASTRECORD, 0);
+      sbset(sb, SB_MBTAIL, 0);
+    }
+  }
+  if (mflags(m) & M_PKTHDR) store<i32>(m, <i32>taken, PH_LEN);
+  return <i32>m;
 }
 
 /** sbdroprecord on a checked socket buffer: frees the first record. Returns true if there was one. */

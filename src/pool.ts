@@ -120,6 +120,8 @@ export class Pool extends EventEmitter {
   declare private readonly packets: PacketBalancer;
   /** Bytes thewall may be raised to (the room laid out at creation). */
   declare readonly maxThewall: number;
+  /** True if memory was grown to its maximum at creation: views into it never go stale. */
+  declare readonly pinned: boolean;
   /** @internal Waiters a free must serve (0: the free path does nothing more). */
   handoffWaiters = 0;
   /** @internal Nonzero while the core's `exhausted` hook runs (inside an allocation). */
@@ -154,6 +156,7 @@ export class Pool extends EventEmitter {
     // The core's metadata per page is checked against MB_META_PER_PAGE below.
     const maxBytes = STATIC_SLACK + pages * 20 + PAGE_SIZE + pages * PAGE_SIZE;
     const maximum = Math.ceil(maxBytes / 65536);
+    this.pinned = !!options.pinned;
     this.memory = new WebAssembly.Memory({ initial: options.pinned ? maximum : 2, maximum });
     this.ex = instantiateCore(this.build, this.memory, { exhausted: (zone, how) => this.exhausted(zone, how) });
     const ex = this.ex;
@@ -792,6 +795,47 @@ export class Pool extends EventEmitter {
     return readSockbuf(this.memory.buffer, sb, space);
   }
 
+
+  // === Receive without a copy (mbufpool/node) ===
+
+  /**
+   * A zero-copy view of the trailing space of the last mbuf of the chain of head `m`: a reader
+   * writes into it, then commit() makes the bytes data. Empty if the cluster is shared.
+   * The view goes stale when memory grows (unless the pool is pinned) and after any operation on the chain.
+   * @throws MbufError EBADHANDLE, EDOUBLEFREE, EBUSY (not a head).
+   */
+  tailspace(m: number): Uint8Array {
+    if (!isHandle(m)) throw this.badHandle("tailspace", m);
+    const a = this.ex.m_tailptr(m);
+    if (a < 0) throw coreError(a, "tailspace", m);
+    return new Uint8Array(this.memory.buffer, a, this.ex.m_aux());
+  }
+
+  /**
+   * m_commit: `len` bytes written into the trailing space (tailspace()) become data of the chain
+   * of head `m`: m_len of its last mbuf and pkthdr.len grow by `len`, as if append() had copied them.
+   * @throws MbufError ERANGE if `len` is negative or exceeds the trailing space, EBADHANDLE, EDOUBLEFREE, EBUSY.
+   */
+  commit(m: number, len: number): void {
+    if (!isHandle(m)) throw this.badHandle("commit", m);
+    if (!isInt(len)) throw new MbufError(Number.isInteger(len) ? "ERANGE" : "EINVAL", `commit(${m}, ${String(len)}): bad length`);
+    const r = this.ex.m_commit(m, len);
+    if (r < 0) throw coreError(r, "commit", m);
+  }
+
+  /**
+   * sbtake: moves the longest run of whole mbufs (at most `max` bytes) from the front of the first
+   * record of a socket buffer out, as a chain of the caller's, with no copy and no allocation.
+   * @returns the chain's head, or 0 if the buffer is empty or its first mbuf holds more than `max`.
+   * @throws MbufError ERANGE if max < 1, EINVAL, EBADHANDLE.
+   */
+  sbtake(so: number, which: SockbufName, max: number = 0x7fffffff): number {
+    if (!isHandle(so)) throw this.badHandle("sbtake", so);
+    checkRange(max, "max");
+    const r = this.ex.sbtake(so, sbWhich(which), max);
+    if (r < 0) throw coreError(r, "sbtake", so);
+    return r;
+  }
 
   // === Reservation (seed 003) ===
 

@@ -72,6 +72,10 @@ export interface CoreExports {
   sbdrop(so: number, which: number, len: number): number;
   sbdroprecord(so: number, which: number): number;
   sbflush(so: number, which: number): number;
+  // Receive without a copy (assembly/recv.ts)
+  m_tailptr(m: number): number;
+  m_commit(m: number, len: number): number;
+  sbtake(so: number, which: number, max: number): number;
   readonly MB_STATS: G;
   readonly MB_ZONE_BYTES: G;
   readonly MB_GLOBAL: G;

@@ -1,0 +1,105 @@
+// A DNS-style UDP responder over pool chains (seed 000's server, hardened).
+//
+// Each query arrives as a chain; the parser (src/sim/dns.ts) reads it with a
+// bounds check on every length, so a label that claims to be longer than the
+// packet is rejected and counted, never read past or kept. A valid A query is
+// answered from a chain: the header and question are copied out of the query
+// (m_copym), the flags patched (m_copyback) and the answer appended (m_append).
+// If the pool cannot give the reply's buffers the reply fails with ENOBUFS:
+// counted and dropped, the responder carries on.
+
+import type { AddressInfo } from "node:net";
+import type { Pool } from "../pool.js";
+import { parseQuery } from "../sim/dns.js";
+import { MbufError } from "../errors.js";
+import { createUdpSocket, NoBufferSpaceError, type MbufUdpSocket, type UdpOptions } from "./udp.js";
+
+export { parseQuery, buildQuery, type DnsParse } from "../sim/dns.js";
+
+/** Options of createDnsResponder. */
+export interface DnsResponderOptions extends UdpOptions {
+  /** The IPv4 address every A query is answered with ("127.0.0.1"). */
+  answer?: string;
+  /** TTL of the answers in seconds (60). */
+  ttl?: number;
+}
+
+/** What a responder has seen. */
+export interface DnsStats {
+  queries: number;
+  answered: number;
+  /** Queries rejected by the parser, in total and by reason. */
+  malformed: number;
+  reasons: Record<string, number>;
+  /** Replies that could not be built or sent for want of buffers (ENOBUFS). */
+  nobufs: number;
+}
+
+/** A DNS-style responder: the UDP socket, its counters, and close(). */
+export interface DnsResponder {
+  readonly udp: MbufUdpSocket;
+  readonly stats: DnsStats;
+  bind(port?: number, address?: string): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+
+/** Largest query the responder reads (a classic DNS message over UDP). */
+const MAX_QUERY = 512;
+
+/**
+ * A DNS-style UDP responder over pool chains (answers A queries, NOTIMP otherwise).
+ * @throws MbufError EINVAL if the pool is not pinned or an option is bad.
+ */
+export function createDnsResponder(pool: Pool, options: DnsResponderOptions = {}): DnsResponder {
+  const addr = (options.answer ?? "127.0.0.1").split(".").map(Number);
+  if (addr.length !== 4 || addr.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) {
+    throw new MbufError("EINVAL", `answer must be an IPv4 address, got ${String(options.answer)}`);
+  }
+  const ttl = options.ttl ?? 60;
+  const udp = createUdpSocket(pool, { name: "dns", ...options });
+  const stats: DnsStats = { queries: 0, answered: 0, malformed: 0, reasons: {}, nobufs: 0 };
+  const scratch = new Uint8Array(MAX_QUERY);
+  const answerA = Uint8Array.from([0xc0, 12, 0, 1, 0, 1, ttl >>> 24, (ttl >>> 16) & 255, (ttl >>> 8) & 255, ttl & 255, 0, 4, ...addr]);
+
+  const reject = (m: number, error: string): void => {
+    stats.malformed++;
+    stats.reasons[error] = (stats.reasons[error] ?? 0) + 1;
+    pool.freem(m);
+  };
+
+  udp.on("message", (m: number, rinfo: { port: number; address: string }) => {
+    stats.queries++;
+    const len = pool.length(m);
+    if (len > MAX_QUERY) return reject(m, "Query longer than 512 bytes");
+    // One mbuf: read it in place; a longer chain is copied out whole (never past its end).
+    const one = pool.data(m);
+    const bytes = one.length === len ? one : pool.copydata(m, 0, len, scratch).subarray(0, len);
+    const q = parseQuery(bytes);
+    if (!q.ok) return reject(m, q.error);
+    const isA = q.qtype === 1;
+    const reply = pool.copym(m, 0, q.end);
+    pool.freem(m);
+    const fail = (): void => {
+      stats.nobufs++;
+      udp.emit("nobufs", new NoBufferSpaceError());
+    };
+    if (reply === 0) return fail();
+    // QR, RD copied, RA; rcode NOTIMP for anything but A. QDCOUNT 1, ANCOUNT 1 or 0, no NS/AR.
+    const flags = Uint8Array.from([0x81, isA ? 0x80 : 0x84, 0, 1, 0, isA ? 1 : 0, 0, 0, 0, 0]);
+    if (!pool.copyback(reply, 2, flags) || (isA && !pool.append(reply, answerA))) {
+      pool.freem(reply);
+      return fail();
+    }
+    udp.send(reply, rinfo.port, rinfo.address).then(() => {
+      stats.answered++;
+    }, () => {
+      stats.nobufs++;
+    });
+  });
+
+  return {
+    udp, stats,
+    bind: (port = 0, address = "127.0.0.1") => udp.bind(port, address),
+    close: () => udp.close(),
+  };
+}

@@ -1,0 +1,14 @@
+// mbufpool/node: embedding a pool in Node services. TCP sockets that read
+// into clusters with back-pressure, a UDP adapter with ENOBUFS, a DNS-style
+// responder, and metrics over HTTP.
+
+export {
+  createServer, connect, holdersOf, MbufServer, MbufSocket,
+  type TcpOptions, type TcpServerOptions, type TcpConnectOptions,
+} from "./tcp.js";
+export { createUdpSocket, MbufUdpSocket, NoBufferSpaceError, type UdpOptions } from "./udp.js";
+export {
+  createDnsResponder, parseQuery, buildQuery, type DnsResponder, type DnsResponderOptions, type DnsStats, type DnsParse,
+} from "./dns.js";
+export { serveMetrics, handleMetrics, type MetricsServer, type MetricsServerOptions } from "./metrics-http.js";
+export { tcpStats, udpStats, registerStats, type TcpStats, type UdpStats } from "./stats.js";

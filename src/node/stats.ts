@@ -1,0 +1,104 @@
+// Counters of the Node adapters (TCP and UDP), and their registration in a
+// pool's Prometheus registry, so /metrics shows back-pressure, drops and
+// denials next to the pool's own series.
+
+import { Counter, Gauge, type Registry } from "prom-client";
+
+/** What a TCP server (or a client socket) has seen. */
+export interface TcpStats {
+  /** Connections accepted (or made). */
+  accepted: number;
+  /** Connections refused because no socket could be allocated (the pool was exhausted). */
+  refused: number;
+  /** Connections open now. */
+  open: number;
+  /** Connections closed (any reason). */
+  closed: number;
+  /** Connections dropped on the idle timeout. */
+  idleDrops: number;
+  /** Connections ended by a socket error (keepalive timeouts, resets). */
+  errors: number;
+  /** Bytes read from the network into pool clusters (or spill buffers). */
+  bytesIn: number;
+  /** Bytes written to the network from chains. */
+  bytesOut: number;
+  /** Reads that landed in a pool cluster with no copy. */
+  zeroCopyReads: number;
+  /** Reads that landed in a spill buffer because the pool had no cluster (copied into the pool later). */
+  spilledReads: number;
+  /** Cluster requests for the next read that the pool denied. */
+  denied: number;
+  /** Times reading stopped because the receive socket buffer was full. */
+  pausedSockbuf: number;
+  /** Times reading stopped because the pool had no cluster. */
+  pausedPool: number;
+  /** Times reading resumed. */
+  resumed: number;
+  /** Chains the application could not read because no mbuf was free (it retried). */
+  readDenied: number;
+  /** Times write() asked the writer to wait for "drain" (the send socket buffer was full). */
+  writeBlocked: number;
+}
+
+/** What a UDP socket has seen. */
+export interface UdpStats {
+  /** Datagrams received into chains. */
+  received: number;
+  /** Datagrams dropped because the pool had no buffer (counted, never queued). */
+  rcvDropped: number;
+  /** Datagrams sent. */
+  sent: number;
+  /** Sends refused with ENOBUFS. */
+  sendNobufs: number;
+  /** Sends that failed in the network (the chain was freed all the same). */
+  sendErrors: number;
+}
+
+/** A zeroed TcpStats. */
+export function tcpStats(): TcpStats {
+  return {
+    accepted: 0, refused: 0, open: 0, closed: 0, idleDrops: 0, errors: 0, bytesIn: 0, bytesOut: 0,
+    zeroCopyReads: 0, spilledReads: 0, denied: 0, pausedSockbuf: 0, pausedPool: 0, resumed: 0,
+    readDenied: 0, writeBlocked: 0,
+  };
+}
+
+/** A zeroed UdpStats. */
+export function udpStats(): UdpStats {
+  return { received: 0, rcvDropped: 0, sent: 0, sendNobufs: 0, sendErrors: 0 };
+}
+
+const registered = new WeakMap<Registry, Map<string, { stats: Map<string, Record<string, number>> }>>();
+
+/**
+ * Exposes a stats object in `registry` as `mbufpool_node_<kind>_<field>` series labelled
+ * `{ name }` (counters end in `_total`; `open` is a gauge). Several adapters of one
+ * kind share the series under different names.
+ */
+export function registerStats(registry: Registry, kind: "tcp" | "udp", name: string, stats: object): void {
+  let kinds = registered.get(registry);
+  if (!kinds) registered.set(registry, (kinds = new Map()));
+  let entry = kinds.get(kind);
+  if (!entry) {
+    const all = new Map<string, Record<string, number>>();
+    entry = { stats: all };
+    kinds.set(kind, entry);
+    for (const field of Object.keys(stats)) {
+      const snake = field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+      if (field === "open") {
+        new Gauge({
+          name: `mbufpool_node_${kind}_${snake}`, help: `mbufpool/node ${kind}: ${field}`, labelNames: ["name"],
+          registers: [registry],
+          collect() { this.reset(); for (const [n, s] of all) this.set({ name: n }, s[field]); },
+        });
+      } else {
+        new Counter({
+          name: `mbufpool_node_${kind}_${snake}_total`, help: `mbufpool/node ${kind}: ${field}`, labelNames: ["name"],
+          registers: [registry],
+          collect() { this.reset(); for (const [n, s] of all) this.inc({ name: n }, s[field]); },
+        });
+      }
+    }
+  }
+  entry.stats.set(name, stats as Record<string, number>);
+}
