@@ -5,8 +5,10 @@
 // with a bound (its own count), so a cycle or a duplicate is reported and
 // never followed forever; every carved item of every page is visited and
 // classified; counters, the type census, links and cluster reference counts
-// must equal the recount. The audit only reads, except for its scratch
-// table, which it leaves zeroed.
+// must equal the recount. In the debug build every free item must still
+// carry its poison (poison.ts), and any write after free already caught
+// when an item was handed out is reported. The audit only reads, except for
+// its scratch table, which it leaves zeroed.
 
 import {
   PAGE_SHIFT, MSIZE, M_NEXT, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, EXT_BUF, EXT_SIZE,
@@ -15,12 +17,14 @@ import {
 } from "./constants";
 import {
   Zone, G, gload, gstore, G_READY, G_AUDIT_CODE, G_AUDIT_ADDR, G_AUDIT_A, G_AUDIT_B,
+  G_POISON_HITS, G_POISON_ADDR,
 } from "./stats";
 import {
   arenaBase, top, maxPages, pageMeta, scratch, ref_ptr, free_page_head, free_page_count,
   META_ZONE_MASK, META_CARVED_SHIFT, META_COUNT_SHIFT, REF_SHIFT,
 } from "./arena";
 import { zone_owns } from "./zone";
+import { poison_find, POISON } from "./poison";
 import { mbufZone, clusterZone, check_mbuf, ext_ptr, heldByOthers } from "./mbuf";
 
 // Problem codes (the host turns them into messages).
@@ -60,6 +64,10 @@ import { mbufZone, clusterZone, check_mbuf, ext_ptr, heldByOthers } from "./mbuf
 @inline export const A_STRAY_MARK: u32 = 17;      // M_BULKMARK left on an mbuf
 // @ts-ignore: decorator
 @inline export const A_NOT_READY: u32 = 18;       // mb_init has not run
+// @ts-ignore: decorator
+@inline export const A_POISON: u32 = 19;          // (debug) a free item was written after free
+// @ts-ignore: decorator
+@inline export const A_POISON_HIT: u32 = 20;      // (debug) an item written after free was handed out
 
 /** Recount of the type census, MT_NTYPES u32 slots. */
 const CENSUS_RECOUNT: usize = memory.data(<i32>(MT_NTYPES << 2), 16);
@@ -156,7 +164,14 @@ function audit_mbufs(): u32 {
     for (let i: u32 = 0; i < carved; i++) {
       let m = page + (<usize>i) * MSIZE;
       let type = <u32>load<u16>(m, M_TYPE);
-      if (type == MT_FREE) { freeCount++; continue; }
+      if (type == MT_FREE) {
+        if (!ASC_NO_ASSERT) {
+          let off = poison_find(ZONE_MBUF, m, MSIZE);
+          if (off) return report(A_POISON, m, POISON, load<u32>(m + off));
+        }
+        freeCount++;
+        continue;
+      }
       if (type >= MT_NTYPES) return report(A_CENSUS, m, MT_NTYPES, type);
       let cp = CENSUS_RECOUNT + (type << 2);
       store<u32>(cp, load<u32>(cp) + 1);
@@ -210,7 +225,13 @@ function audit_clusters(): u32 {
       let c = page + (<usize>i) * size;
       let refs = load<u32>(ref_ptr(c));
       let seen = load<u32>(scratch + (((c - arenaBase) >> REF_SHIFT) << 2));
-      if (refs == 0) freeCount++;
+      if (refs == 0) {
+        if (!ASC_NO_ASSERT) {
+          let off = poison_find(ZONE_CLUSTER, c, <u32>size);
+          if (off) return report(A_POISON, c, POISON, load<u32>(c + off));
+        }
+        freeCount++;
+      }
       if (refs != seen) return report(A_REFCOUNT, c, refs, seen);
     }
   }
@@ -230,6 +251,8 @@ export function mb_audit(): u32 {
   if (!r) r = audit_pages();
   if (!r) r = audit_mbufs();
   if (!r) r = audit_clusters();
+  if (!r && load<f64>(G() + G_POISON_HITS) != 0)
+    r = report(A_POISON_HIT, gload(G_POISON_ADDR), 0, <u32>load<f64>(G() + G_POISON_HITS));
   // Leave the scratch table zeroed for the next audit.
   memory.fill(scratch, 0, (<usize>top << (PAGE_SHIFT - REF_SHIFT)) << 2);
   return r;

@@ -295,9 +295,26 @@ export function m_free(m: i32): i32 {
 export function m_freem(m: i32): i32 {
   let e = check_head(<usize>m);
   if (e) return e;
-  let n = <usize>m;
-  while (n) n = mbuf_free(n);
+  chain_free(<usize>m);
   return 0;
+}
+
+/**
+ * Frees the chain headed by the valid head `m`. The walk is bounded by the
+ * mbufs in use, so a cycle made by a stray write cannot loop forever; the
+ * debug build also stops at a successor that is not an mbuf in use (the
+ * audit then reports the stranded links) instead of freeing it twice.
+ */
+export function chain_free(m: usize): void {
+  let bound = mbufZone.total - mbufZone.free;
+  let n = m;
+  while (n && bound) {
+    n = mbuf_free(n);
+    bound--;
+    if (!ASC_NO_ASSERT) {
+      if (n && check_mbuf(n) != 0) break;
+    }
+  }
 }
 
 // === Header fields the host may read and set ===

@@ -64,7 +64,8 @@ import { MT_NTYPES, ZONE_SLOTS } from "./constants";
 // ╒═══════════════════════════ MbStat (global) ═══════════════════════════╕
 // │ census u32[16] │ drains resvDenied mcfail mpfail (f64) │ seq owner     │
 // │ resvFlag resvCount │ arena: base maxPages top freePages freeHead       │
-// │ pageMeta refTable scratch │ audit: code addr a b                        │
+// │ pageMeta refTable scratch │ audit: code addr a b │ ready pinned       │
+// │ poisonHits (f64) poisonAddr (debug write-after-free checks) │ pad    │
 // └─────────────────────────────────────────────────────────────────────────┘
 /** Size of the type census, in bytes, at the start of the global block. */
 // @ts-ignore: decorator
@@ -116,7 +117,11 @@ import { MT_NTYPES, ZONE_SLOTS } from "./constants";
 // @ts-ignore: decorator
 @inline export const G_PINNED: u32 = CENSUS_BYTES + 100;    // u32: 1 if memory was grown to the cap at init
 // @ts-ignore: decorator
-@inline export const G_BYTES: u32 = CENSUS_BYTES + 104;
+@inline export const G_POISON_HITS: u32 = CENSUS_BYTES + 104; // f64: (debug) free items found written after free
+// @ts-ignore: decorator
+@inline export const G_POISON_ADDR: u32 = CENSUS_BYTES + 112; // u32: (debug) the last such item
+// @ts-ignore: decorator
+@inline export const G_BYTES: u32 = CENSUS_BYTES + 120;
 
 // @ts-ignore: decorator
 @inline export const STATS_BYTES: u32 = ZONE_BYTES * ZONE_SLOTS + G_BYTES;

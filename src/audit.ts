@@ -31,6 +31,8 @@ const MESSAGES: Record<number, string> = {
   16: "a cluster's reference count differs from its references",
   17: "a bulk mark was left on an mbuf",
   18: "the core was never initialised",
+  19: "a free item was written after free (debug poison damaged; expected the pattern, found the word)",
+  20: "an item written after free was handed out (debug poison check; found = times seen)",
 };
 
 /** Describes an audit result in one line. */

@@ -18,5 +18,7 @@ export const GL = {
   arenaBase: 112, maxPages: 116, top: 120, freePages: 124, freePageHead: 128,
   pageMeta: 132, refTable: 136, scratch: 140,
   auditCode: 144, auditAddr: 148, auditA: 152, auditB: 156, ready: 160, pinned: 164,
-  BYTES: 168,
+  poisonHits: 168, // f64
+  poisonAddr: 176,
+  BYTES: 184,
 } as const;

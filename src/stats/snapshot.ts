@@ -50,6 +50,8 @@ export interface PoolStats {
   mcfail: number;
   mpfail: number;
   reservation: { flag: boolean; count: number };
+  /** Debug build: free items found written after free (poison damaged); always 0 in release. */
+  writeAfterFree: number;
   arena: {
     /** The cap, in bytes (thewall). */
     thewall: number;
@@ -112,6 +114,7 @@ export function readSnapshot(
     mcfail: f64[gd + GL.mcfail / 8],
     mpfail: f64[gd + GL.mpfail / 8],
     reservation: { flag: u32[gw + GL.resvFlag / 4] !== 0, count: u32[gw + GL.resvCount / 4] },
+    writeAfterFree: f64[gd + GL.poisonHits / 8],
     arena: {
       thewall: u32[gw + GL.maxPages / 4] * PAGE_SIZE,
       pageSize: PAGE_SIZE,

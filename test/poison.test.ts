@@ -1,0 +1,75 @@
+// Debug-build trash checks: a write after free is reported by the audit and
+// counted when the damaged item is handed out; the release build does neither.
+import { describe, it, expect } from "vitest";
+import { Pool, M_NOWAIT, MT, M_PKTHDR } from "mbufpool";
+import { BUILD, makePool } from "./helpers.js";
+
+/** A pool this file audits itself (the damaged ones must not reach the shared afterEach). */
+const damagedPool = (): Pool => Pool.create({ build: BUILD, profile: "freebsd4", tunables: { nmbclusters: 8, nmbufs: 32 } });
+
+describe("write after free", () => {
+  it(`${BUILD === "debug" ? "is reported" : "is not checked (release)"}: an mbuf`, () => {
+    const pool = damagedPool();
+    const m = pool.get(M_NOWAIT, MT.DATA);
+    pool.free(m);
+    new Uint8Array(pool.buffer)[m + 100] = 0x41; // the stray write
+    const a = pool.audit();
+    if (BUILD === "debug") {
+      expect(a.code).toBe(19);
+      expect(a.addr).toBe(m);
+      expect(a.message).toMatch(/written after free/);
+    } else {
+      expect(a.ok).toBe(true);
+    }
+    // Handing the item out again is counted (debug) and the audit keeps reporting it.
+    expect(pool.get(M_NOWAIT, MT.DATA)).toBe(m);
+    expect(pool.stats().writeAfterFree).toBe(BUILD === "debug" ? 1 : 0);
+    const b = pool.audit();
+    if (BUILD === "debug") {
+      expect(b.code).toBe(20);
+      expect(b.addr).toBe(m);
+    } else {
+      expect(b.ok).toBe(true);
+    }
+    pool.close();
+  });
+
+  it(`${BUILD === "debug" ? "is reported" : "is not checked (release)"}: a cluster`, () => {
+    const pool = damagedPool();
+    const m = pool.getcl(M_NOWAIT, MT.DATA, M_PKTHDR);
+    const c = new Uint32Array(pool.buffer)[(m + 8) >>> 2]; // m_data = the cluster
+    pool.freem(m);
+    new Uint32Array(pool.buffer)[(c + 2040) >>> 2] = 7;
+    expect(pool.audit().code).toBe(BUILD === "debug" ? 19 : 0);
+    pool.close();
+  });
+
+  it("a damaged freelist link is cut, not followed (debug), and reported", () => {
+    const pool = damagedPool();
+    const a = pool.get(), b = pool.get();
+    pool.free(a);
+    pool.free(b); // b heads the freelist, its link points at a
+    new Uint32Array(pool.buffer)[b >>> 2] = 0x10; // not an mbuf
+    if (BUILD === "debug") {
+      expect(pool.get()).toBe(b);
+      expect(pool.stats().writeAfterFree).toBe(1);
+      expect(pool.audit().ok).toBe(false);
+    } else {
+      expect(pool.audit().code).toBe(1); // the audit's bounded walk finds the bad link in any build
+    }
+    pool.close();
+  });
+
+  it("leaves every untouched pool clean: poison never trips on ordinary use", () => {
+    const pool = makePool({ profile: "freebsd4", tunables: { nmbclusters: 8, nmbufs: 32 } });
+    for (let round = 0; round < 3; round++) {
+      const held: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        const m = i % 2 ? pool.getcl() : pool.get();
+        if (m) held.push(m);
+      }
+      for (const m of held) pool.freem(m);
+    }
+    expect(pool.stats().writeAfterFree).toBe(0);
+  });
+});
