@@ -231,7 +231,8 @@ export function m_gethdr(how: i32, type: i32): i32 {
 
 /**
  * m_clget: attaches a cluster to the empty mbuf `m`.
- * Returns `m`, 0 if no cluster could be had (counted), EBADHANDLE/EDOUBLEFREE
+ * Returns `m`, 0 if no cluster could be had (counted) or a drain routine
+ * freed `m` meanwhile, EBADHANDLE/EDOUBLEFREE
  * for a bad handle, EINVAL if `m` already has external storage or holds data.
  */
 export function m_clget(m: i32, how: i32): i32 {
@@ -242,6 +243,13 @@ export function m_clget(m: i32, how: i32): i32 {
   if ((flags & M_EXT) || load<i32>(<usize>m, M_LEN) != 0) return EINVAL;
   let c = cluster_alloc(how);
   if (!c) return 0;
+  // A drain routine run by the host while the cluster was sought may have
+  // freed `m` itself: then the cluster goes back and the answer is NULL.
+  if (check_mbuf(<usize>m)) {
+    store<u32>(ref_ptr(c), 0);
+    zone_push(clusterZone, c);
+    return 0;
+  }
   ext_attach(<usize>m, c);
   return m;
 }

@@ -17,6 +17,7 @@ import { readSnapshot, type PoolStats } from "./stats/snapshot.js";
 import { formatNetstat, PROFILE_FORMAT } from "./stats/netstat.js";
 import { auditMessage, type AuditResult } from "./audit.js";
 import { RealClock, type Clock } from "./clock.js";
+import { zoneId, checkBool, checkOptions, checkArrayLike, checkPoolOptions } from "./validate.js";
 
 /** Options of Pool.create. */
 export interface PoolOptions {
@@ -82,6 +83,7 @@ export class Pool extends EventEmitter {
 
   private constructor(options: PoolOptions) {
     super();
+    checkPoolOptions(options);
     this.profile = getProfile(options.profile ?? "freebsd");
     this.tunables = Object.freeze(resolveTunables(this.profile, options.tunables ?? {}));
     this.layout = Object.freeze(this.profile.layout(this.tunables));
@@ -206,6 +208,9 @@ export class Pool extends EventEmitter {
    */
   getBulk(out: Int32Array, n: number = out.length, how: number = M_NOWAIT, type: number = MT.DATA,
     options: { cluster?: boolean; pkthdr?: boolean } = {}): number {
+    if (!(out instanceof Int32Array)) throw new MbufError("EINVAL", "getBulk: out must be an Int32Array");
+    checkOptions(options, "getBulk options");
+    this.notDraining("getBulk");
     checkInt(n, "n", 0, out.length);
     checkInt(how, "how", 0, 0xffff);
     checkInt(type, "type", 0, 0xffff);
@@ -228,7 +233,10 @@ export class Pool extends EventEmitter {
    * checked whole before anything in it is freed.
    * @throws MbufError for the first bad handle (nothing of its batch is freed), with its index in the message.
    */
-  freemBulk(handles: ArrayLike<number>, n: number = handles.length): void {
+  freemBulk(handles: ArrayLike<number>, n?: number): void {
+    checkArrayLike(handles, "freemBulk handles");
+    this.notDraining("freemBulk");
+    if (n === undefined) n = handles.length;
     checkInt(n, "n", 0, handles.length);
     let done = 0;
     while (done < n) {
@@ -272,6 +280,7 @@ export class Pool extends EventEmitter {
 
   /** Sets the m_clalloc reservation flag: while set, only M_RECV requests get clusters. */
   setReserved(flag: boolean): void {
+    checkBool(flag, "setReserved flag");
     this.ex.mb_set_reserved(flag ? 1 : 0);
   }
 
@@ -295,7 +304,9 @@ export class Pool extends EventEmitter {
     const entry = typeof nameOrFn === "function"
       ? { name: nameOrFn.name || `drain${this.drains.length}`, fn: nameOrFn }
       : { name: nameOrFn, fn: fn as DrainRoutine };
-    if (typeof entry.fn !== "function") throw new MbufError("EINVAL", "onDrain needs a function");
+    if (typeof entry.fn !== "function" || typeof entry.name !== "string") {
+      throw new MbufError("EINVAL", "onDrain needs a function, optionally after a name (a string)");
+    }
     this.drains.push(entry);
     return () => {
       const i = this.drains.indexOf(entry);
@@ -355,6 +366,7 @@ export class Pool extends EventEmitter {
 
   /** `netstat -m` in a system's dialect (the profile's own by default). */
   netstat(options: { format?: string } = {}): string {
+    checkOptions(options, "netstat options");
     return formatNetstat(this.stats(), options.format ?? PROFILE_FORMAT[this.profile.name]);
   }
 
@@ -384,8 +396,9 @@ export class Pool extends EventEmitter {
   reclaim(zone: "mbuf" | "cluster", keep = 0, maxPages = 0x7fffffff): number {
     checkInt(keep, "keep", 0, 0x7fffffff);
     checkInt(maxPages, "maxPages", 0, 0x7fffffff);
+    const id = zoneId(zone, "reclaim");
     if (!this.profile.reclaims) return 0;
-    const r = this.ex.mb_reclaim(zone === "mbuf" ? ZONE_MBUF : ZONE_CLUSTER, keep, maxPages);
+    const r = this.ex.mb_reclaim(id, keep, maxPages);
     if (r < 0) throw coreError(r, "reclaim");
     return r;
   }
@@ -396,14 +409,14 @@ export class Pool extends EventEmitter {
    */
   grow(zone: "mbuf" | "cluster", free: number): number {
     checkInt(free, "free", 0, 0x7fffffff);
-    const r = this.ex.mb_grow(zone === "mbuf" ? ZONE_MBUF : ZONE_CLUSTER, free);
+    const r = this.ex.mb_grow(zoneId(zone, "grow"), free);
     if (r < 0) throw coreError(r, "grow");
     return r;
   }
 
   /** Counts a waiting request that gave up as denied (used by waiting allocation). */
   countWaitFailed(zone: "mbuf" | "cluster"): void {
-    this.ex.mb_wait_failed(zone === "mbuf" ? ZONE_MBUF : ZONE_CLUSTER);
+    this.ex.mb_wait_failed(zoneId(zone, "countWaitFailed"));
   }
 
   // === Runtime tunables and netm ===
@@ -432,6 +445,11 @@ export class Pool extends EventEmitter {
   /** Current memory buffer (memory may grow unless pinned). */
   get buffer(): ArrayBuffer {
     return this.memory.buffer;
+  }
+
+  /** Bulk calls share the exchange area: a drain routine running inside one must not start another. */
+  private notDraining(call: string): void {
+    if (this.draining) throw new MbufError("ESTATE", `${call} cannot run inside a drain routine (the exchange area is in use)`);
   }
 
   /** The exchange area, re-viewed if memory grew. */

@@ -7,6 +7,8 @@ import { Command } from "commander";
 import { MbufError } from "../errors.js";
 import { registerNetstat } from "./netstat.js";
 import { registerDemo } from "./demo.js";
+import { registerFuzz } from "./fuzz.js";
+import { registerReplay } from "./replay.js";
 
 // A reader that goes away (`mbufpool ... | head`) is not an error.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
@@ -22,6 +24,8 @@ program
 
 registerDemo(program);
 registerNetstat(program);
+registerFuzz(program);
+registerReplay(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof MbufError) {
