@@ -1,7 +1,7 @@
 // Deliberately broken pools, to prove the fuzzer and the matrix catch a
 // missing validation. Each wraps a real pool in a Proxy that replaces one
 // method; no product code is broken.
-import { Pool, MbufError, type PoolOptions } from "mbufpool";
+import { Pool, MbufError, M_RECV, type PoolOptions } from "mbufpool";
 
 /** Error codes of the core's negative results (as src/errors.ts). */
 const CODES: Record<number, string> = { [-22]: "EINVAL", [-34]: "ERANGE", [-16]: "EBUSY", [-1001]: "EBADHANDLE", [-1002]: "EDOUBLEFREE" };
@@ -40,4 +40,17 @@ export const BROKEN: Record<string, (options: PoolOptions) => Pool> = {
     const r = p.core.m_chtype(m, type as number);
     if (r < 0) fail(r);
   }),
+};
+
+/**
+ * Seeded bugs of behaviour rather than validation: every argument is still
+ * checked, so the matrix cannot see them; only the fuzzer's model can.
+ */
+export const MISBEHAVING: Record<string, (options: PoolOptions) => Pool> = {
+  /** getcl() takes clusters as the receive class, ignoring the reservation. */
+  "getcl ignoring the reservation": (o) => patch(Pool.create(o), "getcl", (p, how, type, flags) =>
+    p.getcl(((how as number | undefined) ?? 1) | M_RECV, type as number, flags as number)),
+  /** grow() asks the core for one item more than it was told. */
+  "grow off by one": (o) => patch(Pool.create(o), "grow", (p, zone, free) =>
+    p.grow(zone as "mbuf", typeof free === "number" && free >= 0 && free < 2 ** 31 - 1 ? free + 1 : (free as number))),
 };

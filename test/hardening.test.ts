@@ -73,3 +73,34 @@ describe("write after free", () => {
     expect(pool.stats().writeAfterFree).toBe(0);
   });
 });
+
+describe("drain routines that reach into the call that ran them", () => {
+  it("clget: a drain that frees the very mbuf gets NULL, and the cluster goes back", () => {
+    const pool = makePool({ profile: "freebsd", tunables: { "kern.ipc.nmbclusters": 2 } });
+    const a = pool.getcl(), b = pool.getcl(); // every cluster in use
+    const m = pool.get();
+    pool.onDrain("frees m and a", (p) => {
+      p.freem(m);
+      p.freem(a);
+    });
+    expect(pool.clget(m)).toBe(false); // the retry found a's cluster, but m is gone
+    const s = pool.stats();
+    expect(s.mbufs.current).toBe(1);
+    expect(s.clusters.current).toBe(1);
+    expect(() => pool.free(m)).toThrow(/EDOUBLEFREE/);
+    pool.freem(b);
+  });
+
+  it("bulk calls are refused inside a drain routine (they share the exchange area)", () => {
+    const pool = makePool({ profile: "freebsd", tunables: { "kern.ipc.nmbclusters": 1 } });
+    const a = pool.getcl();
+    const errors: unknown[] = [];
+    pool.on("drainError", (_name: string, e: unknown) => errors.push(e));
+    pool.onDrain(() => pool.getBulk(new Int32Array(4), 4));
+    pool.onDrain(() => pool.freemBulk([a]));
+    const out = new Int32Array(3);
+    expect(pool.getBulk(out, 3, M_NOWAIT, MT.DATA, { cluster: true })).toBe(0);
+    expect(errors.map((e) => (e as { code?: string }).code)).toEqual(["ESTATE", "ESTATE"]);
+    pool.freem(a);
+  });
+});
