@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  fuzz, summarize, replay, parseTrace, formatTrace, describeDivergence, TraceError, OPS, type OpLine,
+  fuzz, summarize, replay, parseTrace, formatTrace, describeDivergence, TraceError, OPS, Run,
 } from "mbufpool";
 import { BROKEN, MISBEHAVING } from "./broken.js";
 import { BUILD } from "./helpers.js";
@@ -126,6 +126,23 @@ describe("traces", () => {
     expect(() => parseTrace('{"op":"create","profile":"aix"}\n{"op":"frobnicate"}')).toThrow(/line 2: unknown op "frobnicate"/);
     expect(() => parseTrace('{"op":"create","profile":"aix"}\nnot json')).toThrow(/line 2: not JSON/);
     expect(() => replay('{"op":"create","profile":"aix"}\n{"op":"free","m":"h9"}', { build: BUILD })).toThrow(/h9 is used before/);
+  });
+
+  it("resolve tagged values against the running pool", () => {
+    const run = new Run({ profile: "freebsd4", tunables: { nmbclusters: 4, nmbufs: 16 }, build: BUILD });
+    try {
+      const h1 = run.newHandle(run.pool.gethdr());
+      const m = run.addressOf(h1);
+      expect(run.decode({ $: "len", h: h1, d: 1 })).toBe(1); // an empty chain: length 0, one past it
+      expect(run.decode({ $: "plus", h: h1, d: 2 ** 32 })).toBe(m + 2 ** 32);
+      expect(run.decode({ $: "bigint", v: "7" })).toBe(7n);
+      expect(run.decode({ $: "addr", of: "stats" })).toBe(run.pool.core.MB_STATS.value);
+      expect(run.decode([h1, { $: "NaN" }, { k: { $: "undefined" } }])).toEqual([m, NaN, { k: undefined }]);
+      expect(() => run.decode({ $: "nonsense" })).toThrow(TraceError);
+      run.pool.freem(m);
+    } finally {
+      run.pool.close();
+    }
   });
 
   it("format and parse back to the same entries", () => {

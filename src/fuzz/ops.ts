@@ -83,6 +83,7 @@ function validByKind(kind: KindName, v: Encoded, m: Model): boolean {
     case "handles": return Array.isArray(v);
     case "ms": return typeof v === "number" && Number.isFinite(v) && v >= 0;
     case "format": return typeof v === "string" && v in NETSTAT_FORMATS;
+    case "offset": case "length": return inRange(v, 0, 2 ** 31 - 1); // an op bounds it by its chain (spec.valid)
     default: return true;
   }
 }

@@ -93,6 +93,16 @@ export class Run {
         const flags = new Uint16Array(this.pool.buffer)[(m + 18) >>> 1];
         return u32[(m + ((flags & M_PKTHDR) ? 40 : 32)) >>> 2];
       }
+      case "len": {
+        // Sum of m_len over the chain, bounded by the mbufs in use.
+        const i32 = new Int32Array(this.pool.buffer);
+        let n = this.addressOf(String(v.h)), len = 0;
+        for (let bound = this.pool.stats().mbufs.current; n && bound > 0; bound--) {
+          len += i32[(n + 12) >>> 2];
+          n = u32[n >>> 2];
+        }
+        return len + Number(v.d);
+      }
       case "addr":
         switch (v.of) {
           case "stats": return this.pool.core.MB_STATS.value;

@@ -26,6 +26,7 @@ export const HANDLE_NAME = /^h[1-9][0-9]*$/;
  * - `{"$":"obj"}`: an empty object `{}`; `{"$":"fn"}`: a function that does nothing
  * - `{"$":"plus","h":"h3","d":1}`: the address of h3 plus d (misaligned with d=1, wrapped with d=2**32)
  * - `{"$":"cluster","h":"h3"}`: the address of h3's cluster (an item of the other zone)
+ * - `{"$":"len","h":"h3","d":1}`: the data length of h3's chain plus d (an offset past the chain)
  * - `{"$":"addr","of":"stats"|"xchg"|"pagemeta"|"reftable"|"arena"|"top"|"end"|"beyond"}`: an address
  *   in the core's static data, its page table, reference table, the first arena page, the first
  *   never-carved page, the end of linear memory, or past it (2**31 - 256)
@@ -257,11 +258,37 @@ const FORMAT: ArgKind = {
   classes: [c("unknown format", false, () => ({ $: "str", v: "solaris" })), k("number", false, 5), c("object", false, () => ({ $: "obj" }))],
 };
 
+/**
+ * An offset into a chain (chain operations): negative, past the chain's
+ * length (`{"$":"len","h":"h1","d":1}` is h1's chain length + 1), huge, or
+ * not an integer.
+ */
+const OFFSET: ArgKind = {
+  name: "offset",
+  code: ["ERANGE", "EINVAL"],
+  classes: [
+    k("negative", true, -1), k("-2**31", true, -(2 ** 31)), k("2**31-1", true, 2 ** 31 - 1),
+    c("past the chain", true, (x) => (x.plain ? { $: "len", h: x.plain, d: 1 } : undefined)),
+    k("2**32 (wraps to 0)", false, 2 ** 32), k("0.5", false, 0.5), ...wrongTypes(false, false),
+  ],
+};
+
+/** A length within a chain (chain operations): as an offset, and past the chain from offset 0. */
+const LENGTH: ArgKind = {
+  name: "length",
+  code: ["ERANGE", "EINVAL"],
+  classes: [
+    k("negative", true, -1), k("2**31-1", true, 2 ** 31 - 1),
+    c("longer than the chain", true, (x) => (x.plain ? { $: "len", h: x.plain, d: 1 } : undefined)),
+    k("2**32 + 1 (wraps)", false, 2 ** 32 + 1), k("1.5", false, 1.5), ...wrongTypes(false, false),
+  ],
+};
+
 /** Every argument kind by name: the vocabulary of the op table and the matrix. */
 export const KINDS = {
   handle: HANDLE, how: HOW, type: TYPE, flags: FLAGS, count: COUNT, amount: AMOUNT, tag: TAG,
   zone: ZONE, zoneId: ZONE_ID, bool: BOOL, handles: HANDLES, out: OUT, fn: FN, ms: MS,
-  options: OPTIONS, format: FORMAT,
+  options: OPTIONS, format: FORMAT, offset: OFFSET, length: LENGTH,
 } as const;
 export type KindName = keyof typeof KINDS;
 
