@@ -204,7 +204,8 @@ export class Pool extends EventEmitter {
    * Allocates `n` mbufs into `out` in as few core calls as possible.
    * @param options.cluster attach a cluster to each; options.pkthdr give each a packet header.
    * @returns how many were allocated (fewer than n when the pool ran out; the shortfall is counted once).
-   * @throws MbufError EINVAL for a bad n, how or type, or an `out` shorter than n.
+   * @throws MbufError EINVAL for a bad n, how or type, an `out` shorter than n or not an Int32Array;
+   *   ESTATE inside a drain routine (bulk calls share the exchange area).
    */
   getBulk(out: Int32Array, n: number = out.length, how: number = M_NOWAIT, type: number = MT.DATA,
     options: { cluster?: boolean; pkthdr?: boolean } = {}): number {
@@ -231,7 +232,8 @@ export class Pool extends EventEmitter {
   /**
    * Frees the chains whose heads are `handles[0..n)`. Each batch of bulkMax is
    * checked whole before anything in it is freed.
-   * @throws MbufError for the first bad handle (nothing of its batch is freed), with its index in the message.
+   * @throws MbufError for the first bad handle (nothing of its batch is freed), with its index in the message;
+   *   EINVAL if `handles` is not an array or typed array; ESTATE inside a drain routine.
    */
   freemBulk(handles: ArrayLike<number>, n?: number): void {
     checkArrayLike(handles, "freemBulk handles");
@@ -278,7 +280,7 @@ export class Pool extends EventEmitter {
 
   // === Reservation (seed 003) ===
 
-  /** Sets the m_clalloc reservation flag: while set, only M_RECV requests get clusters. */
+  /** Sets the m_clalloc reservation flag: while set, only M_RECV requests get clusters. @throws MbufError EINVAL if `flag` is not a boolean. */
   setReserved(flag: boolean): void {
     checkBool(flag, "setReserved flag");
     this.ex.mb_set_reserved(flag ? 1 : 0);
@@ -364,7 +366,7 @@ export class Pool extends EventEmitter {
     });
   }
 
-  /** `netstat -m` in a system's dialect (the profile's own by default). */
+  /** `netstat -m` in a system's dialect (the profile's own by default). @throws MbufError EINVAL for an unknown format or options that are not an object. */
   netstat(options: { format?: string } = {}): string {
     checkOptions(options, "netstat options");
     return formatNetstat(this.stats(), options.format ?? PROFILE_FORMAT[this.profile.name]);
@@ -392,6 +394,7 @@ export class Pool extends EventEmitter {
    * Gives fully free pages of a zone back to the arena, keeping `keep` items free.
    * Refused (returns 0) on profiles whose system never returned memory (freebsd4, rtems).
    * @returns pages released.
+   * @throws MbufError EINVAL for a zone other than "mbuf"/"cluster" or a bad count.
    */
   reclaim(zone: "mbuf" | "cluster", keep = 0, maxPages = 0x7fffffff): number {
     checkInt(keep, "keep", 0, 0x7fffffff);
@@ -406,6 +409,7 @@ export class Pool extends EventEmitter {
   /**
    * Grows a zone until `free` items are free (limit and thewall permitting), as netm does.
    * @returns items added.
+   * @throws MbufError EINVAL for a zone other than "mbuf"/"cluster" or a bad count.
    */
   grow(zone: "mbuf" | "cluster", free: number): number {
     checkInt(free, "free", 0, 0x7fffffff);
@@ -414,7 +418,7 @@ export class Pool extends EventEmitter {
     return r;
   }
 
-  /** Counts a waiting request that gave up as denied (used by waiting allocation). */
+  /** Counts a waiting request that gave up as denied (used by waiting allocation). @throws MbufError EINVAL for a bad zone. */
   countWaitFailed(zone: "mbuf" | "cluster"): void {
     this.ex.mb_wait_failed(zoneId(zone, "countWaitFailed"));
   }

@@ -164,7 +164,15 @@ export function runCase(c: Case, options: FuzzOptions = {}, onOp?: () => void): 
   const every = Math.max(1, options.auditEvery ?? 10);
   let ops = 0;
   const step = (spec: OpSpec, args: Args): Divergence | undefined => {
-    const expected: Result | undefined = argError(spec, args, model) ?? spec.model(model, args);
+    let expected: Result | undefined;
+    try {
+      expected = argError(spec, args, model) ?? spec.model(model, args);
+    } catch (e) {
+      // A model that cannot follow is a finding too (in the model or in the op table): report it as one.
+      const line = lines.length + 1;
+      lines.push({ op: spec.name, ...args } as TraceLine);
+      return { line, op: spec.name, args, expected: null, actual: null, reason: `the model failed: ${(e as Error).message}` };
+    }
     const decoded: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(args)) decoded[k] = run.decode(v);
     const actual = capture(() => spec.run(run, decoded, args));
