@@ -104,3 +104,32 @@ describe("drain routines that reach into the call that ran them", () => {
     pool.freem(a);
   });
 });
+
+describe("bounded walks", () => {
+  it("a forged cyclic chain is freed once, not followed forever", () => {
+    const pool = damagedPool();
+    const a = pool.get(), b = pool.get();
+    const u32 = new Uint32Array(pool.buffer), u16 = new Uint16Array(pool.buffer);
+    u32[a >>> 2] = b; // a.m_next = b, b marked as linked (what set_next does)
+    u16[(b + 18) >>> 1] |= 0x4000;
+    u32[b >>> 2] = a; // and b.m_next = a: a cycle no API call can make
+    pool.freem(a);
+    const s = pool.stats();
+    expect(s.mbufs.current).toBe(0);
+    expect(s.mbufs.frees).toBe(2);
+    expect(pool.audit().message).toBe("clean");
+    pool.close();
+  });
+
+  it("a freelist made cyclic by a stray write is reported by the audit, not walked forever", () => {
+    const pool = damagedPool();
+    const a = pool.get(), b = pool.get();
+    pool.free(a);
+    pool.free(b); // freelist: b -> a -> ...
+    new Uint32Array(pool.buffer)[a >>> 2] = b; // a -> b: a cycle
+    const audit = pool.audit();
+    expect(audit.ok).toBe(false);
+    expect(audit.code).toBe(2); // a freelist longer than its count
+    pool.close();
+  });
+});
