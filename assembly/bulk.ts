@@ -8,7 +8,7 @@
 // handle is left in BULK_INDEX.
 
 import { M_FLAGS, M_BULKMARK, M_PKTHDR, EINVAL, EDOUBLEFREE } from "./constants";
-import { m_get, m_gethdr, m_getcl, check_head, mbuf_free } from "./mbuf";
+import { m_get, m_gethdr, m_getcl, check_head, chain_free } from "./mbuf";
 
 /** Handles one bulk call can carry. */
 // @ts-ignore: decorator
@@ -59,8 +59,7 @@ export function m_freem_bulk(n: i32): i32 {
   }
   bulkIndex = -1;
   for (let j = 0; j < n; j++) {
-    let m = <usize>load<i32>(XCHG + (<usize>j << 2));
-    while (m) m = mbuf_free(m);
+    chain_free(<usize>load<i32>(XCHG + (<usize>j << 2)));
   }
   return n;
 }

@@ -28,6 +28,7 @@ import { formatVmstatZ, formatCensus, zoneRows, typeCensus, type ZoneRow } from 
 import { outstanding, type OutstandingOptions, type OutstandingReport } from "./leak.js";
 import { LeakDetector, type LeakDetectorOptions } from "./leak-trend.js";
 import { PacketBalancer, resolvePacketZone, type PacketZoneOptions, type PacketZoneConfig, type PacketEpoch } from "./packet.js";
+import { zoneId, checkBool, checkOptions, checkArrayLike, checkPoolOptions } from "./validate.js";
 
 /** Options of Pool.create. */
 export interface PoolOptions {
@@ -126,6 +127,7 @@ export class Pool extends EventEmitter {
 
   private constructor(options: PoolOptions) {
     super();
+    checkPoolOptions(options);
     this.profile = getProfile(options.profile ?? "freebsd");
     const given: Record<string, number> = options.tunablesFile ? readTunablesFile(options.tunablesFile) : {};
     Object.assign(given, options.tunables ?? {});
@@ -283,10 +285,14 @@ export class Pool extends EventEmitter {
    * Allocates `n` mbufs into `out` in as few core calls as possible.
    * @param options.cluster attach a cluster to each; options.pkthdr give each a packet header.
    * @returns how many were allocated (fewer than n when the pool ran out; the shortfall is counted once).
-   * @throws MbufError EINVAL for a bad n, how or type, or an `out` shorter than n.
+   * @throws MbufError EINVAL for a bad n, how or type, an `out` shorter than n or not an Int32Array;
+   *   ESTATE inside a drain routine (bulk calls share the exchange area).
    */
   getBulk(out: Int32Array, n: number = out.length, how: number = M_NOWAIT, type: number = MT.DATA,
     options: { cluster?: boolean; pkthdr?: boolean } = {}): number {
+    if (!(out instanceof Int32Array)) throw new MbufError("EINVAL", "getBulk: out must be an Int32Array");
+    checkOptions(options, "getBulk options");
+    this.notDraining("getBulk");
     checkInt(n, "n", 0, out.length);
     checkInt(how, "how", 0, 0xffff);
     checkInt(type, "type", 0, 0xffff);
@@ -307,9 +313,13 @@ export class Pool extends EventEmitter {
   /**
    * Frees the chains whose heads are `handles[0..n)`. Each batch of bulkMax is
    * checked whole before anything in it is freed.
-   * @throws MbufError for the first bad handle (nothing of its batch is freed), with its index in the message.
+   * @throws MbufError for the first bad handle (nothing of its batch is freed), with its index in the message;
+   *   EINVAL if `handles` is not an array or typed array; ESTATE inside a drain routine.
    */
-  freemBulk(handles: ArrayLike<number>, n: number = handles.length): void {
+  freemBulk(handles: ArrayLike<number>, n?: number): void {
+    checkArrayLike(handles, "freemBulk handles");
+    this.notDraining("freemBulk");
+    if (n === undefined) n = handles.length;
     checkInt(n, "n", 0, handles.length);
     let done = 0;
     while (done < n) {
@@ -787,10 +797,11 @@ export class Pool extends EventEmitter {
 
   // === Reservation (seed 003) ===
 
-  /** Sets the m_clalloc reservation flag: while set, only M_RECV requests get clusters. */
+  /** Sets the m_clalloc reservation flag: while set, only M_RECV requests get clusters. @throws MbufError EINVAL if `flag` is not a boolean. */
   setReserved(flag: boolean): void {
+    checkBool(flag, "setReserved flag");
     if (this.closed) throw new MbufError("ECLOSED", "the pool is closed");
-    this.waits.setManual(!!flag);
+    this.waits.setManual(flag);
   }
 
   /** Keeps `count` clusters that only M_RECV requests may take (0 turns it off). */
@@ -899,7 +910,9 @@ export class Pool extends EventEmitter {
     const entry = typeof nameOrFn === "function"
       ? { name: nameOrFn.name || `drain${this.drains.length}`, fn: nameOrFn }
       : { name: nameOrFn, fn: fn as DrainRoutine };
-    if (typeof entry.fn !== "function") throw new MbufError("EINVAL", "onDrain needs a function");
+    if (typeof entry.fn !== "function" || typeof entry.name !== "string") {
+      throw new MbufError("EINVAL", "onDrain needs a function, optionally after a name (a string)");
+    }
     this.drains.push(entry);
     return () => {
       const i = this.drains.indexOf(entry);
@@ -978,8 +991,9 @@ export class Pool extends EventEmitter {
     return s;
   }
 
-  /** `netstat -m` in a system's dialect (the profile's own by default). */
+  /** `netstat -m` in a system's dialect (the profile's own by default). @throws MbufError EINVAL for an unknown format or options that are not an object. */
   netstat(options: { format?: string } = {}): string {
+    checkOptions(options, "netstat options");
     return formatNetstat(this.stats(), options.format ?? PROFILE_FORMAT[this.profile.name]);
   }
 
@@ -1049,12 +1063,14 @@ export class Pool extends EventEmitter {
    * Gives fully free pages of a zone back to the arena, keeping `keep` items free.
    * Refused (returns 0) on profiles whose system never returned memory (freebsd4, rtems).
    * @returns pages released.
+   * @throws MbufError EINVAL for a zone other than "mbuf"/"cluster" or a bad count.
    */
   reclaim(zone: "mbuf" | "cluster", keep = 0, maxPages = 0x7fffffff): number {
     checkInt(keep, "keep", 0, 0x7fffffff);
     checkInt(maxPages, "maxPages", 0, 0x7fffffff);
+    const id = zoneId(zone, "reclaim");
     if (!this.profile.reclaims) return 0;
-    const r = this.ex.mb_reclaim(zone === "mbuf" ? ZONE_MBUF : ZONE_CLUSTER, keep, maxPages);
+    const r = this.ex.mb_reclaim(id, keep, maxPages);
     if (r < 0) throw coreError(r, "reclaim");
     return r;
   }
@@ -1062,18 +1078,19 @@ export class Pool extends EventEmitter {
   /**
    * Grows a zone until `free` items are free (limit and thewall permitting), as netm does.
    * @returns items added.
+   * @throws MbufError EINVAL for a zone other than "mbuf"/"cluster" or a bad count.
    */
   grow(zone: "mbuf" | "cluster", free: number): number {
     checkInt(free, "free", 0, 0x7fffffff);
-    const r = this.ex.mb_grow(zone === "mbuf" ? ZONE_MBUF : ZONE_CLUSTER, free);
+    const r = this.ex.mb_grow(zoneId(zone, "grow"), free);
     if (r < 0) throw coreError(r, "grow");
     if (r > 0) this.waits.serve();
     return r;
   }
 
-  /** Counts a waiting request that gave up as denied (used by waiting allocation). */
+  /** Counts a waiting request that gave up as denied (used by waiting allocation). @throws MbufError EINVAL for a bad zone. */
   countWaitFailed(zone: "mbuf" | "cluster"): void {
-    this.ex.mb_wait_failed(zone === "mbuf" ? ZONE_MBUF : ZONE_CLUSTER);
+    this.ex.mb_wait_failed(zoneId(zone, "countWaitFailed"));
   }
 
   // === Runtime tunables and netm ===
@@ -1172,6 +1189,11 @@ export class Pool extends EventEmitter {
   /** Current memory buffer (memory may grow unless pinned). */
   get buffer(): ArrayBuffer {
     return this.memory.buffer;
+  }
+
+  /** Bulk calls share the exchange area: a drain routine running inside one must not start another. */
+  private notDraining(call: string): void {
+    if (this.draining) throw new MbufError("ESTATE", `${call} cannot run inside a drain routine (the exchange area is in use)`);
   }
 
   /** The exchange area, re-viewed if memory grew. */

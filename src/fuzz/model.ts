@@ -1,0 +1,258 @@
+// The reference model: what a pool should do, in plain TypeScript, written
+// from mbuf(9) and the profiles rather than from the core's code. The fuzzer
+// runs every operation on a real pool and on the model and compares.
+//
+// The model keeps the live handles by name, each zone's carved items and
+// pages, the arena's free pages, the reservation and every counter a report
+// shows (denied, delayed, drains, census). Which pages a reclaim gives back
+// depends on where free items happen to sit, which the model does not track:
+// after a reclaim it checks the result's bounds and then takes the zones'
+// sizes from the pool (`observeReclaim`).
+
+import { M_WAITOK, M_RECV, MT_NTYPES } from "../constants.js";
+import type { Profile, Layout } from "../profiles.js";
+import type { PoolStats } from "../stats/snapshot.js";
+
+export type ZoneName = "mbuf" | "cluster";
+
+/** What the model knows of a live mbuf. */
+export interface LiveMbuf {
+  type: number;
+  pkthdr: boolean;
+  cluster: boolean;
+}
+
+/** One zone's size. */
+export interface ModelZone {
+  readonly limit: number;
+  readonly perPage: number;
+  readonly grows: boolean;
+  /** Items carved (in use + free). */
+  total: number;
+  pages: number;
+  denied: number;
+  delayed: number;
+}
+
+/** The part of a pool's statistics the model predicts exactly. */
+export interface ModelStats {
+  mbufs: { current: number; total: number; pages: number; denied: number; delayed: number };
+  clusters: { current: number; total: number; pages: number; denied: number; delayed: number };
+  census: number[];
+  drains: number;
+  reservedDenied: number;
+  reservation: { flag: boolean; count: number };
+}
+
+export class Model {
+  /** Live mbufs by handle name. */
+  readonly live = new Map<string, LiveMbuf>();
+  /** Handles the trace freed. */
+  readonly dead = new Set<string>();
+  /** Handles allocated so far (the next is `h${allocated + 1}`). */
+  allocated = 0;
+  readonly zones: Record<ZoneName, ModelZone>;
+  /** Arena pages thewall allows. */
+  readonly maxPages: number;
+  drains = 0;
+  reservedDenied = 0;
+  resvFlag = false;
+  resvCount = 0;
+  /** Drain routines in registration order: each frees its handle once, if it is still live. */
+  readonly drainRoutines: string[] = [];
+  private clusterCount = 0;
+  /**
+   * Set by whoever runs the model beside a pool: true if a freed handle's
+   * address is held by a live handle again (then the name would reach that
+   * one, so it is no "freed handle" to test with).
+   */
+  addressReused: (name: string) => boolean = () => false;
+
+  constructor(readonly profile: Profile, readonly layout: Layout) {
+    const clPerPage = 4096 / profile.mclbytes;
+    this.maxPages = Math.floor(layout.thewall / 4096);
+    const zone = (limit: number, perPage: number, grows: boolean): ModelZone =>
+      ({ limit, perPage, grows, total: 0, pages: 0, denied: 0, delayed: 0 });
+    this.zones = {
+      mbuf: zone(layout.nmbufs, 16, layout.mbufGrows),
+      cluster: zone(layout.nmbclusters, clPerPage, layout.clusterGrows),
+    };
+    // Pool.create carves the profile's start-up items with mb_grow.
+    if (layout.preallocMbufs) this.grow("mbuf", layout.preallocMbufs);
+    if (layout.preallocClusters) this.grow("cluster", layout.preallocClusters);
+  }
+
+  /** Items of a zone in use. */
+  inUse(z: ZoneName): number {
+    return z === "mbuf" ? this.live.size : this.clusterCount;
+  }
+
+  /** Free items a zone holds. */
+  free(z: ZoneName): number {
+    return this.zones[z].total - this.inUse(z);
+  }
+
+  /** Pages no zone owns (the arena's free list plus never-carved pages). */
+  pagesAvailable(): number {
+    return this.maxPages - this.zones.mbuf.pages - this.zones.cluster.pages;
+  }
+
+  /** Carves one page into a zone if its limit and the arena allow. */
+  private carve(z: ZoneName): boolean {
+    const zone = this.zones[z];
+    const room = zone.limit - zone.total;
+    if (room <= 0 || this.pagesAvailable() <= 0) return false;
+    zone.total += Math.min(room, zone.perPage);
+    zone.pages++;
+    return true;
+  }
+
+  /** mb_grow: carves pages until `want` items are free; returns items added. */
+  grow(z: ZoneName, want: number): number {
+    const before = this.zones[z].total;
+    while (this.free(z) < want && this.carve(z)) { /* carve */ }
+    return this.zones[z].total - before;
+  }
+
+  /** Takes an item if one is free or can be carved on demand. */
+  private take(z: ZoneName): boolean {
+    return this.free(z) > 0 || (this.zones[z].grows && this.carve(z));
+  }
+
+  /** A failed take: the profile's drain rule, one retry after drains, then denied or delayed. */
+  private failed(z: ZoneName, how: number): boolean {
+    const rule = this.profile.drain[z];
+    if (rule === "always" || (rule === "wait" && (how & M_WAITOK))) {
+      this.drains++;
+      this.runDrains();
+      if (this.free(z) > 0 || (this.zones[z].grows && this.carve(z))) return true;
+    }
+    if (how & M_WAITOK) this.zones[z].delayed++;
+    else this.zones[z].denied++;
+    return false;
+  }
+
+  /** Runs the drain routines: each frees its handle (and the handle's cluster) if it is still live. */
+  private runDrains(): void {
+    for (const name of this.drainRoutines) if (this.live.has(name)) this.release(name);
+  }
+
+  /** Takes an mbuf item, or counts the failure. */
+  private takeMbuf(how: number): boolean {
+    return this.take("mbuf") || this.failed("mbuf", how);
+  }
+
+  /** Clusters the receive class could still get: free ones plus what the zone could carve. */
+  private clustersAvailable(): number {
+    const z = this.zones.cluster;
+    let n = this.free("cluster");
+    if (z.grows) n += Math.min(z.limit - z.total, this.pagesAvailable() * z.perPage);
+    return n;
+  }
+
+  /** m_clalloc: the reservation first, then the zone. */
+  private takeCluster(how: number): boolean {
+    if (!(how & M_RECV) && (this.resvFlag || (this.resvCount > 0 && this.clustersAvailable() <= this.resvCount))) {
+      this.reservedDenied++;
+      if (how & M_WAITOK) this.zones.cluster.delayed++;
+      else this.zones.cluster.denied++;
+      return false;
+    }
+    return this.take("cluster") || this.failed("cluster", how);
+  }
+
+  /** Records a new live mbuf; returns its name. */
+  private add(l: LiveMbuf): string {
+    const name = `h${++this.allocated}`;
+    this.live.set(name, l);
+    if (l.cluster) this.clusterCount++;
+    return name;
+  }
+
+  /** Frees a live mbuf and its cluster. */
+  release(name: string): void {
+    const l = this.live.get(name);
+    if (!l) throw new Error(`model: ${name} is not live`);
+    if (l.cluster) this.clusterCount--;
+    this.live.delete(name);
+    this.dead.add(name);
+  }
+
+  // === Operations (arguments already valid) ===
+
+  /** m_get / m_gethdr: the new handle's name, or 0. */
+  get(how: number, type: number, pkthdr: boolean): string | 0 {
+    if (!this.takeMbuf(how)) return 0;
+    return this.add({ type, pkthdr, cluster: false });
+  }
+
+  /** m_getcl: the new handle's name, or 0 (the mbuf goes back if no cluster). */
+  getcl(how: number, type: number, pkthdr: boolean): string | 0 {
+    // While the cluster is sought the mbuf is taken but not live; nothing
+    // in between looks at the mbuf zone's free count, so it needs no marker.
+    if (!this.takeMbuf(how) || !this.takeCluster(how)) return 0;
+    return this.add({ type, pkthdr, cluster: true });
+  }
+
+  /** m_clget on a live mbuf without a cluster: true if one was attached. */
+  clget(name: string, how: number): boolean {
+    const l = this.live.get(name)!;
+    if (!this.takeCluster(how)) return false;
+    if (!this.live.has(name)) {
+      // A drain routine freed the mbuf during the call: the cluster goes back.
+      return false;
+    }
+    l.cluster = true;
+    this.clusterCount++;
+    return true;
+  }
+
+  /** Freed handles whose address no live handle holds: what a "freed handle" test may use. */
+  freedHandles(): string[] {
+    return [...this.dead].filter((name) => !this.addressReused(name));
+  }
+
+  /** Counts a waiting request that gave up. */
+  waitFailed(z: ZoneName): void {
+    this.zones[z].denied++;
+  }
+
+  /** After a reclaim that released `pages` pages: checks the bounds, then takes the zone's size from the pool. */
+  observeReclaim(z: ZoneName, keep: number, pages: number, s: PoolStats): string | undefined {
+    const zone = this.zones[z];
+    const after = z === "mbuf" ? s.mbufs : s.clusters;
+    const freeBefore = this.free(z);
+    if (!this.profile.reclaims && pages !== 0) return `reclaim on ${this.profile.name} released ${pages} pages`;
+    if (pages < 0 || pages > zone.pages) return `reclaim released ${pages} of ${zone.pages} pages`;
+    if (after.pages !== zone.pages - pages) return `reclaim released ${pages} pages but the zone went from ${zone.pages} to ${after.pages}`;
+    if (after.current !== this.inUse(z)) return `reclaim changed the items in use (${this.inUse(z)} -> ${after.current})`;
+    if (after.cache < Math.min(keep, freeBefore)) return `reclaim kept ${after.cache} free items, fewer than keep=${keep}`;
+    if (after.total > zone.total) return "reclaim grew the zone";
+    zone.total = after.total;
+    zone.pages = after.pages;
+    return undefined;
+  }
+
+  /** The statistics the model predicts. */
+  stats(): ModelStats {
+    const census = new Array<number>(MT_NTYPES).fill(0);
+    for (const l of this.live.values()) census[l.type]++;
+    const z = (n: ZoneName) => ({
+      current: this.inUse(n), total: this.zones[n].total, pages: this.zones[n].pages,
+      denied: this.zones[n].denied, delayed: this.zones[n].delayed,
+    });
+    return {
+      mbufs: z("mbuf"), clusters: z("cluster"), census, drains: this.drains, reservedDenied: this.reservedDenied,
+      reservation: { flag: this.resvFlag, count: this.resvCount },
+    };
+  }
+}
+
+/** The same figures, read from a pool's snapshot. */
+export function observedStats(s: PoolStats): ModelStats {
+  const z = (x: PoolStats["mbufs"]) => ({ current: x.current, total: x.total, pages: x.pages, denied: x.denied, delayed: x.delayed });
+  return {
+    mbufs: z(s.mbufs), clusters: z(s.clusters), census: [...s.census], drains: s.drains,
+    reservedDenied: s.reservedDenied, reservation: { ...s.reservation },
+  };
+}

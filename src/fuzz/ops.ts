@@ -1,0 +1,405 @@
+// The op table: one entry per trace operation. Each entry says how to
+// choose valid arguments from the model's state, how to run the operation on
+// a pool, how to apply it to the model (its predicted result), and which kind
+// each argument is (the kind names the classes of bad value the fuzzer and
+// the matrix feed it). A new public operation is one entry here.
+//
+// Results are JSON: a new handle is its name ("h4"), NULL is 0, a void call
+// is null, an MbufError is {"error": code}.
+
+import { MT, M_NOWAIT, M_WAITOK, M_RECV, M_PKTHDR } from "../constants.js";
+import { NETSTAT_FORMATS } from "../stats/netstat.js";
+import { KINDS, VALID_HOW, FREED_CODES, HANDLE_NAME, isTag, type Encoded, type KindName } from "./values.js";
+import { observedStats, type Model, type ZoneName } from "./model.js";
+import type { Run, Result } from "./run.js";
+
+/** Arguments of one operation, by name, as the trace line holds them. */
+export type Args = Record<string, Encoded>;
+/** The same arguments decoded into JS values. */
+export type Decoded = Record<string, unknown>;
+
+/** One argument: its name in the trace line and its kind (no kind: not fed bad values). */
+export interface ArgSpec {
+  readonly name: string;
+  readonly kind?: KindName;
+  /** True if `v` is valid for this argument in the model's state (default: the kind's rule). */
+  valid?(v: Encoded, m: Model): boolean;
+}
+
+/** Random choices for one operation: small non-negative integers the fuzzer draws and shrinks. */
+export type Choices = readonly number[];
+
+export interface OpSpec {
+  /** The op name in traces (the Pool method it drives, where there is one). */
+  readonly name: string;
+  /** Relative frequency in random sequences (0: never generated, replay only). */
+  readonly weight: number;
+  readonly args: readonly ArgSpec[];
+  /** Valid arguments drawn from the model's state, or undefined if the op does not apply now. */
+  gen(m: Model, r: Choices): Args | undefined;
+  /** Runs the op on the pool; returns the result (throws MbufError for bad input). */
+  run(run: Run, a: Decoded, raw: Args): Result;
+  /**
+   * Applies the op to the model, arguments already found valid; returns the
+   * predicted result, or undefined if the result is observed (see observe).
+   */
+  model(m: Model, a: Args): Result | undefined;
+  /** For an observed result: checks its bounds and updates the model; returns a problem, if any. */
+  observe?(m: Model, run: Run, a: Args, actual: Result): string | undefined;
+}
+
+// === Choosing arguments ===
+
+const pick = <T>(xs: readonly T[], r: number): T | undefined => (xs.length ? xs[r % xs.length] : undefined);
+/** A live handle, optionally one without a cluster. */
+function liveHandle(m: Model, r: number, filter?: (cluster: boolean) => boolean): string | undefined {
+  const names: string[] = [];
+  for (const [name, l] of m.live) if (!filter || filter(l.cluster)) names.push(name);
+  return pick(names, r);
+}
+/** Mostly M_NOWAIT; sometimes waiting or the receive class. */
+const how = (r: number): number => [M_NOWAIT, M_NOWAIT, M_NOWAIT, M_WAITOK, M_NOWAIT | M_RECV, M_WAITOK | M_RECV][r % 6];
+const mtype = (r: number): number => (r % 3 === 0 ? MT.DATA : 1 + (r % 15));
+const zone = (r: number): ZoneName => (r % 2 ? "cluster" : "mbuf");
+
+// === Validity of encoded values, by kind ===
+
+const isInt = (v: Encoded): v is number => typeof v === "number" && Number.isInteger(v);
+const inRange = (v: Encoded, lo: number, hi: number): boolean => isInt(v) && v >= lo && v <= hi;
+
+/** The kind's default rule for a valid value. */
+function validByKind(kind: KindName, v: Encoded, m: Model): boolean {
+  switch (kind) {
+    case "handle": return typeof v === "string" && m.live.has(v);
+    case "how": return typeof v === "number" && VALID_HOW.includes(v);
+    case "type": return inRange(v, 1, 15);
+    case "flags": return v === 0 || v === M_PKTHDR;
+    case "count": return inRange(v, 0, 4096);
+    case "amount": return inRange(v, 0, 2 ** 31 - 1);
+    case "tag": return inRange(v, 0, 2 ** 32 - 1);
+    case "zone": return v === "mbuf" || v === "cluster";
+    case "zoneId": return v === 1 || v === 2;
+    case "bool": return typeof v === "boolean";
+    case "handles": return Array.isArray(v);
+    case "ms": return typeof v === "number" && Number.isFinite(v) && v >= 0;
+    case "format": return typeof v === "string" && v in NETSTAT_FORMATS;
+    case "offset": case "length": return inRange(v, 0, 2 ** 31 - 1); // an op bounds it by its chain (spec.valid)
+    default: return true;
+  }
+}
+
+/** The error the model expects for the first bad argument of `a`, or undefined if all are valid. */
+export function argError(op: OpSpec, a: Args, m: Model): Result | undefined {
+  for (const spec of op.args) {
+    if (!spec.kind) continue;
+    const v = a[spec.name];
+    const ok = spec.valid ? spec.valid(v, m) : validByKind(spec.kind, v, m);
+    if (ok) continue;
+    if (spec.kind === "handle" && typeof v === "string" && m.dead.has(v)) return { error: [...FREED_CODES] };
+    const code = KINDS[spec.kind].code;
+    return { error: typeof code === "string" ? code : [...code] };
+  }
+  return undefined;
+}
+
+/** True if a trace value decodes to an i32 (what the host checks before the core sees it). */
+function decodesToI32(v: Encoded): boolean {
+  if (typeof v === "number") return (v | 0) === v;
+  if (typeof v === "string") return HANDLE_NAME.test(v);
+  if (isTag(v)) {
+    if (v.$ === "plus") return typeof v.d === "number" && Number.isInteger(v.d) && Math.abs(v.d) < 2 ** 31 - 2 ** 30 - 1;
+    return v.$ === "addr" || v.$ === "cluster" || v.$ === "-0";
+  }
+  return false;
+}
+
+// === The table ===
+
+const allocResult = (run: Run, h: number): Result => (h > 0 ? run.newHandle(h) : h);
+
+const getOp = (name: "get" | "gethdr", pkthdr: boolean): OpSpec => ({
+  name,
+  weight: 8,
+  args: [{ name: "how", kind: "how" }, { name: "type", kind: "type" }],
+  gen: (_m, r) => ({ how: how(r[0]), type: mtype(r[1]) }),
+  run: (run, a) => allocResult(run, run.pool[name](a.how as number, a.type as number)),
+  model: (m, a) => m.get(a.how as number, a.type as number, pkthdr),
+});
+
+export const OPS: readonly OpSpec[] = [
+  getOp("get", false),
+  getOp("gethdr", true),
+  {
+    name: "getcl",
+    weight: 8,
+    args: [{ name: "how", kind: "how" }, { name: "type", kind: "type" }, { name: "flags", kind: "flags" }],
+    gen: (_m, r) => ({ how: how(r[0]), type: mtype(r[1]), flags: r[2] % 4 ? M_PKTHDR : 0 }),
+    run: (run, a) => allocResult(run, run.pool.getcl(a.how as number, a.type as number, a.flags as number)),
+    model: (m, a) => m.getcl(a.how as number, a.type as number, a.flags === M_PKTHDR),
+  },
+  {
+    name: "clget",
+    weight: 4,
+    args: [{ name: "m", kind: "handle" }, { name: "how", kind: "how" }],
+    gen: (m, r) => {
+      const h = liveHandle(m, r[0], r[2] % 4 ? (cl) => !cl : undefined);
+      return h === undefined ? undefined : { m: h, how: how(r[1]) };
+    },
+    run: (run, a) => run.pool.clget(a.m as number, a.how as number),
+    model: (m, a) => {
+      if (m.live.get(a.m as string)!.cluster) return { error: "EINVAL" };
+      return m.clget(a.m as string, a.how as number);
+    },
+  },
+  {
+    name: "free",
+    weight: 6,
+    args: [{ name: "m", kind: "handle" }],
+    gen: (m, r) => {
+      const h = liveHandle(m, r[0]);
+      return h === undefined ? undefined : { m: h };
+    },
+    run: (run, a, raw) => {
+      const next = run.pool.free(a.m as number);
+      run.freed(raw.m as string);
+      return next ? run.nameOf(next) : 0;
+    },
+    model: (m, a) => {
+      m.release(a.m as string);
+      return 0;
+    },
+  },
+  {
+    name: "freem",
+    weight: 6,
+    args: [{ name: "m", kind: "handle" }],
+    gen: (m, r) => {
+      const h = liveHandle(m, r[0]);
+      return h === undefined ? undefined : { m: h };
+    },
+    run: (run, a, raw) => {
+      run.pool.freem(a.m as number);
+      run.freed(raw.m as string);
+      return null;
+    },
+    model: (m, a) => {
+      m.release(a.m as string);
+      return null;
+    },
+  },
+  {
+    name: "getBulk",
+    weight: 3,
+    args: [{ name: "n", kind: "count" }, { name: "how", kind: "how" }, { name: "type", kind: "type" },
+      { name: "cluster" }, { name: "pkthdr" }],
+    gen: (_m, r) => ({ n: 1 + (r[0] % 24), how: how(r[1]), type: mtype(r[2]), cluster: r[3] % 2 === 0, pkthdr: r[3] % 3 === 0 }),
+    run: (run, a) => {
+      const n = a.n;
+      const out = new Int32Array(typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 4096 ? n : 16);
+      const got = run.pool.getBulk(out, n as number, a.how as number, a.type as number,
+        { cluster: a.cluster as boolean, pkthdr: a.pkthdr as boolean });
+      const names: Encoded[] = [];
+      for (let i = 0; i < got; i++) names.push(run.newHandle(out[i]));
+      return names;
+    },
+    model: (m, a) => {
+      const names: Encoded[] = [];
+      for (let i = 0; i < (a.n as number); i++) {
+        const h = a.cluster
+          ? m.getcl(a.how as number, a.type as number, a.pkthdr === true)
+          : m.get(a.how as number, a.type as number, a.pkthdr === true);
+        if (h === 0) break;
+        names.push(h);
+      }
+      return names;
+    },
+  },
+  {
+    name: "freemBulk",
+    weight: 3,
+    args: [{ name: "ms", kind: "handles" }],
+    gen: (m, r) => {
+      const live = [...m.live.keys()];
+      if (!live.length) return undefined;
+      const start = r[0] % live.length;
+      const ms: Encoded[] = live.slice(start, start + 1 + (r[1] % 12));
+      // Now and then a bad batch: a handle given twice, or a freed one. Nothing of it may be freed.
+      if (r[2] % 10 === 0) ms.push(ms[0]);
+      else if (r[2] % 10 === 1) {
+        const freed = pick(m.freedHandles(), r[3]);
+        if (freed) ms.splice(r[3] % ms.length, 0, freed);
+      }
+      return { ms };
+    },
+    run: (run, a, raw) => {
+      run.pool.freemBulk(a.ms as number[]);
+      for (const name of raw.ms as string[]) run.freed(name);
+      return null;
+    },
+    model: (m, a) => {
+      const ms = a.ms as Encoded[];
+      // The host refuses a value that is not an i32 before the core sees the batch ...
+      if (!ms.every(decodesToI32)) return { error: "EBADHANDLE" };
+      // ... and the core checks every handle before it frees any.
+      const seen = new Set<Encoded>();
+      for (const h of ms) {
+        if (typeof h === "string" && m.dead.has(h)) return { error: [...FREED_CODES] };
+        if (typeof h !== "string" || !m.live.has(h)) return { error: "EBADHANDLE" };
+        if (seen.has(h)) return { error: "EDOUBLEFREE" };
+        seen.add(h);
+      }
+      for (const h of ms) m.release(h as string);
+      return null;
+    },
+  },
+  {
+    name: "chtype",
+    weight: 2,
+    args: [{ name: "m", kind: "handle" }, { name: "type", kind: "type" }],
+    gen: (m, r) => {
+      const h = liveHandle(m, r[0]);
+      return h === undefined ? undefined : { m: h, type: mtype(r[1]) };
+    },
+    run: (run, a) => {
+      run.pool.chtype(a.m as number, a.type as number);
+      return null;
+    },
+    model: (m, a) => {
+      m.live.get(a.m as string)!.type = a.type as number;
+      return null;
+    },
+  },
+  {
+    name: "setOwner",
+    weight: 1,
+    args: [{ name: "tag", kind: "tag" }],
+    gen: (_m, r) => ({ tag: r[0] % 5 === 0 ? 2 ** 32 - 1 : r[0] }),
+    run: (run, a) => {
+      run.pool.setOwner(a.tag as number);
+      return null;
+    },
+    model: () => null,
+  },
+  {
+    name: "setReserved",
+    weight: 2,
+    args: [{ name: "flag", kind: "bool" }],
+    gen: (_m, r) => ({ flag: r[0] % 3 === 0 }),
+    run: (run, a) => {
+      run.pool.setReserved(a.flag as boolean);
+      return null;
+    },
+    model: (m, a) => {
+      m.resvFlag = a.flag as boolean;
+      return null;
+    },
+  },
+  {
+    name: "setReserve",
+    weight: 2,
+    args: [{ name: "count", kind: "count", valid: (v, m) => inRange(v, 0, m.zones.cluster.limit) }],
+    gen: (m, r) => ({ count: r[0] % 3 === 0 ? 0 : r[0] % (m.zones.cluster.limit + 1) }),
+    run: (run, a) => {
+      run.pool.setReserve(a.count as number);
+      return null;
+    },
+    model: (m, a) => {
+      m.resvCount = a.count as number;
+      return null;
+    },
+  },
+  {
+    name: "grow",
+    weight: 2,
+    args: [{ name: "zone", kind: "zone" }, { name: "free", kind: "amount" }],
+    gen: (_m, r) => ({ zone: zone(r[0]), free: r[1] % 40 }),
+    run: (run, a) => run.pool.grow(a.zone as ZoneName, a.free as number),
+    model: (m, a) => m.grow(a.zone as ZoneName, a.free as number),
+  },
+  {
+    name: "reclaim",
+    weight: 2,
+    args: [{ name: "zone", kind: "zone" }, { name: "keep", kind: "amount" }],
+    gen: (_m, r) => ({ zone: zone(r[0]), keep: r[1] % 3 === 0 ? 0 : r[1] % 20 }),
+    run: (run, a) => run.pool.reclaim(a.zone as ZoneName, a.keep as number),
+    model: (m) => (m.profile.reclaims ? undefined : 0),
+    observe: (m, run, a, actual) => typeof actual !== "number"
+      ? `reclaim returned ${JSON.stringify(actual)}`
+      : m.observeReclaim(a.zone as ZoneName, a.keep as number, actual, run.pool.stats()),
+  },
+  {
+    name: "countWaitFailed",
+    weight: 1,
+    args: [{ name: "zone", kind: "zone" }],
+    gen: (_m, r) => ({ zone: zone(r[0]) }),
+    run: (run, a) => {
+      run.pool.countWaitFailed(a.zone as ZoneName);
+      return null;
+    },
+    model: (m, a) => {
+      m.waitFailed(a.zone as ZoneName);
+      return null;
+    },
+  },
+  {
+    name: "onDrain",
+    weight: 1,
+    args: [{ name: "m" }],
+    gen: (m, r) => {
+      const h = liveHandle(m, r[0]);
+      return h === undefined || m.drainRoutines.length >= 4 ? undefined : { m: h };
+    },
+    run: (run, a, raw) => {
+      const name = raw.m as string;
+      run.pool.onDrain(`free ${name}`, (p) => {
+        if (!run.live.has(name)) return;
+        p.freem(a.m as number);
+        run.freed(name);
+      });
+      return null;
+    },
+    model: (m, a) => {
+      m.drainRoutines.push(a.m as string);
+      return null;
+    },
+  },
+  {
+    name: "advance",
+    weight: 1,
+    args: [{ name: "ms" }],
+    gen: (_m, r) => ({ ms: [1, 999, 1000, 30_000, 300_000][r[0] % 5] }),
+    run: (run, a) => {
+      run.clock.advance(a.ms as number);
+      return null;
+    },
+    model: () => null,
+  },
+  {
+    name: "netstat",
+    weight: 1,
+    args: [{ name: "format", kind: "format" }],
+    gen: (_m, r) => ({ format: pick(Object.keys(NETSTAT_FORMATS), r[0])! }),
+    run: (run, a) => typeof run.pool.netstat({ format: a.format as string }) === "string",
+    model: () => true,
+  },
+  // Checkpoints: the fuzzer inserts them every --audit-every operations and at the end.
+  {
+    name: "stats",
+    weight: 0,
+    args: [],
+    gen: () => ({}),
+    run: (run) => observedStats(run.pool.stats()) as unknown as Result,
+    model: (m) => m.stats() as unknown as Result,
+  },
+  {
+    name: "audit",
+    weight: 0,
+    args: [],
+    gen: () => ({}),
+    run: (run) => run.pool.audit().message,
+    model: () => "clean",
+  },
+];
+
+/** The op table by name. */
+export const OP_BY_NAME: ReadonlyMap<string, OpSpec> = new Map(OPS.map((o) => [o.name, o]));
