@@ -112,6 +112,8 @@ export class Pool extends EventEmitter {
   private dx?: DataExchange;
   private readonly drains: { name: string; fn: DrainRoutine }[] = [];
   private draining = false;
+  /** True while getBulk's core calls fill the exchange area (a drain routine they run must not touch it). */
+  private bulkBusy = false;
   private readonly lastMessage = new Map<string, number>();
   private readonly logger?: (message: string) => void;
   private closed = false;
@@ -286,26 +288,31 @@ export class Pool extends EventEmitter {
    * @param options.cluster attach a cluster to each; options.pkthdr give each a packet header.
    * @returns how many were allocated (fewer than n when the pool ran out; the shortfall is counted once).
    * @throws MbufError EINVAL for a bad n, how or type, an `out` shorter than n or not an Int32Array;
-   *   ESTATE inside a drain routine (bulk calls share the exchange area).
+   *   ESTATE inside a drain routine that a bulk call ran (they share the exchange area).
    */
   getBulk(out: Int32Array, n: number = out.length, how: number = M_NOWAIT, type: number = MT.DATA,
     options: { cluster?: boolean; pkthdr?: boolean } = {}): number {
     if (!(out instanceof Int32Array)) throw new MbufError("EINVAL", "getBulk: out must be an Int32Array");
     checkOptions(options, "getBulk options");
-    this.notDraining("getBulk");
+    this.notInBulk("getBulk");
     checkInt(n, "n", 0, out.length);
     checkInt(how, "how", 0, 0xffff);
     checkInt(type, "type", 0, 0xffff);
     const flags = options.pkthdr ? M_PKTHDR : 0, cl = options.cluster ? 1 : 0;
     let done = 0;
-    while (done < n) {
-      const want = Math.min(n - done, this.bulkMax);
-      const got = this.ex.m_get_bulk(want, how, type, flags, cl);
-      if (got < 0) throw coreError(got, "getBulk", type);
-      const x = this.exchange();
-      for (let i = 0; i < got; i++) out[done + i] = x[i];
-      done += got;
-      if (got < want) break;
+    this.bulkBusy = true;
+    try {
+      while (done < n) {
+        const want = Math.min(n - done, this.bulkMax);
+        const got = this.ex.m_get_bulk(want, how, type, flags, cl);
+        if (got < 0) throw coreError(got, "getBulk", type);
+        const x = this.exchange();
+        for (let i = 0; i < got; i++) out[done + i] = x[i];
+        done += got;
+        if (got < want) break;
+      }
+    } finally {
+      this.bulkBusy = false;
     }
     return done;
   }
@@ -314,11 +321,11 @@ export class Pool extends EventEmitter {
    * Frees the chains whose heads are `handles[0..n)`. Each batch of bulkMax is
    * checked whole before anything in it is freed.
    * @throws MbufError for the first bad handle (nothing of its batch is freed), with its index in the message;
-   *   EINVAL if `handles` is not an array or typed array; ESTATE inside a drain routine.
+   *   EINVAL if `handles` is not an array or typed array; ESTATE inside a drain routine that getBulk ran.
    */
   freemBulk(handles: ArrayLike<number>, n?: number): void {
     checkArrayLike(handles, "freemBulk handles");
-    this.notDraining("freemBulk");
+    this.notInBulk("freemBulk");
     if (n === undefined) n = handles.length;
     checkInt(n, "n", 0, handles.length);
     let done = 0;
@@ -1191,9 +1198,13 @@ export class Pool extends EventEmitter {
     return this.memory.buffer;
   }
 
-  /** Bulk calls share the exchange area: a drain routine running inside one must not start another. */
-  private notDraining(call: string): void {
-    if (this.draining) throw new MbufError("ESTATE", `${call} cannot run inside a drain routine (the exchange area is in use)`);
+  /**
+   * Bulk calls share the exchange area: a drain routine that getBulk ran must
+   * not start another. (Chain and socket-buffer operations use the separate
+   * data exchange area, so a drain routine they run may use bulk calls.)
+   */
+  private notInBulk(call: string): void {
+    if (this.bulkBusy) throw new MbufError("ESTATE", `${call} cannot run inside a drain routine that a bulk call ran (the exchange area is in use)`);
   }
 
   /** The exchange area, re-viewed if memory grew. */
