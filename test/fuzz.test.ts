@@ -28,7 +28,7 @@ const TRACE = `# a hand-written trace
 {"op":"advance","ms":1000}
 {"op":"freemBulk","ms":["h3","h4","h5","h3"],"expect":{"error":"EDOUBLEFREE"}}
 {"op":"freemBulk","ms":["h3","h4","h5"],"expect":null}
-{"op":"stats","expect":{"mbufs":{"current":1,"total":16,"pages":1,"denied":0,"delayed":0},"clusters":{"current":1,"total":4,"pages":2,"denied":1,"delayed":0},"census":[0,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0],"drains":0,"reservedDenied":0,"reservation":{"flag":false,"count":0}}}
+{"op":"stats","expect":{"mbufs":{"current":1,"total":16,"pages":1,"denied":0,"delayed":0},"clusters":{"current":1,"total":4,"pages":2,"denied":1,"delayed":0},"census":[0,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0],"drains":0,"reservedDenied":0,"reservation":{"flag":false,"count":0,"auto":false},"packetCache":0}}
 {"op":"freem","m":"h1"}
 {"op":"audit","expect":"clean"}
 `;

@@ -268,15 +268,15 @@ export function publicPoolMethods(): string[] {
       if (!ts.isMethodDeclaration(m)) continue;
       const mods = ts.getModifiers(m) ?? [];
       if (mods.some((x) => x.kind === ts.SyntaxKind.PrivateKeyword || x.kind === ts.SyntaxKind.ProtectedKeyword)) continue;
-      names.push(`Pool.${(m.name as ts.Identifier).text}`);
+      const name = (m.name as ts.Identifier).text;
+      const isStatic = mods.some((x) => x.kind === ts.SyntaxKind.StaticKeyword);
+      // Each must be a function at runtime too (a static on the class, an instance method on its prototype:
+      // `Pool.length` is the constructor's arity, not the method `length`).
+      const fn = ((isStatic ? Pool : Pool.prototype) as unknown as Record<string, unknown>)[name];
+      if (typeof fn !== "function") throw new Error(`Pool.${name} is declared but not a function at runtime`);
+      names.push(`Pool.${name}`);
     }
   });
-  // Each must be a function at runtime too.
-  for (const n of names) {
-    const key = n.slice(5);
-    const fn = (Pool as unknown as Record<string, unknown>)[key] ?? (Pool.prototype as unknown as Record<string, unknown>)[key];
-    if (typeof fn !== "function") throw new Error(`${n} is declared but not a function at runtime`);
-  }
   return [...new Set(names)];
 }
 

@@ -16,7 +16,8 @@ import fc from "fast-check";
 import { writeFileSync } from "node:fs";
 import type { Build } from "../core/module.js";
 import type { ProfileName } from "../profiles.js";
-import { Model } from "./model.js";
+import { Model, packetModelOf } from "./model.js";
+import type { PacketZoneOptions } from "../packet.js";
 import { OPS, OP_BY_NAME, argError, type Args, type OpSpec } from "./ops.js";
 import { Run, capture, matches, type PoolFactory, type Result } from "./run.js";
 import { formatTrace, replay, describeDivergence, type TraceLine, type Divergence, type ReplayResult } from "./trace.js";
@@ -32,6 +33,11 @@ export const FUZZ_PROFILES: Readonly<Record<ProfileName, (size: number) => Recor
   aix: (s) => ({ thewall: 64 + 32 * s, lowmbuf: 8 * s, lowclust: s + 1, mb_cl_hiwat: 8 }),
 };
 
+/** Packet-zone settings a freebsd case runs with (by `Case.packet`): no timer, so the model can follow. */
+export const FUZZ_PACKET_ZONES: readonly (PacketZoneOptions | false)[] = [
+  { mode: "median", interval: 0 }, { mode: "watermark", interval: 0 }, { mode: "none", interval: 0 }, false,
+];
+
 /** One command: an op, its random choices, and optionally [argument, class] of a bad value to put in. */
 export interface Command {
   op: string;
@@ -43,6 +49,8 @@ export interface Command {
 export interface Case {
   profile: ProfileName;
   size: number;
+  /** Index into FUZZ_PACKET_ZONES (freebsd only; the other profiles have no packet zone). */
+  packet: number;
   cmds: Command[];
 }
 
@@ -124,6 +132,7 @@ export function caseArbitrary(options: FuzzOptions = {}): fc.Arbitrary<Case> {
   return fc.record({
     profile: fc.constantFrom(...profiles),
     size: fc.nat(3),
+    packet: fc.nat(FUZZ_PACKET_ZONES.length - 1),
     cmds: fc.array(cmd, { maxLength: options.caseLength ?? 200, size: "max" }),
   });
 }
@@ -156,9 +165,11 @@ export interface CaseRun {
 /** Runs one case on a pool and the model; stops at the first divergence. */
 export function runCase(c: Case, options: FuzzOptions = {}, onOp?: () => void): CaseRun {
   const tunables = FUZZ_PROFILES[c.profile](c.size);
-  const lines: TraceLine[] = [{ op: "create", profile: c.profile, tunables }];
-  const run = new Run({ profile: c.profile, tunables, build: options.build }, options.factory);
-  const model = new Model(run.pool.profile, run.pool.layout);
+  const packetZone = c.profile === "freebsd" ? FUZZ_PACKET_ZONES[c.packet % FUZZ_PACKET_ZONES.length] : undefined;
+  const lines: TraceLine[] = [{ op: "create", profile: c.profile, tunables, ...(packetZone === undefined ? {} : { packetZone }) }];
+  const run = new Run({ profile: c.profile, tunables, packetZone, build: options.build }, options.factory);
+  const model = new Model(run.pool.profile, run.pool.layout, packetModelOf(run.pool.packetZone));
+  model.netm = run.pool.netm !== undefined;
   // A freed handle whose address a live handle now holds would name that one.
   model.addressReused = (name) => typeof run.nameOf(run.addressOf(name)) !== "number";
   const every = Math.max(1, options.auditEvery ?? 10);
@@ -182,7 +193,7 @@ export function runCase(c: Case, options: FuzzOptions = {}, onOp?: () => void): 
     let recorded: Result = expected ?? actual;
     let divergence: Divergence | undefined;
     if (expected === undefined) {
-      const isError = typeof actual === "object" && actual !== null && !Array.isArray(actual);
+      const isError = typeof actual === "object" && actual !== null && !Array.isArray(actual) && ("error" in actual || "crash" in actual);
       const reason = isError ? "an error where a result was due" : spec.observe!(model, run, args, actual);
       if (reason) {
         recorded = (isError ? "a result" : "within bounds") as Result;

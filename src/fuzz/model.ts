@@ -8,18 +8,38 @@
 // depends on where free items happen to sit, which the model does not track:
 // after a reclaim it checks the result's bounds and then takes the zones'
 // sizes from the pool (`observeReclaim`).
+//
+// The packet zone (FreeBSD's cache of pre-joined mbuf+cluster pairs) is
+// modelled by the number of parked pairs: a parked pair is neither in use
+// nor free in the native zones (stats count it as cache in both lines); a
+// getcl takes a parked pair first unless the reservation refuses the caller;
+// freeing a whole pair (a cluster with no other reference) parks it; when a
+// native zone runs dry, and on reclaim, every parked pair goes back to its
+// zones before anything else is tried, except in mode "none" (the 2005
+// behaviour, where pairs never go back). The fuzzer runs the zone without a
+// timer (interval 0): balancing happens only through packetBalance/Refill/Drain.
 
 import { M_WAITOK, M_RECV, MT_NTYPES } from "../constants.js";
 import type { Profile, Layout } from "../profiles.js";
 import type { PoolStats } from "../stats/snapshot.js";
 
 export type ZoneName = "mbuf" | "cluster";
+/** The packet zone as the model sees it: off, on without giving pairs back ("none"), on and giving them back. */
+export type PacketModel = "off" | "none" | "reclaims";
 
 /** What the model knows of a live mbuf. */
 export interface LiveMbuf {
   type: number;
   pkthdr: boolean;
   cluster: boolean;
+}
+
+/** What a packet-zone epoch reports (Pool.packetBalance). */
+export interface PacketEpochLike {
+  demand: number;
+  cache: number;
+  refilled: number;
+  drained: number;
 }
 
 /** One zone's size. */
@@ -41,7 +61,9 @@ export interface ModelStats {
   census: number[];
   drains: number;
   reservedDenied: number;
-  reservation: { flag: boolean; count: number };
+  reservation: { flag: boolean; count: number; auto: boolean };
+  /** Pairs parked in the packet cache. */
+  packetCache: number;
 }
 
 export class Model {
@@ -61,6 +83,10 @@ export class Model {
   /** Drain routines in registration order: each frees its handle once, if it is still live. */
   readonly drainRoutines: string[] = [];
   private clusterCount = 0;
+  /** True if the pool runs netm (AIX's pool manager) on its clock: clock advances then grow or shrink zones. */
+  netm = false;
+  /** Pairs parked in the packet cache (also counted by neither zone's free items). */
+  parked = 0;
   /**
    * Set by whoever runs the model beside a pool: true if a freed handle's
    * address is held by a live handle again (then the name would reach that
@@ -68,7 +94,7 @@ export class Model {
    */
   addressReused: (name: string) => boolean = () => false;
 
-  constructor(readonly profile: Profile, readonly layout: Layout) {
+  constructor(readonly profile: Profile, readonly layout: Layout, public packet: PacketModel = "off") {
     const clPerPage = 4096 / profile.mclbytes;
     this.maxPages = Math.floor(layout.thewall / 4096);
     const zone = (limit: number, perPage: number, grows: boolean): ModelZone =>
@@ -87,9 +113,27 @@ export class Model {
     return z === "mbuf" ? this.live.size : this.clusterCount;
   }
 
-  /** Free items a zone holds. */
+  /** Free items a zone holds (parked pairs are not free: they hold an mbuf and a cluster). */
   free(z: ZoneName): number {
-    return this.zones[z].total - this.inUse(z);
+    return this.zones[z].total - this.inUse(z) - this.parked;
+  }
+
+  /** Pairs the packet cache would give back before a request fails. */
+  private reclaimable(): number {
+    return this.packet === "reclaims" ? this.parked : 0;
+  }
+
+  /** packet_reclaim: every parked pair back to its zones (not in mode "none"); true if any went. */
+  packetReclaim(): boolean {
+    if (!this.reclaimable()) return false;
+    this.parked = 0;
+    return true;
+  }
+
+  /** Turns the packet zone on, off (every parked pair goes back) or to another mode. */
+  setPacket(mode: PacketModel): void {
+    this.packet = mode;
+    if (mode === "off") this.parked = 0;
   }
 
   /** Pages no zone owns (the arena's free list plus never-carved pages). */
@@ -119,13 +163,16 @@ export class Model {
     return this.free(z) > 0 || (this.zones[z].grows && this.carve(z));
   }
 
-  /** A failed take: the profile's drain rule, one retry after drains, then denied or delayed. */
+  /** A failed take: parked pairs back first, then the profile's drain rule, one retry after drains, then denied or delayed. */
   private failed(z: ZoneName, how: number): boolean {
+    if (this.packetReclaim() && this.free(z) > 0) return true;
     const rule = this.profile.drain[z];
     if (rule === "always" || (rule === "wait" && (how & M_WAITOK))) {
       this.drains++;
       this.runDrains();
       if (this.free(z) > 0 || (this.zones[z].grows && this.carve(z))) return true;
+      // What the drain routines freed may have been parked.
+      if (this.packetReclaim() && this.free(z) > 0) return true;
     }
     if (how & M_WAITOK) this.zones[z].delayed++;
     else this.zones[z].denied++;
@@ -142,17 +189,27 @@ export class Model {
     return this.take("mbuf") || this.failed("mbuf", how);
   }
 
-  /** Clusters the receive class could still get: free ones plus what the zone could carve. */
-  private clustersAvailable(): number {
+  /** Clusters the native zone could give: free ones plus what it could carve. */
+  private nativeClusters(): number {
     const z = this.zones.cluster;
     let n = this.free("cluster");
     if (z.grows) n += Math.min(z.limit - z.total, this.pagesAvailable() * z.perPage);
     return n;
   }
 
+  /** Clusters the receive class could still get: native ones plus parked pairs that would go back. */
+  private clustersAvailable(): number {
+    return this.nativeClusters() + this.reclaimable();
+  }
+
+  /** True if the reservation refuses a cluster to `how` (not the receive class). */
+  private reserved(how: number): boolean {
+    return !(how & M_RECV) && (this.resvFlag || (this.resvCount > 0 && this.clustersAvailable() <= this.resvCount));
+  }
+
   /** m_clalloc: the reservation first, then the zone. */
   private takeCluster(how: number): boolean {
-    if (!(how & M_RECV) && (this.resvFlag || (this.resvCount > 0 && this.clustersAvailable() <= this.resvCount))) {
+    if (this.reserved(how)) {
       this.reservedDenied++;
       if (how & M_WAITOK) this.zones.cluster.delayed++;
       else this.zones.cluster.denied++;
@@ -169,11 +226,14 @@ export class Model {
     return name;
   }
 
-  /** Frees a live mbuf and its cluster. */
+  /** Frees a live mbuf and its cluster (a whole pair is parked while the packet zone is on). */
   release(name: string): void {
     const l = this.live.get(name);
     if (!l) throw new Error(`model: ${name} is not live`);
-    if (l.cluster) this.clusterCount--;
+    if (l.cluster) {
+      this.clusterCount--;
+      if (this.packet !== "off") this.parked++;
+    }
     this.live.delete(name);
     this.dead.add(name);
   }
@@ -188,6 +248,11 @@ export class Model {
 
   /** m_getcl: the new handle's name, or 0 (the mbuf goes back if no cluster). */
   getcl(how: number, type: number, pkthdr: boolean): string | 0 {
+    // A parked pair first, unless the reservation refuses the caller.
+    if (this.parked > 0 && this.packet !== "off" && !this.reserved(how)) {
+      this.parked--;
+      return this.add({ type, pkthdr, cluster: true });
+    }
     // While the cluster is sought the mbuf is taken but not live; nothing
     // in between looks at the mbuf zone's free count, so it needs no marker.
     if (!this.takeMbuf(how) || !this.takeCluster(how)) return 0;
@@ -205,6 +270,69 @@ export class Model {
     l.cluster = true;
     this.clusterCount++;
     return true;
+  }
+
+  /** packetRefill: joins up to `n` pairs from the native zones (carving, never failing a request); ESTATE if off. */
+  packetRefill(n: number): number | { error: string } {
+    if (this.packet === "off") return { error: "ESTATE" };
+    if (this.resvFlag) return 0;
+    let k = 0;
+    while (k < n) {
+      if (this.resvCount && this.nativeClusters() <= this.resvCount) break;
+      const grab = (z: ZoneName): boolean => this.free(z) > 0 || (this.zones[z].grows && this.carve(z));
+      if (!grab("mbuf") || !grab("cluster")) break;
+      this.parked++;
+      k++;
+    }
+    return k;
+  }
+
+  /** packetDrain: splits up to `n` parked pairs back into their zones. */
+  packetDrain(n: number): number {
+    const k = Math.min(n, this.parked);
+    this.parked -= k;
+    return k;
+  }
+
+  /** After a balancing epoch: checks what it moved against the cache, then takes the zones' sizes from the pool (a refill may carve). */
+  observeBalance(e: PacketEpochLike, s: PoolStats): string | undefined {
+    if (typeof e !== "object" || e === null) return `packetBalance returned ${JSON.stringify(e)}`;
+    if (e.cache !== this.parked) return `the epoch saw ${e.cache} parked pairs, the model ${this.parked}`;
+    if (this.packet === "off" || this.packet === "none") {
+      if (e.refilled || e.drained) return `a packet zone in mode ${this.packet} moved pairs`;
+    }
+    if (e.refilled < 0 || e.drained < 0 || (e.refilled && e.drained)) return `the epoch refilled ${e.refilled} and drained ${e.drained}`;
+    if (e.drained > this.parked) return `the epoch drained ${e.drained} of ${this.parked} parked pairs`;
+    const parked = this.parked + e.refilled - e.drained;
+    if (s.packets.cache !== parked) return `the cache holds ${s.packets.cache} pairs after the epoch, expected ${parked}`;
+    if (s.mbufs.current !== this.inUse("mbuf") || s.clusters.current !== this.inUse("cluster")) return "the epoch changed the items in use";
+    for (const z of ["mbuf", "cluster"] as const) {
+      const zone = this.zones[z], after = z === "mbuf" ? s.mbufs : s.clusters;
+      if (after.total < zone.total || after.pages < zone.pages) return `the epoch shrank the ${z} zone`;
+      if (!e.refilled && (after.total !== zone.total || after.pages !== zone.pages)) return `the epoch grew the ${z} zone without a refill`;
+      zone.total = after.total;
+      zone.pages = after.pages;
+    }
+    this.parked = parked;
+    return undefined;
+  }
+
+  /** After netm ran on a clock advance: checks it only grew zones or shrank the cluster zone, then takes their sizes. */
+  observeNetm(s: PoolStats): string | undefined {
+    if (s.mbufs.current !== this.inUse("mbuf") || s.clusters.current !== this.inUse("cluster")) return "netm changed the items in use";
+    // A cluster shrink is a reclaim: it gives every parked pair back first (not in mode "none").
+    if (s.packets.cache !== this.parked && !(s.packets.cache === 0 && this.packet === "reclaims")) return "netm changed the packet cache";
+    this.parked = s.packets.cache;
+    for (const z of ["mbuf", "cluster"] as const) {
+      const zone = this.zones[z], after = z === "mbuf" ? s.mbufs : s.clusters;
+      if (after.denied !== zone.denied || after.delayed !== zone.delayed) return `netm counted a failed ${z} request`;
+      if (after.total > zone.limit) return `netm grew the ${z} zone past its limit`;
+      if (z === "mbuf" && after.total < zone.total) return "netm shrank the mbuf zone (AIX never does)";
+      zone.total = after.total;
+      zone.pages = after.pages;
+    }
+    if (this.pagesAvailable() < 0) return "netm grew the zones past thewall";
+    return undefined;
   }
 
   /** Freed handles whose address no live handle holds: what a "freed handle" test may use. */
@@ -226,7 +354,8 @@ export class Model {
     if (pages < 0 || pages > zone.pages) return `reclaim released ${pages} of ${zone.pages} pages`;
     if (after.pages !== zone.pages - pages) return `reclaim released ${pages} pages but the zone went from ${zone.pages} to ${after.pages}`;
     if (after.current !== this.inUse(z)) return `reclaim changed the items in use (${this.inUse(z)} -> ${after.current})`;
-    if (after.cache < Math.min(keep, freeBefore)) return `reclaim kept ${after.cache} free items, fewer than keep=${keep}`;
+    // after.cache counts parked pairs too (mode "none" keeps them through a reclaim).
+    if (after.cache - this.parked < Math.min(keep, freeBefore)) return `reclaim kept ${after.cache - this.parked} free items, fewer than keep=${keep}`;
     if (after.total > zone.total) return "reclaim grew the zone";
     zone.total = after.total;
     zone.pages = after.pages;
@@ -243,9 +372,14 @@ export class Model {
     });
     return {
       mbufs: z("mbuf"), clusters: z("cluster"), census, drains: this.drains, reservedDenied: this.reservedDenied,
-      reservation: { flag: this.resvFlag, count: this.resvCount },
+      reservation: { flag: this.resvFlag, count: this.resvCount, auto: false }, packetCache: this.parked,
     };
   }
+}
+
+/** The model's view of a pool's packet zone setting (Pool.packetZone). */
+export function packetModelOf(config: { mode: string } | null): PacketModel {
+  return !config ? "off" : config.mode === "none" ? "none" : "reclaims";
 }
 
 /** The same figures, read from a pool's snapshot. */
@@ -253,6 +387,6 @@ export function observedStats(s: PoolStats): ModelStats {
   const z = (x: PoolStats["mbufs"]) => ({ current: x.current, total: x.total, pages: x.pages, denied: x.denied, delayed: x.delayed });
   return {
     mbufs: z(s.mbufs), clusters: z(s.clusters), census: [...s.census], drains: s.drains,
-    reservedDenied: s.reservedDenied, reservation: { ...s.reservation },
+    reservedDenied: s.reservedDenied, reservation: { ...s.reservation }, packetCache: s.packets.cache,
   };
 }

@@ -10,7 +10,7 @@
 import { MT, M_NOWAIT, M_WAITOK, M_RECV, M_PKTHDR } from "../constants.js";
 import { NETSTAT_FORMATS } from "../stats/netstat.js";
 import { KINDS, VALID_HOW, FREED_CODES, HANDLE_NAME, isTag, type Encoded, type KindName } from "./values.js";
-import { observedStats, type Model, type ZoneName } from "./model.js";
+import { observedStats, packetModelOf, type Model, type ZoneName, type PacketEpochLike } from "./model.js";
 import type { Run, Result } from "./run.js";
 
 /** Arguments of one operation, by name, as the trace line holds them. */
@@ -84,6 +84,8 @@ function validByKind(kind: KindName, v: Encoded, m: Model): boolean {
     case "ms": return typeof v === "number" && Number.isFinite(v) && v >= 0;
     case "format": return typeof v === "string" && v in NETSTAT_FORMATS;
     case "offset": case "length": return inRange(v, 0, 2 ** 31 - 1); // an op bounds it by its chain (spec.valid)
+    case "packetZone": return v === false || (typeof v === "object" && v !== null && !Array.isArray(v)
+      && Object.keys(v).join() === "mode,interval" && ["none", "watermark", "median"].includes(v.mode as string) && v.interval === 0);
     default: return true;
   }
 }
@@ -322,10 +324,56 @@ export const OPS: readonly OpSpec[] = [
     args: [{ name: "zone", kind: "zone" }, { name: "keep", kind: "amount" }],
     gen: (_m, r) => ({ zone: zone(r[0]), keep: r[1] % 3 === 0 ? 0 : r[1] % 20 }),
     run: (run, a) => run.pool.reclaim(a.zone as ZoneName, a.keep as number),
-    model: (m) => (m.profile.reclaims ? undefined : 0),
+    model: (m) => {
+      // mb_reclaim gives the packet cache back first (the host skips the core on profiles that never reclaim).
+      if (!m.profile.reclaims) return 0;
+      m.packetReclaim();
+      return undefined;
+    },
     observe: (m, run, a, actual) => typeof actual !== "number"
       ? `reclaim returned ${JSON.stringify(actual)}`
       : m.observeReclaim(a.zone as ZoneName, a.keep as number, actual, run.pool.stats()),
+  },
+  {
+    name: "setPacketZone",
+    weight: 1,
+    args: [{ name: "options", kind: "packetZone" }],
+    gen: (_m, r) => ({ options: [{ mode: "median", interval: 0 }, { mode: "watermark", interval: 0 }, { mode: "none", interval: 0 }, false][r[0] % 4] as Encoded }),
+    run: (run, a) => {
+      run.pool.setPacketZone(a.options as false);
+      return null;
+    },
+    model: (m, a) => {
+      const o = a.options as { mode: string } | false;
+      m.setPacket(packetModelOf(o === false ? null : o));
+      return null;
+    },
+  },
+  {
+    name: "packetRefill",
+    weight: 2,
+    args: [{ name: "n", kind: "amount" }],
+    gen: (_m, r) => ({ n: r[0] % 9 }),
+    run: (run, a) => run.pool.packetRefill(a.n as number),
+    model: (m, a) => m.packetRefill(a.n as number),
+  },
+  {
+    name: "packetDrain",
+    weight: 2,
+    args: [{ name: "n", kind: "amount" }],
+    gen: (_m, r) => ({ n: r[0] % 3 === 0 ? 2 ** 31 - 1 : r[0] % 9 }),
+    run: (run, a) => run.pool.packetDrain(a.n as number),
+    model: (m, a) => m.packetDrain(a.n as number),
+  },
+  {
+    name: "packetBalance",
+    weight: 1,
+    args: [],
+    gen: () => ({}),
+    run: (run) => ({ ...run.pool.packetBalance() }),
+    // The epoch's decision follows the demand window's quartiles: observed, then checked against the cache it moved.
+    model: () => undefined,
+    observe: (m, run, _a, actual) => m.observeBalance(actual as unknown as PacketEpochLike, run.pool.stats()),
   },
   {
     name: "countWaitFailed",
@@ -372,7 +420,9 @@ export const OPS: readonly OpSpec[] = [
       run.clock.advance(a.ms as number);
       return null;
     },
-    model: () => null,
+    // netm (aix) runs on the clock: how often it ticks and what a cluster shrink frees is observed.
+    model: (m) => (m.netm ? undefined : null),
+    observe: (m, run, _a, actual) => (actual !== null ? `advance returned ${JSON.stringify(actual)}` : m.observeNetm(run.pool.stats())),
   },
   {
     name: "netstat",

@@ -30,12 +30,15 @@ import type { ProfileName } from "../profiles.js";
 import { Run, TraceError, capture, matches, type PoolFactory, type Result } from "./run.js";
 import { OP_BY_NAME, type Args, type Decoded } from "./ops.js";
 import type { Encoded } from "./values.js";
+import type { PacketZoneOptions } from "../packet.js";
 
 /** The first operation of a trace. */
 export interface CreateLine {
   op: "create";
   profile: ProfileName;
   tunables?: Record<string, number>;
+  /** Pool.create's packetZone option (the fuzzer gives interval 0: no timer, balancing only by operations). */
+  packetZone?: PacketZoneOptions | boolean;
 }
 
 /** Any other operation: its arguments by name and, optionally, the result it must give. */
@@ -132,7 +135,7 @@ export function runLine(run: Run, entry: OpLine): Result {
 export function replay(trace: string | readonly NumberedLine[], options: ReplayOptions = {}): ReplayResult {
   const lines = typeof trace === "string" ? parseTrace(trace) : trace;
   const create = lines[0].entry as CreateLine;
-  const run = new Run({ profile: create.profile, tunables: create.tunables, build: options.build }, options.factory);
+  const run = new Run({ profile: create.profile, tunables: create.tunables, packetZone: create.packetZone, build: options.build }, options.factory);
   let ops = 0;
   try {
     for (const { line, entry } of lines.slice(1)) {

@@ -284,11 +284,24 @@ const LENGTH: ArgKind = {
   ],
 };
 
+/** Pool.setPacketZone's option: false or { mode, interval }; bad modes, keys, intervals and types. */
+const PACKET_ZONE: ArgKind = {
+  name: "packetZone",
+  code: "EINVAL",
+  classes: [
+    c("unknown mode", false, () => ({ mode: "fifo", interval: 0 })), c("unknown key", false, () => ({ colour: 1 })),
+    c("negative interval", false, () => ({ mode: "median", interval: -1 })), c("interval 1.5", false, () => ({ mode: "median", interval: 1.5 })),
+    c("batch 0", false, () => ({ mode: "watermark", interval: 0, batch: 0 })), c("window 0", false, () => ({ mode: "median", interval: 0, window: 0 })),
+    c("hiwat past nmbclusters", false, () => ({ mode: "watermark", interval: 0, hiwat: 2 ** 31 - 1 })),
+    k("number", false, 5), c("string", false, () => ({ $: "str", v: "median" })), k("null", false, null),
+  ],
+};
+
 /** Every argument kind by name: the vocabulary of the op table and the matrix. */
 export const KINDS = {
   handle: HANDLE, how: HOW, type: TYPE, flags: FLAGS, count: COUNT, amount: AMOUNT, tag: TAG,
   zone: ZONE, zoneId: ZONE_ID, bool: BOOL, handles: HANDLES, out: OUT, fn: FN, ms: MS,
-  options: OPTIONS, format: FORMAT, offset: OFFSET, length: LENGTH,
+  options: OPTIONS, format: FORMAT, offset: OFFSET, length: LENGTH, packetZone: PACKET_ZONE,
 } as const;
 export type KindName = keyof typeof KINDS;
 
