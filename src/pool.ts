@@ -395,6 +395,7 @@ export class Pool extends EventEmitter {
     checkRange(off, "offset");
     const n = len === undefined ? Math.max(0, this.length(m) - off) : checkRange(len, "length");
     checkRange(outOff, "output offset");
+    if (out !== undefined && !(out instanceof Uint8Array)) throw new MbufError("EINVAL", "copydata: out must be a Uint8Array");
     const dst = out ?? new Uint8Array(n);
     if (outOff + n > dst.length) throw new MbufError("ERANGE", `copydata(${m}): ${n} bytes do not fit in the output at ${outOff}`);
     copyData(this.ex, this.dataExchange(), m, off, n, dst, outOff);
@@ -642,6 +643,7 @@ export class Pool extends EventEmitter {
    * @throws MbufError EINVAL for bad options.
    */
   socreate(options: SocketOptions = {}, how: number = M_NOWAIT): number {
+    checkOptions(options, "socreate options");
     if (!isInt(how)) throw this.argError("socreate", how, 0);
     const snd = checkInt(options.sndHiwat ?? 32768, "sndHiwat", 0, 0x7fffffff);
     const rcv = checkInt(options.rcvHiwat ?? 65536, "rcvHiwat", 0, 0x7fffffff);
@@ -1053,6 +1055,7 @@ export class Pool extends EventEmitter {
    * @throws MbufError EINVAL for bad options.
    */
   outstanding(options: OutstandingOptions = {}): OutstandingReport {
+    checkOptions(options, "outstanding options");
     return outstanding(this, options);
   }
 
@@ -1061,6 +1064,7 @@ export class Pool extends EventEmitter {
    * @throws MbufError EINVAL for bad options.
    */
   watchLeaks(options: LeakDetectorOptions = {}): LeakDetector {
+    checkOptions(options, "watchLeaks options");
     return new LeakDetector(this, options).start();
   }
 

@@ -17,8 +17,9 @@ describe("the bad-input matrix", () => {
     expect([...rows].filter((n) => !discovered.includes(n))).toEqual([]); // no stale rows
   });
 
-  it("gives a typed error (or NULL) for every bad input, never a trap, and leaves the audit clean", () => {
+  it("gives a typed error (or NULL) for every bad input, never a trap, and leaves the audit clean", async () => {
     const r = runMatrix();
+    await r.settled;
     const pool = r.cases.filter((c) => c.entry.startsWith("Pool.")).length;
     console.log(`matrix (${BUILD}): ${r.cases.length} cases over ${r.entries} entry points `
       + `(${pool} host, ${r.cases.length - pool} raw core): ${r.failures.length ? `${r.failures.length} FAILED` : "all passed"}`);
@@ -26,9 +27,10 @@ describe("the bad-input matrix", () => {
     expect(r.cases.length).toBeGreaterThan(500);
   });
 
-  it("catches a pool with one validation removed (seeded bugs)", () => {
+  it("catches a pool with one validation removed (seeded bugs)", async () => {
     for (const [bug, factory] of Object.entries(BROKEN)) {
       const r = runMatrix({ factory, only: "pool" });
+      await r.settled;
       console.log(`matrix against "${bug}": ${r.failures.length} of ${r.cases.length} cases fail, e.g. ${r.failures[0] ? show(r.failures[0]) : "none"}`);
       expect(r.failures.length, bug).toBeGreaterThan(0);
     }

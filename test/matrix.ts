@@ -21,7 +21,7 @@ import { readFileSync } from "node:fs";
 import ts from "typescript";
 import {
   Pool, Run, MbufError, KINDS, FREED, FREED_CODES, PROFILES, resolveTunables, getProfile, OPS, OP_BY_NAME, Model,
-  argError, capture, matches, M_NOWAIT, MT, M_PKTHDR,
+  argError, capture, matches, M_NOWAIT, M_WAITOK, MT, M_PKTHDR,
   type PoolFactory, type BadClass, type KindName, type Encoded, type PoolStats, type Args, type Result,
 } from "mbufpool";
 import { BUILD } from "./helpers.js";
@@ -34,6 +34,8 @@ export interface Fixture {
   plain: number;
   withCluster: number;
   freed: number;
+  /** An open socket (no PCB, nothing queued). */
+  so: number;
 }
 
 /** One argument of an entry: its kind (the bad classes), whether it has a default, and a valid value. */
@@ -56,6 +58,8 @@ export interface Entry {
   call(f: Fixture, args: unknown[], factoryPool: Pool): unknown;
   /** A NULL-convention result (0 or false) is an accepted answer to bad input. */
   nullOk?: boolean;
+  /** The method answers with a promise: a bad input must reject it with the code (waiting allocation). */
+  async?: boolean;
   /** Cases of its own (entries whose bad inputs are not per-argument classes). */
   custom?: (f: Fixture) => { label: string; run: () => unknown; codes: readonly string[] }[];
 }
@@ -65,6 +69,92 @@ const handleArg = (name = "m"): Arg => ({ name, kind: "handle", valid: (f) => f.
 const howArg = (): Arg => ({ name: "how", kind: "how", optional: true, valid: () => M_NOWAIT });
 const typeArg = (optional = true): Arg => ({ name: "type", kind: "type", optional, valid: () => MT.DATA });
 const zoneArg = (): Arg => ({ name: "zone", kind: "zone", valid: () => "cluster" });
+const offArg = (name = "off", optional = false, valid = 0): Arg => ({ name, kind: "offset", optional, valid: () => valid });
+const lenArg = (name = "len", optional = false, valid = 0): Arg => ({ name, kind: "length", optional, valid: () => valid });
+const waitHowArg = (): Arg => ({ name: "how", kind: "waitHow", optional: true, valid: () => M_WAITOK });
+const soArg = (): Arg => ({ name: "so", kind: "socket", valid: (f) => f.so });
+const whichArg = (): Arg => ({ name: "which", kind: "sockbuf", valid: () => "snd" });
+const bytesArg = (): Arg => ({ name: "bytes", kind: "bytes", valid: () => new Uint8Array(8) });
+/** A Pool method whose arguments are all positional. */
+const poolRow = (name: string, args: Arg[], extra: Partial<Entry> = {}): Entry => ({
+  name: `Pool.${name}`, side: "pool", args,
+  call: (f, a) => (f.pool as unknown as Record<string, (...x: unknown[]) => unknown>)[name](...a),
+  ...extra,
+});
+/** The chain operations, the socket buffers, waits, tunables and reports (host side). */
+const MERGED_POOL_ENTRIES: Entry[] = [
+  poolRow("length", [handleArg()]),
+  poolRow("copydata", [handleArg(), offArg("off", true), lenArg("len", true),
+    { name: "out", kind: "bytes", optional: true, valid: () => new Uint8Array(4),
+      extra: [{ cls: cls("longer than out", { $: "i32s", v: [] }), code: "EINVAL" }] },
+    { name: "outOff", optional: true, valid: () => 0, extra: [{ cls: cls("past the output", 5), code: "ERANGE" },
+      { cls: cls("negative", -1), code: "ERANGE" }, { cls: cls("1.5", 1.5), code: "EINVAL" }, { cls: cls("string", { $: "str", v: "0" }), code: "EINVAL" }] }]),
+  poolRow("copyback", [handleArg(), offArg(), bytesArg(), howArg()], { nullOk: true }),
+  poolRow("append", [handleArg(), bytesArg(), howArg()], { nullOk: true }),
+  poolRow("copym", [handleArg(), offArg("off", true), lenArg("len", true), howArg()], { nullOk: true }),
+  poolRow("copypacket", [{ ...handleArg(), valid: (f) => f.withCluster,
+    extra: [{ cls: cls("an mbuf without a packet header", "h1"), code: "EINVAL" }] }, howArg()], { nullOk: true }),
+  poolRow("dup", [handleArg(), howArg()], { nullOk: true }),
+  poolRow("defrag", [handleArg(), howArg()], { nullOk: true }),
+  poolRow("pullup", [{ ...handleArg(), valid: (f) => f.withCluster }, lenArg("n", false, 0), howArg()], { nullOk: true }),
+  poolRow("prepend", [handleArg(), { name: "data", valid: () => 4,
+    extra: [{ cls: cls("negative", -1), code: "ERANGE" }, { cls: cls("1.5", 1.5), code: "EINVAL" }, { cls: cls("NaN", { $: "NaN" }), code: "EINVAL" },
+      { cls: cls("null", null), code: "EINVAL" }, { cls: cls("string", { $: "str", v: "4" }), code: "EINVAL" }, { cls: cls("more than an mbuf holds", 4096), code: "EINVAL" }, { cls: cls("plain array", [1]), code: "EINVAL" }] }, howArg()], { nullOk: true }),
+  poolRow("adj", [handleArg(), { name: "req", valid: () => 0,
+    extra: [{ cls: cls("past the chain", { $: "len", h: "h1", d: 1 }), code: "ERANGE" }, { cls: cls("before the chain", -1), code: "ERANGE" },
+      { cls: cls("2**31", 2 ** 31), code: "ERANGE" }, { cls: cls("1.5", 1.5), code: "EINVAL" }, { cls: cls("NaN", { $: "NaN" }), code: "EINVAL" },
+      { cls: cls("string", { $: "str", v: "1" }), code: "EINVAL" }, { cls: cls("undefined", { $: "undefined" }), code: "EINVAL" }] }]),
+  poolRow("cat", [handleArg(), { ...handleArg("n"), valid: (f) => f.withCluster,
+    extra: [{ cls: cls("the same chain", "h1"), code: "EINVAL" }] }]),
+  poolRow("split", [handleArg(), lenArg("len0"), howArg()], { nullOk: true }),
+  poolRow("getptr", [handleArg(), offArg()]),
+  poolRow("apply", [handleArg(), offArg(), lenArg(), { name: "fn", kind: "fn", valid: () => () => 0 }]),
+  poolRow("leadingspace", [handleArg()]),
+  poolRow("trailingspace", [handleArg()]),
+  poolRow("writable", [handleArg()]),
+  poolRow("data", [handleArg()]),
+  poolRow("socreate", [{ name: "options", kind: "options", optional: true, valid: () => ({}),
+    extra: [{ cls: cls("sndHiwat -1", { sndHiwat: -1 }) }, { cls: cls("rcvHiwat 1.5", { rcvHiwat: 1.5 }) },
+      { cls: cls("sndHiwat past sb_max", { sndHiwat: 2 ** 31 - 1 }) }] }, howArg()]),
+  poolRow("soclose", [soArg()]),
+  poolRow("sopcb", [soArg()]),
+  poolRow("sbreserve", [soArg(), whichArg(), { name: "cc", valid: () => 4096, extra: [{ cls: cls("negative", -1), code: "ERANGE" },
+    { cls: cls("1.5", 1.5), code: "EINVAL" }, { cls: cls("NaN", { $: "NaN" }), code: "EINVAL" }, { cls: cls("2**31", 2 ** 31), code: "ERANGE" }] }], { nullOk: true }),
+  poolRow("sbsetlowat", [soArg(), whichArg(), { name: "lowat", valid: () => 1, extra: [{ cls: cls("above sb_hiwat", 2 ** 20), code: "ERANGE" },
+    { cls: cls("negative", -1), code: "ERANGE" }, { cls: cls("1.5", 1.5), code: "EINVAL" }, { cls: cls("undefined", { $: "undefined" }), code: "EINVAL" }] }]),
+  poolRow("sbappend", [soArg(), whichArg(), { ...handleArg(), extra: [{ cls: cls("the socket itself", { $: "so" }), code: ["EINVAL", "EBUSY", "EBADHANDLE"] }] }]),
+  poolRow("sbappendrecord", [soArg(), whichArg(), handleArg()]),
+  poolRow("sbwrite", [soArg(), whichArg(), bytesArg(), howArg()], { nullOk: true }),
+  poolRow("sbdrop", [soArg(), whichArg(), { ...lenArg("len"), extra: [{ cls: cls("more than sb_cc", 1), code: "ERANGE" }] }]),
+  poolRow("sbdroprecord", [soArg(), whichArg()]),
+  poolRow("sbflush", [soArg(), whichArg()]),
+  poolRow("sbrelease", [soArg(), whichArg()]),
+  poolRow("sbspace", [soArg(), whichArg()]),
+  poolRow("sbstat", [soArg(), whichArg()]),
+  poolRow("getWait", [waitHowArg(), typeArg(),
+    { name: "options", kind: "waitOptions", optional: true, valid: () => ({ timeout: 0 }) }], { async: true }),
+  poolRow("gethdrWait", [waitHowArg(), typeArg(), { name: "options", kind: "waitOptions", optional: true, valid: () => ({ timeout: 0 }) }], { async: true }),
+  poolRow("getclWait", [waitHowArg(), typeArg(), { name: "flags", kind: "flags", optional: true, valid: () => M_PKTHDR },
+    { name: "options", kind: "waitOptions", optional: true, valid: () => ({ timeout: 0 }) }], { async: true }),
+  poolRow("clgetWait", [handleArg(), waitHowArg(), { name: "options", kind: "waitOptions", optional: true, valid: () => ({ timeout: 0 }) }], { async: true }),
+  poolRow("vmstatZ", []),
+  poolRow("zones", []),
+  poolRow("listTunables", []),
+  poolRow("metrics", [], { async: true }),
+  poolRow("outstanding", [{ name: "options", kind: "options", optional: true, valid: () => ({}) }]),
+  poolRow("watchLeaks", [{ name: "options", kind: "options", optional: true, valid: () => ({}) }],
+    { call: (f, a) => f.pool.watchLeaks(a[0] as object).stop() }),
+  poolRow("sysctl", [{ name: "name", kind: "tunableName", valid: () => "kern.ipc.mb_rcv_resv" },
+    { name: "value", kind: "tunableValue", valid: () => 0,
+      extra: [{ cls: cls("past nmbclusters", 9), code: "ETUNABLE" }] }],
+    { custom: (f) => [
+      { label: "a boot-time tunable written at run time", run: () => f.pool.sysctl("kern.ipc.nmbclusters", 16), codes: ["ETUNABLE"] },
+      { label: "read: unknown tunable", run: () => f.pool.sysctl("kern.ipc.nosuch"), codes: ["ETUNABLE"] },
+    ] }),
+  poolRow("tunable", [{ name: "name", kind: "tunableName", valid: () => "kern.ipc.mb_rcv_resv" }]),
+  poolRow("resetTunable", [{ name: "name", kind: "tunableName", valid: () => "kern.ipc.mb_rcv_resv" }],
+    { custom: (f) => [{ label: "a boot-time tunable", run: () => f.pool.resetTunable("kern.ipc.nmbclusters"), codes: ["ETUNABLE"] }] }),
+];
 
 /** Host Pool methods. */
 const POOL_ENTRIES: Entry[] = [
@@ -244,6 +334,64 @@ const CORE_ENTRIES: Entry[] = [
   },
 ];
 
+/** Raw chain, socket-buffer, limit and packet-zone exports: the same kinds, raw classes only. */
+const h = (name = "m"): Arg => z(name, (f) => f.plain, "handle");
+const rawHow = (): Arg => z("how", () => M_NOWAIT, "how");
+const rawOff = (name = "off"): Arg => z(name, () => 0, "offset");
+const rawLen = (name = "len"): Arg => z(name, () => 0, "length");
+const rawSo = (): Arg => z("so", (f) => f.so, "socket");
+const rawWhich = (): Arg => z("which", () => 1, undefined, [{ cls: cls("2", 2) }, { cls: cls("-1", -1) }, { cls: cls("2**31-1", 2 ** 31 - 1) }]);
+/** An address in the data exchange area (src/dst of the raw data calls): anything else is refused. */
+const rawDx = (name: string): Arg => z(name, (f) => f.pool.core.MB_DXCHG.value, undefined, [
+  { cls: cls("0", 0) }, { cls: cls("-1", -1) }, { cls: cls("static data (counters block)", { $: "addr", of: "stats" }) },
+  { cls: cls("an mbuf", "h1") }, { cls: cls("outside linear memory", { $: "addr", of: "beyond" }) },
+]);
+const coreRow = (name: string, args: Arg[]): Entry => ({ name: `core.${name}`, side: "core", args, call: (f, a) => raw(f, name, a) });
+const MERGED_CORE_ENTRIES: Entry[] = [
+  coreRow("mb_set_limit", [z("zone", () => 2, "zoneId"), z("limit", () => 8, undefined,
+    [{ cls: cls("0", 0) }, { cls: cls("-1", -1) }, { cls: cls("below what is carved", 1) }])]),
+  coreRow("mb_set_wall", [z("pages", () => 0, undefined, [{ cls: cls("-1", -1) }, { cls: cls("2**31-1", 2 ** 31 - 1) }])]),
+  coreRow("m_length", [h()]),
+  coreRow("m_copydata", [h(), rawOff(), rawLen(), rawDx("dst")]),
+  // m_prepare/m_copyback may extend the chain: their length is bounded by the exchange area, not the chain.
+  coreRow("m_prepare", [h(), rawOff(), z("len", () => 0, undefined, [{ cls: cls("-1", -1) }, { cls: cls("past the exchange area", 1 << 20) }]), rawHow()]),
+  coreRow("m_copyback", [h(), rawOff(), z("len", () => 0, undefined, [{ cls: cls("-1", -1) }, { cls: cls("past the exchange area", 1 << 20) }]), rawDx("src"), rawHow()]),
+  coreRow("m_append", [h(), z("len", () => 0, undefined, [{ cls: cls("-1", -1) }, { cls: cls("past the exchange area", 1 << 20) }]), rawDx("src"), rawHow()]),
+  coreRow("m_copym", [h(), rawOff(), rawLen(), rawHow()]),
+  coreRow("m_copypacket", [z("m", (f) => f.withCluster, "handle", [{ cls: cls("no packet header", "h1") }]), rawHow()]),
+  coreRow("m_dup", [h(), rawHow()]),
+  coreRow("m_defrag", [h(), rawHow()]),
+  coreRow("m_pullup", [z("m", (f) => f.withCluster, "handle"), rawLen("n"), rawHow()]),
+  coreRow("m_prepend", [h(), z("len", () => 4, undefined, [{ cls: cls("-1", -1) }, { cls: cls("4096", 4096) }]), rawHow()]),
+  coreRow("m_adj", [h(), z("req", () => 0, undefined, [{ cls: cls("past the chain", { $: "len", h: "h1", d: 1 }) }, { cls: cls("-1", -1) }, { cls: cls("-2**31", -(2 ** 31)) }])]),
+  coreRow("m_cat", [h(), z("n", (f) => f.withCluster, "handle", [{ cls: cls("the same chain", "h1") }])]),
+  coreRow("m_split", [h(), rawLen("len0"), rawHow()]),
+  coreRow("m_getptr", [h(), rawOff()]),
+  { name: "core.m_aux", side: "core", args: [], call: (f) => f.pool.core.m_aux() },
+  coreRow("m_segments", [h(), rawOff(), rawLen(), z("max", () => 4, undefined, [{ cls: cls("0", 0) }, { cls: cls("-1", -1) }, { cls: cls("2**31-1", 2 ** 31 - 1) }])]),
+  coreRow("m_mtod", [h()]),
+  coreRow("m_leadingspace", [h()]),
+  coreRow("m_trailingspace", [h()]),
+  coreRow("m_writable", [h()]),
+  coreRow("socreate", [rawHow(), z("flags", () => 0, undefined, [{ cls: cls("2", 2) }, { cls: cls("-1", -1) }])]),
+  coreRow("soclose", [rawSo()]),
+  coreRow("so_pcb", [rawSo()]),
+  coreRow("so_sockbuf", [rawSo(), rawWhich()]),
+  coreRow("sbreserve", [rawSo(), rawWhich(), z("cc", () => 4096, undefined, [{ cls: cls("-1", -1) }])]),
+  coreRow("sbsetlowat", [rawSo(), rawWhich(), z("lowat", () => 1, undefined, [{ cls: cls("-1", -1) }, { cls: cls("above sb_hiwat", 2 ** 20) }])]),
+  coreRow("sbrelease", [rawSo(), rawWhich()]),
+  coreRow("sbspace", [rawSo(), rawWhich()]),
+  coreRow("sbappend", [rawSo(), rawWhich(), h()]),
+  coreRow("sbappendrecord", [rawSo(), rawWhich(), h()]),
+  coreRow("sb_write", [rawSo(), rawWhich(), z("len", () => 0, undefined, [{ cls: cls("-1", -1) }, { cls: cls("past the exchange area", 1 << 20) }]), rawHow()]),
+  coreRow("sbdrop", [rawSo(), rawWhich(), z("len", () => 0, undefined, [{ cls: cls("-1", -1) }, { cls: cls("more than sb_cc", 1) }])]),
+  coreRow("sbdroprecord", [rawSo(), rawWhich()]),
+  coreRow("sbflush", [rawSo(), rawWhich()]),
+  coreRow("mb_packet_mode", [z("mode", () => 0, undefined, [{ cls: cls("PKT_RECLAIMS alone", 2) }, { cls: cls("4", 4) }, { cls: cls("-1", -1) }])]),
+  coreRow("mb_packet_refill", [z("n", () => 0, undefined, [{ cls: cls("-1", -1) }, { cls: cls("-2**31", -(2 ** 31)) }])]),
+  coreRow("mb_packet_drain", [z("n", () => 0, undefined, [{ cls: cls("-1", -1) }, { cls: cls("-2**31", -(2 ** 31)) }])]),
+];
+
 function setflagsArg(name: string): Arg {
   return z(name, () => 0, undefined, [0x1, 0x2, 0x4000, 0x8000, -1, 2 ** 31 - 1].map((v) => ({ cls: cls(`0x${(v >>> 0).toString(16)}`, v) })));
 }
@@ -253,14 +401,14 @@ function raw(f: Fixture, name: string, args: unknown[]): unknown {
 }
 
 /** Every row. */
-export const ENTRIES: readonly Entry[] = [...POOL_ENTRIES, ...CORE_ENTRIES];
+export const ENTRIES: readonly Entry[] = [...POOL_ENTRIES, ...MERGED_POOL_ENTRIES, ...CORE_ENTRIES, ...MERGED_CORE_ENTRIES];
 
 // === Discovery ===
 
 /** The public methods of Pool, from its declaration file (TS-private members are excluded). */
 export function publicPoolMethods(): string[] {
   const file = new URL("../dist/pool.d.ts", import.meta.url);
-  const sf = ts.createSourceFile("pool.d.ts", readFileSync(file, "utf8"), ts.ScriptTarget.Latest);
+  const sf = ts.createSourceFile("pool.d.ts", readFileSync(file, "utf8"), ts.ScriptTarget.Latest, true);
   const names: string[] = [];
   sf.forEachChild((node) => {
     if (!ts.isClassDeclaration(node) || node.name?.text !== "Pool") return;
@@ -269,6 +417,8 @@ export function publicPoolMethods(): string[] {
       const mods = ts.getModifiers(m) ?? [];
       if (mods.some((x) => x.kind === ts.SyntaxKind.PrivateKeyword || x.kind === ts.SyntaxKind.ProtectedKeyword)) continue;
       const name = (m.name as ts.Identifier).text;
+      // `@internal` members (the pool's own plumbing) are no public API.
+      if (ts.getJSDocTags(m).some((t) => t.tagName.text === "internal")) continue;
       const isStatic = mods.some((x) => x.kind === ts.SyntaxKind.StaticKeyword);
       // Each must be a function at runtime too (a static on the class, an instance method on its prototype:
       // `Pool.length` is the constructor's arity, not the method `length`).
@@ -296,9 +446,10 @@ function fixture(factory?: PoolFactory): Fixture {
   run.newHandle(plain);
   run.newHandle(withCluster);
   run.newHandle(freed);
+  const so = p.socreate(); // before h3 is freed: the socket must not take h3's address
   p.free(freed);
   run.freed("h3");
-  return { run, pool: p, plain, withCluster, freed };
+  return { run, pool: p, plain, withCluster, freed, so };
 }
 
 /** What a case observed, as text, or undefined if it passed. */
@@ -309,18 +460,36 @@ function decode(f: Fixture, v: Encoded): unknown {
   if (typeof v === "object" && v !== null && "$" in v) {
     if (v.$ === "cluster-holder") return f.withCluster;
     if (v.$ === "nmbclusters+1") return f.pool.layout.nmbclusters + 1;
+    if (v.$ === "so") return f.so;
   }
   return f.run.decode(v);
 }
 
 const essentials = (s: PoolStats): string => JSON.stringify([s.mbufs.current, s.clusters.current, s.census, s.reservation]);
 
+/** Promises of waiting calls' answers, judged when they settle (runMatrix's `settled`). */
+let pendingAnswers: Promise<void>[] = [];
+
+/** Judges a promise a waiting call gave for bad input: it must reject with an MbufError of the code. */
+function judgeLater(mc: MatrixCase, p: Promise<unknown>, codes: readonly string[]): void {
+  const note = (v: Verdict): void => {
+    if (v) mc.verdict = mc.verdict ? `${mc.verdict}; ${v}` : v;
+  };
+  pendingAnswers.push(p.then(
+    (v) => note(codes.length ? `resolved with ${String(v)} instead of rejecting with ${codes.join("|")}` : undefined),
+    (e) => note(!(e instanceof MbufError) ? `rejected with ${(e as Error)?.name}: ${(e as Error)?.message} (not an MbufError)`
+      : codes.length && !codes.includes(e.code) ? `rejected with ${e.code}, expected ${codes.join("|")}` : undefined),
+  ));
+}
+
 /** Judges one call: the answer, then the pool's state after it. */
-function judge(entry: Entry, f: Fixture, before: PoolStats, call: () => unknown, codes: readonly string[]): Verdict {
+function judge(entry: Entry, f: Fixture, before: PoolStats, call: () => unknown, codes: readonly string[], mc?: MatrixCase): Verdict {
   let verdict: Verdict;
   try {
     const r = call();
-    if (entry.side === "core") {
+    if (entry.async && r instanceof Promise && mc) {
+      judgeLater(mc, r, codes);
+    } else if (entry.side === "core") {
       if (!(r === undefined || (typeof r === "number" && r <= 0))) verdict = `returned ${String(r)} (a raw export must return a negative code or 0)`;
     } else if (codes.length && !(entry.nullOk && (r === 0 || r === false))) {
       verdict = `returned ${typeof r === "object" ? JSON.stringify(r) : String(r)} instead of throwing ${codes.join("|")}`;
@@ -357,8 +526,10 @@ export interface MatrixCase {
 
 export interface MatrixResult {
   cases: MatrixCase[];
+  /** Cases that failed (complete once `settled` resolves: waiting calls answer with promises). */
   failures: MatrixCase[];
   entries: number;
+  settled: Promise<void>;
 }
 
 /** Runs every case of every row (rows of one side only if asked) on pools made by `factory`. */
@@ -371,7 +542,10 @@ export function runMatrix(options: { factory?: PoolFactory; only?: "pool" | "cor
       const before = f.pool.stats();
       const c = body(f);
       if (!c) return;
-      cases.push({ entry: entry.name, label, verdict: judge(entry, f, before, c.call, c.codes) });
+      const mc: MatrixCase = { entry: entry.name, label, verdict: undefined };
+      cases.push(mc);
+      const v = judge(entry, f, before, c.call, c.codes, mc);
+      if (v) mc.verdict = mc.verdict ? `${v}; ${mc.verdict}` : v;
     } finally {
       f.pool.close();
     }
@@ -380,7 +554,7 @@ export function runMatrix(options: { factory?: PoolFactory; only?: "pool" | "cor
     entry.args.forEach((arg, i) => {
       const kind = arg.kind ? KINDS[arg.kind] : undefined;
       let classes: { cls: BadClass; code?: string | string[] }[] = (kind?.classes ?? []).map((c) => ({ cls: c }));
-      if (arg.kind === "handle") classes.push({ cls: FREED, code: [...FREED_CODES] });
+      if (arg.kind === "handle" || arg.kind === "socket") classes.push({ cls: FREED, code: [...FREED_CODES] });
       if (arg.optional) classes = classes.filter((c) => c.cls.name !== "undefined");
       else if (kind && !classes.some((c) => c.cls.name === "undefined") && entry.side === "pool") {
         classes.push({ cls: cls("undefined", { $: "undefined" }) });
@@ -413,7 +587,14 @@ export function runMatrix(options: { factory?: PoolFactory; only?: "pool" | "cor
   }
   if (!options.only || options.only === "core") cases.push(...rawInitCases(), ...uninitialisedCases());
   if (!options.only || options.only === "pool") cases.push(...opTableCases(options.factory));
-  return { cases, failures: cases.filter((c) => c.verdict !== undefined), entries: entries.length };
+  const pending = pendingAnswers;
+  pendingAnswers = [];
+  const result: MatrixResult = { cases, failures: [], entries: entries.length, settled: Promise.resolve() };
+  result.failures = cases.filter((c) => c.verdict !== undefined);
+  result.settled = Promise.all(pending).then(() => {
+    result.failures = cases.filter((c) => c.verdict !== undefined);
+  });
+  return result;
 }
 
 /** Pool methods the op table covers (by op name). */

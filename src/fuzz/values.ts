@@ -144,6 +144,16 @@ const HOW: ArgKind = {
   ],
 };
 
+/**
+ * How of a waiting allocation: the waits force M_WAITOK (M_NOWAIT, 0 and both
+ * bits are accepted and wait), so only unknown bits, non-i32 values and wrong types are bad.
+ */
+const WAIT_HOW: ArgKind = {
+  name: "wait how",
+  code: "EINVAL",
+  classes: HOW.classes.filter((x) => !["0", "both M_NOWAIT|M_WAITOK", "M_RECV alone"].includes(x.name)),
+};
+
 const TYPE: ArgKind = {
   name: "type",
   code: "EINVAL",
@@ -297,11 +307,63 @@ const PACKET_ZONE: ArgKind = {
   ],
 };
 
+/** A socket handle (socreate's result): every bad handle, and an mbuf that is no open socket (EINVAL). */
+const SOCKET: ArgKind = {
+  name: "socket",
+  code: ["EBADHANDLE", "EINVAL"],
+  classes: [
+    ...HANDLE.classes.filter((x) => !x.name.startsWith("2**32 + handle")),
+    c("an mbuf that is no socket", true, (x) => x.plain),
+  ],
+};
+
+/** A socket buffer's name ("snd" | "rcv"). */
+const SOCKBUF: ArgKind = {
+  name: "sockbuf",
+  code: "EINVAL",
+  classes: [c("unknown name", false, () => ({ $: "str", v: "send" })), k("number 0", false, 0), k("number 1", false, 1),
+    k("null", false, null), c("object", false, () => ({ $: "obj" }))],
+};
+
+/** Bytes to write (a Uint8Array). */
+const BYTES: ArgKind = {
+  name: "bytes",
+  code: "EINVAL",
+  classes: [k("null", false, null), k("number", false, 5), c("string", false, () => ({ $: "str", v: "abc" })),
+    c("plain array", false, () => [1, 2, 3]), c("object", false, () => ({ $: "obj" })), c("Int32Array", false, () => ({ $: "i32s", v: [1, 2] }))],
+};
+
+/** A tunable's name (sysctl, tunable, resetTunable). */
+const TUNABLE_NAME: ArgKind = {
+  name: "tunable name",
+  code: "ETUNABLE",
+  classes: [c("unknown tunable", false, () => ({ $: "str", v: "kern.ipc.nmbjumbo32" })), k("number", false, 5), k("null", false, null),
+    c("object", false, () => ({ $: "obj" })), c("empty", false, () => ({ $: "str", v: "" }))],
+};
+
+/** A value for a runtime-writable count tunable: out of range, not an integer, the wrong type. */
+const TUNABLE_VALUE: ArgKind = {
+  name: "tunable value",
+  code: "ETUNABLE",
+  classes: [k("-1", false, -1), k("2**31", false, 2 ** 31), k("2**53", false, 2 ** 53), k("1.5", false, 1.5), k("NaN", false, NaN),
+    c("string", false, () => ({ $: "str", v: "1" })), k("null", false, null), k("undefined", false, undefined)],
+};
+
+/** Waiting allocations' options: a bad timeout or not an object. */
+const WAIT_OPTIONS: ArgKind = {
+  name: "wait options",
+  code: "EINVAL",
+  classes: [c("timeout -1", false, () => ({ timeout: -1 })), c("timeout NaN", false, () => ({ timeout: { $: "NaN" } })),
+    c("timeout a string", false, () => ({ timeout: { $: "str", v: "10" } })), k("number", false, 5), k("null", false, null)],
+};
+
 /** Every argument kind by name: the vocabulary of the op table and the matrix. */
 export const KINDS = {
   handle: HANDLE, how: HOW, type: TYPE, flags: FLAGS, count: COUNT, amount: AMOUNT, tag: TAG,
   zone: ZONE, zoneId: ZONE_ID, bool: BOOL, handles: HANDLES, out: OUT, fn: FN, ms: MS,
   options: OPTIONS, format: FORMAT, offset: OFFSET, length: LENGTH, packetZone: PACKET_ZONE,
+  socket: SOCKET, sockbuf: SOCKBUF, bytes: BYTES, tunableName: TUNABLE_NAME, tunableValue: TUNABLE_VALUE,
+  waitOptions: WAIT_OPTIONS, waitHow: WAIT_HOW,
 } as const;
 export type KindName = keyof typeof KINDS;
 
