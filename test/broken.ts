@@ -50,6 +50,12 @@ export const MISBEHAVING: Record<string, (options: PoolOptions) => Pool> = {
   /** getcl() takes clusters as the receive class, ignoring the reservation. */
   "getcl ignoring the reservation": (o) => patch(Pool.create(o), "getcl", (p, how, type, flags) =>
     p.getcl(((how as number | undefined) ?? 1) | M_RECV, type as number, flags as number)),
+  /** packetDrain() leaves one pair parked (the packet cache's figures drift from the model's). */
+  "packetDrain one short": (o) => patch(Pool.create(o), "packetDrain", (p, n) =>
+    p.packetDrain(typeof n === "number" && n > 0 && Number.isInteger(n) && n <= 2 ** 31 - 1 ? n - 1 : (n as number))),
+  /** append() loses the last byte of what it is given (only the chain's bytes show it). */
+  "append losing a byte": (o) => patch(Pool.create(o), "append", (p, m, bytes, how) =>
+    p.append(m as number, bytes instanceof Uint8Array && bytes.length > 1 ? bytes.subarray(0, bytes.length - 1) : (bytes as Uint8Array), how as number)),
   /** grow() asks the core for one item more than it was told. */
   "grow off by one": (o) => patch(Pool.create(o), "grow", (p, zone, free) =>
     p.grow(zone as "mbuf", typeof free === "number" && free >= 0 && free < 2 ** 31 - 1 ? free + 1 : (free as number))),

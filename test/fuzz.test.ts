@@ -156,7 +156,9 @@ describe("traces", () => {
     expect(new Set(names).size).toBe(names.length);
     for (const o of OPS) expect(typeof o.gen === "function" && typeof o.run === "function" && typeof o.model === "function").toBe(true);
     expect(names).toEqual(expect.arrayContaining(["get", "gethdr", "getcl", "clget", "free", "freem", "getBulk", "freemBulk",
-      "chtype", "setOwner", "setReserved", "setReserve", "grow", "reclaim", "onDrain", "advance", "audit", "stats"]));
+      "chtype", "setOwner", "setReserved", "setReserve", "grow", "reclaim", "onDrain", "advance", "audit", "stats",
+      "append", "copyback", "copydata", "length", "adj", "dup", "cat", "socreate", "sbwrite", "sbdrop", "sbflush", "soclose",
+      "sysctl", "setPacketZone", "packetRefill", "packetDrain", "packetBalance"]));
   });
 });
 

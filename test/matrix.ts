@@ -604,7 +604,7 @@ export const OP_TABLE_METHODS: ReadonlySet<string> = new Set(OPS.map((o) => `Poo
 function opFixture(factory?: PoolFactory): { run: Run; model: Model } {
   const run = new Run({ profile: "freebsd4", tunables: { nmbclusters: 8, nmbufs: 32 }, build: BUILD }, factory);
   const model = new Model(run.pool.profile, run.pool.layout);
-  model.addressReused = (name) => typeof run.nameOf(run.addressOf(name)) !== "number";
+  model.addressReused = (name) => run.reused(name);
   const steps: [string, Args][] = [["get", { how: M_NOWAIT, type: MT.DATA }], ["getcl", { how: M_NOWAIT, type: MT.DATA, flags: M_PKTHDR }],
     ["get", { how: M_NOWAIT, type: MT.DATA }], ["free", { m: "h3" }]];
   for (const [name, args] of steps) {

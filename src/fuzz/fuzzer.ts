@@ -150,6 +150,8 @@ function badArgs(spec: OpSpec, args: Args, bad: [number, number], model: Model, 
     if (l.cluster && !ctx.withCluster) ctx.withCluster = name;
   }
   ctx.freed = model.freedHandles()[0];
+  // "Past the chain" is past the chain the op works on (its `m`); an op without one gets no such value.
+  if (arg.kind === "offset" || arg.kind === "length") ctx.plain = typeof args.m === "string" ? args.m : undefined;
   const value = classes[bad[1] % classes.length].make(ctx);
   if (value === undefined) return undefined;
   return { ...args, [arg.name]: value };
@@ -171,7 +173,7 @@ export function runCase(c: Case, options: FuzzOptions = {}, onOp?: () => void): 
   const model = new Model(run.pool.profile, run.pool.layout, packetModelOf(run.pool.packetZone));
   model.netm = run.pool.netm !== undefined;
   // A freed handle whose address a live handle now holds would name that one.
-  model.addressReused = (name) => typeof run.nameOf(run.addressOf(name)) !== "number";
+  model.addressReused = (name) => run.reused(name);
   const every = Math.max(1, options.auditEvery ?? 10);
   let ops = 0;
   const step = (spec: OpSpec, args: Args): Divergence | undefined => {
@@ -194,7 +196,8 @@ export function runCase(c: Case, options: FuzzOptions = {}, onOp?: () => void): 
     let divergence: Divergence | undefined;
     if (expected === undefined) {
       const isError = typeof actual === "object" && actual !== null && !Array.isArray(actual) && ("error" in actual || "crash" in actual);
-      const reason = isError ? "an error where a result was due" : spec.observe!(model, run, args, actual);
+      // An observed op judges errors too (a drain routine may free what a chain op works on).
+      const reason = isError && !spec.observe ? "an error where a result was due" : spec.observe!(model, run, args, actual);
       if (reason) {
         recorded = (isError ? "a result" : "within bounds") as Result;
         divergence = { line, op: spec.name, args, expected: recorded, actual, reason };

@@ -27,12 +27,60 @@ export type ZoneName = "mbuf" | "cluster";
 /** The packet zone as the model sees it: off, on without giving pairs back ("none"), on and giving them back. */
 export type PacketModel = "off" | "none" | "reclaims";
 
-/** What the model knows of a live mbuf. */
+/**
+ * What a chain holds beyond its head, or a socket with its buffers: mbufs,
+ * clusters and the census by type. How many buffers a chain operation takes
+ * depends on the core's layout rules, which the model does not restate: it
+ * is measured from the pool after each operation (`settle`), within bounds
+ * the operation sets, and given back exactly when the chain is freed (so a
+ * leak or a double count shows at the next statistics checkpoint).
+ */
+export interface Holding {
+  mbufs: number;
+  clusters: number;
+  census: number[];
+}
+
+/** What the model knows of a live mbuf (the head of a chain). */
 export interface LiveMbuf {
   type: number;
   pkthdr: boolean;
   cluster: boolean;
+  /** The chain's bytes (exact). */
+  bytes?: number[];
+  /** Buffers of the chain beyond the head (measured). */
+  extra?: Holding;
 }
+
+/** An open socket: the bytes of each socket buffer (exact) and the buffers it holds (measured). */
+export interface LiveSocket {
+  snd: number[];
+  rcv: number[];
+  hold: Holding;
+}
+
+/** The bytes of trace value {"$":"bytes","n":n,"s":s}: byte i is (s + 31 i) mod 256. */
+export function patternBytes(n: number, seed: number): number[] {
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = (seed + 31 * i) & 255;
+  return out;
+}
+
+/** A short digest of bytes (length and FNV-1a), as copydata results are recorded. */
+export function digest(bytes: ArrayLike<number>): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193) >>> 0;
+  return `${bytes.length}:${h.toString(16).padStart(8, "0")}`;
+}
+
+/** to += sign * d. */
+function add(to: Holding, d: Holding, sign: number): void {
+  to.mbufs += sign * d.mbufs;
+  to.clusters += sign * d.clusters;
+  for (let t = 0; t < MT_NTYPES; t++) to.census[t] += sign * d.census[t];
+}
+
+export const emptyHolding = (): Holding => ({ mbufs: 0, clusters: 0, census: new Array<number>(MT_NTYPES).fill(0) });
 
 /** What a packet-zone epoch reports (Pool.packetBalance). */
 export interface PacketEpochLike {
@@ -69,6 +117,10 @@ export interface ModelStats {
 export class Model {
   /** Live mbufs by handle name. */
   readonly live = new Map<string, LiveMbuf>();
+  /** Open sockets by handle name. */
+  readonly sockets = new Map<string, LiveSocket>();
+  /** Sum of every chain's and socket's holding (kept with them). */
+  private readonly held: Holding = emptyHolding();
   /** Handles the trace freed. */
   readonly dead = new Set<string>();
   /** Handles allocated so far (the next is `h${allocated + 1}`). */
@@ -110,7 +162,18 @@ export class Model {
 
   /** Items of a zone in use. */
   inUse(z: ZoneName): number {
-    return z === "mbuf" ? this.live.size : this.clusterCount;
+    return z === "mbuf" ? this.live.size + this.held.mbufs : this.clusterCount + this.held.clusters;
+  }
+
+  /** Adds `d` to holding `h` and to the sum. */
+  hold(h: Holding, d: Holding): void {
+    add(h, d, 1);
+    add(this.held, d, 1);
+  }
+
+  /** Takes a whole holding out of the sum (its chain or socket is gone). */
+  private unhold(h: Holding): void {
+    add(this.held, h, -1);
   }
 
   /** Free items a zone holds (parked pairs are not free: they hold an mbuf and a cluster). */
@@ -226,13 +289,18 @@ export class Model {
     return name;
   }
 
-  /** Frees a live mbuf and its cluster (a whole pair is parked while the packet zone is on). */
+  /** Frees a live chain and its clusters (each whole pair is parked while the packet zone is on). */
   release(name: string): void {
     const l = this.live.get(name);
     if (!l) throw new Error(`model: ${name} is not live`);
     if (l.cluster) {
       this.clusterCount--;
       if (this.packet !== "off") this.parked++;
+    }
+    if (l.extra) {
+      // No two chains share a cluster in the fuzzed operations: each is the last reference.
+      if (this.packet !== "off") this.parked += l.extra.clusters;
+      this.unhold(l.extra);
     }
     this.live.delete(name);
     this.dead.add(name);
@@ -270,6 +338,75 @@ export class Model {
     l.cluster = true;
     this.clusterCount++;
     return true;
+  }
+
+  /** The head `name` left the trace's hands without being freed (m_cat linked it into another chain). */
+  consumed(name: string): LiveMbuf {
+    const l = this.live.get(name)!;
+    this.live.delete(name);
+    if (l.cluster) this.clusterCount--;
+    if (l.extra) this.unhold(l.extra);
+    return l;
+  }
+
+  /** Adds a new head measured from the pool (m_dup's copy); returns its name. */
+  addChain(type: number, pkthdr: boolean, bytes: number[], d: Holding): string {
+    // The head's own mbuf is counted by the live set: the rest is the chain's holding.
+    const extra = emptyHolding();
+    const head: Holding = { mbufs: 1, clusters: 0, census: new Array<number>(MT_NTYPES).fill(0) };
+    head.census[type] = 1;
+    add(d, head, -1);
+    const name = this.add({ type, pkthdr, cluster: false, bytes, extra });
+    this.hold(extra, d);
+    return name;
+  }
+
+  /** Records an open socket with what it holds; returns its name. */
+  addSocket(d: Holding): string {
+    const name = `h${++this.allocated}`;
+    const so: LiveSocket = { snd: [], rcv: [], hold: emptyHolding() };
+    this.sockets.set(name, so);
+    this.hold(so.hold, d);
+    return name;
+  }
+
+  /** soclose: everything the socket holds is freed (whole pairs parked). */
+  closeSocket(name: string): void {
+    const so = this.sockets.get(name)!;
+    if (this.packet !== "off") this.parked += so.hold.clusters;
+    this.unhold(so.hold);
+    this.sockets.delete(name);
+    this.dead.add(name);
+  }
+
+  /**
+   * After an operation whose buffer use is measured: drain routines that ran
+   * have freed their handles, zones may have carved, counted failures or
+   * given the packet cache back. Takes those from the pool (each within its
+   * bound) and returns what the operation itself took (+) or freed (-), or a problem.
+   */
+  settle(s: PoolStats, stillLive: (name: string) => boolean): Holding | string {
+    for (const name of this.drainRoutines) if (this.live.has(name) && !stillLive(name)) this.release(name);
+    if (s.drains < this.drains) return `drains went back from ${this.drains} to ${s.drains}`;
+    this.drains = s.drains;
+    if (s.reservedDenied < this.reservedDenied) return "reservedDenied went back";
+    this.reservedDenied = s.reservedDenied;
+    for (const z of ["mbuf", "cluster"] as const) {
+      const zone = this.zones[z], after = z === "mbuf" ? s.mbufs : s.clusters;
+      if (after.total < zone.total || after.pages < zone.pages) return `the ${z} zone shrank during an allocation`;
+      if (after.total > zone.limit) return `the ${z} zone passed its limit`;
+      if (after.denied < zone.denied || after.delayed < zone.delayed) return `the ${z} zone's failure counts went back`;
+      Object.assign(zone, { total: after.total, pages: after.pages, denied: after.denied, delayed: after.delayed });
+    }
+    if (this.packet === "off" && s.packets.cache) return "pairs parked with the packet zone off";
+    this.parked = s.packets.cache;
+    const census = this.stats().census;
+    const d: Holding = {
+      mbufs: s.mbufs.current - this.inUse("mbuf"), clusters: s.clusters.current - this.inUse("cluster"),
+      census: s.census.map((n, t) => n - census[t]),
+    };
+    if (d.census.reduce((a, b) => a + b, 0) !== d.mbufs) return `the census moved by ${d.census.reduce((a, b) => a + b, 0)}, the mbufs by ${d.mbufs}`;
+    return d;
   }
 
   /** packetRefill: joins up to `n` pairs from the native zones (carving, never failing a request); ESTATE if off. */
@@ -366,6 +503,7 @@ export class Model {
   stats(): ModelStats {
     const census = new Array<number>(MT_NTYPES).fill(0);
     for (const l of this.live.values()) census[l.type]++;
+    for (let t = 0; t < MT_NTYPES; t++) census[t] += this.held.census[t];
     const z = (n: ZoneName) => ({
       current: this.inUse(n), total: this.zones[n].total, pages: this.zones[n].pages,
       denied: this.zones[n].denied, delayed: this.zones[n].delayed,

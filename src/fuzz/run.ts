@@ -8,6 +8,7 @@ import { MbufError } from "../errors.js";
 import { GL } from "../core/layout.js";
 import { M_PKTHDR } from "../constants.js";
 import { HANDLE_NAME, isTag, type Encoded } from "./values.js";
+import { patternBytes } from "./model.js";
 
 /** Makes the pool a trace runs on (tests pass a wrapper here to check the checkers). */
 export type PoolFactory = (options: PoolOptions) => Pool;
@@ -64,6 +65,18 @@ export class Run {
     return addr;
   }
 
+  /**
+   * True if freed handle `name`'s address is in use again: a live handle of
+   * the trace, or an mbuf inside some chain or socket buffer (m_type is not
+   * MT_FREE), so the name is no "freed handle" to test with.
+   */
+  reused(name: string): boolean {
+    const addr = this.addressOf(name);
+    if (this.byAddr.has(addr)) return true;
+    const u16 = new Uint16Array(this.pool.buffer);
+    return addr + 18 <= this.pool.buffer.byteLength && u16[(addr + 16) >>> 1] !== 0;
+  }
+
   /** The JS value a trace value stands for. */
   decode(v: Encoded): unknown {
     if (typeof v === "string") return HANDLE_NAME.test(v) ? this.addressOf(v) : v;
@@ -86,6 +99,7 @@ export class Run {
       case "str": return String(v.v);
       case "obj": return {};
       case "fn": return () => {};
+      case "bytes": return Uint8Array.from(patternBytes(Number(v.n), Number(v.s)));
       case "i32s": return Int32Array.from((v.v as Encoded[]).map((x) => Number(this.decode(x))));
       case "plus": return this.addressOf(String(v.h)) + Number(v.d);
       case "cluster": {

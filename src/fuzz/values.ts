@@ -31,6 +31,7 @@ export const HANDLE_NAME = /^h[1-9][0-9]*$/;
  *   in the core's static data, its page table, reference table, the first arena page, the first
  *   never-carved page, the end of linear memory, or past it (2**31 - 256)
  * - `{"$":"i32s","v":[...]}`: an Int32Array of the (decoded) values
+ * - `{"$":"bytes","n":300,"s":7}`: a Uint8Array of n bytes, byte i = (s + 31 i) mod 256 (chain and socket-buffer data)
  */
 export type Tag = { $: string; [key: string]: Encoded };
 
