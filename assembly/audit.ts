@@ -298,6 +298,11 @@ function audit_packets(): u32 {
     if (!zone_owns(clusterZone, c) || load<u32>(ref_ptr(c)) != 1)
       return report(A_PACKET_CLUSTER, m, 1, zone_owns(clusterZone, c) ? load<u32>(ref_ptr(c)) : 0xffffffff);
     if (load<u32>(m, PKT_EXT + EXT_SIZE) != clusterSize) return report(A_PACKET_CLUSTER, m, clusterSize, load<u32>(m, PKT_EXT + EXT_SIZE));
+    if (!ASC_NO_ASSERT) {
+      // The parked cluster's data is poisoned (packet.ts); its mbuf, which holds the attachment, is not.
+      let off = poison_find(ZONE_CLUSTER, c, clusterSize);
+      if (off) return report(A_POISON, c, POISON, load<u32>(c + off));
+    }
     let sp = scratch + (((c - arenaBase) >> REF_SHIFT) << 2);
     store<u32>(sp, load<u32>(sp) + 1);
     n++;

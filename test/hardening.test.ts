@@ -64,8 +64,9 @@ describe("write after free", () => {
 
   it("a pair parked in the packet cache is no free item: reusing it is not reported as a write after free", () => {
     // A parked pair's mbuf holds a live attachment (M_EXT, ext_buf, ext_size) and
-    // its cluster a reference: neither is on a freelist, so neither is poisoned
-    // nor checked. A getcl takes the pair back from the cache as it is.
+    // its cluster a reference: neither is on a freelist. The mbuf is not poisoned
+    // (that would break the attachment); the cluster's data is, and a getcl that
+    // takes the pair back from the cache finds it intact: no false report.
     const pool = freebsdPool(true);
     const m = pool.getcl(M_NOWAIT, MT.DATA, M_PKTHDR);
     const c = new Uint32Array(pool.buffer)[(m + 8) >>> 2];
@@ -84,6 +85,22 @@ describe("write after free", () => {
     expect(pool.stats().writeAfterFree).toBe(0);
     expect(pool.audit().message).toBe("clean");
     pool.freem(again);
+    pool.close();
+  });
+
+  it(`${BUILD === "debug" ? "is reported" : "is not checked (release)"}: the cluster of a pair parked in the packet cache`, () => {
+    // The parked cluster's data is nobody's: poisoned when parked, checked when the pair is handed out (mb_dtor_pack/mb_ctor_pack).
+    const pool = freebsdPool(true);
+    const m = pool.getcl(M_NOWAIT, MT.DATA, M_PKTHDR);
+    const c = new Uint32Array(pool.buffer)[(m + 8) >>> 2];
+    pool.freem(m);
+    expect(pool.stats().packets.cache).toBe(1);
+    new Uint32Array(pool.buffer)[(c + 1000) >>> 2] = 7; // a stray write through a stale pointer
+    const a = pool.audit();
+    expect(a.code).toBe(BUILD === "debug" ? 24 : 0);
+    if (BUILD === "debug") expect(a.addr).toBe(c);
+    expect(pool.getcl(M_NOWAIT, MT.DATA, M_PKTHDR)).toBe(m); // the same pair, from the cache
+    expect(pool.stats().writeAfterFree).toBe(BUILD === "debug" ? 1 : 0);
     pool.close();
   });
 
