@@ -86,6 +86,8 @@ export const emptyHolding = (): Holding => ({ mbufs: 0, clusters: 0, census: new
 export interface PacketEpochLike {
   demand: number;
   cache: number;
+  target: number;
+  low: number;
   refilled: number;
   drained: number;
 }
@@ -446,7 +448,9 @@ export class Model {
     for (const z of ["mbuf", "cluster"] as const) {
       const zone = this.zones[z], after = z === "mbuf" ? s.mbufs : s.clusters;
       if (after.total < zone.total || after.pages < zone.pages) return `the epoch shrank the ${z} zone`;
-      if (!e.refilled && (after.total !== zone.total || after.pages !== zone.pages)) return `the epoch grew the ${z} zone without a refill`;
+      // A refill carves as it goes: one that found no cluster still keeps the mbufs it carved.
+      const triedRefill = e.refilled > 0 || e.cache < e.low || e.cache < e.target;
+      if (!triedRefill && (after.total !== zone.total || after.pages !== zone.pages)) return `the epoch grew the ${z} zone without a refill`;
       zone.total = after.total;
       zone.pages = after.pages;
     }
