@@ -8,7 +8,9 @@
 // must equal the recount. A pair parked in the packet cache is an mbuf
 // typed MT_FREE with M_EXT holding a cluster of reference count 1: the page
 // scan counts it apart from the zone's free mbufs, the cache walk accounts
-// for its cluster. The audit only reads, except for its scratch
+// for its cluster. In the debug build every free item must still carry its
+// poison (poison.ts), and any write after free already caught when an item
+// was handed out is reported. The audit only reads, except for its scratch
 // table, which it leaves zeroed.
 
 import {
@@ -18,12 +20,14 @@ import {
 } from "./constants";
 import {
   Zone, G, gload, gstore, G_READY, G_MAX_PAGES, G_AUDIT_CODE, G_AUDIT_ADDR, G_AUDIT_A, G_AUDIT_B,
+  G_POISON_HITS, G_POISON_ADDR,
 } from "./stats";
 import {
   arenaBase, top, maxPages, capPages, pageMeta, scratch, ref_ptr, free_page_head, free_page_count,
   META_ZONE_MASK, META_CARVED_SHIFT, META_COUNT_SHIFT, REF_SHIFT,
 } from "./arena";
 import { zone_owns } from "./zone";
+import { poison_find, POISON } from "./poison";
 import { mbufZone, clusterZone, check_mbuf, ext_ptr, heldByOthers } from "./mbuf";
 import { packet_zone, PKT_CACHED_FLAGS, PKT_EXT, PKT_ORIGIN } from "./packet";
 import { audit_chains } from "./audit_chain";
@@ -82,6 +86,10 @@ import { audit_chains } from "./audit_chain";
 @inline export const A_WALL: u32 = 19;            // pages carved > thewall > capacity, or thewall misreported
 // @ts-ignore: decorator
 @inline export const A_LIMIT: u32 = 20;           // a zone holds more items than its limit
+// @ts-ignore: decorator
+@inline export const A_POISON: u32 = 24;          // (debug) a free item was written after free
+// @ts-ignore: decorator
+@inline export const A_POISON_HIT: u32 = 25;      // (debug) an item written after free was handed out
 
 /** Recount of the type census, MT_NTYPES u32 slots. */
 const CENSUS_RECOUNT: usize = memory.data(<i32>(MT_NTYPES << 2), 16);
@@ -186,7 +194,15 @@ function audit_mbufs(): u32 {
       let m = page + (<usize>i) * MSIZE;
       let type = <u32>load<u16>(m, M_TYPE);
       if (type == MT_FREE) {
-        if (load<u16>(m, M_FLAGS) & PKT_CACHED_FLAGS) parked++; else freeCount++;
+        if (load<u16>(m, M_FLAGS) & PKT_CACHED_FLAGS) {
+          parked++;
+          continue;
+        }
+        if (!ASC_NO_ASSERT) {
+          let off = poison_find(ZONE_MBUF, m, MSIZE);
+          if (off) return report(A_POISON, m, POISON, load<u32>(m + off));
+        }
+        freeCount++;
         continue;
       }
       let spare = load<u32>(m, M_SPARE);
@@ -248,7 +264,13 @@ function audit_clusters(): u32 {
       let c = page + (<usize>i) * size;
       let refs = load<u32>(ref_ptr(c));
       let seen = load<u32>(scratch + (((c - arenaBase) >> REF_SHIFT) << 2));
-      if (refs == 0) freeCount++;
+      if (refs == 0) {
+        if (!ASC_NO_ASSERT) {
+          let off = poison_find(ZONE_CLUSTER, c, <u32>size);
+          if (off) return report(A_POISON, c, POISON, load<u32>(c + off));
+        }
+        freeCount++;
+      }
       if (refs != seen) return report(A_REFCOUNT, c, refs, seen);
     }
   }
@@ -276,6 +298,11 @@ function audit_packets(): u32 {
     if (!zone_owns(clusterZone, c) || load<u32>(ref_ptr(c)) != 1)
       return report(A_PACKET_CLUSTER, m, 1, zone_owns(clusterZone, c) ? load<u32>(ref_ptr(c)) : 0xffffffff);
     if (load<u32>(m, PKT_EXT + EXT_SIZE) != clusterSize) return report(A_PACKET_CLUSTER, m, clusterSize, load<u32>(m, PKT_EXT + EXT_SIZE));
+    if (!ASC_NO_ASSERT) {
+      // The parked cluster's data is poisoned (packet.ts); its mbuf, which holds the attachment, is not.
+      let off = poison_find(ZONE_CLUSTER, c, clusterSize);
+      if (off) return report(A_POISON, c, POISON, load<u32>(c + off));
+    }
     let sp = scratch + (((c - arenaBase) >> REF_SHIFT) << 2);
     store<u32>(sp, load<u32>(sp) + 1);
     n++;
@@ -298,7 +325,9 @@ export function mb_audit(): u32 {
   if (!r) r = audit_mbufs();
   if (!r) r = audit_packets();
   if (!r) r = audit_clusters();
-  if (!r) r = audit_chains(); // codes 19..21: pkthdr.len, socket buffers (audit_chain.ts)
+  if (!r) r = audit_chains(); // codes 21..23: pkthdr.len, socket buffers (audit_chain.ts)
+  if (!r && load<f64>(G() + G_POISON_HITS) != 0)
+    r = report(A_POISON_HIT, gload(G_POISON_ADDR), 0, <u32>load<f64>(G() + G_POISON_HITS));
   // Leave the scratch table zeroed for the next audit.
   memory.fill(scratch, 0, (<usize>top << (PAGE_SHIFT - REF_SHIFT)) << 2);
   return r;

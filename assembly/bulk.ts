@@ -9,7 +9,7 @@
 
 import { M_FLAGS, M_BULKMARK, M_PKTHDR, EINVAL, EDOUBLEFREE } from "./constants";
 import {
-  m_getcl, check_head, mbuf_alloc, mbuf_init, mbuf_alloc_run, mbuf_free_run, valid_how, valid_type,
+  m_getcl, check_head, mbuf_alloc, mbuf_init, mbuf_alloc_run, mbuf_free_run, chain_free, valid_how, valid_type,
 } from "./mbuf";
 
 /** Handles one bulk call can carry. */
@@ -73,7 +73,12 @@ export function m_freem_bulk(n: i32): i32 {
     return bad;
   }
   bulkIndex = -1;
-  mbuf_free_run(n, XCHG);
+  if (!ASC_NO_ASSERT) {
+    // Debug build: one mbuf at a time, so every freed item is poisoned (poison.ts).
+    for (let j = 0; j < n; j++) chain_free(<usize>load<i32>(XCHG + (<usize>j << 2)));
+  } else {
+    mbuf_free_run(n, XCHG);
+  }
   return n;
 }
 

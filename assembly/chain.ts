@@ -552,12 +552,25 @@ function build_packed(total: u32, hdr: bool, how: i32, type: i32, owner: u32): u
   return cls;
 }
 
-/** Deep copy of the chain `s` (packet header included), packed into as few buffers as possible, or 0. */
+/** dup_chain's answer when a drain routine ran while it allocated (not an address: items are MSIZE-aligned). */
+// @ts-ignore: decorator
+@inline const DUP_RETRY: usize = 1;
+
+/**
+ * Deep copy of the chain `s` (packet header included), packed into as few
+ * buffers as possible, or 0; DUP_RETRY (nothing kept) if a drain routine ran
+ * during the allocations: it may have freed `s`, which must then not be read.
+ */
 function dup_chain(s: usize, how: i32): usize {
   let total = chain_length(s);
   let hdr = (mflags(s) & M_PKTHDR) != 0;
+  let d0 = drain_mark();
   let d = build_packed(total, hdr, how, <i32>load<u16>(s, M_TYPE), gload(G_OWNER));
   if (!d) return 0;
+  if (drain_mark() != d0) {
+    chain_free(d);
+    return DUP_RETRY;
+  }
   chain_copy(s, 0, d, total);
   if (hdr) {
     copy_pkthdr(d, s);
@@ -571,13 +584,8 @@ function m_dup_once(m: i32, how: i32): i32 {
   let e = check_mbuf(<usize>m);
   if (e) return e;
   if (!valid_how(how)) return EINVAL;
-  let d0 = drain_mark();
   let d = dup_chain(<usize>m, how);
-  if (d && drain_mark() != d0) {
-    chain_free(d);
-    return RETRY;
-  }
-  return <i32>d;
+  return d == DUP_RETRY ? RETRY : <i32>d;
 }
 
 /**
@@ -596,13 +604,9 @@ function m_defrag_once(m: i32, how: i32): i32 {
   let e = check_head(<usize>m);
   if (e) return e;
   if (!valid_how(how)) return EINVAL;
-  let d0 = drain_mark();
   let d = dup_chain(<usize>m, how);
   if (!d) return 0;
-  if (drain_mark() != d0) {
-    chain_free(d);
-    return RETRY;
-  }
+  if (d == DUP_RETRY) return RETRY;
   chain_free(<usize>m);
   return <i32>d;
 }

@@ -251,9 +251,12 @@ export function mbuf_free_run(n: i32, heads: usize): void {
   let z = mbufZone;
   let head = <usize>z.freeHead;
   let k: u32 = 0;
+  // Bounded by the mbufs in use, so a corrupted chain is never followed forever.
+  let bound = z.total - z.free;
   for (let j = 0; j < n; j++) {
     let m = <usize>load<i32>(heads + (<usize>j << 2));
-    while (m) {
+    while (m && bound) {
+      bound--;
       // mbuf_free, field for field.
       let flags = load<u16>(m, M_FLAGS);
       let nx = <usize>load<u32>(m, M_NEXT);
@@ -323,9 +326,9 @@ export function m_gethdr(how: i32, type: i32): i32 {
 
 /**
  * m_clget: attaches a cluster to the empty mbuf `m`.
- * Returns `m`, 0 if no cluster could be had (counted), EBADHANDLE/EDOUBLEFREE
- * for a bad handle, EBUSY inside a chain or socket buffer, EINVAL if `m` already
- * has external storage or holds data.
+ * Returns `m`, 0 if no cluster could be had (counted) or a drain routine
+ * freed `m` meanwhile, EBADHANDLE/EDOUBLEFREE for a bad handle, EBUSY inside a
+ * chain or socket buffer, EINVAL if `m` already has external storage or holds data.
  */
 export function m_clget(m: i32, how: i32): i32 {
   // A head only: a cluster attached inside a socket buffer would escape its sb_mbcnt.
@@ -336,6 +339,13 @@ export function m_clget(m: i32, how: i32): i32 {
   if ((flags & M_EXT) || load<i32>(<usize>m, M_LEN) != 0) return EINVAL;
   let c = cluster_alloc(how);
   if (!c) return 0;
+  // A drain routine run by the host while the cluster was sought may have
+  // freed `m` itself: then the cluster goes back and the answer is NULL.
+  if (check_mbuf(<usize>m)) {
+    store<u32>(ref_ptr(c), 0);
+    zone_push(clusterZone, c);
+    return 0;
+  }
   ext_attach(<usize>m, c);
   return m;
 }
@@ -408,9 +418,26 @@ export function m_free(m: i32): i32 {
 export function m_freem(m: i32): i32 {
   let e = check_head(<usize>m);
   if (e) return e;
-  let n = <usize>m;
-  while (n) n = mbuf_free(n);
+  chain_free(<usize>m);
   return 0;
+}
+
+/**
+ * Frees the chain headed by the valid head `m`. The walk is bounded by the
+ * mbufs in use, so a cycle made by a stray write cannot loop forever; the
+ * debug build also stops at a successor that is not an mbuf in use (the
+ * audit then reports the stranded links) instead of freeing it twice.
+ */
+export function chain_free(m: usize): void {
+  let bound = mbufZone.total - mbufZone.free;
+  let n = m;
+  while (n && bound) {
+    n = mbuf_free(n);
+    bound--;
+    if (!ASC_NO_ASSERT) {
+      if (n && check_mbuf(n) != 0) break;
+    }
+  }
 }
 
 // === Header fields the host may read and set ===

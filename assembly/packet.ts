@@ -17,6 +17,12 @@
 // and m_free see a double free in O(1)), it is in no census, and the host
 // reports it as cache in both the mbuf and the cluster lines.
 //
+// Debug build: a parked pair is no free item (its mbuf header holds the
+// attachment and its cluster a reference), so the mbuf is not poisoned; but
+// the cluster's data is nobody's, so it is poisoned when the pair is parked
+// and checked when the pair is handed out or split, as FreeBSD's
+// mb_dtor_pack/mb_ctor_pack trash the cluster of a cached packet (poison.ts).
+//
 // ╒══════════════ a pair parked in the packet cache (one mbuf item) ══════════════╕
 //    0            4 ...  16        18       20 ...   28        32         36
 // ├────────────┬───────┬─────────┬────────┬───────┬────────┬─────────┬──────────┤
@@ -43,6 +49,7 @@ import {
 } from "./stats";
 import { ref_ptr, pages_available } from "./arena";
 import { zone_pop, zone_push, zone_alloc_slow } from "./zone";
+import { poison_fill, poison_check } from "./poison";
 
 /** Mode bit: m_getcl takes pairs from the cache and whole pairs freed are parked there. */
 // @ts-ignore: decorator
@@ -96,6 +103,7 @@ function reserved(): bool {
     pz.freeHead = load<u32>(m);
     pz.free--;
     pz.allocs += 1.0;
+    if (!ASC_NO_ASSERT) poison_check(ZONE_CLUSTER, <usize>load<u32>(m, PKT_EXT + EXT_BUF), clusters.itemSize);
     return m;
   }
   if (gload(G_PKT_MODE) & PKT_ENABLED) count(G_PKT_MISSES, 1.0);
@@ -139,6 +147,7 @@ function reserved(): bool {
   store<u32>(m, c, PKT_EXT + EXT_BUF);
   store<u32>(m, clusters.itemSize, PKT_EXT + EXT_SIZE);
   store<u32>(m, 0, M_SPARE);
+  if (!ASC_NO_ASSERT) poison_fill(ZONE_CLUSTER, <usize>c, clusters.itemSize);
   store<u16>(m, 0, M_TYPE); // MT_FREE
   store<u16>(m, PKT_CACHED_FLAGS, M_FLAGS);
   store<u32>(m, pz.freeHead);
@@ -166,6 +175,7 @@ function split_pairs(n: u32): u32 {
     pz.free--;
     pz.total--;
     let c = <usize>load<u32>(m, PKT_EXT + EXT_BUF);
+    if (!ASC_NO_ASSERT) poison_check(ZONE_CLUSTER, c, clusters.itemSize); // zone_push poisons it afresh
     store<u32>(ref_ptr(c), 0);
     zone_push(clusters, c);
     store<u16>(m, 0, M_FLAGS);
@@ -251,6 +261,7 @@ export function mb_packet_refill(n: i32): i32 {
       break;
     }
     store<u32>(ref_ptr(c), 1);
+    if (!ASC_NO_ASSERT) poison_fill(ZONE_CLUSTER, c, clusters.itemSize);
     store<u32>(m, <u32>c, PKT_EXT + EXT_BUF);
     store<u32>(m, clusters.itemSize, PKT_EXT + EXT_SIZE);
     store<u32>(m, 0, M_SPARE);

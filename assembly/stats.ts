@@ -67,6 +67,7 @@ import { MT_NTYPES, ZONE_SLOTS } from "./constants";
 // │ pageMeta refTable scratch │ audit: code addr a b │ ready pinned        │
 // │ packet zone: mode lastRefill lastDrain │ misses refills refilled       │
 // │ drains drained reclaims reclaimed (f64)                                │
+// │ poisonHits (f64) poisonAddr (debug write-after-free checks) │ pad     │
 // └─────────────────────────────────────────────────────────────────────────┘
 /** Size of the type census, in bytes, at the start of the global block. */
 // @ts-ignore: decorator
@@ -139,7 +140,11 @@ import { MT_NTYPES, ZONE_SLOTS } from "./constants";
 // @ts-ignore: decorator
 @inline export const G_PKT_RECLAIMED: u32 = CENSUS_BYTES + 168; // f64: pairs split back by those
 // @ts-ignore: decorator
-@inline export const G_BYTES: u32 = CENSUS_BYTES + 176;
+@inline export const G_POISON_HITS: u32 = CENSUS_BYTES + 176; // f64: (debug) free items found written after free
+// @ts-ignore: decorator
+@inline export const G_POISON_ADDR: u32 = CENSUS_BYTES + 184; // u32: (debug) the last such item
+// @ts-ignore: decorator
+@inline export const G_BYTES: u32 = CENSUS_BYTES + 192;
 
 // @ts-ignore: decorator
 @inline export const STATS_BYTES: u32 = ZONE_BYTES * ZONE_SLOTS + G_BYTES;

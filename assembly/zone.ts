@@ -10,6 +10,7 @@
 // stay a handful of instructions, as UMA keeps slab work out of its buckets.
 
 import { PAGE_SHIFT, PAGE_SIZE, PAGE_MASK } from "./constants";
+import { poison_fill, poison_check, poison_hit } from "./poison";
 import { Zone } from "./stats";
 import {
   arenaBase, top, pageMeta, page_take, page_give, meta_ptr,
@@ -38,7 +39,13 @@ export function zone_setup(z: Zone, id: u32, shift: u32, limit: u32, grows: bool
 @inline export function zone_pop(z: Zone): usize {
   let item = <usize>z.freeHead;
   if (item) {
-    z.freeHead = load<u32>(item);
+    let next = load<u32>(item);
+    if (!ASC_NO_ASSERT) {
+      // Trash check: a write after free damaged the pattern or the link.
+      poison_check(z.id, item, z.itemSize);
+      if (next && !zone_owns(z, <usize>next)) { poison_hit(item); next = 0; }
+    }
+    z.freeHead = next;
     z.free--;
     z.allocs += 1.0;
   }
@@ -48,6 +55,7 @@ export function zone_setup(z: Zone, id: u32, shift: u32, limit: u32, grows: bool
 /** Pushes a free item. The hot path. */
 // @ts-ignore: decorator
 @inline export function zone_push(z: Zone, item: usize): void {
+  if (!ASC_NO_ASSERT) poison_fill(z.id, item, z.itemSize);
   store<u32>(item, z.freeHead);
   z.freeHead = <u32>item;
   z.free++;
@@ -66,6 +74,7 @@ export function zone_carve(z: Zone): bool {
   let head = <usize>z.freeHead;
   for (let i = <i32>n - 1; i >= 0; i--) {
     let item = page + (<usize>i) * size;
+    if (!ASC_NO_ASSERT) poison_fill(z.id, item, z.itemSize);
     store<u32>(item, <u32>head);
     head = item;
   }

@@ -43,6 +43,8 @@ const MESSAGES: Record<number, string> = {
   21: "pkthdr.len of a packet-header chain differs from the chain's length",
   22: "a socket buffer's sb_cc or sb_mbcnt differs from a recount of its records",
   23: "a socket is malformed (magic word, PCB, held first mbuf, record tails or a cycle)",
+  24: "a free item was written after free (debug poison damaged; expected the pattern, found the word)",
+  25: "an item written after free was handed out (debug poison check; found = times seen)",
 };
 
 /** Describes an audit result in one line. */

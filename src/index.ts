@@ -57,3 +57,15 @@ export { socketClassifier } from "./socket-holders.js";
 export { runScenario, WORKLOADS, OWNER, type ScenarioName, type ScenarioOptions, type ScenarioRun } from "./scenarios.js";
 
 // Fuzzing and traces
+export {
+  fuzz, runCase, caseArbitrary, summarize, FUZZ_PROFILES,
+  type FuzzOptions, type FuzzResult, type FuzzFailure, type Case, type Command, type CaseRun,
+} from "./fuzz/fuzzer.js";
+export {
+  replay, replayFile, parseTrace, formatTrace, runLine, describeDivergence,
+  type TraceLine, type CreateLine, type OpLine, type Divergence, type ReplayOptions, type ReplayResult,
+} from "./fuzz/trace.js";
+export { Run, TraceError, capture, matches, type PoolFactory, type Result } from "./fuzz/run.js";
+export { OPS, OP_BY_NAME, argError, type OpSpec, type ArgSpec, type Args } from "./fuzz/ops.js";
+export { Model, observedStats, type ModelStats } from "./fuzz/model.js";
+export { KINDS, FREED, FREED_CODES, type ArgKind, type BadClass, type BadContext, type Encoded, type KindName } from "./fuzz/values.js";

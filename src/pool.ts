@@ -28,6 +28,7 @@ import { formatVmstatZ, formatCensus, zoneRows, typeCensus, type ZoneRow } from 
 import { outstanding, type OutstandingOptions, type OutstandingReport } from "./leak.js";
 import { LeakDetector, type LeakDetectorOptions } from "./leak-trend.js";
 import { PacketBalancer, resolvePacketZone, type PacketZoneOptions, type PacketZoneConfig, type PacketEpoch } from "./packet.js";
+import { zoneId, checkBool, checkOptions, checkArrayLike, checkPoolOptions } from "./validate.js";
 
 /** Options of Pool.create. */
 export interface PoolOptions {
@@ -114,6 +115,8 @@ export class Pool extends EventEmitter {
   private dx?: DataExchange;
   private readonly drains: { name: string; fn: DrainRoutine }[] = [];
   private draining = false;
+  /** True while getBulk's core calls fill the exchange area (a drain routine they run must not touch it). */
+  private bulkBusy = false;
   private readonly lastMessage = new Map<string, number>();
   private readonly logger?: (message: string) => void;
   private closed = false;
@@ -131,6 +134,7 @@ export class Pool extends EventEmitter {
 
   private constructor(options: PoolOptions) {
     super();
+    checkPoolOptions(options);
     this.profile = getProfile(options.profile ?? "freebsd");
     const given: Record<string, number> = options.tunablesFile ? readTunablesFile(options.tunablesFile) : {};
     Object.assign(given, options.tunables ?? {});
@@ -289,24 +293,33 @@ export class Pool extends EventEmitter {
    * Allocates `n` mbufs into `out` in as few core calls as possible.
    * @param options.cluster attach a cluster to each; options.pkthdr give each a packet header.
    * @returns how many were allocated (fewer than n when the pool ran out; the shortfall is counted once).
-   * @throws MbufError EINVAL for a bad n, how or type, or an `out` shorter than n.
+   * @throws MbufError EINVAL for a bad n, how or type, an `out` shorter than n or not an Int32Array;
+   *   ESTATE inside a drain routine that a bulk call ran (they share the exchange area).
    */
   getBulk(out: Int32Array, n: number = out.length, how: number = M_NOWAIT, type: number = MT.DATA,
     options?: { cluster?: boolean; pkthdr?: boolean }): number {
+    if (!(out instanceof Int32Array)) throw new MbufError("EINVAL", "getBulk: out must be an Int32Array");
+    if (options !== undefined) checkOptions(options, "getBulk options");
+    this.notInBulk("getBulk");
     checkInt(n, "n", 0, out.length);
     checkInt(how, "how", 0, 0xffff);
     checkInt(type, "type", 0, 0xffff);
     // No default `= {}`: that would make an object on every call that omits it.
     const flags = options?.pkthdr ? M_PKTHDR : 0, cl = options?.cluster ? 1 : 0;
     let done = 0;
-    while (done < n) {
-      const want = Math.min(n - done, this.bulkMax);
-      const got = this.ex.m_get_bulk(want, how, type, flags, cl);
-      if (got < 0) throw coreError(got, "getBulk", type);
-      const x = this.exchange();
-      for (let i = 0; i < got; i++) out[done + i] = x[i];
-      done += got;
-      if (got < want) break;
+    this.bulkBusy = true;
+    try {
+      while (done < n) {
+        const want = Math.min(n - done, this.bulkMax);
+        const got = this.ex.m_get_bulk(want, how, type, flags, cl);
+        if (got < 0) throw coreError(got, "getBulk", type);
+        const x = this.exchange();
+        for (let i = 0; i < got; i++) out[done + i] = x[i];
+        done += got;
+        if (got < want) break;
+      }
+    } finally {
+      this.bulkBusy = false;
     }
     return done;
   }
@@ -314,9 +327,13 @@ export class Pool extends EventEmitter {
   /**
    * Frees the chains whose heads are `handles[0..n)`. Each batch of bulkMax is
    * checked whole before anything in it is freed.
-   * @throws MbufError for the first bad handle (nothing of its batch is freed), with its index in the message.
+   * @throws MbufError for the first bad handle (nothing of its batch is freed), with its index in the message;
+   *   EINVAL if `handles` is not an array or typed array; ESTATE inside a drain routine that getBulk ran.
    */
-  freemBulk(handles: ArrayLike<number>, n: number = handles.length): void {
+  freemBulk(handles: ArrayLike<number>, n?: number): void {
+    checkArrayLike(handles, "freemBulk handles");
+    this.notInBulk("freemBulk");
+    if (n === undefined) n = handles.length;
     checkInt(n, "n", 0, handles.length);
     let done = 0;
     while (done < n) {
@@ -389,6 +406,7 @@ export class Pool extends EventEmitter {
     checkRange(off, "offset");
     const n = len === undefined ? Math.max(0, this.length(m) - off) : checkRange(len, "length");
     checkRange(outOff, "output offset");
+    if (out !== undefined && !(out instanceof Uint8Array)) throw new MbufError("EINVAL", "copydata: out must be a Uint8Array");
     const dst = out ?? new Uint8Array(n);
     if (outOff + n > dst.length) throw new MbufError("ERANGE", `copydata(${m}): ${n} bytes do not fit in the output at ${outOff}`);
     copyData(this.ex, this.dataExchange(), m, off, n, dst, outOff);
@@ -636,6 +654,7 @@ export class Pool extends EventEmitter {
    * @throws MbufError EINVAL for bad options.
    */
   socreate(options: SocketOptions = {}, how: number = M_NOWAIT): number {
+    checkOptions(options, "socreate options");
     if (!isInt(how)) throw this.argError("socreate", how, 0);
     const snd = checkInt(options.sndHiwat ?? 32768, "sndHiwat", 0, 0x7fffffff);
     const rcv = checkInt(options.rcvHiwat ?? 65536, "rcvHiwat", 0, 0x7fffffff);
@@ -839,10 +858,11 @@ export class Pool extends EventEmitter {
 
   // === Reservation (seed 003) ===
 
-  /** Sets the m_clalloc reservation flag: while set, only M_RECV requests get clusters. */
+  /** Sets the m_clalloc reservation flag: while set, only M_RECV requests get clusters. @throws MbufError EINVAL if `flag` is not a boolean. */
   setReserved(flag: boolean): void {
+    checkBool(flag, "setReserved flag");
     if (this.closed) throw new MbufError("ECLOSED", "the pool is closed");
-    this.waits.setManual(!!flag);
+    this.waits.setManual(flag);
   }
 
   /** Keeps `count` clusters that only M_RECV requests may take (0 turns it off). */
@@ -951,7 +971,9 @@ export class Pool extends EventEmitter {
     const entry = typeof nameOrFn === "function"
       ? { name: nameOrFn.name || `drain${this.drains.length}`, fn: nameOrFn }
       : { name: nameOrFn, fn: fn as DrainRoutine };
-    if (typeof entry.fn !== "function") throw new MbufError("EINVAL", "onDrain needs a function");
+    if (typeof entry.fn !== "function" || typeof entry.name !== "string") {
+      throw new MbufError("EINVAL", "onDrain needs a function, optionally after a name (a string)");
+    }
     this.drains.push(entry);
     return () => {
       const i = this.drains.indexOf(entry);
@@ -1030,8 +1052,9 @@ export class Pool extends EventEmitter {
     return s;
   }
 
-  /** `netstat -m` in a system's dialect (the profile's own by default). */
+  /** `netstat -m` in a system's dialect (the profile's own by default). @throws MbufError EINVAL for an unknown format or options that are not an object. */
   netstat(options: { format?: string } = {}): string {
+    checkOptions(options, "netstat options");
     return formatNetstat(this.stats(), options.format ?? PROFILE_FORMAT[this.profile.name]);
   }
 
@@ -1084,6 +1107,7 @@ export class Pool extends EventEmitter {
    * @throws MbufError EINVAL for bad options.
    */
   outstanding(options: OutstandingOptions = {}): OutstandingReport {
+    checkOptions(options, "outstanding options");
     return outstanding(this, options);
   }
 
@@ -1092,6 +1116,7 @@ export class Pool extends EventEmitter {
    * @throws MbufError EINVAL for bad options.
    */
   watchLeaks(options: LeakDetectorOptions = {}): LeakDetector {
+    checkOptions(options, "watchLeaks options");
     return new LeakDetector(this, options).start();
   }
 
@@ -1101,12 +1126,14 @@ export class Pool extends EventEmitter {
    * Gives fully free pages of a zone back to the arena, keeping `keep` items free.
    * Refused (returns 0) on profiles whose system never returned memory (freebsd4, rtems).
    * @returns pages released.
+   * @throws MbufError EINVAL for a zone other than "mbuf"/"cluster" or a bad count.
    */
   reclaim(zone: "mbuf" | "cluster", keep = 0, maxPages = 0x7fffffff): number {
     checkInt(keep, "keep", 0, 0x7fffffff);
     checkInt(maxPages, "maxPages", 0, 0x7fffffff);
+    const id = zoneId(zone, "reclaim");
     if (!this.profile.reclaims) return 0;
-    const r = this.ex.mb_reclaim(zone === "mbuf" ? ZONE_MBUF : ZONE_CLUSTER, keep, maxPages);
+    const r = this.ex.mb_reclaim(id, keep, maxPages);
     if (r < 0) throw coreError(r, "reclaim");
     return r;
   }
@@ -1114,18 +1141,19 @@ export class Pool extends EventEmitter {
   /**
    * Grows a zone until `free` items are free (limit and thewall permitting), as netm does.
    * @returns items added.
+   * @throws MbufError EINVAL for a zone other than "mbuf"/"cluster" or a bad count.
    */
   grow(zone: "mbuf" | "cluster", free: number): number {
     checkInt(free, "free", 0, 0x7fffffff);
-    const r = this.ex.mb_grow(zone === "mbuf" ? ZONE_MBUF : ZONE_CLUSTER, free);
+    const r = this.ex.mb_grow(zoneId(zone, "grow"), free);
     if (r < 0) throw coreError(r, "grow");
     if (r > 0) this.waits.serve();
     return r;
   }
 
-  /** Counts a waiting request that gave up as denied (used by waiting allocation). */
+  /** Counts a waiting request that gave up as denied (used by waiting allocation). @throws MbufError EINVAL for a bad zone. */
   countWaitFailed(zone: "mbuf" | "cluster"): void {
-    this.ex.mb_wait_failed(zone === "mbuf" ? ZONE_MBUF : ZONE_CLUSTER);
+    this.ex.mb_wait_failed(zoneId(zone, "countWaitFailed"));
   }
 
   // === Runtime tunables and netm ===
@@ -1224,6 +1252,15 @@ export class Pool extends EventEmitter {
   /** Current memory buffer (memory may grow unless pinned). */
   get buffer(): ArrayBuffer {
     return this.memory.buffer;
+  }
+
+  /**
+   * Bulk calls share the exchange area: a drain routine that getBulk ran must
+   * not start another. (Chain and socket-buffer operations use the separate
+   * data exchange area, so a drain routine they run may use bulk calls.)
+   */
+  private notInBulk(call: string): void {
+    if (this.bulkBusy) throw new MbufError("ESTATE", `${call} cannot run inside a drain routine that a bulk call ran (the exchange area is in use)`);
   }
 
   /** The exchange area, re-viewed if memory grew (growing detaches the old view: length 0). */

@@ -300,7 +300,7 @@ export function resolveTunables(p: Profile, given: Readonly<Record<string, numbe
   }
   const v: Record<string, number> = {};
   for (const t of p.tunables) {
-    const val = byName[t.name] ?? t.default(v);
+    const val = Object.hasOwn(byName, t.name) ? byName[t.name] : t.default(v); // an explicit null is refused, not defaulted
     checkTunable(t, val, v);
     v[t.name] = val;
   }

@@ -117,8 +117,12 @@ export class WaitQueue {
    */
   request(kind: Kind, how: number, type: number, flags: number, m: number, options: WaitOptions): Promise<number> {
     const call = CALL[kind];
-    if (typeof how !== "number" || !Number.isInteger(how) || (how & ~(M_NOWAIT | M_WAITOK | M_RECV)) !== 0) {
+    // An i32 only: 2**32 + M_WAITOK would pass the mask after ToInt32.
+    if (typeof how !== "number" || (how | 0) !== how || (how & ~(M_NOWAIT | M_WAITOK | M_RECV)) !== 0) {
       return Promise.reject(new MbufError("EINVAL", `${call}: how must be M_WAITOK (or M_NOWAIT), optionally | M_RECV, got ${String(how)}`));
+    }
+    if (typeof options !== "object" || options === null || Array.isArray(options)) {
+      return Promise.reject(new MbufError("EINVAL", `${call}: options must be an object`));
     }
     const timeout = options.timeout ?? this.defaultTimeout;
     if (typeof timeout !== "number" || !(timeout >= 0)) {

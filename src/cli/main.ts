@@ -15,6 +15,8 @@ import { registerVmstat } from "./vmstat.js";
 import { registerLeaks } from "./leaks.js";
 import { registerWatch } from "./watch.js";
 import { registerNetperf } from "./netperf.js";
+import { registerFuzz } from "./fuzz.js";
+import { registerReplay } from "./replay.js";
 
 // A reader that goes away (`mbufpool ... | head`) is not an error.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
@@ -38,6 +40,8 @@ registerVmstat(program);
 registerLeaks(program);
 registerWatch(program);
 registerNetperf(program);
+registerFuzz(program);
+registerReplay(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof MbufError) {

@@ -22,7 +22,10 @@ export const GL = {
   pktMode: 168, pktLastRefill: 172, pktLastDrain: 176,
   pktMisses: 184, pktRefills: 192, pktRefilled: 200, pktDrains: 208, pktDrained: 216, // f64
   pktReclaims: 224, pktReclaimed: 232, // f64
-  BYTES: 240,
+  // Debug-build write-after-free checks (assembly/poison.ts).
+  poisonHits: 240, // f64
+  poisonAddr: 248,
+  BYTES: 256,
 } as const;
 
 /** The mbuf header (assembly/constants.ts, struct mbuf's m_hdr): byte offsets in an mbuf. */

@@ -101,6 +101,8 @@ export interface PoolStats {
   waits: WaitStats;
   /** netm's dispatches, growths and shrinks. */
   netm: NetmStats;
+  /** Debug build: free items found written after free (poison damaged); always 0 in release. */
+  writeAfterFree: number;
   arena: {
     /** The cap, in bytes (thewall). */
     thewall: number;
@@ -200,6 +202,7 @@ export function readSnapshot(
     reservation: { flag: u32[gw + GL.resvFlag / 4] !== 0, count: u32[gw + GL.resvCount / 4], auto: false },
     waits: { waiting: 0, receiveWaiting: 0, waited: 0, served: 0, timedOut: 0, autoFlag: false },
     netm: { ...NETM_OFF },
+    writeAfterFree: f64[gd + GL.poisonHits / 8],
     arena: {
       thewall: u32[gw + GL.maxPages / 4] * PAGE_SIZE,
       pageSize: PAGE_SIZE,

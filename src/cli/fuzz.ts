@@ -1,0 +1,102 @@
+// mbufpool fuzz: random operation sequences against the reference model,
+// with a progress bar on a terminal and a shrunk trace of any failure.
+
+import { Command, Option } from "commander";
+import cliProgress from "cli-progress";
+import { fuzz, summarize, type FuzzOptions } from "../fuzz/fuzzer.js";
+import type { ProfileName } from "../profiles.js";
+import type { Build } from "../core/module.js";
+import { MbufError } from "../errors.js";
+import { describeDivergence } from "../fuzz/trace.js";
+import { profileOption } from "./options.js";
+
+/** Parses a duration: "60s", "2m", "1h", "500ms", or plain seconds. */
+export function parseDuration(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim());
+  if (!m) throw new MbufError("EINVAL", `--time takes a duration like 60s, 5m or 500ms, got "${v}"`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"];
+  return Number(m[1]) * unit;
+}
+
+/** Parses a non-negative integer option. */
+function count(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new MbufError("EINVAL", `${name} takes a non-negative integer, got "${v}"`);
+    return n;
+  };
+}
+
+interface Opts {
+  seed?: number; ops?: number; time?: number; profile?: ProfileName; auditEvery: number; caseLength: number;
+  badRate: number; build: Build; out?: string; progress: boolean;
+}
+
+export function registerFuzz(program: Command): void {
+  program
+    .command("fuzz")
+    .description("run random operation sequences on the pool and the reference model; write a shrunk trace of a failure")
+    .option("--seed <n>", "seed of the first round (default: random; the summary prints it)", count("--seed"))
+    .option("--ops <n>", "operations to run (default 20000, or unbounded with --time)", count("--ops"))
+    .option("--time <duration>", "stop after this long, e.g. 60s, 10m", parseDuration)
+    .addOption(profileOption().default(undefined, "every profile"))
+    .option("--audit-every <n>", "check statistics and audit every N operations", count("--audit-every"), 10)
+    .option("--case-length <n>", "operations per case (one fresh pool each), at most", count("--case-length"), 200)
+    .option("--bad-rate <r>", "share of operations given a bad argument (0 to 1)", Number, 0.1)
+    .addOption(new Option("--build <build>", "core build").choices(["release", "debug"]).default("release"))
+    .option("-o, --out <file>", "where to write the shrunk trace of a failure (default: fuzz-failure-<seed>.jsonl)")
+    .option("--no-progress", "no progress bar (it is shown only when stderr is a terminal)")
+    .action((o: Opts) => {
+      const options: FuzzOptions = {
+        seed: o.seed, ops: o.ops, timeMs: o.time, profile: o.profile, auditEvery: Math.max(1, o.auditEvery),
+        caseLength: o.caseLength, badRate: o.badRate, build: o.build,
+      };
+      options.seed ??= Math.floor(Math.random() * 2 ** 31);
+      options.traceFile = o.out ?? `fuzz-failure-${options.seed}.jsonl`;
+      const bar = o.progress && process.stderr.isTTY ? progressBar(options) : undefined;
+      const result = fuzz(options);
+      bar?.stop();
+      process.stdout.write(`${summarize(result)}\n`);
+      const f = result.failure;
+      if (f) {
+        process.stdout.write(`failure (seed ${f.seed}, ${f.shrinks} shrinks): ${f.divergence ? describeDivergence(f.divergence) : f.message}\n`);
+        process.stdout.write(`shrunk trace: ${f.traceOps} operations, written to ${f.traceFile}\n`);
+        process.stdout.write(f.replay.ok
+          ? "replaying the trace did NOT reproduce the failure (report the seed instead)\n"
+          : `replay reproduces it: ${f.replay.divergence ? describeDivergence(f.replay.divergence) : "diverged"}\n`);
+        process.stdout.write(`run it again: mbufpool replay ${f.traceFile}${o.build === "debug" ? " --build debug" : ""}\n`);
+        process.exitCode = 1;
+      }
+    });
+}
+
+/** A progress bar on stderr: operations against --ops, or seconds against --time. */
+function progressBar(options: FuzzOptions): { stop(): void } {
+  const bar = new cliProgress.SingleBar({
+    stream: process.stderr,
+    format: options.ops !== undefined || options.timeMs === undefined
+      ? "fuzz [{bar}] {percentage}% | {value}/{total} ops | {rate} ops/s"
+      : "fuzz [{bar}] {percentage}% | {value}/{total} s | {ops} ops | {rate} ops/s",
+    hideCursor: true,
+  }, cliProgress.Presets.shades_classic);
+  const start = Date.now();
+  const byOps = options.ops !== undefined || options.timeMs === undefined;
+  const total = byOps ? (options.ops ?? 20_000) : Math.ceil(options.timeMs! / 1000);
+  bar.start(total, 0, { ops: 0, rate: 0 });
+  let last = 0;
+  options.onProgress = (ops) => {
+    const now = Date.now();
+    if (now - last < 100) return;
+    last = now;
+    const secs = (now - start) / 1000;
+    const rate = secs > 0 ? Math.round(ops / secs) : 0;
+    bar.update(byOps ? Math.min(ops, total) : Math.min(Math.floor(secs), total), { ops, rate });
+  };
+  return {
+    stop: () => {
+      const secs = (Date.now() - start) / 1000;
+      if (!byOps) bar.update(Math.min(Math.ceil(secs), total));
+      bar.stop();
+    },
+  };
+}
