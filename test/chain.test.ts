@@ -4,23 +4,7 @@
 import { describe, it, expect } from "vitest";
 import fc from "fast-check";
 import { MbufError, MT, M_NOWAIT, M_PKTHDR, M_COPYALL, MHLEN, MLEN, type Pool } from "mbufpool";
-import { makePool } from "./helpers.js";
-
-const code = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(MbufError);
-    return (e as MbufError).code;
-  }
-  return undefined;
-};
-
-const pattern = (n: number, seed = 0): Uint8Array => {
-  const b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 7 + seed) & 255;
-  return b;
-};
+import { makePool, code, pattern } from "./helpers.js";
 
 const concat = (...parts: Uint8Array[]): Uint8Array => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

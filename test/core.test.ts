@@ -1,16 +1,6 @@
 import { describe, it, expect } from "vitest";
-import { MbufError, MT, M_NOWAIT, M_WAITOK, M_PKTHDR, MLEN, MHLEN } from "mbufpool";
-import { makePool } from "./helpers.js";
-
-const code = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(MbufError);
-    return (e as MbufError).code;
-  }
-  return undefined;
-};
+import { MT, M_NOWAIT, M_WAITOK, M_PKTHDR, MLEN, MHLEN } from "mbufpool";
+import { makePool, code } from "./helpers.js";
 
 describe("allocation", () => {
   it("gets and frees mbufs of each kind, keeping the census", () => {

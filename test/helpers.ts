@@ -1,5 +1,6 @@
 // Test helpers: pools made here are audited and closed after each test.
-import { Pool, type PoolOptions } from "mbufpool";
+import { expect } from "vitest";
+import { Pool, MbufError, type PoolOptions } from "mbufpool";
 
 const tracked: Pool[] = [];
 
@@ -17,3 +18,21 @@ export function makePool(options: PoolOptions = {}): Pool {
 export function drainTracked(): Pool[] {
   return tracked.splice(0, tracked.length);
 }
+
+/** Runs `fn`; returns the MbufError code it threw (failing on any other error), or undefined. */
+export const code = (fn: () => unknown): string | undefined => {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(MbufError);
+    return (e as MbufError).code;
+  }
+  return undefined;
+};
+
+/** `n` bytes of a recognisable pattern. */
+export const pattern = (n: number, seed = 0): Uint8Array => {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 7 + seed) & 255;
+  return b;
+};

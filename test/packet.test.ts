@@ -1,18 +1,8 @@
 // The packet zone (seed 002): pre-joined pairs, honest accounting, the audit,
 // exhaustion, and the three balancing modes.
 import { describe, it, expect } from "vitest";
-import { MbufError, MT, M_NOWAIT, M_WAITOK, M_RECV, M_PKTHDR, VirtualClock, type Pool } from "mbufpool";
-import { makePool } from "./helpers.js";
-
-const code = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(MbufError);
-    return (e as MbufError).code;
-  }
-  return undefined;
-};
+import { MT, M_NOWAIT, M_WAITOK, M_RECV, M_PKTHDR, VirtualClock, type Pool } from "mbufpool";
+import { makePool, code } from "./helpers.js";
 
 /** A modern FreeBSD pool of `nmbclusters` clusters (1 MiB map unless told), packet zone as given. */
 function pool(nmbclusters: number, packetZone: object | boolean = { interval: 0 }, extra: Record<string, number> = {}): Pool {

@@ -2,18 +2,8 @@
 // accounting, and soclose freeing everything a socket holds.
 import { describe, it, expect } from "vitest";
 import fc from "fast-check";
-import { MbufError, MT, M_NOWAIT, M_EOR, MSIZE, type Pool, type SockbufName } from "mbufpool";
-import { makePool } from "./helpers.js";
-
-const code = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(MbufError);
-    return (e as MbufError).code;
-  }
-  return undefined;
-};
+import { MT, M_NOWAIT, M_EOR, MSIZE, type Pool, type SockbufName } from "mbufpool";
+import { makePool, code } from "./helpers.js";
 
 const pattern = (n: number, seed = 0): Uint8Array => {
   const b = new Uint8Array(n);
