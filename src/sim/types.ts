@@ -65,3 +65,8 @@ export function foldLog(lines: readonly string[]): string[] {
   if (repeats) out.push(`last message repeated ${repeats} times`);
   return out;
 }
+
+/** A scenario's result from its variants: ok when every variant behaved as expected. */
+export function scenarioResult(s: Scenario, seed: number, variants: VariantResult[]): ScenarioResult {
+  return { name: s.name, title: s.title, seeds: s.seeds, seed, variants, ok: variants.every((v) => v.ok) };
+}

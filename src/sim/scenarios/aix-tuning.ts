@@ -27,7 +27,7 @@ import type { NetmStats } from "../../netm.js";
 import { Simulator } from "../engine.js";
 import { Recorder } from "../recorder.js";
 import { closeClean } from "../finish.js";
-import type { Scenario, ScenarioOptions, VariantResult } from "../types.js";
+import { scenarioResult, type Scenario, type ScenarioOptions, type VariantResult } from "../types.js";
 
 /** Seconds of NFS load after boot (and after the tuning script, if any). */
 const LOAD = 10_000;
@@ -208,6 +208,6 @@ export const aixTuning: Scenario = {
   run(o: ScenarioOptions) {
     const specs: [boolean, "fails" | "holds"][] = [[false, "fails"], [true, "holds"]];
     const variants = specs.map(([t, e], i) => runVariant(o.seed, t, e, (x) => o.progress?.((i + x) / specs.length)));
-    return { name: this.name, title: this.title, seeds: this.seeds, seed: o.seed, variants, ok: variants.every((v) => v.ok) };
+    return scenarioResult(this, o.seed, variants);
   },
 };

@@ -14,7 +14,8 @@ import { M_NOWAIT, M_PKTHDR, MT } from "../../constants.js";
 import { sizePool } from "../../sizing.js";
 import { Simulator } from "../engine.js";
 import { Recorder } from "../recorder.js";
-import { foldLog, type Scenario, type ScenarioOptions, type VariantResult } from "../types.js";
+import { closeClean } from "../finish.js";
+import { foldLog, type Scenario, type ScenarioOptions, type VariantResult, scenarioResult } from "../types.js";
 import { buildQuery, parseQuery } from "../dns.js";
 
 const DURATION = 60_000;
@@ -168,8 +169,7 @@ function runVariant(seed: number, tunables: Record<string, number>, name: string
     end: pool.netstat(),
     series: rec.series,
   };
-  pool.assertAudit();
-  pool.close();
+  closeClean(pool, `exhaustion ${name}`);
   return { result, peakSessions };
 }
 
@@ -185,6 +185,6 @@ export const exhaustion: Scenario = {
       "holds", (f) => o.progress?.(0.5 + f / 2));
     fixed.result.log.unshift(...advice.reasoning.map((l) => `advisor: ${l}`));
     const variants = [broken.result, fixed.result];
-    return { name: this.name, title: this.title, seeds: this.seeds, seed: o.seed, variants, ok: variants.every((v) => v.ok) };
+    return scenarioResult(this, o.seed, variants);
   },
 };

@@ -24,7 +24,7 @@ import type { LeakVerdict, LeakDiagnosis } from "../../leak-trend.js";
 import { Simulator } from "../engine.js";
 import { Recorder } from "../recorder.js";
 import { closeClean } from "../finish.js";
-import type { Scenario, ScenarioOptions, VariantResult } from "../types.js";
+import { scenarioResult, type Scenario, type ScenarioOptions, type VariantResult } from "../types.js";
 
 /** Busy time, then idle time (ms). */
 const BUSY = 120_000, IDLE = 20_000;
@@ -164,6 +164,6 @@ export const leakOrReader: Scenario = {
   run(o: ScenarioOptions) {
     const kinds: Kind[] = ["leak", "unread", "sawtooth"];
     const variants = kinds.map((k, i) => runVariant(o.seed, k, (x) => o.progress?.((i + x) / kinds.length)));
-    return { name: this.name, title: this.title, seeds: this.seeds, seed: o.seed, variants, ok: variants.every((v) => v.ok) };
+    return scenarioResult(this, o.seed, variants);
   },
 };

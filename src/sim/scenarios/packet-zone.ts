@@ -20,7 +20,7 @@ import type { PacketMode } from "../../packet.js";
 import { Simulator } from "../engine.js";
 import { Recorder } from "../recorder.js";
 import { closeClean } from "../finish.js";
-import type { Scenario, ScenarioOptions, VariantResult } from "../types.js";
+import { scenarioResult, type Scenario, type ScenarioOptions, type VariantResult } from "../types.js";
 
 /** netperf runs in the loop. */
 const ROUNDS = 8;
@@ -111,6 +111,6 @@ export const packetZone: Scenario = {
   run(o: ScenarioOptions) {
     const specs: [PacketMode, "fails" | "holds"][] = [["none", "fails"], ["median", "holds"]];
     const variants = specs.map(([m, e], i) => runVariant(o.seed, m, e, (x) => o.progress?.((i + x) / specs.length)));
-    return { name: this.name, title: this.title, seeds: this.seeds, seed: o.seed, variants, ok: variants.every((v) => v.ok) };
+    return scenarioResult(this, o.seed, variants);
   },
 };

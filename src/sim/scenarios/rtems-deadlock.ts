@@ -16,7 +16,8 @@ import { Pool } from "../../pool.js";
 import { M_NOWAIT, M_RECV, M_PKTHDR, MT } from "../../constants.js";
 import { Simulator, Cpu } from "../engine.js";
 import { Recorder } from "../recorder.js";
-import { foldLog, type Scenario, type ScenarioOptions, type VariantResult } from "../types.js";
+import { closeClean } from "../finish.js";
+import { foldLog, type Scenario, type ScenarioOptions, type VariantResult, scenarioResult } from "../types.js";
 
 const DURATION = 240_000;
 /** One clock tick of RTEMS (the receive daemon's polling period when it waits for a cluster). */
@@ -52,6 +53,8 @@ function runVariant(seed: number, name: string, fixes: Fixes, expect: "fails" | 
 
   // --- The Ethernet driver's receive ring: each descriptor holds a cluster or is empty.
   const ring: number[] = [];
+  /** Buffers handed to work still queued on the CPU when the run ends (frames, formatted data). */
+  const inFlight = new Set<number>();
   for (let i = 0; i < RX_DESCRIPTORS; i++) ring.push(pool.getcl(M_NOWAIT | M_RECV, MT.DATA, M_PKTHDR));
   let rxHead = 0, framesIn = 0, framesLost = 0, refillPending = false, rxWaiting = false, waitSince = 0;
   const refill = (): void => {
@@ -92,8 +95,10 @@ function runVariant(seed: number, name: string, fixes: Fixes, expect: "fails" | 
     rxHead = (rxHead + 1) % RX_DESCRIPTORS;
     framesIn++;
     if (!refillPending) refill();
+    inFlight.add(m);
     cpu.submit(netTask, COST_RX + COST_TCP, () => {
       if (kind === "ack") tcpAck(acked);
+      inFlight.delete(m);
       pool.freem(m);
     });
   };
@@ -190,7 +195,9 @@ function runVariant(seed: number, name: string, fixes: Fixes, expect: "fails" | 
       sim.after(1, () => appLoop(c)); // sosend retries as soon as it runs again
       return;
     }
+    inFlight.add(m);
     cpu.submit(app, COST_FORMAT, () => {
+      inFlight.delete(m);
       if (c !== conn || !connected || !pool.copyback(m, 0, LOG_DATA) || !pool.sbappend(so, "snd", m)) {
         pool.freem(m);
         if (c === conn && connected) sim.after(1, () => appLoop(c));
@@ -233,6 +240,7 @@ function runVariant(seed: number, name: string, fixes: Fixes, expect: "fails" | 
   // Leave the pool clean: free what the run still holds (including what a stock drop leaked).
   const worst = rec.worstReport, end = pool.netstat();
   for (const m of ring) if (m) pool.freem(m);
+  for (const m of inFlight) pool.freem(m);
   for (const z of zombies) pool.soclose(z);
   if (so) pool.soclose(so);
   const result: VariantResult = {
@@ -244,7 +252,7 @@ function runVariant(seed: number, name: string, fixes: Fixes, expect: "fails" | 
     },
     log: foldLog(log), worst, end, series: rec.series,
   };
-  pool.close();
+  closeClean(pool, `rtems-deadlock ${name}`);
   return result;
 }
 
@@ -260,6 +268,6 @@ export const rtemsDeadlock: Scenario = {
       ["both fixes (reservation flag + drop frees)", { dropFrees: true, flag: true }, "holds"],
     ];
     const variants = specs.map(([n, f, e], i) => runVariant(o.seed, n, f, e, (x) => o.progress?.((i + x) / specs.length)));
-    return { name: this.name, title: this.title, seeds: this.seeds, seed: o.seed, variants, ok: variants.every((v) => v.ok) };
+    return scenarioResult(this, o.seed, variants);
   },
 };
