@@ -50,6 +50,8 @@ export interface LiveMbuf {
   bytes?: number[];
   /** Buffers of the chain beyond the head (measured). */
   extra?: Holding;
+  /** Shared clusters the chain references, one entry per reference (see Model.shared). */
+  refs?: number[];
 }
 
 /** An open socket: the bytes of each socket buffer (exact) and the buffers it holds (measured). */
@@ -142,6 +144,12 @@ export class Model {
   /** Pairs parked in the packet cache (also counted by neither zone's free items). */
   parked = 0;
   /**
+   * Clusters shared by reference (m_copym, m_split), by address: how many
+   * chain references each has. Such a cluster is in use, owned by no chain
+   * alone; it is freed (its pair parked) when its last reference goes.
+   */
+  readonly shared = new Map<number, number>();
+  /**
    * Set by whoever runs the model beside a pool: true if a freed handle's
    * address is held by a live handle again (then the name would reach that
    * one, so it is no "freed handle" to test with).
@@ -164,7 +172,7 @@ export class Model {
 
   /** Items of a zone in use. */
   inUse(z: ZoneName): number {
-    return z === "mbuf" ? this.live.size + this.held.mbufs : this.clusterCount + this.held.clusters;
+    return z === "mbuf" ? this.live.size + this.held.mbufs : this.clusterCount + this.held.clusters + this.shared.size;
   }
 
   /** Adds `d` to holding `h` and to the sum. */
@@ -300,10 +308,12 @@ export class Model {
       if (this.packet !== "off") this.parked++;
     }
     if (l.extra) {
-      // No two chains share a cluster in the fuzzed operations: each is the last reference.
+      // Clusters the chain owns alone: each is the last reference.
       if (this.packet !== "off") this.parked += l.extra.clusters;
       this.unhold(l.extra);
     }
+    // A shared cluster goes (its pair parked) with its last reference.
+    for (const c of l.refs ?? []) if (this.unref(c) && this.packet !== "off") this.parked++;
     this.live.delete(name);
     this.dead.add(name);
   }
@@ -342,17 +352,91 @@ export class Model {
     return true;
   }
 
-  /** The head `name` left the trace's hands without being freed (m_cat linked it into another chain). */
-  consumed(name: string): LiveMbuf {
+  /**
+   * The head `name` left the trace's hands without being freed (m_cat linked
+   * it into another chain). Its shared references stay counted: whoever takes
+   * its mbufs takes them (`into`), or `reshape` recounts them.
+   */
+  consumed(name: string, into?: LiveMbuf): LiveMbuf {
     const l = this.live.get(name)!;
     this.live.delete(name);
     if (l.cluster) this.clusterCount--;
     if (l.extra) this.unhold(l.extra);
+    if (into && l.refs?.length) (into.refs ??= []).push(...l.refs);
     return l;
   }
 
+  /** Drops one reference to shared cluster `c`; true if it was the last (the cluster is freed). */
+  private unref(c: number): boolean {
+    const n = (this.shared.get(c) ?? 0) - 1;
+    if (n > 0) this.shared.set(c, n);
+    else this.shared.delete(c);
+    return n <= 0;
+  }
+
+  /**
+   * After an operation that rearranged clusters among chains `walks` (live
+   * heads, by name, with their layouts read from the pool) and dropped chains
+   * `gone` (already out of the live set, by consumed): recounts what each
+   * holds. A cluster already shared keeps its count, adjusted to the
+   * references now seen; one seen in more than one place becomes shared; a
+   * shared one with no reference left was freed. Returns a problem, if any
+   * (a head's type other than the model's).
+   */
+  reshape(walks: ReadonlyMap<string, readonly { type: number; ext: number }[]>, gone: readonly LiveMbuf[] = []): string | undefined {
+    const before = new Map<number, number>();
+    const drop = (l: LiveMbuf): void => {
+      for (const c of l.refs ?? []) before.set(c, (before.get(c) ?? 0) + 1);
+      l.refs = [];
+    };
+    for (const l of gone) drop(l);
+    for (const name of walks.keys()) {
+      const l = this.live.get(name)!;
+      drop(l);
+      if (l.cluster) this.clusterCount--;
+      if (l.extra) this.unhold(l.extra);
+    }
+    for (const [c, n] of before) this.shared.set(c, (this.shared.get(c) ?? 0) - n);
+    const seen = new Map<number, number>();
+    for (const w of walks.values()) for (const x of w) if (x.ext) seen.set(x.ext, (seen.get(x.ext) ?? 0) + 1);
+    for (const [c, n] of seen) {
+      if (this.shared.has(c)) this.shared.set(c, this.shared.get(c)! + n);
+      else if (n > 1) this.shared.set(c, n);
+    }
+    for (const [c, n] of this.shared) {
+      if (n < 0) return `shared cluster ${c} has ${n} references`;
+      if (n === 0) this.shared.delete(c);
+    }
+    for (const [name, w] of walks) {
+      const l = this.live.get(name)!;
+      if (!w.length) return `${name} walks to no mbuf`;
+      if (w[0].type !== l.type) return `${name}'s head has type ${w[0].type}, the model says ${l.type}`;
+      l.refs = w.filter((x) => x.ext && this.shared.has(x.ext)).map((x) => x.ext);
+      l.cluster = w[0].ext !== 0 && !this.shared.has(w[0].ext);
+      if (l.cluster) this.clusterCount++;
+      const extra = emptyHolding();
+      for (const x of w.slice(1)) {
+        extra.mbufs++;
+        extra.census[x.type]++;
+        if (x.ext && !this.shared.has(x.ext)) extra.clusters++;
+      }
+      l.extra = emptyHolding();
+      this.hold(l.extra, extra);
+    }
+    return undefined;
+  }
+
+  /** Checks that the buffers the model's chains and sockets hold are exactly those the pool has in use. */
+  checkHeld(s: PoolStats): string | undefined {
+    const census = this.stats().census;
+    if (s.mbufs.current !== this.inUse("mbuf")) return `the pool has ${s.mbufs.current} mbufs in use, the chains hold ${this.inUse("mbuf")}`;
+    if (s.clusters.current !== this.inUse("cluster")) return `the pool has ${s.clusters.current} clusters in use, the chains hold ${this.inUse("cluster")}`;
+    if (s.census.some((n, t) => n !== census[t])) return `the census is ${s.census}, the chains hold ${census}`;
+    return undefined;
+  }
+
   /** Adds a new head measured from the pool (m_dup's copy); returns its name. */
-  addChain(type: number, pkthdr: boolean, bytes: number[], d: Holding): string {
+  addChain(type: number, pkthdr: boolean, bytes: number[], d: Holding = emptyHolding()): string {
     // The head's own mbuf is counted by the live set: the rest is the chain's holding.
     const extra = emptyHolding();
     const head: Holding = { mbufs: 1, clusters: 0, census: new Array<number>(MT_NTYPES).fill(0) };
