@@ -159,7 +159,8 @@ describe("traces", () => {
       "chtype", "setOwner", "setReserved", "setReserve", "grow", "reclaim", "onDrain", "advance", "audit", "stats",
       "append", "copyback", "copydata", "length", "adj", "dup", "cat", "socreate", "sbwrite", "sbdrop", "sbflush", "soclose",
       "sysctl", "setPacketZone", "packetRefill", "packetDrain", "packetBalance",
-      "copym", "copypacket", "split", "pullup", "prepend", "defrag"]));
+      "copym", "copypacket", "split", "pullup", "prepend", "defrag",
+      "sbappend", "sbappendrecord", "sbdroprecord", "sbtake", "sbreserve", "sbsetlowat"]));
   });
 });
 

@@ -59,6 +59,22 @@ export interface LiveSocket {
   snd: number[];
   rcv: number[];
   hold: Holding;
+  /** Each socket buffer's records (m_nextpkt), by length in bytes, oldest first (none empty). */
+  recs: { snd: number[]; rcv: number[] };
+  /** sb_hiwat and sb_lowat of each socket buffer. */
+  hiwat: { snd: number; rcv: number };
+  lowat: { snd: number; rcv: number };
+}
+
+/** Drops `len` bytes from the front of records `recs` (sbdrop: a record used up goes with them). */
+export function dropRecords(recs: number[], len: number): void {
+  while (len > 0 && recs.length) {
+    if (recs[0] > len) {
+      recs[0] -= len;
+      return;
+    }
+    len -= recs.shift()!;
+  }
 }
 
 /** The bytes of trace value {"$":"bytes","n":n,"s":s}: byte i is (s + 31 i) mod 256. */
@@ -450,10 +466,37 @@ export class Model {
   /** Records an open socket with what it holds; returns its name. */
   addSocket(d: Holding): string {
     const name = `h${++this.allocated}`;
-    const so: LiveSocket = { snd: [], rcv: [], hold: emptyHolding() };
+    // socreate reserves 32768 bytes to send and 65536 to receive (the Pool.socreate defaults the fuzzer uses).
+    const so: LiveSocket = {
+      snd: [], rcv: [], hold: emptyHolding(), recs: { snd: [], rcv: [] }, hiwat: { snd: 32768, rcv: 65536 }, lowat: { snd: 0, rcv: 0 },
+    };
     this.sockets.set(name, so);
     this.hold(so.hold, d);
     return name;
+  }
+
+  /** sbappend / sbappendrecord: chain `name` (no shared cluster) goes to socket `so`, with everything it holds. */
+  giveToSocket(name: string, so: LiveSocket): LiveMbuf {
+    const l = this.consumed(name);
+    const moved = emptyHolding();
+    moved.mbufs = 1;
+    moved.census[l.type] = 1;
+    moved.clusters = l.cluster ? 1 : 0;
+    if (l.extra) add(moved, l.extra, 1);
+    this.hold(so.hold, moved);
+    return l;
+  }
+
+  /** sbtake: the socket gives up what new chain `name` holds (recounted from its layout first). */
+  takeFromSocket(name: string, so: LiveSocket): void {
+    const l = this.live.get(name)!;
+    const moved = emptyHolding();
+    moved.mbufs = 1;
+    moved.census[l.type] = 1;
+    moved.clusters = l.cluster ? 1 : 0;
+    if (l.extra) add(moved, l.extra, 1);
+    add(moved, moved, -2); // negate
+    this.hold(so.hold, moved);
   }
 
   /** soclose: everything the socket holds is freed (whole pairs parked). */

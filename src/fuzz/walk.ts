@@ -15,6 +15,8 @@ export interface WalkedMbuf {
   readonly len: number;
   /** The cluster's address (ext_buf), or 0 without one. */
   readonly ext: number;
+  /** True if the mbuf carries a packet header. */
+  readonly pkthdr: boolean;
 }
 
 // Offsets of the mbuf header (assembly/constants.ts).
@@ -28,7 +30,7 @@ export function walkChain(pool: Pool, head: number): WalkedMbuf[] {
   for (let m = head, bound = pool.stats().mbufs.current; m && bound > 0; bound--) {
     const flags = u16[(m + M_FLAGS) >>> 1];
     const ext = flags & M_EXT ? u32[(m + (flags & M_PKTHDR ? M_PKTHDR_SIZE : M_HDR_SIZE)) >>> 2] : 0;
-    out.push({ type: u16[(m + M_TYPE) >>> 1], len: i32[(m + M_LEN) >>> 2], ext });
+    out.push({ type: u16[(m + M_TYPE) >>> 1], len: i32[(m + M_LEN) >>> 2], ext, pkthdr: (flags & M_PKTHDR) !== 0 });
     m = u32[(m + M_NEXT) >>> 2];
   }
   return out;
