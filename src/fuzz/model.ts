@@ -112,7 +112,8 @@ export interface PacketEpochLike {
 
 /** One zone's size. */
 export interface ModelZone {
-  readonly limit: number;
+  /** The zone's limit (nmbufs / nmbclusters; a runtime sysctl may raise it). */
+  limit: number;
   readonly perPage: number;
   readonly grows: boolean;
   /** Items carved (in use + free). */
@@ -606,6 +607,23 @@ export class Model {
   /** Freed handles whose address no live handle holds: what a "freed handle" test may use. */
   freedHandles(): string[] {
     return [...this.dead].filter((name) => !this.addressReused(name));
+  }
+
+  /**
+   * A runtime write of a zone's limit (kern.ipc.nmbclusters / nmbufs), by the
+   * profile's rule: FreeBSD's sysctl handler only raises them (4.x sizes them
+   * at boot: no write); the mbufs and the clusters must still fit in thewall,
+   * and nmbufs may not fall below nmbclusters. Returns the change, or ETUNABLE.
+   */
+  sysctlLimit(name: string, z: ZoneName, value: number): { name: string; old: number; new: number } | { error: string } {
+    const zone = this.zones[z], old = zone.limit;
+    const runtime = this.profile.tunables.find((t) => t.name === name)?.runtime;
+    if (value === old) return { name, old, new: value };
+    if (runtime !== "raise" || value < old) return { error: "ETUNABLE" };
+    if (value * (z === "mbuf" ? 256 : this.profile.mclbytes) > this.layout.thewall) return { error: "ETUNABLE" };
+    if (z === "cluster" && value > this.zones.mbuf.limit) return { error: "ETUNABLE" };
+    zone.limit = value;
+    return { name, old, new: value };
   }
 
   /** Counts a waiting request that gave up. */

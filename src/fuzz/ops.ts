@@ -156,6 +156,14 @@ function chainHandle(m: Model, r: number, min = 0): string | undefined {
   for (const [name, l] of m.live) if ((l.bytes?.length ?? 0) >= min) names.push(name);
   return pick(names, r);
 }
+/** Now and then (one draw in three) a chain that holds a shared cluster, if any: where copy on write is tested. */
+function sharedFirst(m: Model, r: number, min = 0): string | undefined {
+  if (r % 3 === 0) {
+    const names = [...m.live].filter(([, l]) => l.refs?.length && (l.bytes?.length ?? 0) >= min).map(([n]) => n);
+    if (names.length) return pick(names, r >> 2);
+  }
+  return chainHandle(m, r, min);
+}
 const sockHandle = (m: Model, r: number): string | undefined => pick([...m.sockets.keys()], r);
 const isZero = (d: Holding): boolean => d.mbufs === 0 && d.clusters === 0 && d.census.every((n) => n === 0);
 
@@ -327,7 +335,7 @@ const CHAIN_OPS: OpSpec[] = [
     weight: 2,
     args: [{ name: "m", kind: "handle" }, { name: "off", kind: "offset" }, { name: "bytes", kind: "bytes" }],
     gen: (m, r) => {
-      const h = chainHandle(m, r[0]);
+      const h = sharedFirst(m, r[0]);
       return h === undefined ? undefined : { m: h, off: r[2] % (lengthOf(m, h) + 1), bytes: someBytes(r[1]) };
     },
     run: (run, a) => run.pool.copyback(a.m as number, a.off as number, a.bytes as Uint8Array),
@@ -350,7 +358,7 @@ const CHAIN_OPS: OpSpec[] = [
     args: [{ name: "m", kind: "handle" }, { name: "off", kind: "offset", valid: (v, m) => isUndef(v) || validByKind("offset", v, m) },
       { name: "len", kind: "length", valid: (v, m) => isUndef(v) || validByKind("length", v, m) }],
     gen: (m, r) => {
-      const h = chainHandle(m, r[0]);
+      const h = sharedFirst(m, r[0]);
       if (h === undefined) return undefined;
       const n = lengthOf(m, h), off = r[1] % (n + 1);
       // Now and then a range that ends past the chain.
@@ -770,6 +778,21 @@ const CHAIN_OPS: OpSpec[] = [
       if ((a.lowat as number) > so.hiwat[which]) return { error: "ERANGE" };
       return (so.lowat[which] = a.lowat as number);
     },
+  },
+  {
+    // Pool.sysctl of the zones' limits (the op "sysctl" writes the reserve).
+    name: "sysctlLimit",
+    weight: 1,
+    args: [{ name: "name" }, { name: "value", kind: "tunableValue", valid: (v) => inRange(v, 0, 2 ** 31 - 1) }],
+    gen: (m, r) => {
+      const z: ZoneName = r[0] % 2 ? "cluster" : "mbuf", name = m.profile.aliases[z === "mbuf" ? "nmbufs" : "nmbclusters"];
+      if (name === undefined) return undefined;
+      const old = m.zones[z].limit;
+      // The same value, a lower one (refused), a raise, one past what thewall holds.
+      return { name, value: [old, Math.max(0, old - 1), old + 1 + (r[1] % 16), 2 ** 24][r[2] % 4] };
+    },
+    run: (run, a) => ({ ...run.pool.sysctl(a.name as string, a.value as number) }) as unknown as Result,
+    model: (m, a) => m.sysctlLimit(a.name as string, a.name === m.profile.aliases["nmbufs"] ? "mbuf" : "cluster", a.value as number),
   },
   {
     name: "soclose",
