@@ -563,6 +563,41 @@ const CHAIN_OPS: OpSpec[] = [
     },
   },
   {
+    // tailspace() then commit(): a reader writes into the last mbuf's trailing space and commits what fit.
+    name: "commit",
+    weight: 2,
+    // bytes is what the reader writes (not an argument of the pool's), so it is not fed bad values.
+    args: [{ name: "m", kind: "handle" }, { name: "bytes" }],
+    gen: (m, r) => {
+      const h = sharedFirst(m, r[0]);
+      return h === undefined ? undefined : { m: h, bytes: someBytes(r[1]) };
+    },
+    run: (run, a) => {
+      const view = run.pool.tailspace(a.m as number), bytes = a.bytes as Uint8Array;
+      const k = Math.min(view.length, bytes.length);
+      view.set(bytes.subarray(0, k));
+      run.pool.commit(a.m as number, k);
+      return k;
+    },
+    model: () => undefined,
+    observe: (m, run, a, actual) => {
+      const d = settle(m, run);
+      if (typeof d === "string") return d;
+      if (!isZero(d)) return `tailspace and commit took or freed ${d.mbufs} mbufs`;
+      const l = chain(m, a.m), b = bytesOf(a.bytes);
+      if (typeof actual !== "number" || actual < 0 || actual > b.length) return `committed ${JSON.stringify(actual)} of ${b.length} bytes`;
+      const w = walkChain(run.pool, run.live.get(a.m as string)!), last = w[w.length - 1];
+      // A shared cluster has no trailing space (read-only); a fresh head has all of its own.
+      if (last.ext && (m.shared.get(last.ext) ?? 0) > 1 && actual !== 0) return `committed ${actual} bytes into a shared cluster`;
+      if (l.bytes === undefined && !l.extra && w.length === 1) { // never held data
+        const room = last.ext ? m.profile.mclbytes : l.pkthdr ? MHLEN : MLEN;
+        if (actual !== Math.min(room, b.length)) return `a fresh head took ${actual} bytes, its room is ${room}`;
+      }
+      (l.bytes ??= []).push(...b.slice(0, actual));
+      return undefined;
+    },
+  },
+  {
     name: "socreate",
     weight: 1,
     args: [],
