@@ -160,7 +160,7 @@ describe("traces", () => {
       "append", "copyback", "copydata", "length", "adj", "dup", "cat", "socreate", "sbwrite", "sbdrop", "sbflush", "soclose",
       "sysctl", "setPacketZone", "packetRefill", "packetDrain", "packetBalance",
       "copym", "copypacket", "split", "pullup", "prepend", "defrag",
-      "sbappend", "sbappendrecord", "sbdroprecord", "sbtake", "sbreserve", "sbsetlowat", "sysctlLimit", "commit"]));
+      "sbappend", "sbappendrecord", "sbdroprecord", "sbtake", "sbreserve", "sbsetlowat", "sysctlLimit", "commit", "writable"]));
   });
 });
 

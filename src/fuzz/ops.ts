@@ -598,6 +598,29 @@ const CHAIN_OPS: OpSpec[] = [
     },
   },
   {
+    // M_WRITABLE, with M_LEADINGSPACE and M_TRAILINGSPACE of the same mbuf: [writable, leading, trailing].
+    name: "writable",
+    weight: 1,
+    args: [{ name: "m", kind: "handle" }],
+    gen: (m, r) => {
+      const h = sharedFirst(m, r[0]);
+      return h === undefined ? undefined : { m: h };
+    },
+    run: (run, a) => [run.pool.writable(a.m as number), run.pool.leadingspace(a.m as number), run.pool.trailingspace(a.m as number)],
+    model: () => undefined,
+    observe: (m, run, a, actual) => {
+      const head = walkChain(run.pool, run.live.get(a.m as string)!)[0];
+      // A cluster with more than one reference is read-only and offers no space on either side.
+      const shared = head.ext !== 0 && (m.shared.get(head.ext) ?? 0) > 1;
+      const room = head.ext ? m.profile.mclbytes : 256;
+      if (!Array.isArray(actual) || actual.length !== 3) return `gave ${JSON.stringify(actual)}`;
+      const [w, lead, trail] = actual as [boolean, number, number];
+      if (w === shared) return `writable is ${w} for a head whose cluster is ${shared ? "" : "not "}shared`;
+      if (shared ? lead !== 0 || trail !== 0 : lead < 0 || trail < 0 || lead + trail + head.len > room) return `leading ${lead} and trailing ${trail} space around ${head.len} bytes (room ${room})`;
+      return undefined;
+    },
+  },
+  {
     name: "socreate",
     weight: 1,
     args: [],
