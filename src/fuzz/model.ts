@@ -18,6 +18,13 @@
 // zones before anything else is tried, except in mode "none" (the 2005
 // behaviour, where pairs never go back). The fuzzer runs the zone without a
 // timer (interval 0): balancing happens only through packetBalance/Refill/Drain.
+//
+// Clusters shared by reference count (m_copym, m_split) are kept by address
+// with their number of chain references (`shared`): in use, owned by no
+// chain alone, freed with their last reference. Which clusters an operation
+// shares is layout, read from the pool (walk.ts) and recounted by `reshape`;
+// `checkHeld` then holds the pool to exactly what the chains and sockets hold.
+// Socket buffers are modelled as records of bytes with sb_hiwat and sb_lowat.
 
 import { M_WAITOK, M_RECV, MT_NTYPES } from "../constants.js";
 import type { Profile, Layout } from "../profiles.js";
@@ -96,6 +103,16 @@ function add(to: Holding, d: Holding, sign: number): void {
   to.mbufs += sign * d.mbufs;
   to.clusters += sign * d.clusters;
   for (let t = 0; t < MT_NTYPES; t++) to.census[t] += sign * d.census[t];
+}
+
+/** Everything chain `l` holds, its head included, times `sign`. */
+function wholeChain(l: LiveMbuf, sign: number): Holding {
+  const h = emptyHolding();
+  h.mbufs = sign;
+  h.census[l.type] = sign;
+  h.clusters = l.cluster ? sign : 0;
+  if (l.extra) add(h, l.extra, sign);
+  return h;
 }
 
 export const emptyHolding = (): Holding => ({ mbufs: 0, clusters: 0, census: new Array<number>(MT_NTYPES).fill(0) });
@@ -479,25 +496,13 @@ export class Model {
   /** sbappend / sbappendrecord: chain `name` (no shared cluster) goes to socket `so`, with everything it holds. */
   giveToSocket(name: string, so: LiveSocket): LiveMbuf {
     const l = this.consumed(name);
-    const moved = emptyHolding();
-    moved.mbufs = 1;
-    moved.census[l.type] = 1;
-    moved.clusters = l.cluster ? 1 : 0;
-    if (l.extra) add(moved, l.extra, 1);
-    this.hold(so.hold, moved);
+    this.hold(so.hold, wholeChain(l, 1));
     return l;
   }
 
   /** sbtake: the socket gives up what new chain `name` holds (recounted from its layout first). */
   takeFromSocket(name: string, so: LiveSocket): void {
-    const l = this.live.get(name)!;
-    const moved = emptyHolding();
-    moved.mbufs = 1;
-    moved.census[l.type] = 1;
-    moved.clusters = l.cluster ? 1 : 0;
-    if (l.extra) add(moved, l.extra, 1);
-    add(moved, moved, -2); // negate
-    this.hold(so.hold, moved);
+    this.hold(so.hold, wholeChain(this.live.get(name)!, -1));
   }
 
   /** soclose: everything the socket holds is freed (whole pairs parked). */
