@@ -56,6 +56,18 @@ export const MISBEHAVING: Record<string, (options: PoolOptions) => Pool> = {
   /** append() loses the last byte of what it is given (only the chain's bytes show it). */
   "append losing a byte": (o) => patch(Pool.create(o), "append", (p, m, bytes, how) =>
     p.append(m as number, bytes instanceof Uint8Array && bytes.length > 1 ? bytes.subarray(0, bytes.length - 1) : (bytes as Uint8Array), how as number)),
+  /**
+   * copyback() writes in place through zero-copy views, even into a cluster another chain shares
+   * (no copy on write): only the other chain's bytes show it.
+   */
+  "copyback writing through shared clusters": (o) => patch(Pool.create(o), "copyback", (p, m, off, bytes, how) => {
+    if (typeof off === "number" && Number.isInteger(off) && off >= 0 && bytes instanceof Uint8Array && bytes.length
+      && off + bytes.length <= p.length(m as number)) {
+      p.apply(m as number, off, bytes.length, (view, pos) => view.set(bytes.subarray(pos - off, pos - off + view.length)));
+      return true;
+    }
+    return p.copyback(m as number, off as number, bytes as Uint8Array, how as number);
+  }),
   /** grow() asks the core for one item more than it was told. */
   "grow off by one": (o) => patch(Pool.create(o), "grow", (p, zone, free) =>
     p.grow(zone as "mbuf", typeof free === "number" && free >= 0 && free < 2 ** 31 - 1 ? free + 1 : (free as number))),

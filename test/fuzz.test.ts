@@ -158,7 +158,9 @@ describe("traces", () => {
     expect(names).toEqual(expect.arrayContaining(["get", "gethdr", "getcl", "clget", "free", "freem", "getBulk", "freemBulk",
       "chtype", "setOwner", "setReserved", "setReserve", "grow", "reclaim", "onDrain", "advance", "audit", "stats",
       "append", "copyback", "copydata", "length", "adj", "dup", "cat", "socreate", "sbwrite", "sbdrop", "sbflush", "soclose",
-      "sysctl", "setPacketZone", "packetRefill", "packetDrain", "packetBalance"]));
+      "sysctl", "setPacketZone", "packetRefill", "packetDrain", "packetBalance",
+      "copym", "copypacket", "split", "pullup", "prepend", "defrag",
+      "sbappend", "sbappendrecord", "sbdroprecord", "sbtake", "sbreserve", "sbsetlowat", "sysctlLimit", "commit", "writable"]));
   });
 });
 

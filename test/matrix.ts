@@ -645,7 +645,10 @@ function opTableCases(factory?: PoolFactory): MatrixCase[] {
           if (!good || v === undefined) continue;
           const args: Args = { ...good, [arg.name]: v };
           const before = run.pool.stats();
-          const expected: Result = argError(op, args, model) ?? op.model(model, args) ?? null;
+          const bad = argError(op, args, model);
+          // A class this op accepts (an omitted offset, a length for prepend's data) whose result only its observer judges: no bad input.
+          if (!bad && op.observe) continue;
+          const expected: Result = bad ?? op.model(model, args) ?? null;
           const actual = capture(() => op.run(run, decodeArgs(run, args), args));
           let verdict: Verdict = matches(expected, actual) ? undefined : `gave ${JSON.stringify(actual)}, the model expects ${JSON.stringify(expected)}`;
           const audit = run.pool.audit();

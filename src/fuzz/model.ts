@@ -18,6 +18,13 @@
 // zones before anything else is tried, except in mode "none" (the 2005
 // behaviour, where pairs never go back). The fuzzer runs the zone without a
 // timer (interval 0): balancing happens only through packetBalance/Refill/Drain.
+//
+// Clusters shared by reference count (m_copym, m_split) are kept by address
+// with their number of chain references (`shared`): in use, owned by no
+// chain alone, freed with their last reference. Which clusters an operation
+// shares is layout, read from the pool (walk.ts) and recounted by `reshape`;
+// `checkHeld` then holds the pool to exactly what the chains and sockets hold.
+// Socket buffers are modelled as records of bytes with sb_hiwat and sb_lowat.
 
 import { M_WAITOK, M_RECV, MT_NTYPES } from "../constants.js";
 import type { Profile, Layout } from "../profiles.js";
@@ -50,6 +57,8 @@ export interface LiveMbuf {
   bytes?: number[];
   /** Buffers of the chain beyond the head (measured). */
   extra?: Holding;
+  /** Shared clusters the chain references, one entry per reference (see Model.shared). */
+  refs?: number[];
 }
 
 /** An open socket: the bytes of each socket buffer (exact) and the buffers it holds (measured). */
@@ -57,6 +66,22 @@ export interface LiveSocket {
   snd: number[];
   rcv: number[];
   hold: Holding;
+  /** Each socket buffer's records (m_nextpkt), by length in bytes, oldest first (none empty). */
+  recs: { snd: number[]; rcv: number[] };
+  /** sb_hiwat and sb_lowat of each socket buffer. */
+  hiwat: { snd: number; rcv: number };
+  lowat: { snd: number; rcv: number };
+}
+
+/** Drops `len` bytes from the front of records `recs` (sbdrop: a record used up goes with them). */
+export function dropRecords(recs: number[], len: number): void {
+  while (len > 0 && recs.length) {
+    if (recs[0] > len) {
+      recs[0] -= len;
+      return;
+    }
+    len -= recs.shift()!;
+  }
 }
 
 /** The bytes of trace value {"$":"bytes","n":n,"s":s}: byte i is (s + 31 i) mod 256. */
@@ -80,6 +105,16 @@ function add(to: Holding, d: Holding, sign: number): void {
   for (let t = 0; t < MT_NTYPES; t++) to.census[t] += sign * d.census[t];
 }
 
+/** Everything chain `l` holds, its head included, times `sign`. */
+function wholeChain(l: LiveMbuf, sign: number): Holding {
+  const h = emptyHolding();
+  h.mbufs = sign;
+  h.census[l.type] = sign;
+  h.clusters = l.cluster ? sign : 0;
+  if (l.extra) add(h, l.extra, sign);
+  return h;
+}
+
 export const emptyHolding = (): Holding => ({ mbufs: 0, clusters: 0, census: new Array<number>(MT_NTYPES).fill(0) });
 
 /** What a packet-zone epoch reports (Pool.packetBalance). */
@@ -94,7 +129,8 @@ export interface PacketEpochLike {
 
 /** One zone's size. */
 export interface ModelZone {
-  readonly limit: number;
+  /** The zone's limit (nmbufs / nmbclusters; a runtime sysctl may raise it). */
+  limit: number;
   readonly perPage: number;
   readonly grows: boolean;
   /** Items carved (in use + free). */
@@ -142,6 +178,12 @@ export class Model {
   /** Pairs parked in the packet cache (also counted by neither zone's free items). */
   parked = 0;
   /**
+   * Clusters shared by reference (m_copym, m_split), by address: how many
+   * chain references each has. Such a cluster is in use, owned by no chain
+   * alone; it is freed (its pair parked) when its last reference goes.
+   */
+  readonly shared = new Map<number, number>();
+  /**
    * Set by whoever runs the model beside a pool: true if a freed handle's
    * address is held by a live handle again (then the name would reach that
    * one, so it is no "freed handle" to test with).
@@ -164,7 +206,7 @@ export class Model {
 
   /** Items of a zone in use. */
   inUse(z: ZoneName): number {
-    return z === "mbuf" ? this.live.size + this.held.mbufs : this.clusterCount + this.held.clusters;
+    return z === "mbuf" ? this.live.size + this.held.mbufs : this.clusterCount + this.held.clusters + this.shared.size;
   }
 
   /** Adds `d` to holding `h` and to the sum. */
@@ -300,10 +342,12 @@ export class Model {
       if (this.packet !== "off") this.parked++;
     }
     if (l.extra) {
-      // No two chains share a cluster in the fuzzed operations: each is the last reference.
+      // Clusters the chain owns alone: each is the last reference.
       if (this.packet !== "off") this.parked += l.extra.clusters;
       this.unhold(l.extra);
     }
+    // A shared cluster goes (its pair parked) with its last reference.
+    for (const c of l.refs ?? []) if (this.unref(c) && this.packet !== "off") this.parked++;
     this.live.delete(name);
     this.dead.add(name);
   }
@@ -342,17 +386,91 @@ export class Model {
     return true;
   }
 
-  /** The head `name` left the trace's hands without being freed (m_cat linked it into another chain). */
-  consumed(name: string): LiveMbuf {
+  /**
+   * The head `name` left the trace's hands without being freed (m_cat linked
+   * it into another chain). Its shared references stay counted: whoever takes
+   * its mbufs takes them (`into`), or `reshape` recounts them.
+   */
+  consumed(name: string, into?: LiveMbuf): LiveMbuf {
     const l = this.live.get(name)!;
     this.live.delete(name);
     if (l.cluster) this.clusterCount--;
     if (l.extra) this.unhold(l.extra);
+    if (into && l.refs?.length) (into.refs ??= []).push(...l.refs);
     return l;
   }
 
+  /** Drops one reference to shared cluster `c`; true if it was the last (the cluster is freed). */
+  private unref(c: number): boolean {
+    const n = (this.shared.get(c) ?? 0) - 1;
+    if (n > 0) this.shared.set(c, n);
+    else this.shared.delete(c);
+    return n <= 0;
+  }
+
+  /**
+   * After an operation that rearranged clusters among chains `walks` (live
+   * heads, by name, with their layouts read from the pool) and dropped chains
+   * `gone` (already out of the live set, by consumed): recounts what each
+   * holds. A cluster already shared keeps its count, adjusted to the
+   * references now seen; one seen in more than one place becomes shared; a
+   * shared one with no reference left was freed. Returns a problem, if any
+   * (a head's type other than the model's).
+   */
+  reshape(walks: ReadonlyMap<string, readonly { type: number; ext: number }[]>, gone: readonly LiveMbuf[] = []): string | undefined {
+    const before = new Map<number, number>();
+    const drop = (l: LiveMbuf): void => {
+      for (const c of l.refs ?? []) before.set(c, (before.get(c) ?? 0) + 1);
+      l.refs = [];
+    };
+    for (const l of gone) drop(l);
+    for (const name of walks.keys()) {
+      const l = this.live.get(name)!;
+      drop(l);
+      if (l.cluster) this.clusterCount--;
+      if (l.extra) this.unhold(l.extra);
+    }
+    for (const [c, n] of before) this.shared.set(c, (this.shared.get(c) ?? 0) - n);
+    const seen = new Map<number, number>();
+    for (const w of walks.values()) for (const x of w) if (x.ext) seen.set(x.ext, (seen.get(x.ext) ?? 0) + 1);
+    for (const [c, n] of seen) {
+      if (this.shared.has(c)) this.shared.set(c, this.shared.get(c)! + n);
+      else if (n > 1) this.shared.set(c, n);
+    }
+    for (const [c, n] of this.shared) {
+      if (n < 0) return `shared cluster ${c} has ${n} references`;
+      if (n === 0) this.shared.delete(c);
+    }
+    for (const [name, w] of walks) {
+      const l = this.live.get(name)!;
+      if (!w.length) return `${name} walks to no mbuf`;
+      if (w[0].type !== l.type) return `${name}'s head has type ${w[0].type}, the model says ${l.type}`;
+      l.refs = w.filter((x) => x.ext && this.shared.has(x.ext)).map((x) => x.ext);
+      l.cluster = w[0].ext !== 0 && !this.shared.has(w[0].ext);
+      if (l.cluster) this.clusterCount++;
+      const extra = emptyHolding();
+      for (const x of w.slice(1)) {
+        extra.mbufs++;
+        extra.census[x.type]++;
+        if (x.ext && !this.shared.has(x.ext)) extra.clusters++;
+      }
+      l.extra = emptyHolding();
+      this.hold(l.extra, extra);
+    }
+    return undefined;
+  }
+
+  /** Checks that the buffers the model's chains and sockets hold are exactly those the pool has in use. */
+  checkHeld(s: PoolStats): string | undefined {
+    const census = this.stats().census;
+    if (s.mbufs.current !== this.inUse("mbuf")) return `the pool has ${s.mbufs.current} mbufs in use, the chains hold ${this.inUse("mbuf")}`;
+    if (s.clusters.current !== this.inUse("cluster")) return `the pool has ${s.clusters.current} clusters in use, the chains hold ${this.inUse("cluster")}`;
+    if (s.census.some((n, t) => n !== census[t])) return `the census is ${s.census}, the chains hold ${census}`;
+    return undefined;
+  }
+
   /** Adds a new head measured from the pool (m_dup's copy); returns its name. */
-  addChain(type: number, pkthdr: boolean, bytes: number[], d: Holding): string {
+  addChain(type: number, pkthdr: boolean, bytes: number[], d: Holding = emptyHolding()): string {
     // The head's own mbuf is counted by the live set: the rest is the chain's holding.
     const extra = emptyHolding();
     const head: Holding = { mbufs: 1, clusters: 0, census: new Array<number>(MT_NTYPES).fill(0) };
@@ -366,10 +484,25 @@ export class Model {
   /** Records an open socket with what it holds; returns its name. */
   addSocket(d: Holding): string {
     const name = `h${++this.allocated}`;
-    const so: LiveSocket = { snd: [], rcv: [], hold: emptyHolding() };
+    // socreate reserves 32768 bytes to send and 65536 to receive (the Pool.socreate defaults the fuzzer uses).
+    const so: LiveSocket = {
+      snd: [], rcv: [], hold: emptyHolding(), recs: { snd: [], rcv: [] }, hiwat: { snd: 32768, rcv: 65536 }, lowat: { snd: 0, rcv: 0 },
+    };
     this.sockets.set(name, so);
     this.hold(so.hold, d);
     return name;
+  }
+
+  /** sbappend / sbappendrecord: chain `name` (no shared cluster) goes to socket `so`, with everything it holds. */
+  giveToSocket(name: string, so: LiveSocket): LiveMbuf {
+    const l = this.consumed(name);
+    this.hold(so.hold, wholeChain(l, 1));
+    return l;
+  }
+
+  /** sbtake: the socket gives up what new chain `name` holds (recounted from its layout first). */
+  takeFromSocket(name: string, so: LiveSocket): void {
+    this.hold(so.hold, wholeChain(this.live.get(name)!, -1));
   }
 
   /** soclose: everything the socket holds is freed (whole pairs parked). */
@@ -479,6 +612,23 @@ export class Model {
   /** Freed handles whose address no live handle holds: what a "freed handle" test may use. */
   freedHandles(): string[] {
     return [...this.dead].filter((name) => !this.addressReused(name));
+  }
+
+  /**
+   * A runtime write of a zone's limit (kern.ipc.nmbclusters / nmbufs), by the
+   * profile's rule: FreeBSD's sysctl handler only raises them (4.x sizes them
+   * at boot: no write); the mbufs and the clusters must still fit in thewall,
+   * and nmbufs may not fall below nmbclusters. Returns the change, or ETUNABLE.
+   */
+  sysctlLimit(name: string, z: ZoneName, value: number): { name: string; old: number; new: number } | { error: string } {
+    const zone = this.zones[z], old = zone.limit;
+    const runtime = this.profile.tunables.find((t) => t.name === name)?.runtime;
+    if (value === old) return { name, old, new: value };
+    if (runtime !== "raise" || value < old) return { error: "ETUNABLE" };
+    if (value * (z === "mbuf" ? 256 : this.profile.mclbytes) > this.layout.thewall) return { error: "ETUNABLE" };
+    if (z === "cluster" && value > this.zones.mbuf.limit) return { error: "ETUNABLE" };
+    zone.limit = value;
+    return { name, old, new: value };
   }
 
   /** Counts a waiting request that gave up. */
