@@ -709,8 +709,11 @@ export class Pool extends EventEmitter {
 
   /**
    * sbappend: gives the chain of head `m` to the last record of a socket buffer, compacting
-   * small mbufs into trailing space (a new record after one ended with M_EOR).
-   * @returns true, or false if its bytes exceed sbspace (`m` is still the caller's).
+   * small mbufs into trailing space (a new record after one ended with M_EOR). As in BSD's
+   * sbcompress, mbufs that hold no data are freed rather than queued: a chain of no bytes is
+   * freed whole and the call returns true.
+   * @returns true (the chain is the socket's now, or was empty and freed), or false if its bytes
+   *   exceed sbspace (`m` is still the caller's).
    * @throws MbufError EINVAL, EBADHANDLE, EDOUBLEFREE, EBUSY.
    */
   sbappend(so: number, which: SockbufName, m: number): boolean {
