@@ -1,6 +1,6 @@
 // A DNS-style UDP responder over pool chains (seed 000's server, hardened).
 //
-// Each query arrives as a chain; the parser (src/sim/dns.ts) reads it with a
+// Each query arrives as a chain; the parser (src/dns.ts) reads it with a
 // bounds check on every length, so a label that claims to be longer than the
 // packet is rejected and counted, never read past or kept. A valid A query is
 // answered from a chain: the header and question are copied out of the query
@@ -10,11 +10,11 @@
 
 import type { AddressInfo } from "node:net";
 import type { Pool } from "../pool.js";
-import { parseQuery } from "../sim/dns.js";
+import { parseQuery } from "../dns.js";
 import { MbufError } from "../errors.js";
 import { createUdpSocket, NoBufferSpaceError, type MbufUdpSocket, type UdpOptions } from "./udp.js";
 
-export { parseQuery, buildQuery, type DnsParse } from "../sim/dns.js";
+export { parseQuery, buildQuery, type DnsParse } from "../dns.js";
 
 /** Options of createDnsResponder. */
 export interface DnsResponderOptions extends UdpOptions {

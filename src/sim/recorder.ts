@@ -2,6 +2,7 @@
 // text summary (worst moment) and the HTML report's charts.
 
 import type { Pool } from "../pool.js";
+import { sampleOf } from "../stats/series.js";
 import type { Simulator } from "./engine.js";
 
 /** Named series sampled at the same instants. */
@@ -35,14 +36,14 @@ export class Recorder {
   }
 
   sample(): void {
-    const st = this.pool.stats();
+    // The pool's figures are the usage series' own (src/stats/series.ts), named as its columns.
+    const x = sampleOf(this.pool.stats(), this.sim.now());
     const row: Record<string, number> = {
-      // The snapshot's figures are honest already: packet-cache pairs count as cache.
-      "mbufs in use": st.mbufs.current,
-      "clusters in use": st.clusters.current,
-      "clusters cached": st.clusters.cache,
-      denied: st.mbufs.denied + st.clusters.denied,
-      delayed: st.mbufs.delayed + st.clusters.delayed,
+      "mbufs in use": x.mbufsInUse,
+      "clusters in use": x.clustersInUse,
+      "clusters cached": x.clustersCache,
+      denied: x.denied,
+      delayed: x.delayed,
       ...this.extra(),
     };
     this.series.t.push(+(this.sim.now() / 1000).toFixed(3));

@@ -2,7 +2,7 @@
 // layout (usr.bin/netstat/mbuf.c). Arithmetic per REFERENCE.md.
 
 import type { PoolStats } from "./snapshot.js";
-import { networkBytes } from "./json.js";
+import { networkBytes } from "./snapshot.js";
 import { MT } from "../constants.js";
 
 /** FreeBSD 4's type names, in netstat's table order. */

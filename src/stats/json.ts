@@ -2,7 +2,7 @@
 // names. The document is versioned: a field is never renamed or given a new
 // meaning within a version; new fields may be added.
 
-import type { PoolStats, ZoneStats } from "./snapshot.js";
+import { networkBytes, type PoolStats, type ZoneStats } from "./snapshot.js";
 import { MT_NAMES } from "../constants.js";
 
 /** Schema name and version of the JSON report. */
@@ -73,17 +73,6 @@ const zoneJSON = (z: ZoneStats): ZoneJSON => ({
   pages: z.pages, allocs: z.allocs, frees: z.frees, denied: z.denied, delayed: z.delayed,
   pagesIn: z.pagesIn, pagesOut: z.pagesOut,
 });
-
-/**
- * Network bytes in use and cached, as modern FreeBSD counts them. The snapshot's
- * zone figures are already FreeBSD's current/cache (packet-cache pairs count as cache).
- */
-export function networkBytes(s: PoolStats): { inUse: number; cache: number } {
-  return {
-    inUse: s.mbufs.current * s.msize + s.clusters.current * s.mclbytes,
-    cache: s.mbufs.cache * s.msize + s.clusters.cache * s.mclbytes,
-  };
-}
 
 /** The JSON report as an object. */
 export function statsJSON(s: PoolStats): StatsJSON {

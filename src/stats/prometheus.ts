@@ -7,7 +7,7 @@
 import { Registry, Gauge, Counter } from "prom-client";
 import type { PoolStats, ZoneStats } from "./snapshot.js";
 import { MT_NAMES } from "../constants.js";
-import { networkBytes } from "./json.js";
+import { networkBytes } from "./snapshot.js";
 
 /** Prefix of every metric name. */
 export const METRIC_PREFIX = "mbufpool_";

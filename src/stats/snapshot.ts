@@ -215,3 +215,14 @@ export function readSnapshot(
     jumboLimits: meta.jumboLimits,
   };
 }
+
+/**
+ * Network bytes in use and cached, as modern FreeBSD counts them. The snapshot's
+ * zone figures are already FreeBSD's current/cache (packet-cache pairs count as cache).
+ */
+export function networkBytes(s: PoolStats): { inUse: number; cache: number } {
+  return {
+    inUse: s.mbufs.current * s.msize + s.clusters.current * s.mclbytes,
+    cache: s.mbufs.cache * s.msize + s.clusters.cache * s.mclbytes,
+  };
+}

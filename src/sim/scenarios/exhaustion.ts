@@ -16,7 +16,7 @@ import { Simulator } from "../engine.js";
 import { Recorder } from "../recorder.js";
 import { closeClean } from "../finish.js";
 import { foldLog, type Scenario, type ScenarioOptions, type VariantResult, scenarioResult } from "../types.js";
-import { buildQuery, parseQuery } from "../dns.js";
+import { buildQuery, parseQuery } from "../../dns.js";
 
 const DURATION = 60_000;
 const SEGMENT = 1460;

@@ -1,6 +1,6 @@
 // A DNS question parser with the bounds checks seed 000's server needed:
 // "Label claims to be longer than packet" must be a rejected query, never a
-// read past the data or a buffer kept.
+// read past the data or a buffer kept. Shared by the simulator and mbufpool/node.
 
 /** Why a query was rejected, or the parsed question. */
 export type DnsParse =
