@@ -8,6 +8,7 @@ import { STATS, ZONE_BYTES, G_BYTES } from "./stats";
 import { XCHG, XCHG_CAP } from "./bulk";
 import { META_BYTES_PER_PAGE } from "./arena";
 import { DXCHG, DXCHG_CAP } from "./chain";
+import { SB_MAX } from "./sockbuf";
 
 export {
   mb_init, m_get, m_gethdr, m_getcl, m_clget, m_free, m_freem, m_chtype, m_setflags,
@@ -29,6 +30,8 @@ export const MB_DXCHG: i32 = <i32>DXCHG;
 export const MB_DXCHG_CAP: i32 = DXCHG_CAP;
 
 // Socket buffers (sockbuf.ts)
+/** sb_max: most a socket buffer may reserve, in bytes of mbuf memory (kern.ipc.maxsockbuf). */
+export const MB_SB_MAX: i32 = SB_MAX;
 export {
   socreate, soclose, so_pcb, so_sockbuf, sbreserve, sbsetlowat, sbrelease, sbspace,
   sbappend, sbappendrecord, sb_write, sbdrop, sbdroprecord, sbflush,

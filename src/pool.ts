@@ -14,7 +14,7 @@ import { MbufError, coreError, checkInt } from "./errors.js";
 import { DataExchange, checkRange, copyData, copyBack, applySegments } from "./chain.js";
 import { sbWhich, readSockbuf, type SockbufName, type SockbufStats, type SocketOptions } from "./sockbuf.js";
 import { getProfile, resolveTunables, THEWALL_MAX, type Profile, type ProfileName, type Values, type Layout } from "./profiles.js";
-import { M_NOWAIT, M_WAITOK, MT, M_PKTHDR, M_COPYALL, ZONE_MBUF, ZONE_CLUSTER, PAGE_SIZE } from "./constants.js";
+import { M_NOWAIT, M_WAITOK, MT, M_PKTHDR, M_COPYALL, ZONE_MBUF, ZONE_CLUSTER, PAGE_SIZE, MSIZE } from "./constants.js";
 import { readSnapshot, type PoolStats } from "./stats/snapshot.js";
 import { formatNetstat, PROFILE_FORMAT } from "./stats/netstat.js";
 import { auditMessage, type AuditResult } from "./audit.js";
@@ -647,6 +647,14 @@ export class Pool extends EventEmitter {
   // A socket is an MT_SOCKET mbuf holding both socket buffers (and an MT_PCB mbuf if asked);
   // `which` is "rcv" or "snd". A chain given to sbappend/sbappendrecord belongs to the socket
   // buffer afterwards; soclose frees everything the socket holds.
+
+  /**
+   * The largest sb_hiwat sbreserve accepts: sb_max (kern.ipc.maxsockbuf, 256 KiB) scaled by
+   * MCLBYTES / (MSIZE + MCLBYTES), as sbreserve(9) does (233016 bytes with 2 KiB clusters).
+   */
+  get sbHiwatMax(): number {
+    return Math.floor((this.ex.MB_SB_MAX.value * this.mclbytes) / (MSIZE + this.mclbytes));
+  }
 
   /**
    * socreate: a socket with both socket buffers reserved (32768 send, 65536 receive by default).

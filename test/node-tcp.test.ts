@@ -1,6 +1,6 @@
 // mbufpool/node TCP under real load on loopback: a pool smaller than the load,
 // back-pressure instead of failure, idle drops that free everything.
-import { describe, it, expect } from "vitest";
+import { describe, it, expect, vi } from "vitest";
 import net from "node:net";
 import { makePool } from "./helpers.js";
 import type { Pool } from "mbufpool";
@@ -75,6 +75,10 @@ describe("mbufpool/node TCP", () => {
     const pool = makePool({ pinned: true });
     expect(() => createServer(pool, { rcvHiwat: 100 })).toThrow(expect.objectContaining({ code: "EINVAL" }));
     expect(() => createServer(pool, { idleTimeoutMs: -1 })).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    // More than sb_max allows is refused at creation, not at the first connection.
+    expect(() => createServer(pool, { rcvHiwat: pool.sbHiwatMax + 1 })).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    expect(() => createServer(pool, { sndHiwat: pool.sbHiwatMax + 1 })).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    expect(() => createServer(pool, { noDelay: 1 as unknown as boolean })).toThrow(expect.objectContaining({ code: "EINVAL" }));
     expect(() => connect(pool, { port: 0 })).toThrow(expect.objectContaining({ code: "EINVAL" }));
     const server = createServer(pool);
     const { port } = await server.listen();
@@ -157,6 +161,29 @@ describe("mbufpool/node TCP", () => {
     for (const c of clients) c.destroy();
     await server.close();
   }, 30_000);
+
+  it("disables Nagle's algorithm on every connection unless told not to", async () => {
+    const pool = makePool({ pinned: true });
+    const spy = vi.spyOn(net.Socket.prototype, "setNoDelay");
+    try {
+      for (const noDelay of [undefined, false]) {
+        spy.mockClear();
+        const server = echo(pool, noDelay === undefined ? {} : { noDelay });
+        const { port } = await server.listen();
+        const c = connect(pool, noDelay === undefined ? { port } : { port, noDelay });
+        await new Promise((r) => c.once("connect", r));
+        await until(() => server.connections.size === 1, 5000);
+        // Both ends: the accepted socket and the client's.
+        expect(spy.mock.calls.filter(([v]) => v === (noDelay ?? true)).length).toBeGreaterThanOrEqual(2);
+        c.destroy();
+        await until(() => server.connections.size === 0, 5000);
+        await server.close();
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    expect(pool.outstanding().total).toBe(0);
+  });
 
   it("a client socket over the pool: writes from chains, reads chains and bytes, destroy frees everything", async () => {
     const pool = makePool({ pinned: true });

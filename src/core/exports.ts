@@ -58,6 +58,7 @@ export interface CoreExports {
   readonly MB_DXCHG: G;
   readonly MB_DXCHG_CAP: G;
   // Socket buffers (assembly/sockbuf.ts)
+  readonly MB_SB_MAX: G;
   socreate(how: number, flags: number): number;
   soclose(so: number): number;
   so_pcb(so: number): number;

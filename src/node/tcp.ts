@@ -39,6 +39,7 @@ import { EventEmitter } from "node:events";
 import type { AddressInfo } from "node:net";
 import type { Pool } from "../pool.js";
 import { MbufError, checkInt, coreError } from "../errors.js";
+import { checkBool } from "../validate.js";
 import { M_NOWAIT, M_WAITOK, M_RECV, M_PKTHDR, MT } from "../constants.js";
 import type { HolderClassifier } from "../leak.js";
 import { tcpStats, registerStats, type TcpStats } from "./stats.js";
@@ -53,6 +54,12 @@ export interface TcpOptions {
   idleTimeoutMs?: number;
   /** TCP keepalive initial delay in ms (0: off, the default); a failed probe drops the connection. */
   keepAliveMs?: number;
+  /**
+   * Disable Nagle's algorithm (TCP_NODELAY; true by default). A write goes out as a chain of
+   * cluster-sized segments; with Nagle on, a small last segment waits for the peer's delayed
+   * ACK, and an echo or request/response exchange stalls on every round trip (bench/README.md).
+   */
+  noDelay?: boolean;
   /** How long one waiting allocation for the next read waits before it is asked again, in ms (1000). */
   waitMs?: number;
   /**
@@ -84,7 +91,7 @@ export interface TcpConnectOptions extends TcpOptions {
 
 interface Resolved {
   rcvHiwat: number; sndHiwat: number; idleTimeoutMs: number; keepAliveMs: number; waitMs: number;
-  ownerBase: number; owner: number; maxPosted: number | undefined;
+  noDelay: boolean; ownerBase: number; owner: number; maxPosted: number | undefined;
 }
 
 /** Clusters posted for reads now, shared by the connections of one server. */
@@ -96,11 +103,13 @@ function resolve(pool: Pool, o: TcpOptions): Resolved {
   }
   return {
     // A read is up to a cluster: the receive buffer must hold two, the send buffer one.
-    rcvHiwat: checkInt(o.rcvHiwat ?? 65536, "rcvHiwat", 2 * pool.mclbytes, 0x7fffffff),
-    sndHiwat: checkInt(o.sndHiwat ?? 32768, "sndHiwat", pool.mclbytes, 0x7fffffff),
+    // Checked here, not at the first connection: socreate would refuse more than sb_max allows.
+    rcvHiwat: checkInt(o.rcvHiwat ?? 65536, "rcvHiwat", 2 * pool.mclbytes, pool.sbHiwatMax),
+    sndHiwat: checkInt(o.sndHiwat ?? 32768, "sndHiwat", pool.mclbytes, pool.sbHiwatMax),
     idleTimeoutMs: checkInt(o.idleTimeoutMs ?? 0, "idleTimeoutMs", 0, 0x7fffffff),
     keepAliveMs: checkInt(o.keepAliveMs ?? 0, "keepAliveMs", 0, 0x7fffffff),
     waitMs: checkInt(o.waitMs ?? 1000, "waitMs", 1, 0x7fffffff),
+    noDelay: checkBool(o.noDelay ?? true, "noDelay"),
     ownerBase: checkInt(o.ownerBase ?? 0x10000, "ownerBase", 0, 0xffffffff),
     owner: checkInt(o.owner ?? 0, "owner", 0, 0xffffffff),
     maxPosted: o.maxPosted === undefined ? undefined : checkInt(o.maxPosted, "maxPosted", 0, 0x7fffffff),
@@ -174,6 +183,7 @@ export class MbufSocket extends EventEmitter {
       });
     }
     if (opt.keepAliveMs > 0) s.setKeepAlive(true, opt.keepAliveMs);
+    s.setNoDelay(opt.noDelay);
   }
 
   // --- receive path ---
