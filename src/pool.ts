@@ -314,7 +314,8 @@ export class Pool extends EventEmitter {
         const got = this.ex.m_get_bulk(want, how, type, flags, cl);
         if (got < 0) throw coreError(got, "getBulk", type);
         const x = this.exchange();
-        for (let i = 0; i < got; i++) out[done + i] = x[i];
+        // Into bulkArea() itself, the handles are in place already.
+        if (out !== x) for (let i = 0; i < got; i++) out[done + i] = x[i];
         done += got;
         if (got < want) break;
       }
@@ -339,7 +340,9 @@ export class Pool extends EventEmitter {
     while (done < n) {
       const cnt = Math.min(n - done, this.bulkMax);
       const x = this.exchange();
-      if (handles instanceof Int32Array && done === 0 && cnt === handles.length) {
+      if (handles === x) {
+        // bulkArea() itself: the handles are in place.
+      } else if (handles instanceof Int32Array && done === 0 && cnt === handles.length) {
         x.set(handles); // every element is an i32 already: one copy, no view made
       } else {
         for (let i = 0; i < cnt; i++) {
@@ -356,6 +359,19 @@ export class Pool extends EventEmitter {
       done += cnt;
     }
     if (this.handoffWaiters !== 0) this.waits.serve(true);
+  }
+
+  /**
+   * The bulk calls' exchange area as `bulkMax` handles. Given as `out` to getBulk, or as
+   * `handles` to freemBulk, it saves copying the handles (a fifth of a bulk pair; see
+   * bench/README.md): the core writes and reads them in place.
+   * The view is shared by every bulk call of this pool: the next one overwrites it. On a pool
+   * that is not pinned, an allocation may grow memory and leave the view empty (detached): take
+   * bulkArea() again after each call; the handles are still there.
+   * @returns an Int32Array over linear memory, bulkMax long.
+   */
+  bulkArea(): Int32Array {
+    return this.exchange();
   }
 
   // === Header fields ===

@@ -105,6 +105,27 @@ describe("bulk forms", () => {
     pool.freem(m);
   });
 
+  it("bulkArea(): handles stay in place, and after memory grew they are in the area taken again", () => {
+    const p = makePool({ profile: "freebsd", tunables: { "kern.ipc.maxmbufmem": 4 << 20 } }); // not pinned: memory grows
+    const area = p.bulkArea();
+    expect(area).toBeInstanceOf(Int32Array);
+    expect(area.length).toBe(p.bulkMax);
+    const before = p.buffer;
+    const got = p.getBulk(area, 200, M_NOWAIT, MT.DATA, { cluster: true, pkthdr: true });
+    expect(got).toBe(200);
+    // Carving pages for 200 clusters grew memory: the old view is detached, the handles are not lost.
+    expect(p.buffer).not.toBe(before);
+    expect(area.length).toBe(0);
+    const again = p.bulkArea();
+    const handles = Array.from(again.subarray(0, got));
+    expect(new Set(handles).size).toBe(200);
+    expect(p.stats().mbufs.current).toBe(200);
+    // Freed in place: the area already holds them.
+    p.freemBulk(again, got);
+    expect(p.stats().mbufs.current).toBe(0);
+    expect(p.audit().message).toBe("clean");
+  });
+
   it("random bulk sequences give what the same single calls give (handles, counters, packet zone)", () => {
     type Op = { kind: "get"; n: number; cluster: boolean; pkthdr: boolean } | { kind: "free"; pick: number[] };
     const op: fc.Arbitrary<Op> = fc.oneof(
@@ -114,13 +135,16 @@ describe("bulk forms", () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 25 }), (ops) => {
         // 1 MiB: 128 clusters, so long runs exhaust the pool and count denials.
-        const a = packetPool(1), b = packetPool(1);
-        const liveA: number[] = [], liveB: number[] = [];
+        // c does what a does, in place: through bulkArea(), taken again after every call.
+        const a = packetPool(1), b = packetPool(1), c = packetPool(1);
+        const liveA: number[] = [], liveB: number[] = [], liveC: number[] = [];
         const out = new Int32Array(80);
         for (const o of ops) {
           if (o.kind === "get") {
             const got = a.getBulk(out, o.n, M_NOWAIT, MT.DATA, { cluster: o.cluster, pkthdr: o.pkthdr });
             liveA.push(...out.subarray(0, got));
+            const gotC = c.getBulk(c.bulkArea(), o.n, M_NOWAIT, MT.DATA, { cluster: o.cluster, pkthdr: o.pkthdr });
+            liveC.push(...c.bulkArea().subarray(0, gotC));
             for (let i = 0; i < o.n; i++) {
               const m = o.cluster ? b.getcl(M_NOWAIT, MT.DATA, o.pkthdr ? M_PKTHDR : 0)
                 : o.pkthdr ? b.gethdr(M_NOWAIT, MT.DATA) : b.get(M_NOWAIT, MT.DATA);
@@ -132,14 +156,22 @@ describe("bulk forms", () => {
             const batch = idx.map((i) => liveA.splice(i, 1)[0]);
             a.freemBulk(batch);
             for (const i of idx) b.freem(liveB.splice(i, 1)[0]);
+            const area = c.bulkArea();
+            idx.forEach((i, k) => (area[k] = liveC.splice(i, 1)[0]));
+            c.freemBulk(area, idx.length);
           }
           expect(liveA).toEqual(liveB);
+          expect(liveC).toEqual(liveA);
         }
         expect(reported(a.stats())).toEqual(reported(b.stats()));
+        expect(reported(c.stats())).toEqual(reported(a.stats()));
         expect(a.audit().message).toBe("clean");
+        expect(c.audit().message).toBe("clean");
         a.freemBulk(liveA);
         for (const m of liveB) b.freem(m);
+        c.freemBulk(liveC);
         expect(reported(a.stats())).toEqual(reported(b.stats()));
+        expect(reported(c.stats())).toEqual(reported(a.stats()));
       }),
       { numRuns: 60 },
     );

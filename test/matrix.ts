@@ -216,6 +216,7 @@ const POOL_ENTRIES: Entry[] = [
       return out;
     },
   },
+  { name: "Pool.bulkArea", side: "pool", args: [], call: (f) => f.pool.bulkArea() },
   { name: "Pool.chtype", side: "pool", args: [handleArg(), typeArg(false)], call: (f, a) => f.pool.chtype(...(a as [number, number])) },
   { name: "Pool.setOwner", side: "pool", args: [{ name: "tag", kind: "tag", valid: () => 7 }], call: (f, a) => f.pool.setOwner(a[0] as number) },
   { name: "Pool.setReserved", side: "pool", args: [{ name: "flag", kind: "bool", valid: () => false }], call: (f, a) => f.pool.setReserved(a[0] as boolean) },
