@@ -44,21 +44,31 @@ export class DataExchange {
     if (this.busy) throw new MbufError("EBUSY", `${call}: a drain routine cannot move chain data while the operation that ran it holds the exchange area`);
   }
 
+  // Growing memory detaches the views, and a detached view has length 0 (the area
+  // and memory never do): testing the length spares the call into V8's runtime that
+  // reading memory.buffer is, on every data operation.
+
   /** The area as a Buffer (for Buffer.copy without a subarray). */
   bytes(): Buffer {
-    if (this.buf.buffer !== this.memory.buffer) this.refresh();
+    if (this.buf.length === 0) this.refresh();
     return this.buf;
   }
 
   /** The area as i32 (addr, len) pairs. */
   pairs(): Int32Array {
-    if (this.pairs32.buffer !== this.memory.buffer) this.refresh();
+    if (this.pairs32.length === 0) this.refresh();
     return this.pairs32;
+  }
+
+  /** Linear memory's current buffer, without reading memory.buffer each time. */
+  memoryBuffer(): ArrayBuffer {
+    if (this.heap.length === 0) this.refresh();
+    return this.heap.buffer as ArrayBuffer;
   }
 
   /** m_len of the mbuf at `m` (a handle the core has just validated). */
   mlen(m: number): number {
-    if (this.heap.buffer !== this.memory.buffer) this.refresh();
+    if (this.heap.length === 0) this.refresh();
     return this.heap[(m + M_LEN_OFF) >> 2];
   }
 }
@@ -134,7 +144,7 @@ function copyBackHeld(ex: CoreExports, dx: DataExchange, m: number, off: number,
  * [off, off+len) of the chain of `m`, with a zero-copy view of its bytes and
  * its offset in the chain. Stops at the first non-zero result and returns it.
  */
-export function applySegments(ex: CoreExports, dx: DataExchange, memory: WebAssembly.Memory, m: number,
+export function applySegments(ex: CoreExports, dx: DataExchange, m: number,
   off: number, len: number, fn: (view: Uint8Array, offset: number) => number | void): number {
   const max = dx.cap >> 3;
   let pos = off, left = len;
@@ -143,10 +153,10 @@ export function applySegments(ex: CoreExports, dx: DataExchange, memory: WebAsse
     const n = ex.m_segments(m, pos, left, max);
     if (n < 0) throw coreError(n, "apply", m);
     // Copy the pairs out first: fn may call the pool, which reuses the area.
-    const segs = Array.from(dx.pairs().subarray(0, n * 2));
+    const segs = dx.pairs().slice(0, n * 2);
     for (let i = 0; i < n; i++) {
       const a = segs[2 * i], l = segs[2 * i + 1];
-      const r = fn(new Uint8Array(memory.buffer, a, l), pos);
+      const r = fn(new Uint8Array(dx.memoryBuffer(), a, l), pos);
       if (r) return r;
       pos += l;
       left -= l;

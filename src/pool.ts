@@ -612,7 +612,7 @@ export class Pool extends EventEmitter {
     checkRange(off, "offset");
     checkRange(len, "length");
     if (typeof fn !== "function") throw new MbufError("EINVAL", "apply needs a function");
-    return applySegments(this.ex, this.dataExchange(), this.memory, m, off, len, fn);
+    return applySegments(this.ex, this.dataExchange(), m, off, len, fn);
   }
 
   /** M_LEADINGSPACE: free bytes before the data of `m` (0 if its cluster is shared). @throws MbufError for a bad handle. */
@@ -650,7 +650,7 @@ export class Pool extends EventEmitter {
     const a = this.ex.m_mtod(m);
     if (a < 0) throw coreError(a, "data", m);
     const dx = this.dataExchange();
-    return new Uint8Array(this.memory.buffer, a, dx.mlen(m));
+    return new Uint8Array(dx.memoryBuffer(), a, dx.mlen(m));
   }
 
   /** The data exchange area (made on first use). */
@@ -838,7 +838,7 @@ export class Pool extends EventEmitter {
   sbstat(so: number, which: SockbufName): SockbufStats {
     const space = this.sbspace(so, which);
     const sb = this.ex.so_sockbuf(so, sbWhich(which));
-    return readSockbuf(this.memory.buffer, sb, space);
+    return readSockbuf(this.dataExchange().memoryBuffer(), sb, space);
   }
 
 
@@ -854,7 +854,7 @@ export class Pool extends EventEmitter {
     if (!isHandle(m)) throw this.badHandle("tailspace", m);
     const a = this.ex.m_tailptr(m);
     if (a < 0) throw coreError(a, "tailspace", m);
-    return new Uint8Array(this.memory.buffer, a, this.ex.m_aux());
+    return new Uint8Array(this.dataExchange().memoryBuffer(), a, this.ex.m_aux());
   }
 
   /**

@@ -290,6 +290,40 @@ describe("data views and segments", () => {
   });
 });
 
+describe("memory growth between data operations", () => {
+  it("views and the exchange area are taken anew once memory grew (an unpinned pool)", () => {
+    const pool = makePool({ profile: "freebsd", tunables: { "kern.ipc.maxmbufmem": 8 << 20 } });
+    const first = pattern(3000, 1);
+    const a = chainOf(pool, first); // the exchange area's views are made here
+    expect(pool.copydata(a)).toEqual(first);
+    const so = pool.socreate();
+    pool.sbwrite(so, "snd", pattern(64, 2));
+    // Carve enough pages that linear memory must grow: every view made so far is detached.
+    const before = pool.buffer;
+    const held: number[] = [];
+    while (pool.buffer === before) {
+      const m = pool.getcl(M_NOWAIT, MT.DATA, M_PKTHDR);
+      expect(m).toBeGreaterThan(0);
+      held.push(m);
+    }
+    // The same operations, through fresh views: the bytes are right, the new views are not empty.
+    expect(pool.copydata(a)).toEqual(first);
+    const second = pattern(5000, 3);
+    const b = chainOf(pool, second);
+    expect(pool.copydata(b)).toEqual(second);
+    expect(pool.sbwrite(so, "snd", pattern(64, 4))).toBe(true);
+    expect(pool.sbstat(so, "snd").cc).toBe(128);
+    expect(pool.data(a).length).toBeGreaterThan(0);
+    const seen: number[] = [];
+    pool.apply(b, 0, 5000, (view) => void seen.push(...view));
+    expect(Uint8Array.from(seen)).toEqual(second);
+    const t = pool.gethdr();
+    expect(pool.tailspace(t).length).toBe(MHLEN);
+    for (const m of [a, b, t, ...held]) pool.freem(m);
+    pool.soclose(so);
+  });
+});
+
 describe("bad offsets and lengths", () => {
   it("every operation refuses them with ERANGE/EINVAL and leaves the chain unchanged", () => {
     const pool = makePool();
