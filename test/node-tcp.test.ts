@@ -5,6 +5,7 @@ import net from "node:net";
 import { makePool } from "./helpers.js";
 import type { Pool } from "mbufpool";
 import { createServer, connect, type MbufServer } from "mbufpool/node";
+import { takeHandle } from "../src/node/tcp.js";
 
 /** An echo server as the example runs it. */
 function echo(pool: Pool, options = {}): MbufServer {
@@ -161,6 +162,16 @@ describe("mbufpool/node TCP", () => {
     for (const c of clients) c.destroy();
     await server.close();
   }, 30_000);
+
+  it("takes an accepted socket's handle only if it can read (a Node without one is refused, not half-served)", () => {
+    const handle = { readStart() {} };
+    const raw = { _handle: handle } as unknown as net.Socket;
+    expect(takeHandle(raw)).toBe(handle);
+    expect((raw as unknown as { _handle: unknown })._handle).toBe(null);
+    for (const h of [undefined, null, {}, { readStart: 1 }, "handle"]) {
+      expect(takeHandle({ _handle: h } as unknown as net.Socket)).toBe(null);
+    }
+  });
 
   it("disables Nagle's algorithm on every connection unless told not to", async () => {
     const pool = makePool({ pinned: true });

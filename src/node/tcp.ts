@@ -641,6 +641,22 @@ function openSocket(pool: Pool, o: Resolved, owner: number): number {
   }
 }
 
+
+/**
+ * Takes the stream handle of an accepted socket away from it, so that a socket of ours can read
+ * it with `onread` (Node's net.Server cannot give accepted sockets that option). This relies on
+ * Node's internal `_handle`, as it is on Node 20: anything without `readStart` is refused (null),
+ * and the caller fails loudly instead of making a socket that would never read.
+ * @returns the handle (`raw` keeps none), or null if `raw` has no usable one.
+ */
+export function takeHandle(raw: net.Socket): object | null {
+  const r = raw as unknown as { _handle?: unknown };
+  const h = r._handle;
+  if (h === null || typeof h !== "object" || typeof (h as { readStart?: unknown }).readStart !== "function") return null;
+  r._handle = null;
+  return h;
+}
+
 /**
  * A TCP server whose connections read into pool clusters. Events: "connection" (MbufSocket),
  * "refused" (no socket could be allocated: the connection was closed), "error", "close".
@@ -674,9 +690,17 @@ export class MbufServer extends EventEmitter {
       this.emit("refused");
       return;
     }
-    const r = raw as unknown as { _handle: unknown };
-    const handle = r._handle;
-    r._handle = null;
+    const handle = takeHandle(raw);
+    if (handle === null) {
+      // A Node that keeps the handle elsewhere: fail loudly rather than leave a socket that never reads.
+      this.pool.soclose(so);
+      raw.destroy();
+      this.stats.errors++;
+      this.emit("error", new MbufError("ESTATE",
+        "mbufpool/node: this Node version does not expose an accepted socket's handle (net.Socket._handle), " +
+        "so its reads cannot go to pool clusters"));
+      return;
+    }
     raw.destroy();
     this.stats.accepted++;
     this.stats.open++;
