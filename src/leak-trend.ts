@@ -13,7 +13,7 @@
 // that does not read its socket; mostly nobody means a leak. The pool
 // emits "leak" with the verdict once each time a sign appears.
 
-import { Ticker } from "./clock.js";
+import { PoolSampler } from "./sampler.js";
 import type { Pool } from "./pool.js";
 import { outstanding, type HolderClassifier, type OutstandingReport } from "./leak.js";
 import { sampleOf, type UsageSample } from "./stats/series.js";
@@ -75,8 +75,7 @@ export interface LeakDetectorOptions {
 }
 
 /** Samples a pool and emits "leak" verdicts on it. */
-export class LeakDetector {
-  readonly intervalMs: number;
+export class LeakDetector extends PoolSampler {
   readonly window: number;
   readonly segments: number;
   readonly minRise: number;
@@ -88,10 +87,9 @@ export class LeakDetector {
   private readonly samples: UsageSample[] = [];
   private readonly active = new Set<LeakSign>();
   private readonly found: LeakVerdict[] = [];
-  private ticker?: Ticker;
 
-  constructor(readonly pool: Pool, options: LeakDetectorOptions = {}) {
-    this.intervalMs = checkInt(options.intervalMs ?? 1000, "intervalMs", 1, 0x7fffffff);
+  constructor(pool: Pool, options: LeakDetectorOptions = {}) {
+    super(pool, options.intervalMs);
     this.window = checkInt(options.window ?? 60, "window", 2, 1 << 20);
     this.segments = checkInt(options.segments ?? 4, "segments", 2, this.window);
     this.minRise = checkInt(options.minRise ?? 16, "minRise", 1, 0x7fffffff);
@@ -103,17 +101,6 @@ export class LeakDetector {
     this.heldShare = share;
     if (options.classify !== undefined && typeof options.classify !== "function") throw new MbufError("EINVAL", "classify must be a function");
     this.classify = options.classify;
-  }
-
-  /** Samples every intervalMs on the pool's clock until stop(). */
-  start(): this {
-    if (this.ticker?.active) return this;
-    this.ticker = new Ticker(this.pool.clock, this.intervalMs, () => this.sample(), () => !this.pool.isClosed);
-    return this;
-  }
-
-  stop(): void {
-    this.ticker?.stop();
   }
 
   /** Every verdict so far, oldest first. */

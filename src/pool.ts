@@ -313,7 +313,7 @@ export class Pool extends EventEmitter {
         const want = Math.min(n - done, this.bulkMax);
         const got = this.ex.m_get_bulk(want, how, type, flags, cl);
         if (got < 0) throw coreError(got, "getBulk", type);
-        const x = this.exchange();
+        const x = this.bulkArea();
         // Into bulkArea() itself, the handles are in place already.
         if (out !== x) for (let i = 0; i < got; i++) out[done + i] = x[i];
         done += got;
@@ -339,7 +339,7 @@ export class Pool extends EventEmitter {
     let done = 0;
     while (done < n) {
       const cnt = Math.min(n - done, this.bulkMax);
-      const x = this.exchange();
+      const x = this.bulkArea();
       if (handles === x) {
         // bulkArea() itself: the handles are in place.
       } else if (handles instanceof Int32Array && done === 0 && cnt === handles.length) {
@@ -371,7 +371,12 @@ export class Pool extends EventEmitter {
    * @returns an Int32Array over linear memory, bulkMax long.
    */
   bulkArea(): Int32Array {
-    return this.exchange();
+    // Renewed when detached (length 0), not by comparing with memory.buffer: that getter is a
+    // call into V8's runtime.
+    if (this.xchg.length === 0) {
+      this.xchg = new Int32Array(this.memory.buffer, this.xchgAddr, this.bulkMax);
+    }
+    return this.xchg;
   }
 
   // === Header fields ===
@@ -1291,14 +1296,6 @@ export class Pool extends EventEmitter {
   }
 
   /** The exchange area, re-viewed if memory grew (growing detaches the old view: length 0). */
-  private exchange(): Int32Array {
-    // Not `buffer !== memory.buffer`: the memory.buffer getter is a call into V8's runtime.
-    if (this.xchg.length === 0) {
-      this.xchg = new Int32Array(this.memory.buffer, this.xchgAddr, this.bulkMax);
-    }
-    return this.xchg;
-  }
-
   private badHandle(call: string, m: unknown): MbufError {
     return new MbufError("EBADHANDLE", `${call}(${String(m)}): not an mbuf handle`);
   }

@@ -1,24 +1,19 @@
 // mbufpool leaks: a timed workload on a virtual clock under the leak
 // detector; prints its verdicts and the outstanding mbufs by owner and age.
 
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import { Pool } from "../pool.js";
 import type { ProfileName } from "../profiles.js";
 import { VirtualClock } from "../clock.js";
 import { runScenario, WORKLOADS, type ScenarioName } from "../scenarios.js";
 import { formatOutstanding, type OutstandingReport } from "../leak.js";
 import { LeakDetector, type LeakVerdict } from "../leak-trend.js";
-import { profileOption, setOption } from "./options.js";
-import { intArg, workloadOptions, type WorkloadOpts } from "./workload-options.js";
+import { intArg, workloadCommand, type WorkloadOpts } from "./workload-options.js";
 
 export function registerLeaks(program: Command): void {
-  const cmd = program
-    .command("leaks")
-    .description("run a timed workload (a deliberate leak by default) under the leak detector; print its verdicts and the outstanding mbufs by owner, oldest first")
-    .addOption(profileOption())
-    .addOption(setOption())
-    .addOption(new Option("-w, --workload <name>", "built-in workload").choices(Object.keys(WORKLOADS)).default("leak"));
-  workloadOptions(cmd)
+  workloadCommand(program, "leaks",
+    "run a timed workload (a deliberate leak by default) under the leak detector; print its verdicts and the outstanding mbufs by owner, oldest first",
+    "leak")
     .option("--per-group <n>", "mbufs listed per owner", intArg, 5)
     .option("--high <mbufs>", "mbufs in use that count as high while idle", intArg, 64)
     .option("--json", "verdicts and the outstanding report as JSON")

@@ -2,24 +2,19 @@
 // charts of usage over time (asciichart); --json exports the time series.
 
 import { writeFileSync } from "node:fs";
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import { Pool } from "../pool.js";
 import type { ProfileName } from "../profiles.js";
 import { VirtualClock } from "../clock.js";
 import { runScenario, WORKLOADS, type ScenarioName } from "../scenarios.js";
 import { UsageRecorder } from "../stats/series.js";
 import { usageChart } from "../stats/chart.js";
-import { profileOption, setOption } from "./options.js";
-import { intArg, workloadOptions, type WorkloadOpts } from "./workload-options.js";
+import { intArg, workloadCommand, type WorkloadOpts } from "./workload-options.js";
 
 export function registerWatch(program: Command): void {
-  const cmd = program
-    .command("watch")
-    .description("run a timed workload and chart mbufs and clusters in use over time; --json/--out export the time series")
-    .addOption(profileOption())
-    .addOption(setOption())
-    .addOption(new Option("-w, --workload <name>", "built-in workload").choices(Object.keys(WORKLOADS)).default("sawtooth"));
-  workloadOptions(cmd)
+  workloadCommand(program, "watch",
+    "run a timed workload and chart mbufs and clusters in use over time; --json/--out export the time series",
+    "sawtooth")
     .option("--height <rows>", "chart height", intArg, 12)
     .option("--width <cols>", "most columns of data", intArg, 72)
     .option("--color", "draw in colour")

@@ -1,6 +1,8 @@
 // Options of the commands that run a timed workload (leaks, watch).
 
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { WORKLOADS, type ScenarioName } from "../scenarios.js";
+import { profileOption, setOption } from "./options.js";
 
 /** Parses a positive integer argument. */
 export function intArg(v: string): number {
@@ -14,6 +16,20 @@ export interface WorkloadOpts {
   ticks: number;
   idle: number;
   interval: number;
+}
+
+/**
+ * A command that runs a built-in workload: --profile, --set, --workload (`dflt` by default),
+ * --ticks, --idle and --interval; the caller adds its own options and the action.
+ */
+export function workloadCommand(program: Command, name: string, description: string, dflt: ScenarioName): Command {
+  const cmd = program
+    .command(name)
+    .description(description)
+    .addOption(profileOption())
+    .addOption(setOption())
+    .addOption(new Option("-w, --workload <name>", "built-in workload").choices(Object.keys(WORKLOADS)).default(dflt));
+  return workloadOptions(cmd);
 }
 
 /** Adds --ticks, --idle and --interval. */

@@ -641,7 +641,6 @@ function openSocket(pool: Pool, o: Resolved, owner: number): number {
   }
 }
 
-
 /**
  * Takes the stream handle of an accepted socket away from it, so that a socket of ours can read
  * it with `onread` (Node's net.Server cannot give accepted sockets that option). This relies on

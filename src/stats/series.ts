@@ -2,7 +2,7 @@
 // a bounded ring, exported as a versioned JSON time series (for charts and
 // the simulator's HTML report).
 
-import { Ticker } from "../clock.js";
+import { PoolSampler } from "../sampler.js";
 import type { Pool } from "../pool.js";
 import type { PoolStats } from "./snapshot.js";
 import { MbufError, checkInt } from "../errors.js";
@@ -53,15 +53,13 @@ export function sampleOf(s: PoolStats, t: number): UsageSample {
 }
 
 /** Records a pool's usage every `intervalMs` on its clock (or on demand with sample()). */
-export class UsageRecorder {
-  readonly intervalMs: number;
+export class UsageRecorder extends PoolSampler {
   /** Most samples kept (older ones are dropped). */
   readonly capacity: number;
   private readonly buf: UsageSample[] = [];
-  private ticker?: Ticker;
 
-  constructor(readonly pool: Pool, options: { intervalMs?: number; capacity?: number } = {}) {
-    this.intervalMs = checkInt(options.intervalMs ?? 1000, "intervalMs", 1, 0x7fffffff);
+  constructor(pool: Pool, options: { intervalMs?: number; capacity?: number } = {}) {
+    super(pool, options.intervalMs);
     this.capacity = checkInt(options.capacity ?? 3600, "capacity", 1, 1 << 24);
   }
 
@@ -71,17 +69,6 @@ export class UsageRecorder {
     this.buf.push(smp);
     if (this.buf.length > this.capacity) this.buf.splice(0, this.buf.length - this.capacity);
     return smp;
-  }
-
-  /** Samples every intervalMs until stop() (or the pool closes). */
-  start(): this {
-    if (this.ticker?.active) return this;
-    this.ticker = new Ticker(this.pool.clock, this.intervalMs, () => this.sample(), () => !this.pool.isClosed);
-    return this;
-  }
-
-  stop(): void {
-    this.ticker?.stop();
   }
 
   /** The samples, oldest first. */
