@@ -9,31 +9,31 @@ export {
 } from "./constants.js";
 export {
   PROFILES, getProfile, resolveTunables, type Profile, type ProfileName, type TunableSpec, type Values, type Layout,
-} from "./profiles.js";
+} from "./tunables/profiles.js";
 export type { PoolStats, ZoneStats, PacketStats } from "./stats/snapshot.js";
 export { formatNetstat, NETSTAT_FORMATS } from "./stats/netstat.js";
-export type { AuditResult } from "./audit.js";
+export type { AuditResult } from "./core/audit.js";
 export { RealClock, VirtualClock, type Clock } from "./clock.js";
 export type { Build } from "./core/module.js";
 
 // Chains and socket buffers
 export { M_COPYALL } from "./constants.js";
-export type { SockbufName, SockbufStats, SocketOptions } from "./sockbuf.js";
+export type { SockbufName, SockbufStats, SocketOptions } from "./pool/sockbuf.js";
 
 // Packet zone
 export {
   resolvePacketZone, PROFILE_HAS_PACKET_ZONE, type PacketMode, type PacketZoneOptions, type PacketZoneConfig, type PacketEpoch,
-} from "./packet.js";
-export { netperf, NETPERF_DEFAULTS, type NetperfOptions, type NetperfRound } from "./netperf.js";
+} from "./packet-zone.js";
+export { netperf, NETPERF_DEFAULTS, type NetperfOptions, type NetperfRound } from "./workloads/netperf.js";
 
 // Operating the pool: waits, netm, tunables at runtime
 export {
   parseTunables, readTunablesFile, type TunableInfo, type TunableChange,
-} from "./tunables.js";
-export type { TunableRuntime } from "./profiles.js";
-export { sizePool, parseSize, formatSize, type SizingInput, type SizingAdvice } from "./sizing.js";
+} from "./tunables/rules.js";
+export type { TunableRuntime } from "./tunables/profiles.js";
+export { sizePool, parseSize, formatSize, type SizingInput, type SizingAdvice } from "./tunables/sizing.js";
 export { type NetmOptions, type NetmStats } from "./netm.js";
-export { type WaitOptions, type WaitStats } from "./wait.js";
+export { type WaitOptions, type WaitStats } from "./waiting/queue.js";
 
 // Observability: reports, leaks
 export { formatReport, REPORT_FORMATS, PROFILE_FORMAT, type Formatter } from "./stats/netstat.js";
@@ -46,15 +46,15 @@ export { formatVmstatZ, formatCensus, zoneRows, typeCensus, type ZoneRow } from 
 export {
   UsageRecorder, sampleOf, parseSeries, seriesColumns, SERIES_JSON_SCHEMA, SERIES_JSON_VERSION,
   type UsageSample, type SeriesJSON, type SeriesColumns,
-} from "./stats/series.js";
+} from "./sampling/series.js";
 export { usageChart, downsample, type ChartOptions } from "./stats/chart.js";
 export {
   outstanding, formatOutstanding, heldBySet, combineClassifiers,
   type OutstandingMbuf, type OwnerGroup, type OutstandingReport, type OutstandingOptions, type HolderClassifier,
-} from "./leak.js";
-export { LeakDetector, type LeakVerdict, type LeakSign, type LeakDiagnosis, type LeakDetectorOptions } from "./leak-trend.js";
-export { socketClassifier } from "./socket-holders.js";
-export { runScenario, WORKLOADS, OWNER, type ScenarioName, type ScenarioOptions, type ScenarioRun } from "./scenarios.js";
+} from "./leak/outstanding.js";
+export { LeakDetector, type LeakVerdict, type LeakSign, type LeakDiagnosis, type LeakDetectorOptions } from "./leak/detector.js";
+export { socketClassifier } from "./leak/socket-holders.js";
+export { runScenario, WORKLOADS, OWNER, type ScenarioName, type ScenarioOptions, type ScenarioRun } from "./workloads/leak-workloads.js";
 
 // Fuzzing and traces
 export {

@@ -2,7 +2,7 @@ import { describe, it, expect } from "vitest";
 import { Simulator, Cpu } from "../src/sim/engine.js";
 import { Rng } from "../src/sim/rng.js";
 import { foldLog } from "../src/sim/types.js";
-import { parseQuery, buildQuery } from "../src/dns.js";
+import { parseQuery, buildQuery } from "../src/proto/dns.js";
 
 describe("the simulator engine", () => {
   it("runs events in time order, then by priority, then in scheduling order", () => {

@@ -2,9 +2,9 @@
 
 import { Command } from "commander";
 import { Pool } from "../pool.js";
-import { PROFILES, type ProfileName } from "../profiles.js";
+import { PROFILES, type ProfileName } from "../tunables/profiles.js";
 import { PROFILE_FORMAT } from "../stats/netstat.js";
-import { burst } from "../workload.js";
+import { burst } from "../workloads/burst.js";
 
 export function registerDemo(program: Command): void {
   program

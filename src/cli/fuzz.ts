@@ -4,7 +4,7 @@
 import { Command, Option } from "commander";
 import cliProgress from "cli-progress";
 import { fuzz, summarize, type FuzzOptions } from "../fuzz/fuzzer.js";
-import type { ProfileName } from "../profiles.js";
+import type { ProfileName } from "../tunables/profiles.js";
 import type { Build } from "../core/module.js";
 import { MbufError } from "../errors.js";
 import { describeDivergence } from "../fuzz/trace.js";

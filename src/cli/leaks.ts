@@ -3,11 +3,11 @@
 
 import { Command } from "commander";
 import { Pool } from "../pool.js";
-import type { ProfileName } from "../profiles.js";
+import type { ProfileName } from "../tunables/profiles.js";
 import { VirtualClock } from "../clock.js";
-import { runScenario, WORKLOADS, type ScenarioName } from "../scenarios.js";
-import { formatOutstanding, type OutstandingReport } from "../leak.js";
-import { LeakDetector, type LeakVerdict } from "../leak-trend.js";
+import { runScenario, WORKLOADS, type ScenarioName } from "../workloads/leak-workloads.js";
+import { formatOutstanding, type OutstandingReport } from "../leak/outstanding.js";
+import { LeakDetector, type LeakVerdict } from "../leak/detector.js";
 import { intArg, workloadCommand, type WorkloadOpts } from "./workload-options.js";
 
 export function registerLeaks(program: Command): void {

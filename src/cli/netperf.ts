@@ -3,8 +3,8 @@
 import { Command, Option } from "commander";
 import { Pool } from "../pool.js";
 import { VirtualClock } from "../clock.js";
-import { netperf, NETPERF_DEFAULTS } from "../netperf.js";
-import type { PacketMode } from "../packet.js";
+import { netperf, NETPERF_DEFAULTS } from "../workloads/netperf.js";
+import type { PacketMode } from "../packet-zone.js";
 import { setOption } from "./options.js";
 
 const int = (v: string): number => {

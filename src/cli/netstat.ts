@@ -2,10 +2,10 @@
 
 import { Command, Option } from "commander";
 import { Pool } from "../pool.js";
-import type { ProfileName } from "../profiles.js";
+import type { ProfileName } from "../tunables/profiles.js";
 import type { PoolStats } from "../stats/snapshot.js";
 import { REPORT_FORMATS, PROFILE_FORMAT, formatReport } from "../stats/netstat.js";
-import { burst } from "../workload.js";
+import { burst } from "../workloads/burst.js";
 import { profileOption, setOption } from "./options.js";
 
 export function registerNetstat(program: Command): void {

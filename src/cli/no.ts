@@ -8,7 +8,7 @@
 
 import { Command, Option } from "commander";
 import { Pool } from "../pool.js";
-import { PROFILES, type ProfileName } from "../profiles.js";
+import { PROFILES, type ProfileName } from "../tunables/profiles.js";
 import { MbufError } from "../errors.js";
 import { setOption, fileOption } from "./options.js";
 

@@ -1,7 +1,7 @@
 // Options shared by several commands.
 
 import { Option } from "commander";
-import { PROFILES } from "../profiles.js";
+import { PROFILES } from "../tunables/profiles.js";
 import { MbufError } from "../errors.js";
 
 /** Parses repeated `--set name=value` options into tunables. */

@@ -1,8 +1,8 @@
 // mbufpool size: the sizing advisor (seed 000's reasoning and the AIX guide's).
 
 import { Command, Option } from "commander";
-import { PROFILES, type ProfileName } from "../profiles.js";
-import { sizePool, parseSize } from "../sizing.js";
+import { PROFILES, type ProfileName } from "../tunables/profiles.js";
+import { sizePool, parseSize } from "../tunables/sizing.js";
 
 interface SizeOptions {
   connections: string;

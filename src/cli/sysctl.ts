@@ -7,7 +7,7 @@
 
 import { Command } from "commander";
 import { Pool } from "../pool.js";
-import type { ProfileName } from "../profiles.js";
+import type { ProfileName } from "../tunables/profiles.js";
 import { MbufError } from "../errors.js";
 import { profileOption, setOption, fileOption } from "./options.js";
 

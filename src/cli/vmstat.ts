@@ -2,8 +2,8 @@
 
 import { Command } from "commander";
 import { Pool } from "../pool.js";
-import type { ProfileName } from "../profiles.js";
-import { burst } from "../workload.js";
+import type { ProfileName } from "../tunables/profiles.js";
+import { burst } from "../workloads/burst.js";
 import { profileOption, setOption } from "./options.js";
 
 export function registerVmstat(program: Command): void {

@@ -4,10 +4,10 @@
 import { writeFileSync } from "node:fs";
 import { Command } from "commander";
 import { Pool } from "../pool.js";
-import type { ProfileName } from "../profiles.js";
+import type { ProfileName } from "../tunables/profiles.js";
 import { VirtualClock } from "../clock.js";
-import { runScenario, WORKLOADS, type ScenarioName } from "../scenarios.js";
-import { UsageRecorder } from "../stats/series.js";
+import { runScenario, WORKLOADS, type ScenarioName } from "../workloads/leak-workloads.js";
+import { UsageRecorder } from "../sampling/series.js";
 import { usageChart } from "../stats/chart.js";
 import { intArg, workloadCommand, type WorkloadOpts } from "./workload-options.js";
 

@@ -1,7 +1,7 @@
 // Options of the commands that run a timed workload (leaks, watch).
 
 import { Command, InvalidArgumentError, Option } from "commander";
-import { WORKLOADS, type ScenarioName } from "../scenarios.js";
+import { WORKLOADS, type ScenarioName } from "../workloads/leak-workloads.js";
 import { profileOption, setOption } from "./options.js";
 
 /** Parses a positive integer argument. */

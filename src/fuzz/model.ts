@@ -27,7 +27,7 @@
 // Socket buffers are modelled as records of bytes with sb_hiwat and sb_lowat.
 
 import { M_WAITOK, M_RECV, MT_NTYPES } from "../constants.js";
-import type { Profile, Layout } from "../profiles.js";
+import type { Profile, Layout } from "../tunables/profiles.js";
 import type { PoolStats } from "../stats/snapshot.js";
 
 export type ZoneName = "mbuf" | "cluster";

@@ -26,11 +26,11 @@
 
 import { readFileSync } from "node:fs";
 import type { Build } from "../core/module.js";
-import type { ProfileName } from "../profiles.js";
+import type { ProfileName } from "../tunables/profiles.js";
 import { Run, TraceError, capture, matches, type PoolFactory, type Result } from "./run.js";
 import { OP_BY_NAME, type Args, type Decoded } from "./ops.js";
 import type { Encoded } from "./values.js";
-import type { PacketZoneOptions } from "../packet.js";
+import type { PacketZoneOptions } from "../packet-zone.js";
 
 /** The first operation of a trace. */
 export interface CreateLine {

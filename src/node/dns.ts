@@ -10,11 +10,11 @@
 
 import type { AddressInfo } from "node:net";
 import type { Pool } from "../pool.js";
-import { parseQuery } from "../dns.js";
+import { parseQuery } from "../proto/dns.js";
 import { MbufError } from "../errors.js";
 import { createUdpSocket, NoBufferSpaceError, type MbufUdpSocket, type UdpOptions } from "./udp.js";
 
-export { parseQuery, buildQuery, type DnsParse } from "../dns.js";
+export { parseQuery, buildQuery, type DnsParse } from "../proto/dns.js";
 
 /** Options of createDnsResponder. */
 export interface DnsResponderOptions extends UdpOptions {

@@ -41,7 +41,7 @@ import type { Pool } from "../pool.js";
 import { MbufError, checkInt, coreError } from "../errors.js";
 import { checkBool } from "../validate.js";
 import { M_NOWAIT, M_WAITOK, M_RECV, M_PKTHDR, MT } from "../constants.js";
-import type { HolderClassifier } from "../leak.js";
+import type { HolderClassifier } from "../leak/outstanding.js";
 import { tcpStats, registerStats, type TcpStats } from "./stats.js";
 
 /** Options of a TCP connection over pool buffers. */

@@ -4,7 +4,7 @@
 import { MT_NTYPES, MSIZE, PAGE_SIZE } from "../constants.js";
 import { Z, GL } from "../core/layout.js";
 import { NETM_OFF, type NetmStats } from "../netm.js";
-import type { WaitStats } from "../wait.js";
+import type { WaitStats } from "../waiting/queue.js";
 
 /** One zone's figures. */
 export interface ZoneStats {

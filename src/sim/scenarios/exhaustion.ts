@@ -11,12 +11,12 @@
 
 import { Pool } from "../../pool.js";
 import { M_NOWAIT, M_PKTHDR, MT } from "../../constants.js";
-import { sizePool } from "../../sizing.js";
+import { sizePool } from "../../tunables/sizing.js";
 import { Simulator } from "../engine.js";
 import { Recorder } from "../recorder.js";
 import { closeClean } from "../finish.js";
 import { foldLog, type Scenario, type ScenarioOptions, type VariantResult, scenarioResult } from "../types.js";
-import { buildQuery, parseQuery } from "../../dns.js";
+import { buildQuery, parseQuery } from "../../proto/dns.js";
 
 const DURATION = 60_000;
 const SEGMENT = 1460;

@@ -19,8 +19,8 @@
 
 import { Pool } from "../../pool.js";
 import { M_NOWAIT, M_PKTHDR, MT } from "../../constants.js";
-import { socketClassifier } from "../../socket-holders.js";
-import type { LeakVerdict, LeakDiagnosis } from "../../leak-trend.js";
+import { socketClassifier } from "../../leak/socket-holders.js";
+import type { LeakVerdict, LeakDiagnosis } from "../../leak/detector.js";
 import { Simulator } from "../engine.js";
 import { Recorder } from "../recorder.js";
 import { closeClean } from "../finish.js";

@@ -15,8 +15,8 @@
 // the median, and usage returns to its baseline after every round.
 
 import { Pool } from "../../pool.js";
-import { netperf, type NetperfRound } from "../../netperf.js";
-import type { PacketMode } from "../../packet.js";
+import { netperf, type NetperfRound } from "../../workloads/netperf.js";
+import type { PacketMode } from "../../packet-zone.js";
 import { Simulator } from "../engine.js";
 import { Recorder } from "../recorder.js";
 import { closeClean } from "../finish.js";

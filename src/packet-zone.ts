@@ -38,7 +38,7 @@ import { MbufError, checkInt } from "./errors.js";
 import { Z, GL } from "./core/layout.js";
 import type { CoreExports } from "./core/exports.js";
 import type { Clock } from "./clock.js";
-import type { ProfileName } from "./profiles.js";
+import type { ProfileName } from "./tunables/profiles.js";
 
 /** How the packet cache is balanced. */
 export type PacketMode = "none" | "watermark" | "median";

@@ -13,10 +13,10 @@
 //    names the holder of each free-standing chain (socket buffers plug in
 //    here); the verdict's diagnosis says which of the two it is.
 
-import type { Pool } from "./pool.js";
-import { GL, H, PAGE_META } from "./core/layout.js";
-import { MSIZE, PAGE_SIZE, ZONE_MBUF, MT_NAMES, M_EXT } from "./constants.js";
-import { MbufError, checkInt } from "./errors.js";
+import type { Pool } from "../pool.js";
+import { GL, H, PAGE_META } from "../core/layout.js";
+import { MSIZE, PAGE_SIZE, ZONE_MBUF, MT_NAMES, M_EXT } from "../constants.js";
+import { MbufError, checkInt } from "../errors.js";
 
 // Header offsets (assembly/constants.ts) and page-table fields (assembly/arena.ts).
 const { next: M_NEXT, nextpkt: M_NEXTPKT, type: M_TYPE, flags: M_FLAGS, owner: M_OWNER, seq: M_SEQ } = H;

@@ -8,8 +8,8 @@
 // detached and the view reads as empty), and when any operation changes the
 // chain (its bytes may move, be freed or be reused).
 
-import type { CoreExports } from "./core/exports.js";
-import { MbufError, coreError } from "./errors.js";
+import type { CoreExports } from "../core/exports.js";
+import { MbufError, coreError } from "../errors.js";
 
 /** Where the core's m_len lives in an mbuf header (assembly/constants.ts M_LEN). */
 const M_LEN_OFF = 12;

@@ -2,9 +2,9 @@
 // a bounded ring, exported as a versioned JSON time series (for charts and
 // the simulator's HTML report).
 
-import { PoolSampler } from "../sampler.js";
+import { PoolSampler } from "./sampler.js";
 import type { Pool } from "../pool.js";
-import type { PoolStats } from "./snapshot.js";
+import type { PoolStats } from "../stats/snapshot.js";
 import { MbufError, checkInt } from "../errors.js";
 
 /** One sample. */

@@ -2,7 +2,7 @@
 // and a snapshot of its fields, read from the core's memory without a call
 // per field (the layout is assembly/sockbuf.ts's struct sockbuf).
 
-import { MbufError } from "./errors.js";
+import { MbufError } from "../errors.js";
 
 /** Which socket buffer of a socket: receive or send. */
 export type SockbufName = "rcv" | "snd";

@@ -6,8 +6,8 @@
 // and the records from there). The set is read at every call, so sockets may
 // be added and removed (before soclose) while a detector runs.
 
-import type { Pool } from "./pool.js";
-import type { HolderClassifier } from "./leak.js";
+import type { Pool } from "../pool.js";
+import type { HolderClassifier } from "./outstanding.js";
 
 /**
  * A classifier naming `sockbuf:so_rcv of socket S`, `sockbuf:so_snd of socket S` and

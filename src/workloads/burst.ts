@@ -2,8 +2,8 @@
 // pool denies requests, then frees everything, so a report can be printed at
 // the worst moment and after recovery.
 
-import type { Pool } from "./pool.js";
-import { M_NOWAIT, M_PKTHDR, MT } from "./constants.js";
+import type { Pool } from "../pool.js";
+import { M_NOWAIT, M_PKTHDR, MT } from "../constants.js";
 
 export interface BurstResult {
   /** Packets (mbuf+cluster) held at the worst moment. */

@@ -11,8 +11,8 @@
 // pool applies a plan only once it is whole (Pool.sysctl).
 
 import { readFileSync } from "node:fs";
-import { MbufError } from "./errors.js";
-import { PAGE_SIZE, MSIZE } from "./constants.js";
+import { MbufError } from "../errors.js";
+import { PAGE_SIZE, MSIZE } from "../constants.js";
 import { canonicalName, checkTunable, type Profile, type TunableSpec, type Values, type Layout, type TunableRuntime } from "./profiles.js";
 
 /** One tunable as `sysctl -d` / `no -a` show it: its spec and its current value. */

@@ -7,9 +7,9 @@
 // step, then is freed whole. Time runs on a VirtualClock, so the packet
 // zone's balancing epochs fall between steps and through the idle time.
 
-import type { Pool } from "./pool.js";
-import type { VirtualClock } from "./clock.js";
-import { M_NOWAIT, M_PKTHDR, MT } from "./constants.js";
+import type { Pool } from "../pool.js";
+import type { VirtualClock } from "../clock.js";
+import { M_NOWAIT, M_PKTHDR, MT } from "../constants.js";
 
 /** The loop's shape. */
 export interface NetperfOptions {

@@ -7,11 +7,11 @@
 //   unread    the sawtooth, plus an application (owner 3) whose received
 //             packets pile up in a stand-in socket buffer it never reads.
 
-import type { Pool } from "./pool.js";
-import type { VirtualClock } from "./clock.js";
-import { M_NOWAIT, M_PKTHDR, MT } from "./constants.js";
-import { heldBySet, type HolderClassifier } from "./leak.js";
-import { MbufError } from "./errors.js";
+import type { Pool } from "../pool.js";
+import type { VirtualClock } from "../clock.js";
+import { M_NOWAIT, M_PKTHDR, MT } from "../constants.js";
+import { heldBySet, type HolderClassifier } from "../leak/outstanding.js";
+import { MbufError } from "../errors.js";
 
 export type ScenarioName = "sawtooth" | "leak" | "unread";
 /** Owner tags the scenarios stamp. */

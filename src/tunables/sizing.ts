@@ -10,8 +10,8 @@
 // LINT: nmbufs = 4 x nmbclusters. The result is checked against the
 // profile's own rules (resolveTunables), so the lines always make a pool.
 
-import { MbufError, checkInt } from "./errors.js";
-import { MSIZE, PAGE_SIZE } from "./constants.js";
+import { MbufError, checkInt } from "../errors.js";
+import { MSIZE, PAGE_SIZE } from "../constants.js";
 import { getProfile, resolveTunables, type ProfileName } from "./profiles.js";
 
 const KiB = 1024;

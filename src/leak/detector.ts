@@ -13,11 +13,11 @@
 // that does not read its socket; mostly nobody means a leak. The pool
 // emits "leak" with the verdict once each time a sign appears.
 
-import { PoolSampler } from "./sampler.js";
-import type { Pool } from "./pool.js";
-import { outstanding, type HolderClassifier, type OutstandingReport } from "./leak.js";
-import { sampleOf, type UsageSample } from "./stats/series.js";
-import { checkInt, MbufError } from "./errors.js";
+import { PoolSampler } from "../sampling/sampler.js";
+import type { Pool } from "../pool.js";
+import { outstanding, type HolderClassifier, type OutstandingReport } from "./outstanding.js";
+import { sampleOf, type UsageSample } from "../sampling/series.js";
+import { checkInt, MbufError } from "../errors.js";
 
 /** What the trend says. */
 export type LeakSign = "rising" | "idle-high";

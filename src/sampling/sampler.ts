@@ -2,9 +2,9 @@
 // intervalMs on the pool's own clock (real or virtual), until stopped or the
 // pool closes.
 
-import { Ticker } from "./clock.js";
-import type { Pool } from "./pool.js";
-import { checkInt } from "./errors.js";
+import { Ticker } from "../clock.js";
+import type { Pool } from "../pool.js";
+import { checkInt } from "../errors.js";
 
 /** A pool sampler: subclasses say what one sample() does. */
 export abstract class PoolSampler {

@@ -21,11 +21,11 @@
 // by every other class then fails (counted by the core), and a freed cluster
 // is handed to the receiver at once, on every profile.
 
-import type { Pool } from "./pool.js";
-import type { Clock } from "./clock.js";
-import { MbufError, coreError } from "./errors.js";
-import { Z, GL, H } from "./core/layout.js";
-import { M_NOWAIT, M_WAITOK, M_RECV, ZONE_MBUF, ZONE_CLUSTER, ZONE_PACKET } from "./constants.js";
+import type { Pool } from "../pool.js";
+import type { Clock } from "../clock.js";
+import { MbufError, coreError } from "../errors.js";
+import { Z, GL, H } from "../core/layout.js";
+import { M_NOWAIT, M_WAITOK, M_RECV, ZONE_MBUF, ZONE_CLUSTER, ZONE_PACKET } from "../constants.js";
 
 /** What a waiter asked for. */
 export const WaitKind = { Get: 0, GetHdr: 1, GetCl: 2, ClGet: 3 } as const;

@@ -2,8 +2,8 @@
 // (under that system's names), autosizing rules, drain rule and messages.
 // Facts and formulas: REFERENCE.md ("Sizes and limits").
 
-import { MbufError } from "./errors.js";
-import { MSIZE, PAGE_SIZE } from "./constants.js";
+import { MbufError } from "../errors.js";
+import { MSIZE, PAGE_SIZE } from "../constants.js";
 
 export type ProfileName = "freebsd" | "freebsd4" | "rtems" | "aix";
 /** When a failed allocation runs the protocol drain routines (m_reclaim). */
