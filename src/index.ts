@@ -32,8 +32,9 @@ export {
 } from "./tunables/rules.js";
 export type { TunableRuntime } from "./tunables/profiles.js";
 export { sizePool, parseSize, formatSize, type SizingInput, type SizingAdvice } from "./tunables/sizing.js";
-export { type NetmOptions, type NetmStats } from "./netm.js";
-export { type WaitOptions, type WaitStats } from "./waiting/queue.js";
+export type { NetmOptions } from "./netm.js";
+export type { NetmStats, WaitStats } from "./stats/snapshot.js";
+export type { WaitOptions } from "./waiting/queue.js";
 
 // Observability: reports, leaks
 export { formatReport, REPORT_FORMATS, PROFILE_FORMAT, type Formatter } from "./stats/netstat.js";
@@ -44,9 +45,10 @@ export { formatJSON, statsJSON, STATS_JSON_SCHEMA, STATS_JSON_VERSION, type Stat
 export { PoolMetrics, formatPrometheus, METRIC_PREFIX } from "./stats/prometheus.js";
 export { formatVmstatZ, formatCensus, zoneRows, typeCensus, type ZoneRow } from "./stats/vmstat.js";
 export {
-  UsageRecorder, sampleOf, parseSeries, seriesColumns, SERIES_JSON_SCHEMA, SERIES_JSON_VERSION,
-  type UsageSample, type SeriesJSON, type SeriesColumns,
+  UsageRecorder, parseSeries, seriesColumns, SERIES_JSON_SCHEMA, SERIES_JSON_VERSION,
+  type SeriesJSON, type SeriesColumns,
 } from "./sampling/series.js";
+export { sampleOf, userOps, type UsageSample } from "./stats/sample.js";
 export { usageChart, downsample, type ChartOptions } from "./stats/chart.js";
 export {
   outstanding, formatOutstanding, heldBySet, combineClassifiers,
@@ -55,17 +57,3 @@ export {
 export { LeakDetector, type LeakVerdict, type LeakSign, type LeakDiagnosis, type LeakDetectorOptions } from "./leak/detector.js";
 export { socketClassifier } from "./leak/socket-holders.js";
 export { runScenario, WORKLOADS, OWNER, type ScenarioName, type ScenarioOptions, type ScenarioRun } from "./workloads/leak-workloads.js";
-
-// Fuzzing and traces
-export {
-  fuzz, runCase, caseArbitrary, summarize, FUZZ_PROFILES,
-  type FuzzOptions, type FuzzResult, type FuzzFailure, type Case, type Command, type CaseRun,
-} from "./fuzz/fuzzer.js";
-export {
-  replay, replayFile, parseTrace, formatTrace, runLine, describeDivergence,
-  type TraceLine, type CreateLine, type OpLine, type Divergence, type ReplayOptions, type ReplayResult,
-} from "./fuzz/trace.js";
-export { Run, TraceError, capture, matches, type PoolFactory, type Result } from "./fuzz/run.js";
-export { OPS, OP_BY_NAME, argError, type OpSpec, type ArgSpec, type Args } from "./fuzz/ops.js";
-export { Model, observedStats, type ModelStats } from "./fuzz/model.js";
-export { KINDS, FREED, FREED_CODES, type ArgKind, type BadClass, type BadContext, type Encoded, type KindName } from "./fuzz/values.js";

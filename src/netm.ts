@@ -14,7 +14,8 @@
 // growths, shrinks and reversals (a growth after a shrink or the reverse)
 // are counted, so a pool tuned with conflicting marks shows netm thrashing.
 
-import type { Pool } from "./pool.js";
+import type { PoolCore } from "./pool/context.js";
+import { NETM_OFF, type NetmStats } from "./stats/snapshot.js";
 import type { Clock } from "./clock.js";
 import { Z } from "./core/layout.js";
 import { ZONE_MBUF, ZONE_CLUSTER } from "./constants.js";
@@ -38,36 +39,17 @@ export interface NetmOptions {
   mb_cl_hiwat?: number;
 }
 
-/** What netm has done. */
-export interface NetmStats {
-  enabled: boolean;
-  /** Ticks that looked at the marks. */
-  ticks: number;
-  /** Ticks that had work (a mark was crossed): netm dispatches. */
-  runs: number;
-  /** Dispatches that added items to a zone / gave cluster pages back. */
-  growths: number;
-  shrinks: number;
-  /** A growth right after a shrink, or a shrink right after a growth: thrashing. */
-  reversals: number;
-  /** Growths that found the zone at its limit or the arena at thewall. */
-  blocked: number;
-  mbufsAdded: number;
-  clustersAdded: number;
-  pagesReleased: number;
-}
-
-/** Counters of a pool without netm. */
-export const NETM_OFF: Readonly<NetmStats> = Object.freeze({
-  enabled: false, ticks: 0, runs: 0, growths: 0, shrinks: 0, reversals: 0, blocked: 0,
-  mbufsAdded: 0, clustersAdded: 0, pagesReleased: 0,
-});
-
 /** The marks netm works to. */
 interface Marks {
   lowmbuf: number;
   lowclust: number;
   hiwat: number;
+}
+
+/** What netm needs of a pool: its core view, and growth and reclaim with their waiter service. */
+export interface NetmPool extends PoolCore {
+  grow(zone: "mbuf" | "cluster", free: number): number;
+  reclaim(zone: "mbuf" | "cluster", keep?: number): number;
 }
 
 export class Netm {
@@ -84,7 +66,7 @@ export class Netm {
    * @param marks fixed marks, or undefined to read the aix tunables lowmbuf,
    * lowclust and mb_cl_hiwat from the pool at every tick.
    */
-  constructor(private readonly pool: Pool, private readonly clock: Clock, options: NetmOptions, aixMarks: boolean) {
+  constructor(private readonly pool: NetmPool, private readonly clock: Clock, options: NetmOptions, aixMarks: boolean) {
     this.intervalMs = checkInt(options.intervalMs ?? 100, "netm intervalMs", 1, 2 ** 31 - 1);
     this.dispatchMs = checkInt(options.dispatchMs ?? 10, "netm dispatchMs", 0, 2 ** 31 - 1);
     if (!aixMarks) {

@@ -1,211 +1,52 @@
-// The Pool: one WebAssembly core instance, its memory, its profile and
-// tunables, and the mbuf(9) API without the `m_` prefix.
+// The Pool: the mbuf(9) API without the `m_` prefix, over one WebAssembly
+// core instance. This file is the facade and its table of contents; what each
+// call does lives in the module named after its mechanism:
+//
+//   allocation, bulk, header fields   here, one core call each (assembly/mbuf.ts, bulk.ts)
+//   chains and packet data            here; bytes cross in pool/exchange.ts (assembly/chain*.ts)
+//   sockets and socket buffers        pool/sockets.ts (assembly/sockbuf.ts, recv.ts)
+//   the reservation flag              waiting/reservation.ts (assembly/mbuf.ts cluster_alloc)
+//   the packet zone                   packet-zone.ts (assembly/packet.ts)
+//   waiting allocation                waiting/queue.ts
+//   drain routines, console messages  pool/drains.ts
+//   snapshots and reports             pool/reports.ts, stats/
+//   leaks                             leak/
+//   runtime tunables, netm            tunables/rules.ts, tunables/sysctl.ts, netm.ts
+//   boot, state, close                pool/boot.ts, pool/base.ts
 //
 // Hot paths (get/free and friends) are one call into the raw core export
 // plus a sign test: no JS object is created per operation and no loader
-// wrapper sits in between. Everything else (snapshots, reports, audits,
-// drains, messages) lives here in the host, where time and policy belong.
+// wrapper sits in between.
 
-import { EventEmitter } from "node:events";
-import { instantiateCore, type Build } from "./core/module.js";
-import { type CoreExports, INIT_PINNED, INIT_MBUF_GROWS, INIT_CLUSTER_GROWS } from "./core/exports.js";
-import { Z, GL } from "./core/layout.js";
 import { MbufError, coreError, checkInt } from "./errors.js";
-import { DataExchange, checkRange, copyData, copyBack, applySegments } from "./pool/exchange.js";
-import { sbWhich, readSockbuf, type SockbufName, type SockbufStats, type SocketOptions } from "./pool/sockbuf.js";
-import { getProfile, resolveTunables, THEWALL_MAX, type Profile, type ProfileName, type Values, type Layout } from "./tunables/profiles.js";
-import { M_NOWAIT, M_WAITOK, MT, M_PKTHDR, M_COPYALL, ZONE_MBUF, ZONE_CLUSTER, PAGE_SIZE, MSIZE } from "./constants.js";
-import { readSnapshot, type PoolStats } from "./stats/snapshot.js";
+import { M_NOWAIT, M_WAITOK, MT, M_PKTHDR, M_COPYALL } from "./constants.js";
+import { GL } from "./core/layout.js";
+import { readAudit, type AuditResult } from "./core/audit.js";
+import { zoneId, checkBool, checkOptions, checkArrayLike } from "./validate.js";
+import { isInt, isHandle, ok } from "./pool/base.js";
+import { PoolSockets } from "./pool/sockets.js";
+import { checkRange, copyData, copyBack, applySegments } from "./pool/exchange.js";
+import type { PoolOptions } from "./pool/options.js";
+import { planWrite, tunableInfo, listTunables, type TunableInfo, type TunableChange } from "./tunables/rules.js";
+import { applyPlan } from "./tunables/sysctl.js";
+import type { NetmStats } from "./stats/snapshot.js";
 import { formatNetstat, PROFILE_FORMAT } from "./stats/netstat.js";
-import { auditMessage, type AuditResult } from "./core/audit.js";
-import { RealClock, type Clock } from "./clock.js";
-import { planWrite, tunableInfo, listTunables, readTunablesFile, type TunableInfo, type TunableChange } from "./tunables/rules.js";
-import { Netm, NETM_OFF, netmOptions, type NetmOptions, type NetmStats } from "./netm.js";
-import { WaitQueue, WaitKind, type WaitOptions } from "./waiting/queue.js";
-import type { Registry } from "prom-client";
-import { PoolMetrics } from "./stats/prometheus.js";
 import { formatVmstatZ, formatCensus, zoneRows, typeCensus, type ZoneRow } from "./stats/vmstat.js";
+import { PoolMetrics } from "./stats/prometheus.js";
+import type { Registry } from "prom-client";
+import type { WaitOptions } from "./waiting/queue.js";
+import { WaitKind } from "./waiting/queue.js";
+import { resolvePacketZone, type PacketZoneOptions, type PacketZoneConfig, type PacketEpoch } from "./packet-zone.js";
 import { outstanding, type OutstandingOptions, type OutstandingReport } from "./leak/outstanding.js";
 import { LeakDetector, type LeakDetectorOptions } from "./leak/detector.js";
-import { PacketBalancer, resolvePacketZone, type PacketZoneOptions, type PacketZoneConfig, type PacketEpoch } from "./packet-zone.js";
-import { zoneId, checkBool, checkOptions, checkArrayLike, checkPoolOptions } from "./validate.js";
 
-/** Options of Pool.create. */
-export interface PoolOptions {
-  /** The system to model; `freebsd` (modern) by default. */
-  profile?: ProfileName;
-  /** Tunables under the profile's own names (or their short aliases), over its autosized defaults. */
-  tunables?: Record<string, number>;
-  /** Core build: `release` by default (or the MBUFPOOL_BUILD environment variable). */
-  build?: Build;
-  /** Grow memory at creation to the most thewall may reach (maxThewall), as pinned kernel memory: views never go stale. */
-  pinned?: boolean;
-  /** Clock for rate limits and timers; the real clock by default. */
-  clock?: Clock;
-  /** Receives the system's console messages (never written to stdout by the library). */
-  logger?: (message: string) => void;
-  /**
-   * The packet zone (pre-joined mbuf+cluster pairs): options, `true`, or `false` for none.
-   * Default: on with mode `median` for the `freebsd` profile, off for the others (their systems had none).
-   */
-  packetZone?: PacketZoneOptions | boolean;
-  /** A tunables file (sysctl.conf style `name=value` lines); `tunables` given here win over it. */
-  tunablesFile?: string;
-  /**
-   * Most bytes thewall may be raised to at runtime. The arena's metadata and the
-   * WebAssembly memory maximum are laid out for it at creation. Default: on the
-   * aix profile 4 x thewall (at least 16 MiB, at most 1 GiB); elsewhere thewall itself
-   * (their arena is fixed at boot).
-   */
-  maxThewall?: number;
-  /** netm, deferred growth and shrink: on by default on the aix profile; `true` or settings elsewhere. */
-  netm?: boolean | NetmOptions;
-  /** Default timeout of waiting requests, in ms (60000; Infinity waits forever). */
-  waitTimeoutMs?: number;
-  /** How often waiters retry on a `poll` profile (rtems), in ms: its clock tick (10). */
-  pollMs?: number;
-  /** Clusters only the receive class may take (the reservation tunable *mb_rcv_resv); 0 by default. */
-  reserve?: number;
-  /** The automatic reservation flag while a receiver waits for a cluster (tunable *mb_rcv_flag); off by default. */
-  reserveFlag?: boolean;
-}
+export type { PoolOptions } from "./pool/options.js";
+export type { PoolMessage } from "./pool/drains.js";
 
 /** A protocol drain routine: frees what it can when an allocation fails (m_reclaim). */
 export type DrainRoutine = (pool: Pool) => void;
 
-/** A console message of the modelled system. */
-export interface PoolMessage {
-  text: string;
-  zone: "mbuf" | "cluster";
-  at: number;
-}
-
-/** Static data the core needs below the arena, with room to spare. */
-const STATIC_SLACK = 128 * 1024;
-/** True for a number that is an i32: only such values reach the core (2**32 + h would wrap to h). */
-const isInt = (v: unknown): boolean => typeof v === "number" && (v | 0) === v;
-const isHandle = isInt;
-
-const defaultBuild = (): Build => (process.env.MBUFPOOL_BUILD === "debug" ? "debug" : "release");
-
-export class Pool extends EventEmitter {
-  // Fields the constructor assigns are `declare`d, the others initialised: a
-  // field with neither is first defined as undefined (ES2022 class fields), and
-  // V8 then types it as "any" and checks it on every hot-path access.
-  /** The profile this pool models. */
-  declare readonly profile: Profile;
-  declare private values: Values;
-  declare private shape: Layout;
-  /** The core build this pool runs. */
-  declare readonly build: Build;
-  declare readonly clock: Clock;
-  /** Bytes per cluster (MCLBYTES). */
-  declare readonly mclbytes: number;
-  /** Handles one bulk call into the core can carry. */
-  declare readonly bulkMax: number;
-
-  declare private ex: CoreExports;
-  declare private readonly memory: WebAssembly.Memory;
-  declare private readonly statsAddr: number;
-  declare private readonly zoneBytes: number;
-  declare private readonly globalOff: number;
-  declare private readonly xchgAddr: number;
-  declare private xchg: Int32Array;
-  /** The data exchange area of the chain operations, made on first use. */
-  private dx?: DataExchange;
-  private readonly drains: { name: string; fn: DrainRoutine }[] = [];
-  private draining = false;
-  /** True while getBulk's core calls fill the exchange area (a drain routine they run must not touch it). */
-  private bulkBusy = false;
-  private readonly lastMessage = new Map<string, number>();
-  private readonly logger?: (message: string) => void;
-  private closed = false;
-  declare private readonly packets: PacketBalancer;
-  /** Bytes thewall may be raised to (the room laid out at creation). */
-  declare readonly maxThewall: number;
-  /** True if memory was grown to its maximum at creation: views into it never go stale. */
-  declare readonly pinned: boolean;
-  /** @internal Waiters a free must serve (0: the free path does nothing more). */
-  handoffWaiters = 0;
-  /** @internal Nonzero while the core's `exhausted` hook runs (inside an allocation). */
-  inHook = 0;
-  declare private readonly waits: WaitQueue;
-  private readonly netmd?: Netm;
-
-  private constructor(options: PoolOptions) {
-    super();
-    checkPoolOptions(options);
-    this.profile = getProfile(options.profile ?? "freebsd");
-    const given: Record<string, number> = options.tunablesFile ? readTunablesFile(options.tunablesFile) : {};
-    Object.assign(given, options.tunables ?? {});
-    if (options.reserve !== undefined) given["reserve"] = options.reserve;
-    if (options.reserveFlag !== undefined) given["reserveFlag"] = options.reserveFlag ? 1 : 0;
-    this.values = Object.freeze(resolveTunables(this.profile, given));
-    this.shape = Object.freeze(this.profile.layout(this.values));
-    this.build = options.build ?? defaultBuild();
-    this.clock = options.clock ?? new RealClock();
-    this.logger = options.logger;
-    this.mclbytes = this.profile.mclbytes;
-    const L = this.layout;
-    if (L.nmbufs * 256 > L.thewall || L.nmbclusters * this.mclbytes > L.thewall) {
-      throw new MbufError("ETUNABLE",
-        `the limits do not fit in the arena: ${L.nmbufs} mbufs and ${L.nmbclusters} clusters against ${L.thewall} bytes`);
-    }
-    const wallDefault = this.profile.runtimeWall ? Math.min(THEWALL_MAX, Math.max(4 * L.thewall, 16 * 1024 * 1024)) : L.thewall;
-    this.maxThewall = options.maxThewall ?? wallDefault;
-    if (!Number.isInteger(this.maxThewall) || this.maxThewall < L.thewall || this.maxThewall > THEWALL_MAX) {
-      throw new MbufError("ETUNABLE", `maxThewall=${String(options.maxThewall)} refused: it must be an integer from thewall (${L.thewall} bytes) to ${THEWALL_MAX}`);
-    }
-    const pages = Math.floor(this.maxThewall / PAGE_SIZE);
-    // The core's metadata per page is checked against MB_META_PER_PAGE below.
-    const maxBytes = STATIC_SLACK + pages * 20 + PAGE_SIZE + pages * PAGE_SIZE;
-    const maximum = Math.ceil(maxBytes / 65536);
-    this.pinned = !!options.pinned;
-    this.memory = new WebAssembly.Memory({ initial: options.pinned ? maximum : 2, maximum });
-    this.ex = instantiateCore(this.build, this.memory, { exhausted: (zone, how) => this.exhausted(zone, how) });
-    const ex = this.ex;
-    if (ex.MB_ZONE_BYTES.value !== Z.BYTES || ex.MB_GLOBAL_BYTES.value !== GL.BYTES || ex.MB_META_PER_PAGE.value !== 20) {
-      throw new Error("mbufpool: the core's counters layout does not match the host's (rebuild with `npm run build`)");
-    }
-    this.statsAddr = ex.MB_STATS.value;
-    this.zoneBytes = ex.MB_ZONE_BYTES.value;
-    this.globalOff = ex.MB_GLOBAL.value;
-    this.xchgAddr = ex.MB_XCHG.value;
-    this.bulkMax = ex.MB_XCHG_CAP.value;
-    const clshift = Math.log2(this.mclbytes);
-    const flags = (options.pinned ? INIT_PINNED : 0) | (L.mbufGrows ? INIT_MBUF_GROWS : 0) | (L.clusterGrows ? INIT_CLUSTER_GROWS : 0);
-    const r = ex.mb_init(this.maxThewall, clshift, L.nmbufs, L.nmbclusters, flags);
-    if (r < 0) throw coreError(r, "mb_init");
-    const w = ex.mb_set_wall(Math.floor(L.thewall / PAGE_SIZE));
-    if (w < 0) throw coreError(w, "mb_set_wall");
-    if (L.preallocMbufs) ex.mb_grow(ZONE_MBUF, L.preallocMbufs);
-    if (L.preallocClusters) ex.mb_grow(ZONE_CLUSTER, L.preallocClusters);
-    this.packets = new PacketBalancer(() => this.ex, () => this.memory.buffer, this.clock, this.statsAddr, this.zoneBytes, this.globalOff);
-    this.packets.configure(resolvePacketZone(options.packetZone, this.profile.name, L.nmbclusters));
-    this.xchg = new Int32Array(this.memory.buffer, this.xchgAddr, this.bulkMax);
-    const t = this.values, pre = this.profile.aliases["reserve"];
-    const pollMs = checkInt(options.pollMs ?? 10, "pollMs", 1, 2 ** 31 - 1);
-    const waitTimeoutMs = options.waitTimeoutMs ?? 60_000;
-    if (typeof waitTimeoutMs !== "number" || !(waitTimeoutMs >= 0)) {
-      throw new MbufError("EINVAL", `waitTimeoutMs must be a number of milliseconds >= 0 or Infinity, got ${String(waitTimeoutMs)}`);
-    }
-    this.waits = new WaitQueue(this, this.clock, this.profile.wake, pollMs, waitTimeoutMs);
-    if (t[pre]) this.check(ex.mb_set_reserve(t[pre]), pre);
-    this.waits.setAuto(t[this.profile.aliases["reserveFlag"]] === 1);
-    const nm = netmOptions(options.netm, this.profile.netm);
-    if (nm) this.netmd = new Netm(this, this.clock, nm, this.profile.name === "aix" && nm.lowmbuf === undefined && nm.lowclust === undefined);
-  }
-
-  /** Current tunables (system names); runtime writes (sysctl) replace this object. */
-  get tunables(): Values {
-    return this.values;
-  }
-
-  /** What the tunables mean for the arena and zones, now. */
-  get layout(): Layout {
-    return this.shape;
-  }
-
+export class Pool extends PoolSockets {
   /**
    * Creates a pool.
    * @throws MbufError ETUNABLE for an unknown profile or tunable, or a value outside its rule.
@@ -260,9 +101,7 @@ export class Pool extends EventEmitter {
   clget(m: number, how: number = M_NOWAIT): boolean {
     if (!isHandle(m)) throw this.badHandle("clget", m);
     if (!isInt(how)) throw this.argError("clget", m, how);
-    const r = this.ex.m_clget(m, how);
-    if (r < 0) throw coreError(r, "clget", m);
-    return r !== 0;
+    return ok(this.ex.m_clget(m, how), "clget", m) !== 0;
   }
 
   /**
@@ -385,8 +224,7 @@ export class Pool extends EventEmitter {
   chtype(m: number, type: number): void {
     if (!isHandle(m)) throw this.badHandle("chtype", m);
     checkInt(type, "type", 1, 15);
-    const r = this.ex.m_chtype(m, type);
-    if (r < 0) throw coreError(r, "chtype", m);
+    ok(this.ex.m_chtype(m, type), "chtype", m);
   }
 
   /** Sets the owner tag (a non-negative integer) stamped on every mbuf allocated from now on. */
@@ -410,9 +248,7 @@ export class Pool extends EventEmitter {
    */
   length(m: number): number {
     if (!isHandle(m)) throw this.badHandle("length", m);
-    const r = this.ex.m_length(m);
-    if (r < 0) throw coreError(r, "length", m);
-    return r;
+    return ok(this.ex.m_length(m), "length", m);
   }
 
   /**
@@ -484,9 +320,7 @@ export class Pool extends EventEmitter {
     checkRange(off, "offset");
     checkRange(len, "length");
     if (!isInt(how)) throw this.argError("copym", m, how);
-    const r = this.ex.m_copym(m, off, len, how);
-    if (r < 0) throw coreError(r, "copym", m);
-    return r;
+    return ok(this.ex.m_copym(m, off, len, how), "copym", m);
   }
 
   /**
@@ -496,9 +330,7 @@ export class Pool extends EventEmitter {
   copypacket(m: number, how: number = M_NOWAIT): number {
     if (!isHandle(m)) throw this.badHandle("copypacket", m);
     if (!isInt(how)) throw this.argError("copypacket", m, how);
-    const r = this.ex.m_copypacket(m, how);
-    if (r < 0) throw coreError(r, "copypacket", m);
-    return r;
+    return ok(this.ex.m_copypacket(m, how), "copypacket", m);
   }
 
   /**
@@ -508,9 +340,7 @@ export class Pool extends EventEmitter {
   dup(m: number, how: number = M_NOWAIT): number {
     if (!isHandle(m)) throw this.badHandle("dup", m);
     if (!isInt(how)) throw this.argError("dup", m, how);
-    const r = this.ex.m_dup(m, how);
-    if (r < 0) throw coreError(r, "dup", m);
-    return r;
+    return ok(this.ex.m_dup(m, how), "dup", m);
   }
 
   /**
@@ -521,9 +351,7 @@ export class Pool extends EventEmitter {
   defrag(m: number, how: number = M_NOWAIT): number {
     if (!isHandle(m)) throw this.badHandle("defrag", m);
     if (!isInt(how)) throw this.argError("defrag", m, how);
-    const r = this.ex.m_defrag(m, how);
-    if (r < 0) throw coreError(r, "defrag", m);
-    return r;
+    return ok(this.ex.m_defrag(m, how), "defrag", m);
   }
 
   /**
@@ -536,9 +364,7 @@ export class Pool extends EventEmitter {
     if (!isHandle(m)) throw this.badHandle("pullup", m);
     checkRange(n, "length");
     if (!isInt(how)) throw this.argError("pullup", m, how);
-    const r = this.ex.m_pullup(m, n, how);
-    if (r < 0) throw coreError(r, "pullup", m);
-    return r;
+    return ok(this.ex.m_pullup(m, n, how), "pullup", m);
   }
 
   /**
@@ -565,8 +391,7 @@ export class Pool extends EventEmitter {
   adj(m: number, req: number): void {
     if (!isHandle(m)) throw this.badHandle("adj", m);
     if (!isInt(req)) throw new MbufError(Number.isInteger(req) ? "ERANGE" : "EINVAL", `adj(${m}, ${String(req)}): bad length`);
-    const r = this.ex.m_adj(m, req);
-    if (r < 0) throw coreError(r, "adj", m);
+    ok(this.ex.m_adj(m, req), "adj", m);
   }
 
   /**
@@ -577,7 +402,8 @@ export class Pool extends EventEmitter {
     if (!isHandle(m)) throw this.badHandle("cat", m);
     if (!isHandle(n)) throw this.badHandle("cat", n);
     const r = this.ex.m_cat(m, n);
-    if (r < 0) throw coreError(r, "cat", r === -16 ? n : m);
+    // The core checks m, then n: name the one it refused (m_tailptr checks a head and changes nothing).
+    if (r < 0) throw coreError(r, "cat", this.ex.m_tailptr(m) < 0 ? m : n);
   }
 
   /**
@@ -589,9 +415,7 @@ export class Pool extends EventEmitter {
     if (!isHandle(m)) throw this.badHandle("split", m);
     checkRange(len0, "length");
     if (!isInt(how)) throw this.argError("split", m, how);
-    const r = this.ex.m_split(m, len0, how);
-    if (r < 0) throw coreError(r, "split", m);
-    return r;
+    return ok(this.ex.m_split(m, len0, how), "split", m);
   }
 
   /**
@@ -623,25 +447,19 @@ export class Pool extends EventEmitter {
   /** M_LEADINGSPACE: free bytes before the data of `m` (0 if its cluster is shared). @throws MbufError for a bad handle. */
   leadingspace(m: number): number {
     if (!isHandle(m)) throw this.badHandle("leadingspace", m);
-    const r = this.ex.m_leadingspace(m);
-    if (r < 0) throw coreError(r, "leadingspace", m);
-    return r;
+    return ok(this.ex.m_leadingspace(m), "leadingspace", m);
   }
 
   /** M_TRAILINGSPACE: free bytes after the data of `m` (0 if its cluster is shared). @throws MbufError for a bad handle. */
   trailingspace(m: number): number {
     if (!isHandle(m)) throw this.badHandle("trailingspace", m);
-    const r = this.ex.m_trailingspace(m);
-    if (r < 0) throw coreError(r, "trailingspace", m);
-    return r;
+    return ok(this.ex.m_trailingspace(m), "trailingspace", m);
   }
 
   /** M_WRITABLE: false if `m`'s cluster is shared by reference. @throws MbufError for a bad handle. */
   writable(m: number): boolean {
     if (!isHandle(m)) throw this.badHandle("writable", m);
-    const r = this.ex.m_writable(m);
-    if (r < 0) throw coreError(r, "writable", m);
-    return r === 1;
+    return ok(this.ex.m_writable(m), "writable", m) === 1;
   }
 
   /**
@@ -658,235 +476,6 @@ export class Pool extends EventEmitter {
     return new Uint8Array(dx.memoryBuffer(), a, dx.mlen(m));
   }
 
-  /** The data exchange area (made on first use). */
-  private dataExchange(): DataExchange {
-    return (this.dx ??= new DataExchange(this.memory, this.ex.MB_DXCHG.value, this.ex.MB_DXCHG_CAP.value));
-  }
-
-  // === Socket buffers ===
-  //
-  // A socket is an MT_SOCKET mbuf holding both socket buffers (and an MT_PCB mbuf if asked);
-  // `which` is "rcv" or "snd". A chain given to sbappend/sbappendrecord belongs to the socket
-  // buffer afterwards; soclose frees everything the socket holds.
-
-  /**
-   * The largest sb_hiwat sbreserve accepts: sb_max (kern.ipc.maxsockbuf, 256 KiB) scaled by
-   * MCLBYTES / (MSIZE + MCLBYTES), as sbreserve(9) does (233016 bytes with 2 KiB clusters).
-   */
-  get sbHiwatMax(): number {
-    return Math.floor((this.ex.MB_SB_MAX.value * this.mclbytes) / (MSIZE + this.mclbytes));
-  }
-
-  /**
-   * socreate: a socket with both socket buffers reserved (32768 send, 65536 receive by default).
-   * @returns the socket handle, or 0 if buffers ran out (nothing kept).
-   * @throws MbufError EINVAL for bad options.
-   */
-  socreate(options: SocketOptions = {}, how: number = M_NOWAIT): number {
-    checkOptions(options, "socreate options");
-    if (!isInt(how)) throw this.argError("socreate", how, 0);
-    const snd = checkInt(options.sndHiwat ?? 32768, "sndHiwat", 0, 0x7fffffff);
-    const rcv = checkInt(options.rcvHiwat ?? 65536, "rcvHiwat", 0, 0x7fffffff);
-    const so = this.ex.socreate(how, options.pcb ? 1 : 0);
-    if (so < 0) throw coreError(so, "socreate");
-    if (so === 0) return 0;
-    if (this.ex.sbreserve(so, 1, snd) !== 1 || this.ex.sbreserve(so, 0, rcv) !== 1) {
-      this.ex.soclose(so);
-      throw new MbufError("EINVAL", `socreate: a reservation exceeds sb_max (send ${snd}, receive ${rcv})`);
-    }
-    return so;
-  }
-
-  /**
-   * soclose: frees both socket buffers, the PCB and the socket (the drop of seed 003).
-   * @throws MbufError EINVAL if `so` is not an open socket, EBADHANDLE, EDOUBLEFREE.
-   */
-  soclose(so: number): void {
-    if (!isHandle(so)) throw this.badHandle("soclose", so);
-    const r = this.ex.soclose(so);
-    if (r < 0) throw coreError(r, "soclose", so);
-  }
-
-  /** The MT_PCB mbuf of socket `so`, or 0. @throws MbufError EINVAL, EBADHANDLE. */
-  sopcb(so: number): number {
-    if (!isHandle(so)) throw this.badHandle("sopcb", so);
-    const r = this.ex.so_pcb(so);
-    if (r < 0) throw coreError(r, "sopcb", so);
-    return r;
-  }
-
-  /**
-   * sbreserve: sets sb_hiwat (and sb_mbmax = min(8 x hiwat, sb_max)).
-   * @returns false if `cc` exceeds what sb_max allows (nothing changed).
-   * @throws MbufError ERANGE, EINVAL, EBADHANDLE.
-   */
-  sbreserve(so: number, which: SockbufName, cc: number): boolean {
-    if (!isHandle(so)) throw this.badHandle("sbreserve", so);
-    checkRange(cc, "cc");
-    const r = this.ex.sbreserve(so, sbWhich(which), cc);
-    if (r < 0) throw coreError(r, "sbreserve", so);
-    return r === 1;
-  }
-
-  /** Sets sb_lowat. @throws MbufError ERANGE unless 0 <= lowat <= sb_hiwat, EINVAL, EBADHANDLE. */
-  sbsetlowat(so: number, which: SockbufName, lowat: number): void {
-    if (!isHandle(so)) throw this.badHandle("sbsetlowat", so);
-    checkRange(lowat, "lowat");
-    const r = this.ex.sbsetlowat(so, sbWhich(which), lowat);
-    if (r < 0) throw coreError(r, "sbsetlowat", so);
-  }
-
-  /**
-   * sbappend: gives the chain of head `m` to the last record of a socket buffer, compacting
-   * small mbufs into trailing space (a new record after one ended with M_EOR). As in BSD's
-   * sbcompress, mbufs that hold no data are freed rather than queued: a chain of no bytes is
-   * freed whole and the call returns true.
-   * @returns true (the chain is the socket's now, or was empty and freed), or false if its bytes
-   *   exceed sbspace (`m` is still the caller's).
-   * @throws MbufError EINVAL, EBADHANDLE, EDOUBLEFREE, EBUSY.
-   */
-  sbappend(so: number, which: SockbufName, m: number): boolean {
-    if (!isHandle(so)) throw this.badHandle("sbappend", so);
-    if (!isHandle(m)) throw this.badHandle("sbappend", m);
-    const r = this.ex.sbappend(so, sbWhich(which), m);
-    if (r < 0) throw coreError(r, "sbappend", m);
-    return r === 1;
-  }
-
-  /** sbappendrecord: gives the chain of head `m` to a socket buffer as a new record (m_nextpkt). Results as sbappend(). */
-  sbappendrecord(so: number, which: SockbufName, m: number): boolean {
-    if (!isHandle(so)) throw this.badHandle("sbappendrecord", so);
-    if (!isHandle(m)) throw this.badHandle("sbappendrecord", m);
-    const r = this.ex.sbappendrecord(so, sbWhich(which), m);
-    if (r < 0) throw coreError(r, "sbappendrecord", m);
-    return r === 1;
-  }
-
-  /**
-   * sosend's copy: writes `bytes` into a socket buffer (trailing space first, then clusters),
-   * all or nothing, in one core call per exchange-area load.
-   * @returns true, or false if they exceed sbspace or buffers ran out (nothing written).
-   * @throws MbufError EINVAL, EBADHANDLE.
-   */
-  sbwrite(so: number, which: SockbufName, bytes: Uint8Array, how: number = M_NOWAIT): boolean {
-    if (!isHandle(so)) throw this.badHandle("sbwrite", so);
-    if (!(bytes instanceof Uint8Array)) throw new MbufError("EINVAL", "sbwrite needs a Uint8Array");
-    if (!isInt(how)) throw this.argError("sbwrite", so, how);
-    const w = sbWhich(which);
-    const dx = this.dataExchange();
-    if (bytes.length > dx.cap) {
-      // Larger than the exchange area: build the chain (all or nothing), then give it whole.
-      if (bytes.length > this.sbspace(so, which)) return false;
-      const m = this.get(how, MT.DATA);
-      if (m === 0) return false;
-      if (!this.copyback(m, 0, bytes, how) || !this.sbappend(so, which, m)) {
-        this.freem(m);
-        return false;
-      }
-      return true;
-    }
-    dx.check("sbwrite");
-    dx.bytes().set(bytes, 0);
-    dx.busy = true;
-    let r: number;
-    try {
-      r = this.ex.sb_write(so, w, bytes.length, how);
-    } finally {
-      dx.busy = false;
-    }
-    if (r < 0) throw coreError(r, "sbwrite", so);
-    return r === 1;
-  }
-
-  /**
-   * sbdrop: drops `len` bytes from the front of a socket buffer (acknowledged or read data).
-   * @throws MbufError ERANGE if len exceeds sb_cc, EINVAL, EBADHANDLE.
-   */
-  sbdrop(so: number, which: SockbufName, len: number): void {
-    if (!isHandle(so)) throw this.badHandle("sbdrop", so);
-    checkRange(len, "length");
-    const r = this.ex.sbdrop(so, sbWhich(which), len);
-    if (r < 0) throw coreError(r, "sbdrop", so);
-  }
-
-  /** sbdroprecord: frees the first record. @returns false if the buffer was empty. @throws MbufError EINVAL, EBADHANDLE. */
-  sbdroprecord(so: number, which: SockbufName): boolean {
-    if (!isHandle(so)) throw this.badHandle("sbdroprecord", so);
-    const r = this.ex.sbdroprecord(so, sbWhich(which));
-    if (r < 0) throw coreError(r, "sbdroprecord", so);
-    return r === 1;
-  }
-
-  /** sbflush: frees everything in a socket buffer (then sb_cc == 0 and sb_mb == 0). @throws MbufError EINVAL, EBADHANDLE. */
-  sbflush(so: number, which: SockbufName): void {
-    if (!isHandle(so)) throw this.badHandle("sbflush", so);
-    const r = this.ex.sbflush(so, sbWhich(which));
-    if (r < 0) throw coreError(r, "sbflush", so);
-  }
-
-  /** sbrelease: sbflush, then sb_hiwat = sb_mbmax = 0. @throws MbufError EINVAL, EBADHANDLE. */
-  sbrelease(so: number, which: SockbufName): void {
-    if (!isHandle(so)) throw this.badHandle("sbrelease", so);
-    const r = this.ex.sbrelease(so, sbWhich(which));
-    if (r < 0) throw coreError(r, "sbrelease", so);
-  }
-
-  /** sbspace: bytes a socket buffer may still take. @throws MbufError EINVAL, EBADHANDLE. */
-  sbspace(so: number, which: SockbufName): number {
-    if (!isHandle(so)) throw this.badHandle("sbspace", so);
-    const r = this.ex.sbspace(so, sbWhich(which));
-    if (r < 0) throw coreError(r, "sbspace", so);
-    return r;
-  }
-
-  /** The fields of a socket buffer (sb_cc, sb_hiwat, sb_mbcnt, sb_mbmax, sb_lowat, sb_mb). @throws MbufError EINVAL, EBADHANDLE. */
-  sbstat(so: number, which: SockbufName): SockbufStats {
-    const space = this.sbspace(so, which);
-    const sb = this.ex.so_sockbuf(so, sbWhich(which));
-    return readSockbuf(this.dataExchange().memoryBuffer(), sb, space);
-  }
-
-
-  // === Receive without a copy (mbufpool/node) ===
-
-  /**
-   * A zero-copy view of the trailing space of the last mbuf of the chain of head `m`: a reader
-   * writes into it, then commit() makes the bytes data. Empty if the cluster is shared.
-   * The view goes stale when memory grows (unless the pool is pinned) and after any operation on the chain.
-   * @throws MbufError EBADHANDLE, EDOUBLEFREE, EBUSY (not a head).
-   */
-  tailspace(m: number): Uint8Array {
-    if (!isHandle(m)) throw this.badHandle("tailspace", m);
-    const a = this.ex.m_tailptr(m);
-    if (a < 0) throw coreError(a, "tailspace", m);
-    return new Uint8Array(this.dataExchange().memoryBuffer(), a, this.ex.m_aux());
-  }
-
-  /**
-   * m_commit: `len` bytes written into the trailing space (tailspace()) become data of the chain
-   * of head `m`: m_len of its last mbuf and pkthdr.len grow by `len`, as if append() had copied them.
-   * @throws MbufError ERANGE if `len` is negative or exceeds the trailing space, EBADHANDLE, EDOUBLEFREE, EBUSY.
-   */
-  commit(m: number, len: number): void {
-    if (!isHandle(m)) throw this.badHandle("commit", m);
-    if (!isInt(len)) throw new MbufError(Number.isInteger(len) ? "ERANGE" : "EINVAL", `commit(${m}, ${String(len)}): bad length`);
-    const r = this.ex.m_commit(m, len);
-    if (r < 0) throw coreError(r, "commit", m);
-  }
-
-  /**
-   * sbtake: moves the longest run of whole mbufs (at most `max` bytes) from the front of the first
-   * record of a socket buffer out, as a chain of the caller's, with no copy and no allocation.
-   * @returns the chain's head, or 0 if the buffer is empty or its first mbuf holds more than `max`.
-   * @throws MbufError ERANGE if max < 1, EINVAL, EBADHANDLE.
-   */
-  sbtake(so: number, which: SockbufName, max: number = 0x7fffffff): number {
-    if (!isHandle(so)) throw this.badHandle("sbtake", so);
-    checkRange(max, "max");
-    const r = this.ex.sbtake(so, sbWhich(which), max);
-    if (r < 0) throw coreError(r, "sbtake", so);
-    return r;
-  }
 
   // === Reservation (seed 003) ===
 
@@ -936,9 +525,7 @@ export class Pool extends EventEmitter {
    */
   packetRefill(n: number): number {
     checkInt(n, "n", 0, 0x7fffffff);
-    const r = this.ex.mb_packet_refill(n);
-    if (r < 0) throw coreError(r, "packetRefill", n);
-    return r;
+    return ok(this.ex.mb_packet_refill(n), "packetRefill", n);
   }
 
   /**
@@ -948,9 +535,7 @@ export class Pool extends EventEmitter {
    */
   packetDrain(n: number = 0x7fffffff): number {
     checkInt(n, "n", 0, 0x7fffffff);
-    const r = this.ex.mb_packet_drain(n);
-    if (r < 0) throw coreError(r, "packetDrain", n);
-    return r;
+    return ok(this.ex.mb_packet_drain(n), "packetDrain", n);
   }
 
   // === Waiting allocation ===
@@ -1000,88 +585,7 @@ export class Pool extends EventEmitter {
    * @returns a function that unregisters it.
    */
   onDrain(nameOrFn: string | DrainRoutine, fn?: DrainRoutine): () => void {
-    const entry = typeof nameOrFn === "function"
-      ? { name: nameOrFn.name || `drain${this.drains.length}`, fn: nameOrFn }
-      : { name: nameOrFn, fn: fn as DrainRoutine };
-    if (typeof entry.fn !== "function" || typeof entry.name !== "string") {
-      throw new MbufError("EINVAL", "onDrain needs a function, optionally after a name (a string)");
-    }
-    this.drains.push(entry);
-    return () => {
-      const i = this.drains.indexOf(entry);
-      if (i >= 0) this.drains.splice(i, 1);
-    };
-  }
-
-  /** The core's `exhausted` import: message, then drain routines if the profile's rule says so. */
-  private exhausted(zone: number, how: number): number {
-    this.inHook++;
-    try {
-      return this.exhaustedHook(zone, how);
-    } finally {
-      this.inHook--;
-    }
-  }
-
-  private exhaustedHook(zone: number, how: number): number {
-    const name = zone === ZONE_MBUF ? "mbuf" : "cluster";
-    this.netmd?.kick();
-    this.emit("exhausted", name, how);
-    const text = this.profile.exhaustedMessage[name];
-    if (text) this.say(name, text);
-    const rule = this.profile.drain[name];
-    if (this.draining || rule === "never" || (rule === "wait" && !(how & M_WAITOK))) return 0;
-    this.draining = true;
-    try {
-      for (const d of [...this.drains]) {
-        try {
-          d.fn(this);
-        } catch (e) {
-          this.emit("drainError", d.name, e);
-        }
-      }
-    } finally {
-      this.draining = false;
-    }
-    return 1;
-  }
-
-  /** Emits a console message of the modelled system, at most once per the profile's interval per zone. */
-  private say(zone: "mbuf" | "cluster", text: string): void {
-    const now = this.clock.now();
-    const last = this.lastMessage.get(zone);
-    if (last !== undefined && now - last < this.profile.exhaustedMessage.everyMs) return;
-    this.lastMessage.set(zone, now);
-    this.emitMessage(zone, text);
-  }
-
-  /** @internal Delivers a console message of the modelled system: the `message` event and the logger. */
-  emitMessage(zone: "mbuf" | "cluster", text: string): void {
-    const msg: PoolMessage = { text, zone, at: this.clock.now() };
-    this.emit("message", msg);
-    this.logger?.(text);
-  }
-
-  // === Observation ===
-
-  /** A snapshot of every counter, as a plain object. */
-  stats(): PoolStats {
-    const t = this.tunables;
-    const s = readSnapshot(this.memory.buffer, this.statsAddr, this.zoneBytes, this.globalOff, {
-      profile: this.profile.name,
-      mclbytes: this.mclbytes,
-      jumboLimits: {
-        page: t["kern.ipc.nmbjumbop"] ?? 0,
-        nine: t["kern.ipc.nmbjumbo9"] ?? 0,
-        sixteen: t["kern.ipc.nmbjumbo16"] ?? 0,
-      },
-      packet: this.packets.state(),
-    });
-    const w = this.waits.stats;
-    s.reservation.auto = w.autoFlag;
-    s.waits = w;
-    s.netm = this.netmd ? this.netmd.stats : { ...NETM_OFF };
-    return s;
+    return this.drains.register(nameOrFn, fn);
   }
 
   /** `netstat -m` in a system's dialect (the profile's own by default). @throws MbufError EINVAL for an unknown format or options that are not an object. */
@@ -1093,9 +597,7 @@ export class Pool extends EventEmitter {
   /** Recounts everything in the core; reports the first problem found. */
   audit(): AuditResult {
     const code = this.ex.mb_audit();
-    const u32 = new Uint32Array(this.memory.buffer, this.statsAddr + this.globalOff, GL.BYTES / 4);
-    const addr = u32[GL.auditAddr / 4], expected = u32[GL.auditA / 4], found = u32[GL.auditB / 4];
-    return { ok: code === 0, code, addr, expected, found, message: auditMessage(code, addr, expected, found) };
+    return readAudit(this.memory.buffer, this.statsAddr + this.globalOff, code);
   }
 
   /** Throws an MbufError ESTATE if the audit finds a problem. */
@@ -1105,9 +607,6 @@ export class Pool extends EventEmitter {
   }
 
   // === Reports and leak detection ===
-
-  /** This pool's Prometheus metrics (its own Registry), made on first use. */
-  private promMetrics?: PoolMetrics;
 
   /** FreeBSD's `vmstat -z` for the pool's zones, then the type census of mbufs in use. */
   vmstatZ(): string {
@@ -1165,9 +664,7 @@ export class Pool extends EventEmitter {
     checkInt(maxPages, "maxPages", 0, 0x7fffffff);
     const id = zoneId(zone, "reclaim");
     if (!this.profile.reclaims) return 0;
-    const r = this.ex.mb_reclaim(id, keep, maxPages);
-    if (r < 0) throw coreError(r, "reclaim");
-    return r;
+    return ok(this.ex.mb_reclaim(id, keep, maxPages), "reclaim");
   }
 
   /**
@@ -1210,19 +707,10 @@ export class Pool extends EventEmitter {
     const u32 = new Uint32Array(this.memory.buffer, this.statsAddr + this.globalOff, GL.BYTES / 4);
     const plan = planWrite(this.profile, this.values, name, value, { capBytes: this.maxThewall, carvedPages: u32[GL.top / 4] });
     if (plan.old === plan.new) return { name: plan.name, old: plan.old, new: plan.new };
-    const before = this.shape, after = plan.layout, ex = this.ex;
-    const wall = (): void => {
-      if (after.thewall !== before.thewall) this.check(ex.mb_set_wall(Math.floor(after.thewall / PAGE_SIZE)), plan.name);
-    };
-    if (after.thewall > before.thewall) wall();
-    if (after.nmbufs !== before.nmbufs) this.check(ex.mb_set_limit(ZONE_MBUF, after.nmbufs), plan.name);
-    if (after.nmbclusters !== before.nmbclusters) this.check(ex.mb_set_limit(ZONE_CLUSTER, after.nmbclusters), plan.name);
-    if (after.thewall < before.thewall) wall();
-    const resv = this.profile.aliases["reserve"], flag = this.profile.aliases["reserveFlag"];
-    if (plan.values[resv] !== this.values[resv]) this.check(ex.mb_set_reserve(plan.values[resv]), plan.name);
+    applyPlan(this.ex, this.profile, plan, this.shape, this.values);
     this.values = plan.values;
-    this.shape = Object.freeze(after);
-    this.waits.setAuto(plan.values[flag] === 1);
+    this.shape = Object.freeze(plan.layout);
+    this.waits.setAuto(plan.values[this.profile.aliases["reserveFlag"]] === 1);
     this.waits.serve();
     this.netmd?.kick();
     return { name: plan.name, old: plan.old, new: plan.new };
@@ -1252,40 +740,6 @@ export class Pool extends EventEmitter {
     return this.netmd;
   }
 
-  /** A core result during a tunable write: all was checked before, so a failure is a bug. */
-  private check(r: number, name: string): void {
-    if (r < 0) throw coreError(r, `sysctl ${name}`);
-  }
-
-  /** Releases the instance; any later call throws ECLOSED. */
-  close(): void {
-    if (this.closed) return;
-    this.netmd?.stop();
-    this.waits.close();
-    this.closed = true;
-    this.packets.stop();
-    const closedFn = (): never => {
-      throw new MbufError("ECLOSED", "the pool is closed");
-    };
-    this.ex = new Proxy({} as CoreExports, { get: () => closedFn });
-    this.removeAllListeners();
-  }
-
-  /** True once close() ran. */
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
-  /** The raw core exports, for modules of this package that extend the Pool. */
-  get core(): CoreExports {
-    return this.ex;
-  }
-
-  /** Current memory buffer (memory may grow unless pinned). */
-  get buffer(): ArrayBuffer {
-    return this.memory.buffer;
-  }
-
   /**
    * Bulk calls share the exchange area: a drain routine that getBulk ran must
    * not start another. (Chain and socket-buffer operations use the separate
@@ -1294,15 +748,4 @@ export class Pool extends EventEmitter {
   private notInBulk(call: string): void {
     if (this.bulkBusy) throw new MbufError("ESTATE", `${call} cannot run inside a drain routine that a bulk call ran (the exchange area is in use)`);
   }
-
-  /** The exchange area, re-viewed if memory grew (growing detaches the old view: length 0). */
-  private badHandle(call: string, m: unknown): MbufError {
-    return new MbufError("EBADHANDLE", `${call}(${String(m)}): not an mbuf handle`);
-  }
-
-  /** Error for an argument that is not an i32 (the core would see it truncated). */
-  private argError(call: string, a: unknown, b: unknown): MbufError {
-    return new MbufError("EINVAL", `${call}(${String(a)}, ${String(b)}): arguments must be integers`);
-  }
 }
-

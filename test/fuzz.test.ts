@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   fuzz, summarize, replay, parseTrace, formatTrace, describeDivergence, TraceError, OPS, Run,
-} from "mbufpool";
+} from "mbufpool/fuzz";
 import { BROKEN, MISBEHAVING } from "./broken.js";
 import { BUILD } from "./helpers.js";
 

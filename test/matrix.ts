@@ -20,10 +20,12 @@
 import { readFileSync } from "node:fs";
 import ts from "typescript";
 import {
-  Pool, Run, MbufError, KINDS, FREED, FREED_CODES, PROFILES, resolveTunables, getProfile, OPS, OP_BY_NAME, Model,
-  argError, capture, matches, M_NOWAIT, M_WAITOK, MT, M_PKTHDR,
-  type PoolFactory, type BadClass, type KindName, type Encoded, type PoolStats, type Args, type Result,
+  Pool, MbufError, PROFILES, resolveTunables, getProfile, M_NOWAIT, M_WAITOK, MT, M_PKTHDR, type PoolStats,
 } from "mbufpool";
+import {
+  Run, KINDS, FREED, FREED_CODES, OPS, OP_BY_NAME, Model, argError, capture, matches,
+  type PoolFactory, type BadClass, type KindName, type Encoded, type Args, type Result,
+} from "mbufpool/fuzz";
 import { BUILD } from "./helpers.js";
 
 /** The pool a case runs on, with its named handles decoded. */
@@ -419,26 +421,31 @@ export const ENTRIES: readonly Entry[] = [...POOL_ENTRIES, ...MERGED_POOL_ENTRIE
 
 /** The public methods of Pool, from its declaration file (TS-private members are excluded). */
 export function publicPoolMethods(): string[] {
-  const file = new URL("../dist/pool.d.ts", import.meta.url);
-  const sf = ts.createSourceFile("pool.d.ts", readFileSync(file, "utf8"), ts.ScriptTarget.Latest, true);
+  // The facade is Pool (pool.ts) over its socket layer and its base (pool/): the public API is all three.
+  const classes: Array<[string, string]> = [["../dist/pool.d.ts", "Pool"], ["../dist/pool/sockets.d.ts", "PoolSockets"], ["../dist/pool/base.d.ts", "PoolBase"]];
   const names: string[] = [];
-  sf.forEachChild((node) => {
-    if (!ts.isClassDeclaration(node) || node.name?.text !== "Pool") return;
-    for (const m of node.members) {
-      if (!ts.isMethodDeclaration(m)) continue;
-      const mods = ts.getModifiers(m) ?? [];
-      if (mods.some((x) => x.kind === ts.SyntaxKind.PrivateKeyword || x.kind === ts.SyntaxKind.ProtectedKeyword)) continue;
-      const name = (m.name as ts.Identifier).text;
-      // `@internal` members (the pool's own plumbing) are no public API.
-      if (ts.getJSDocTags(m).some((t) => t.tagName.text === "internal")) continue;
-      const isStatic = mods.some((x) => x.kind === ts.SyntaxKind.StaticKeyword);
-      // Each must be a function at runtime too (a static on the class, an instance method on its prototype:
-      // `Pool.length` is the constructor's arity, not the method `length`).
-      const fn = ((isStatic ? Pool : Pool.prototype) as unknown as Record<string, unknown>)[name];
-      if (typeof fn !== "function") throw new Error(`Pool.${name} is declared but not a function at runtime`);
-      names.push(`Pool.${name}`);
-    }
-  });
+  for (const [path, className] of classes) {
+    const file = new URL(path, import.meta.url);
+    const sf = ts.createSourceFile(path, readFileSync(file, "utf8"), ts.ScriptTarget.Latest, true);
+    sf.forEachChild((node) => {
+      if (!ts.isClassDeclaration(node) || node.name?.text !== className) return;
+      for (const m of node.members) {
+        if (!ts.isMethodDeclaration(m)) continue;
+        const mods = ts.getModifiers(m) ?? [];
+        if (mods.some((x) => x.kind === ts.SyntaxKind.PrivateKeyword || x.kind === ts.SyntaxKind.ProtectedKeyword
+          || x.kind === ts.SyntaxKind.AbstractKeyword)) continue;
+        const name = (m.name as ts.Identifier).text;
+        // `@internal` members (the pool's own plumbing) are no public API.
+        if (ts.getJSDocTags(m).some((t) => t.tagName.text === "internal")) continue;
+        const isStatic = mods.some((x) => x.kind === ts.SyntaxKind.StaticKeyword);
+        // Each must be a function at runtime too (a static on the class, an instance method on its prototype:
+        // `Pool.length` is the constructor's arity, not the method `length`).
+        const fn = ((isStatic ? Pool : Pool.prototype) as unknown as Record<string, unknown>)[name];
+        if (typeof fn !== "function") throw new Error(`Pool.${name} is declared but not a function at runtime`);
+        names.push(`Pool.${name}`);
+      }
+    });
+  }
   return [...new Set(names)];
 }
 

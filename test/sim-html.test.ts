@@ -1,5 +1,8 @@
 // The simulator's HTML report renders with its charts in a real browser
-// (Debian's chromium, driven by playwright-core; .ci/run installs it).
+// (Debian's chromium, driven by playwright-core). Without a browser the
+// rendering test is skipped with a line saying how to run it; CI installs
+// Chromium and sets MBUFPOOL_REQUIRE_BROWSER=1, which turns the skip into a
+// failure.
 import { describe, it, expect } from "vitest";
 import { existsSync } from "node:fs";
 import { chromium } from "playwright-core";
@@ -7,6 +10,12 @@ import { htmlReport } from "../src/sim/report.js";
 import type { ScenarioResult } from "../src/sim/types.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const HAVE_BROWSER = existsSync(CHROMIUM);
+const REQUIRE_BROWSER = process.env.MBUFPOOL_REQUIRE_BROWSER === "1";
+if (!HAVE_BROWSER && !REQUIRE_BROWSER) {
+  console.log(`skipped: the HTML report's browser test needs Chromium at ${CHROMIUM} `
+    + "(apt-get install chromium, or set CHROMIUM_PATH); MBUFPOOL_REQUIRE_BROWSER=1 makes its absence a failure");
+}
 
 const result = (name: string): ScenarioResult => ({
   name, title: "a test scenario", seeds: "seed 000", seed: 1, ok: true,
@@ -19,10 +28,13 @@ const result = (name: string): ScenarioResult => ({
 });
 
 describe("the HTML report", () => {
-  it("is self-contained and draws one chart per variant in headless Chromium", async () => {
+  it("is self-contained: nothing is fetched, so it works offline", () => {
+    expect(htmlReport([result("one"), result("two")])).not.toMatch(/<script[^>]+src=/);
+  });
+
+  it.skipIf(!HAVE_BROWSER && !REQUIRE_BROWSER)("draws one chart per variant in headless Chromium", async () => {
     const html = htmlReport([result("one"), result("two")]);
-    expect(html).not.toMatch(/<script[^>]+src=/); // nothing fetched: works offline
-    expect(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM} (install Debian's chromium or set CHROMIUM_PATH)`).toBe(true);
+    expect(HAVE_BROWSER, `Chromium not found at ${CHROMIUM} (install Debian's chromium or set CHROMIUM_PATH)`).toBe(true);
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -1,4 +1,8 @@
-// Messages for the core audit's problem codes (assembly/audit.ts).
+// The core audit's result as the host reads it: the problem code mb_audit
+// returned, the figures it left in the counters block, and a message for each
+// code (assembly/audit.ts).
+
+import { GL } from "./layout.js";
 
 /** The result of Pool.audit(). */
 export interface AuditResult {
@@ -51,4 +55,11 @@ const MESSAGES: Record<number, string> = {
 export function auditMessage(code: number, addr: number, expected: number, found: number): string {
   if (code === 0) return "clean";
   return `${MESSAGES[code] ?? `problem ${code}`} (at ${addr}: expected ${expected}, found ${found})`;
+}
+
+/** The result of an mb_audit call that returned `code`, read from the global counters at `globalAddr`. */
+export function readAudit(buffer: ArrayBuffer, globalAddr: number, code: number): AuditResult {
+  const u32 = new Uint32Array(buffer, globalAddr, GL.BYTES / 4);
+  const addr = u32[GL.auditAddr / 4], expected = u32[GL.auditA / 4], found = u32[GL.auditB / 4];
+  return { ok: code === 0, code, addr, expected, found, message: auditMessage(code, addr, expected, found) };
 }

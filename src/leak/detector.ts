@@ -14,9 +14,9 @@
 // emits "leak" with the verdict once each time a sign appears.
 
 import { PoolSampler } from "../sampling/sampler.js";
-import type { Pool } from "../pool.js";
+import type { PoolCore } from "../pool/context.js";
 import { outstanding, type HolderClassifier, type OutstandingReport } from "./outstanding.js";
-import { sampleOf, type UsageSample } from "../sampling/series.js";
+import { sampleOf, type UsageSample } from "../stats/sample.js";
 import { checkInt, MbufError } from "../errors.js";
 
 /** What the trend says. */
@@ -88,7 +88,7 @@ export class LeakDetector extends PoolSampler {
   private readonly active = new Set<LeakSign>();
   private readonly found: LeakVerdict[] = [];
 
-  constructor(pool: Pool, options: LeakDetectorOptions = {}) {
+  constructor(pool: PoolCore, options: LeakDetectorOptions = {}) {
     super(pool, options.intervalMs);
     this.window = checkInt(options.window ?? 60, "window", 2, 1 << 20);
     this.segments = checkInt(options.segments ?? 4, "segments", 2, this.window);

@@ -13,7 +13,7 @@
 //    names the holder of each free-standing chain (socket buffers plug in
 //    here); the verdict's diagnosis says which of the two it is.
 
-import type { Pool } from "../pool.js";
+import type { PoolCore } from "../pool/context.js";
 import { GL, H, PAGE_META } from "../core/layout.js";
 import { MSIZE, PAGE_SIZE, ZONE_MBUF, MT_NAMES, M_EXT } from "../constants.js";
 import { MbufError, checkInt } from "../errors.js";
@@ -112,7 +112,7 @@ export interface OutstandingOptions {
  * page table and the headers in the pool's memory, with no core call.
  * @throws MbufError EINVAL for bad options, ECLOSED on a closed pool.
  */
-export function outstanding(pool: Pool, options: OutstandingOptions = {}): OutstandingReport {
+export function outstanding(pool: PoolCore, options: OutstandingOptions = {}): OutstandingReport {
   if (pool.isClosed) throw new MbufError("ECLOSED", "the pool is closed");
   const perGroup = options.perGroup ?? 20, minAge = options.minAge ?? 0;
   checkInt(perGroup, "perGroup", 0, 0x7fffffff);

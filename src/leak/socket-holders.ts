@@ -6,8 +6,13 @@
 // and the records from there). The set is read at every call, so sockets may
 // be added and removed (before soclose) while a detector runs.
 
-import type { Pool } from "../pool.js";
 import type { HolderClassifier } from "./outstanding.js";
+
+/** What the classifier reads of a pool: a socket's PCB and the first mbuf of each socket buffer. */
+export interface SocketReader {
+  sopcb(so: number): number;
+  sbstat(so: number, which: "rcv" | "snd"): { mb: number };
+}
 
 /**
  * A classifier naming `sockbuf:so_rcv of socket S`, `sockbuf:so_snd of socket S` and
@@ -16,7 +21,7 @@ import type { HolderClassifier } from "./outstanding.js";
  * a closed socket must leave it before the next call.
  * @param name how a socket is named in the holder (its handle by default).
  */
-export function socketClassifier(pool: Pool, sockets: Iterable<number>,
+export function socketClassifier(pool: SocketReader, sockets: Iterable<number>,
   name: (so: number) => string = (so) => `socket ${so}`): HolderClassifier {
   return (m) => {
     for (const so of sockets) {

@@ -3,7 +3,7 @@
 // pool closes.
 
 import { Ticker } from "../clock.js";
-import type { Pool } from "../pool.js";
+import type { PoolCore } from "../pool/context.js";
 import { checkInt } from "../errors.js";
 
 /** A pool sampler: subclasses say what one sample() does. */
@@ -13,7 +13,7 @@ export abstract class PoolSampler {
   private ticker?: Ticker;
 
   /** @throws MbufError EINVAL for an intervalMs that is not an integer from 1 to 2^31-1. */
-  constructor(readonly pool: Pool, intervalMs: number | undefined) {
+  constructor(readonly pool: PoolCore, intervalMs: number | undefined) {
     this.intervalMs = checkInt(intervalMs ?? 1000, "intervalMs", 1, 0x7fffffff);
   }
 

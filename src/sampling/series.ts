@@ -3,25 +3,9 @@
 // the simulator's HTML report).
 
 import { PoolSampler } from "./sampler.js";
-import type { Pool } from "../pool.js";
-import type { PoolStats } from "../stats/snapshot.js";
+import type { PoolCore } from "../pool/context.js";
+import { sampleOf, type UsageSample } from "../stats/sample.js";
 import { MbufError, checkInt } from "../errors.js";
-
-/** One sample. */
-export interface UsageSample {
-  /** Clock time, ms. */
-  t: number;
-  mbufsInUse: number;
-  mbufsCache: number;
-  clustersInUse: number;
-  clustersCache: number;
-  packetsInUse: number;
-  /** Allocations + frees of both zones, ever (its growth between samples is the activity). */
-  ops: number;
-  /** Requests denied / delayed, ever (both zones). */
-  denied: number;
-  delayed: number;
-}
 
 export const SERIES_JSON_SCHEMA = "mbufpool.series";
 export const SERIES_JSON_VERSION = 1;
@@ -37,28 +21,13 @@ export interface SeriesJSON {
   samples: UsageSample[];
 }
 
-/** The sample of a snapshot at time `t`. */
-export function sampleOf(s: PoolStats, t: number): UsageSample {
-  return {
-    t,
-    mbufsInUse: s.mbufs.current,
-    mbufsCache: s.mbufs.cache,
-    clustersInUse: s.clusters.current,
-    clustersCache: s.clusters.cache,
-    packetsInUse: s.packets.current,
-    ops: userOps(s),
-    denied: s.mbufs.denied + s.clusters.denied,
-    delayed: s.mbufs.delayed + s.clusters.delayed,
-  };
-}
-
 /** Records a pool's usage every `intervalMs` on its clock (or on demand with sample()). */
 export class UsageRecorder extends PoolSampler {
   /** Most samples kept (older ones are dropped). */
   readonly capacity: number;
   private readonly buf: UsageSample[] = [];
 
-  constructor(pool: Pool, options: { intervalMs?: number; capacity?: number } = {}) {
+  constructor(pool: PoolCore, options: { intervalMs?: number; capacity?: number } = {}) {
     super(pool, options.intervalMs);
     this.capacity = checkInt(options.capacity ?? 3600, "capacity", 1, 1 << 24);
   }
@@ -120,16 +89,4 @@ export function seriesColumns(series: SeriesJSON): SeriesColumns {
     denied: s.map((x) => x.denied),
     delayed: s.map((x) => x.delayed),
   };
-}
-
-/**
- * Allocations and frees the pool's users made: the zones' own counts plus the
- * packet cache's hits and parked pairs, less the pairs the packet balancer moved
- * between the cache and the zones (one mbuf and one cluster each way), which are
- * the pool's own housekeeping and must not make an idle system look busy.
- */
-export function userOps(s: PoolStats): number {
-  const p = s.packets;
-  const zoneOps = s.mbufs.allocs + s.mbufs.frees + s.clusters.allocs + s.clusters.frees;
-  return zoneOps + p.hits + p.parked - 2 * (p.refilled + p.drained + p.reclaimed);
 }

@@ -7,7 +7,6 @@ export { closeClean } from "./finish.js";
 export { textReport, htmlReport } from "./report.js";
 export { SCENARIOS, findScenario } from "./scenarios/index.js";
 export type { Scenario, ScenarioResult, VariantResult, ScenarioOptions } from "./types.js";
-export { parseQuery, buildQuery, type DnsParse } from "../proto/dns.js";
 
 import { SCENARIOS, findScenario } from "./scenarios/index.js";
 import type { ScenarioResult } from "./types.js";

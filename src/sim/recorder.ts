@@ -2,7 +2,7 @@
 // text summary (worst moment) and the HTML report's charts.
 
 import type { Pool } from "../pool.js";
-import { sampleOf } from "../sampling/series.js";
+import { sampleOf } from "../stats/sample.js";
 import type { Simulator } from "./engine.js";
 
 /** Named series sampled at the same instants. */

@@ -9,7 +9,6 @@
 // (326912 - 48*4096) * 100 / 326912 = 39 %.
 
 import type { PoolStats } from "./snapshot.js";
-import { MT } from "../constants.js";
 import { typeLines, mbufsInUse, FREEBSD4_TYPE_NAMES } from "./freebsd.js";
 
 /** AIX's type names: 4.3BSD-Reno's table, the one FreeBSD 4's netstat kept, in netstat's order. */

@@ -1,7 +1,7 @@
 // Terminal charts of usage over time, drawn by asciichart.
 
 import asciichart from "asciichart";
-import type { UsageSample } from "../sampling/series.js";
+import type { UsageSample } from "./sample.js";
 
 /** Options of usageChart. */
 export interface ChartOptions {

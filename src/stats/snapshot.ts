@@ -3,8 +3,45 @@
 
 import { MT_NTYPES, MSIZE, PAGE_SIZE } from "../constants.js";
 import { Z, GL } from "../core/layout.js";
-import { NETM_OFF, type NetmStats } from "../netm.js";
-import type { WaitStats } from "../waiting/queue.js";
+
+/** What netm has done (src/netm.ts). */
+export interface NetmStats {
+  enabled: boolean;
+  /** Ticks that looked at the marks. */
+  ticks: number;
+  /** Ticks that had work (a mark was crossed): netm dispatches. */
+  runs: number;
+  /** Dispatches that added items to a zone / gave cluster pages back. */
+  growths: number;
+  shrinks: number;
+  /** A growth right after a shrink, or a shrink right after a growth: thrashing. */
+  reversals: number;
+  /** Growths that found the zone at its limit or the arena at thewall. */
+  blocked: number;
+  mbufsAdded: number;
+  clustersAdded: number;
+  pagesReleased: number;
+}
+
+/** Counters of a pool without netm. */
+export const NETM_OFF: Readonly<NetmStats> = Object.freeze({
+  enabled: false, ticks: 0, runs: 0, growths: 0, shrinks: 0, reversals: 0, blocked: 0,
+  mbufsAdded: 0, clustersAdded: 0, pagesReleased: 0,
+});
+
+/** Waiting-allocation counters (src/waiting/queue.ts). */
+export interface WaitStats {
+  /** Requests waiting now, and how many of them are of the receive class. */
+  waiting: number;
+  receiveWaiting: number;
+  /** Requests that had to wait. */
+  waited: number;
+  /** Waiters served with a buffer, and waiters that gave up. */
+  served: number;
+  timedOut: number;
+  /** Whether the reservation flag is raised automatically for waiting receivers (the pool's setting). */
+  autoFlag: boolean;
+}
 
 /** One zone's figures. */
 export interface ZoneStats {

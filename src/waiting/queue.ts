@@ -16,14 +16,15 @@
 // tick, as RTEMS's m_clalloc loop did, so a caller that does not wait can
 // take a freed cluster first -- seed 001's starvation.
 //
-// The reservation flag, when the pool enables it (tunable *mb_rcv_flag), is
-// set while a receive-class request waits for a cluster: cluster allocation
-// by every other class then fails (counted by the core), and a freed cluster
-// is handed to the receiver at once, on every profile.
+// The queue tells the reservation flag (reservation.ts) whether a receiver
+// waits for a cluster; while the flag is up, a freed cluster is handed to the
+// receiver at once, on every profile.
 
-import type { Pool } from "../pool.js";
+import type { PoolCore } from "../pool/context.js";
+import { ReservationFlag } from "./reservation.js";
 import type { Clock } from "../clock.js";
 import { MbufError, coreError } from "../errors.js";
+import type { WaitStats } from "../stats/snapshot.js";
 import { Z, GL, H } from "../core/layout.js";
 import { M_NOWAIT, M_WAITOK, M_RECV, ZONE_MBUF, ZONE_CLUSTER, ZONE_PACKET } from "../constants.js";
 
@@ -32,28 +33,20 @@ export const WaitKind = { Get: 0, GetHdr: 1, GetCl: 2, ClGet: 3 } as const;
 type Kind = (typeof WaitKind)[keyof typeof WaitKind];
 const { Get, GetHdr, GetCl, ClGet } = WaitKind;
 const CALL = ["getWait", "gethdrWait", "getclWait", "clgetWait"] as const;
-/** Offsets of m_type (u16) and the allocation sequence number (u32) in an mbuf header (assembly/constants.ts). */
-const M_TYPE_OFF = 16;
-const M_SEQ_OFF = H.seq;
+/** What the queue needs of the pool beyond its core view: hooks the pool keeps private. */
+export interface WaitHooks {
+  /** True while the core is inside an operation (its exhausted hook runs user code). */
+  inOperation(): boolean;
+  /** Tells the free path how many waiters it must serve (0: it does nothing more). */
+  waitersChanged(n: number): void;
+  /** Delivers a console message of the modelled system. */
+  message(zone: "mbuf" | "cluster", text: string): void;
+}
 
 /** Options of a waiting request. */
 export interface WaitOptions {
   /** Milliseconds to wait before rejecting with ETIMEDOUT (the pool's waitTimeoutMs by default; Infinity waits forever). */
   timeout?: number;
-}
-
-/** Waiting-allocation counters. */
-export interface WaitStats {
-  /** Requests waiting now, and how many of them are of the receive class. */
-  waiting: number;
-  receiveWaiting: number;
-  /** Requests that had to wait. */
-  waited: number;
-  /** Waiters served with a buffer, and waiters that gave up. */
-  served: number;
-  timedOut: number;
-  /** Whether the reservation flag is raised automatically for waiting receivers (the pool's setting). */
-  autoFlag: boolean;
 }
 
 interface Waiter {
@@ -76,38 +69,39 @@ interface Waiter {
 export class WaitQueue {
   private readonly recvQ: Waiter[] = [];
   private readonly otherQ: Waiter[] = [];
-  private manualFlag = false;
-  private autoFlag = false;
-  private coreFlag = false;
+  private readonly flag: ReservationFlag;
   private pollTimer = 0;
   private deferred = 0;
   private readonly s = { waited: 0, served: 0, timedOut: 0 };
 
   constructor(
-    private readonly pool: Pool,
+    private readonly pool: PoolCore,
+    private readonly hooks: WaitHooks,
     private readonly clock: Clock,
     private readonly mode: "handoff" | "poll",
     private readonly pollMs: number,
     private readonly defaultTimeout: number,
-  ) {}
+  ) {
+    this.flag = new ReservationFlag(pool);
+  }
 
   /** Counters, for stats(). */
   get stats(): WaitStats {
     return {
       waiting: this.recvQ.length + this.otherQ.length, receiveWaiting: this.recvQ.length,
-      waited: this.s.waited, served: this.s.served, timedOut: this.s.timedOut, autoFlag: this.autoFlag,
+      waited: this.s.waited, served: this.s.served, timedOut: this.s.timedOut, autoFlag: this.flag.auto,
     };
   }
 
   /** Enables or disables the automatic reservation flag. */
   setAuto(on: boolean): void {
-    this.autoFlag = on;
+    this.flag.auto = on;
     this.changed();
   }
 
   /** The flag as the user sets it by hand (Pool.setReserved); the core flag is this or the automatic one. */
   setManual(on: boolean): void {
-    this.manualFlag = on;
+    this.flag.manual = on;
     this.changed();
   }
 
@@ -151,7 +145,7 @@ export class WaitQueue {
       if (say) {
         const repeat = (): void => {
           w.msgTimer = this.clock.setTimer(repeat, say.everyMs);
-          this.pool.emitMessage(this.lacksMbuf(w) ? "mbuf" : "cluster", this.lacksMbuf(w) ? say.mbuf : say.cluster);
+          this.hooks.message(this.lacksMbuf(w) ? "mbuf" : "cluster", this.lacksMbuf(w) ? say.mbuf : say.cluster);
         };
         w.msgTimer = this.clock.setTimer(repeat, say.everyMs);
       }
@@ -165,7 +159,7 @@ export class WaitQueue {
    * the reservation flag are served there (the others wait for the tick).
    */
   serve(fromFree = false): void {
-    if (this.pool.inHook) {
+    if (this.hooks.inOperation()) {
       // Inside an allocation (a drain routine freed): the retry gets the buffer; serve right after.
       if (!this.deferred) this.deferred = this.clock.setTimer(() => { this.deferred = 0; this.serve(); }, 0);
       return;
@@ -176,7 +170,7 @@ export class WaitQueue {
       if (onlyFlagged && q !== this.recvQ) break;
       for (let i = 0; i < q.length;) {
         const w = q[i];
-        if (onlyFlagged && !(this.coreFlag && w.needC)) { i++; continue; }
+        if (onlyFlagged && !(this.flag.raised && w.needC)) { i++; continue; }
         if ((w.needM && blockedM) || (w.needC && blockedC)) { i++; continue; }
         const okM = !w.needM || this.mbufAvailable();
         const okC = !w.needC || this.clusterAvailable(w.recv);
@@ -249,7 +243,7 @@ export class WaitQueue {
     const mbuf = this.lacksMbuf(w);
     this.finish(w);
     this.s.timedOut++;
-    this.pool.countWaitFailed(mbuf ? "mbuf" : "cluster");
+    this.pool.core.mb_wait_failed(mbuf ? ZONE_MBUF : ZONE_CLUSTER);
     w.reject(new MbufError("ETIMEDOUT", `${call}: no ${mbuf ? "mbuf" : "mbuf cluster"} within ${timeout} ms`));
     this.changed();
   }
@@ -267,9 +261,9 @@ export class WaitQueue {
 
   /** After any change of the queues: the flag, the free path's test, the poll timer. */
   private changed(): void {
-    this.syncFlag();
+    this.flag.sync(this.recvQ.some((w) => w.needC));
     const n = this.recvQ.length + this.otherQ.length;
-    this.pool.handoffWaiters = this.mode === "handoff" ? n : (this.coreFlag && this.recvQ.length ? this.recvQ.length : 0);
+    this.hooks.waitersChanged(this.mode === "handoff" ? n : (this.flag.raised && this.recvQ.length ? this.recvQ.length : 0));
     if (this.mode === "poll" && n > 0 && !this.pollTimer) {
       const poll = (): void => {
         this.pollTimer = 0;
@@ -282,18 +276,10 @@ export class WaitQueue {
     }
   }
 
-  private syncFlag(): void {
-    const on = this.manualFlag || (this.autoFlag && this.recvQ.some((w) => w.needC));
-    if (on !== this.coreFlag && !this.pool.isClosed) {
-      this.coreFlag = on;
-      this.pool.core.mb_set_reserved(on ? 1 : 0);
-    }
-  }
-
   /** The allocation sequence number in the header of mbuf `m` (m_hdr's seq word), 0 if free. */
   private seqOf(m: number): number {
     const u32 = new Uint32Array(this.pool.buffer);
-    return new Uint16Array(this.pool.buffer)[(m + M_TYPE_OFF) >>> 1] === 0 ? 0 : u32[(m + M_SEQ_OFF) >>> 2];
+    return new Uint16Array(this.pool.buffer)[(m + H.type) >>> 1] === 0 ? 0 : u32[(m + H.seq) >>> 2];
   }
 
   // --- Availability, read from the counters block (no core call) ---

@@ -23,7 +23,7 @@
 
 import { Pool } from "../../pool.js";
 import { M_NOWAIT, M_PKTHDR, MT } from "../../constants.js";
-import type { NetmStats } from "../../netm.js";
+import type { NetmStats } from "../../stats/snapshot.js";
 import { Simulator } from "../engine.js";
 import { Recorder } from "../recorder.js";
 import { closeClean } from "../finish.js";

@@ -1,0 +1,16 @@
+// mbufpool/fuzz: the pool's own fuzzer (fast-check), its reference model, and
+// traces that replay a failure. Kept off the main entry so that a service that
+// embeds the pool loads neither fast-check nor the model.
+
+export {
+  fuzz, runCase, caseArbitrary, summarize, FUZZ_PROFILES,
+  type FuzzOptions, type FuzzResult, type FuzzFailure, type Case, type Command, type CaseRun,
+} from "./fuzzer.js";
+export {
+  replay, replayFile, parseTrace, formatTrace, runLine, describeDivergence,
+  type TraceLine, type CreateLine, type OpLine, type Divergence, type ReplayOptions, type ReplayResult,
+} from "./trace.js";
+export { Run, TraceError, capture, matches, type PoolFactory, type Result } from "./run.js";
+export { OPS, OP_BY_NAME, argError, type OpSpec, type ArgSpec, type Args } from "./ops.js";
+export { Model, observedStats, type ModelStats } from "./model.js";
+export { KINDS, FREED, FREED_CODES, type ArgKind, type BadClass, type BadContext, type Encoded, type KindName } from "./values.js";

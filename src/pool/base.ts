@@ -1,0 +1,195 @@
+// The pool's machine room: the state every part of the facade shares, the
+// boot of the core, the PoolCore view the mechanisms are built on, the
+// snapshot, and close(). Pool (pool.ts) is the facade users call; the socket
+// layer (sockets.ts) sits between the two.
+//
+// Hot paths read `ex` and a few numbers straight off the instance: every field
+// is assigned in this constructor, so V8 gives every pool one hidden class.
+
+import { EventEmitter } from "node:events";
+import type { Build } from "../core/module.js";
+import type { CoreExports } from "../core/exports.js";
+import { MbufError, coreError, checkInt } from "../errors.js";
+import { RealClock, type Clock } from "../clock.js";
+import { checkPoolOptions } from "../validate.js";
+import type { PoolCore } from "./context.js";
+import { bootCore } from "./boot.js";
+import { Drains } from "./drains.js";
+import { DataExchange } from "./exchange.js";
+import { givenTunables, type PoolOptions } from "./options.js";
+import { poolStats } from "./reports.js";
+import { getProfile, resolveTunables, type Profile, type Values, type Layout } from "../tunables/profiles.js";
+import type { PoolStats } from "../stats/snapshot.js";
+import type { PoolMetrics } from "../stats/prometheus.js";
+import { Netm, netmOptions } from "../netm.js";
+import { WaitQueue } from "../waiting/queue.js";
+import { PacketBalancer, resolvePacketZone } from "../packet-zone.js";
+
+/** True for a number that is an i32: only such values reach the core (2**32 + h would wrap to h). */
+export const isInt = (v: unknown): boolean => typeof v === "number" && (v | 0) === v;
+export const isHandle = isInt;
+
+/** `r` if a core call succeeded (r >= 0); else its MbufError, naming the public call and the handle. */
+export function ok(r: number, call: string, subject?: number): number {
+  if (r < 0) throw coreError(r, call, subject);
+  return r;
+}
+
+const defaultBuild = (): Build => (process.env.MBUFPOOL_BUILD === "debug" ? "debug" : "release");
+
+export abstract class PoolBase extends EventEmitter implements PoolCore {
+  // Fields the constructor assigns are `declare`d, the others initialised: a
+  // field with neither is first defined as undefined (ES2022 class fields), and
+  // V8 then types it as "any" and checks it on every hot-path access.
+  /** The profile this pool models. */
+  declare readonly profile: Profile;
+  declare protected values: Values;
+  declare protected shape: Layout;
+  /** The core build this pool runs. */
+  declare readonly build: Build;
+  declare readonly clock: Clock;
+  /** Bytes per cluster (MCLBYTES). */
+  declare readonly mclbytes: number;
+  /** Handles one bulk call into the core can carry. */
+  declare readonly bulkMax: number;
+  /** Bytes thewall may be raised to (the room laid out at creation). */
+  declare readonly maxThewall: number;
+  /** True if memory was grown to its maximum at creation: views into it never go stale. */
+  declare readonly pinned: boolean;
+
+  declare protected ex: CoreExports;
+  declare protected readonly memory: WebAssembly.Memory;
+  declare protected readonly statsAddr: number;
+  declare protected readonly zoneBytes: number;
+  declare protected readonly globalOff: number;
+  declare protected readonly xchgAddr: number;
+  declare protected xchg: Int32Array;
+  /** The data exchange area of the chain operations, made on first use. */
+  protected dx?: DataExchange;
+  /** True while getBulk's core calls fill the exchange area (a drain routine they run must not touch it). */
+  protected bulkBusy = false;
+  protected closed = false;
+  /** Waiters a free must serve (0: the free path does nothing more). */
+  protected handoffWaiters = 0;
+  declare protected readonly drains: Drains<this>;
+  declare protected readonly packets: PacketBalancer;
+  declare protected readonly waits: WaitQueue;
+  protected readonly netmd?: Netm;
+  /** This pool's Prometheus metrics (its own Registry), made on first use. */
+  protected promMetrics?: PoolMetrics;
+
+  /** Grows a zone (netm's growth; Pool.grow). */
+  abstract grow(zone: "mbuf" | "cluster", free: number): number;
+  /** Gives free pages back (netm's shrink; Pool.reclaim). */
+  abstract reclaim(zone: "mbuf" | "cluster", keep?: number, maxPages?: number): number;
+
+  protected constructor(options: PoolOptions) {
+    super();
+    checkPoolOptions(options);
+    this.profile = getProfile(options.profile ?? "freebsd");
+    this.values = Object.freeze(resolveTunables(this.profile, givenTunables(options)));
+    this.shape = Object.freeze(this.profile.layout(this.values));
+    this.build = options.build ?? defaultBuild();
+    this.clock = options.clock ?? new RealClock();
+    this.mclbytes = this.profile.mclbytes;
+    this.pinned = !!options.pinned;
+    this.drains = new Drains<this>(
+      { emit: (event, ...args) => this.emit(event, ...args), target: this, kickNetm: () => this.netmd?.kick() },
+      this.profile, this.clock, options.logger);
+    const core = bootCore({
+      profile: this.profile, layout: this.shape, build: this.build, maxThewall: options.maxThewall,
+      pinned: this.pinned, host: { exhausted: this.drains.exhausted },
+    });
+    this.ex = core.ex;
+    this.memory = core.memory;
+    this.maxThewall = core.maxThewall;
+    this.statsAddr = core.statsAddr;
+    this.zoneBytes = core.zoneBytes;
+    this.globalOff = core.globalOff;
+    this.xchgAddr = core.xchgAddr;
+    this.bulkMax = core.bulkMax;
+    this.xchg = new Int32Array(this.memory.buffer, this.xchgAddr, this.bulkMax);
+    this.packets = new PacketBalancer(() => this.ex, () => this.memory.buffer, this.clock, this.statsAddr, this.zoneBytes, this.globalOff);
+    this.packets.configure(resolvePacketZone(options.packetZone, this.profile.name, this.shape.nmbclusters));
+    const pollMs = checkInt(options.pollMs ?? 10, "pollMs", 1, 2 ** 31 - 1);
+    const waitTimeoutMs = options.waitTimeoutMs ?? 60_000;
+    if (typeof waitTimeoutMs !== "number" || !(waitTimeoutMs >= 0)) {
+      throw new MbufError("EINVAL", `waitTimeoutMs must be a number of milliseconds >= 0 or Infinity, got ${String(waitTimeoutMs)}`);
+    }
+    this.waits = new WaitQueue(this, {
+      inOperation: () => this.drains.inHook,
+      waitersChanged: (n) => { this.handoffWaiters = n; },
+      message: this.drains.message,
+    }, this.clock, this.profile.wake, pollMs, waitTimeoutMs);
+    const t = this.values, resv = this.profile.aliases["reserve"];
+    if (t[resv]) {
+      ok(this.ex.mb_set_reserve(t[resv]), `reserve ${resv}`);
+    }
+    this.waits.setAuto(t[this.profile.aliases["reserveFlag"]] === 1);
+    const nm = netmOptions(options.netm, this.profile.netm);
+    if (nm) this.netmd = new Netm(this, this.clock, nm, this.profile.name === "aix" && nm.lowmbuf === undefined && nm.lowclust === undefined);
+  }
+
+  /** Current tunables (system names); runtime writes (sysctl) replace this object. */
+  get tunables(): Values {
+    return this.values;
+  }
+
+  /** What the tunables mean for the arena and zones, now. */
+  get layout(): Layout {
+    return this.shape;
+  }
+
+  /** A snapshot of every counter, as a plain object. */
+  stats(): PoolStats {
+    return poolStats({
+      buffer: this.memory.buffer, statsAddr: this.statsAddr, zoneBytes: this.zoneBytes, globalOff: this.globalOff,
+      profile: this.profile, mclbytes: this.mclbytes, tunables: this.values,
+      packet: this.packets.state(), waits: this.waits.stats, netm: this.netmd?.stats,
+    });
+  }
+
+  /** The data exchange area (made on first use). */
+  protected dataExchange(): DataExchange {
+    return (this.dx ??= new DataExchange(this.memory, this.ex.MB_DXCHG.value, this.ex.MB_DXCHG_CAP.value));
+  }
+
+  /** Releases the instance; any later call throws ECLOSED. */
+  close(): void {
+    if (this.closed) return;
+    this.netmd?.stop();
+    this.waits.close();
+    this.closed = true;
+    this.packets.stop();
+    const closedFn = (): never => {
+      throw new MbufError("ECLOSED", "the pool is closed");
+    };
+    this.ex = new Proxy({} as CoreExports, { get: () => closedFn });
+    this.removeAllListeners();
+  }
+
+  /** True once close() ran. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** The raw core exports, for modules of this package that extend the Pool. */
+  get core(): CoreExports {
+    return this.ex;
+  }
+
+  /** Current memory buffer (memory may grow unless pinned). */
+  get buffer(): ArrayBuffer {
+    return this.memory.buffer;
+  }
+
+  /** Error for a handle that is not an i32. */
+  protected badHandle(call: string, m: unknown): MbufError {
+    return new MbufError("EBADHANDLE", `${call}(${String(m)}): not an mbuf handle`);
+  }
+
+  /** Error for an argument that is not an i32 (the core would see it truncated). */
+  protected argError(call: string, a: unknown, b: unknown): MbufError {
+    return new MbufError("EINVAL", `${call}(${String(a)}, ${String(b)}): arguments must be integers`);
+  }
+}

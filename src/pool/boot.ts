@@ -1,0 +1,123 @@
+// Boot: the arena's memory sized for the most thewall may reach, one core
+// instance over it, every layout fact the host relies on checked against the
+// core, then mb_init and the boot-time carving of the profile.
+//
+// ╒══════════════════ linear memory (WebAssembly pages of 64 KiB) ═══════════════════╕
+// │ static data (< STATIC_SLACK) │ page metadata (META_PER_PAGE x pages) │ arena pages  │
+// └──────────────────────────────────────────────────────────────────────────────────┘
+//   maximum = ceil((STATIC_SLACK + pages x META_PER_PAGE + PAGE_SIZE + pages x PAGE_SIZE) / 64 KiB)
+//   where pages = floor(maxThewall / PAGE_SIZE); one spare page aligns the arena.
+//
+// A pinned pool grows memory to its maximum at creation, as pinned kernel
+// memory: views into it never go stale. Otherwise memory starts at two
+// WebAssembly pages and grows as the zones carve pages.
+
+import { instantiateCore, type Build, type CoreImports } from "../core/module.js";
+import { type CoreExports, INIT_PINNED, INIT_MBUF_GROWS, INIT_CLUSTER_GROWS } from "../core/exports.js";
+import { Z, GL, H } from "../core/layout.js";
+import { MbufError, coreError } from "../errors.js";
+import { THEWALL_MAX, type Profile, type Layout } from "../tunables/profiles.js";
+import { ZONE_MBUF, ZONE_CLUSTER, PAGE_SIZE, MSIZE, MLEN, MHLEN } from "../constants.js";
+
+/** Static data the core needs below the arena, with room to spare. */
+const STATIC_SLACK = 128 * 1024;
+/** Page-table bytes per arena page (assembly/arena.ts META_BYTES_PER_PAGE). */
+const META_PER_PAGE = 20;
+/** Bytes of a WebAssembly memory page. */
+const WASM_PAGE = 65536;
+
+/** What boot asks for. */
+export interface BootRequest {
+  profile: Profile;
+  layout: Layout;
+  build: Build;
+  /** The Pool option maxThewall, if given. */
+  maxThewall: number | undefined;
+  pinned: boolean;
+  host: CoreImports;
+}
+
+/** A booted core: its exports, its memory, and where its shared areas are. */
+export interface BootedCore {
+  ex: CoreExports;
+  memory: WebAssembly.Memory;
+  /** Bytes thewall may be raised to (the room laid out). */
+  maxThewall: number;
+  /** Address of the counters block, bytes per zone record, offset of its global part. */
+  statsAddr: number;
+  zoneBytes: number;
+  globalOff: number;
+  /** Address and capacity (handles) of the bulk calls' exchange area. */
+  xchgAddr: number;
+  bulkMax: number;
+}
+
+/** The default maxThewall: room to raise thewall at run time on profiles that may (aix), else thewall. */
+function defaultMaxThewall(profile: Profile, thewall: number): number {
+  return profile.runtimeWall ? Math.min(THEWALL_MAX, Math.max(4 * thewall, 16 * 1024 * 1024)) : thewall;
+}
+
+/**
+ * Sizes memory, instantiates the core and initialises its zones.
+ * @throws MbufError ETUNABLE if the limits do not fit thewall, or maxThewall is outside [thewall, THEWALL_MAX];
+ *   Error if the core's layout differs from the host's (a stale build).
+ */
+export function bootCore(req: BootRequest): BootedCore {
+  const L = req.layout, mclbytes = req.profile.mclbytes;
+  if (L.nmbufs * MSIZE > L.thewall || L.nmbclusters * mclbytes > L.thewall) {
+    throw new MbufError("ETUNABLE",
+      `the limits do not fit in the arena: ${L.nmbufs} mbufs and ${L.nmbclusters} clusters against ${L.thewall} bytes`);
+  }
+  const maxThewall = req.maxThewall ?? defaultMaxThewall(req.profile, L.thewall);
+  if (!Number.isInteger(maxThewall) || maxThewall < L.thewall || maxThewall > THEWALL_MAX) {
+    throw new MbufError("ETUNABLE", `maxThewall=${String(req.maxThewall)} refused: it must be an integer from thewall (${L.thewall} bytes) to ${THEWALL_MAX}`);
+  }
+  const pages = Math.floor(maxThewall / PAGE_SIZE);
+  const maximum = Math.ceil((STATIC_SLACK + pages * META_PER_PAGE + PAGE_SIZE + pages * PAGE_SIZE) / WASM_PAGE);
+  const memory = new WebAssembly.Memory({ initial: req.pinned ? maximum : 2, maximum });
+  const ex = instantiateCore(req.build, memory, req.host);
+  checkLayout(ex);
+  const flags = (req.pinned ? INIT_PINNED : 0) | (L.mbufGrows ? INIT_MBUF_GROWS : 0) | (L.clusterGrows ? INIT_CLUSTER_GROWS : 0);
+  const r = ex.mb_init(maxThewall, Math.log2(mclbytes), L.nmbufs, L.nmbclusters, flags);
+  if (r < 0) throw coreError(r, "mb_init");
+  const w = ex.mb_set_wall(Math.floor(L.thewall / PAGE_SIZE));
+  if (w < 0) throw coreError(w, "mb_set_wall");
+  if (L.preallocMbufs) ex.mb_grow(ZONE_MBUF, L.preallocMbufs);
+  if (L.preallocClusters) ex.mb_grow(ZONE_CLUSTER, L.preallocClusters);
+  return {
+    ex, memory, maxThewall,
+    statsAddr: ex.MB_STATS.value, zoneBytes: ex.MB_ZONE_BYTES.value, globalOff: ex.MB_GLOBAL.value,
+    xchgAddr: ex.MB_XCHG.value, bulkMax: ex.MB_XCHG_CAP.value,
+  };
+}
+
+/**
+ * Every layout fact the host restates, against the core's own exports: a core
+ * built from other sources fails here, loudly, instead of being misread.
+ */
+function checkLayout(ex: CoreExports): void {
+  const facts: Array<[string, number]> = [
+    ["MB_ZONE_BYTES", Z.BYTES],
+    ["MB_GLOBAL_BYTES", GL.BYTES],
+    ["MB_META_PER_PAGE", META_PER_PAGE],
+    ["MB_MSIZE", MSIZE],
+    ["MB_MLEN", MLEN],
+    ["MB_MHLEN", MHLEN],
+    ["MB_PAGE_SIZE", PAGE_SIZE],
+    ["MB_M_NEXT", H.next],
+    ["MB_M_NEXTPKT", H.nextpkt],
+    ["MB_M_DATA", H.data],
+    ["MB_M_LEN", H.len],
+    ["MB_M_TYPE", H.type],
+    ["MB_M_FLAGS", H.flags],
+    ["MB_M_OWNER", H.owner],
+    ["MB_M_SEQ", H.seq],
+  ];
+  const globals = ex as unknown as Record<string, { value: number } | undefined>;
+  for (const [name, want] of facts) {
+    const g = globals[name];
+    if (g !== undefined && g.value !== want) {
+      throw new Error(`mbufpool: the core's ${name} is ${g.value}, the host expects ${want} (rebuild with \`npm run build\`)`);
+    }
+  }
+}

@@ -1,0 +1,57 @@
+// The options of Pool.create, and the tunables they give.
+
+import type { Build } from "../core/module.js";
+import type { Clock } from "../clock.js";
+import type { ProfileName } from "../tunables/profiles.js";
+import type { PacketZoneOptions } from "../packet-zone.js";
+import type { NetmOptions } from "../netm.js";
+import { readTunablesFile } from "../tunables/rules.js";
+
+/** Options of Pool.create. */
+export interface PoolOptions {
+  /** The system to model; `freebsd` (modern) by default. */
+  profile?: ProfileName;
+  /** Tunables under the profile's own names (or their short aliases), over its autosized defaults. */
+  tunables?: Record<string, number>;
+  /** Core build: `release` by default (or the MBUFPOOL_BUILD environment variable). */
+  build?: Build;
+  /** Grow memory at creation to the most thewall may reach (maxThewall), as pinned kernel memory: views never go stale. */
+  pinned?: boolean;
+  /** Clock for rate limits and timers; the real clock by default. */
+  clock?: Clock;
+  /** Receives the system's console messages (never written to stdout by the library). */
+  logger?: (message: string) => void;
+  /**
+   * The packet zone (pre-joined mbuf+cluster pairs): options, `true`, or `false` for none.
+   * Default: on with mode `median` for the `freebsd` profile, off for the others (their systems had none).
+   */
+  packetZone?: PacketZoneOptions | boolean;
+  /** A tunables file (sysctl.conf style `name=value` lines); `tunables` given here win over it. */
+  tunablesFile?: string;
+  /**
+   * Most bytes thewall may be raised to at runtime. The arena's metadata and the
+   * WebAssembly memory maximum are laid out for it at creation. Default: on the
+   * aix profile 4 x thewall (at least 16 MiB, at most 1 GiB); elsewhere thewall itself
+   * (their arena is fixed at boot).
+   */
+  maxThewall?: number;
+  /** netm, deferred growth and shrink: on by default on the aix profile; `true` or settings elsewhere. */
+  netm?: boolean | NetmOptions;
+  /** Default timeout of waiting requests, in ms (60000; Infinity waits forever). */
+  waitTimeoutMs?: number;
+  /** How often waiters retry on a `poll` profile (rtems), in ms: its clock tick (10). */
+  pollMs?: number;
+  /** Clusters only the receive class may take (the reservation tunable *mb_rcv_resv); 0 by default. */
+  reserve?: number;
+  /** The automatic reservation flag while a receiver waits for a cluster (tunable *mb_rcv_flag); off by default. */
+  reserveFlag?: boolean;
+}
+
+/** The tunables the options ask for: the file's, then `tunables`, then the reservation options. */
+export function givenTunables(options: PoolOptions): Record<string, number> {
+  const given: Record<string, number> = options.tunablesFile ? readTunablesFile(options.tunablesFile) : {};
+  Object.assign(given, options.tunables ?? {});
+  if (options.reserve !== undefined) given["reserve"] = options.reserve;
+  if (options.reserveFlag !== undefined) given["reserveFlag"] = options.reserveFlag ? 1 : 0;
+  return given;
+}

@@ -1,0 +1,47 @@
+// One sample of a pool's usage, taken from a snapshot: what the usage
+// recorder keeps, the leak detector judges and the charts draw.
+
+import type { PoolStats } from "./snapshot.js";
+
+/** One sample. */
+export interface UsageSample {
+  /** Clock time, ms. */
+  t: number;
+  mbufsInUse: number;
+  mbufsCache: number;
+  clustersInUse: number;
+  clustersCache: number;
+  packetsInUse: number;
+  /** Allocations + frees of both zones, ever (its growth between samples is the activity). */
+  ops: number;
+  /** Requests denied / delayed, ever (both zones). */
+  denied: number;
+  delayed: number;
+}
+
+/** The sample of a snapshot at time `t`. */
+export function sampleOf(s: PoolStats, t: number): UsageSample {
+  return {
+    t,
+    mbufsInUse: s.mbufs.current,
+    mbufsCache: s.mbufs.cache,
+    clustersInUse: s.clusters.current,
+    clustersCache: s.clusters.cache,
+    packetsInUse: s.packets.current,
+    ops: userOps(s),
+    denied: s.mbufs.denied + s.clusters.denied,
+    delayed: s.mbufs.delayed + s.clusters.delayed,
+  };
+}
+
+/**
+ * Allocations and frees the pool's users made: the zones' own counts plus the
+ * packet cache's hits and parked pairs, less the pairs the packet balancer moved
+ * between the cache and the zones (one mbuf and one cluster each way), which are
+ * the pool's own housekeeping and must not make an idle system look busy.
+ */
+export function userOps(s: PoolStats): number {
+  const p = s.packets;
+  const zoneOps = s.mbufs.allocs + s.mbufs.frees + s.clusters.allocs + s.clusters.frees;
+  return zoneOps + p.hits + p.parked - 2 * (p.refilled + p.drained + p.reclaimed);
+}

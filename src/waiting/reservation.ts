@@ -1,0 +1,40 @@
+// The m_clalloc reservation flag (seed 003's avoidance fix).
+//
+// RTEMS's receive task set a global flag while it waited for a cluster, and
+// m_clalloc then refused clusters to everyone else, so a sender could not
+// take the cluster the receiver was waiting for. Here the flag lives in the
+// core's counters block (G_RESV_FLAG, read by cluster_alloc in
+// assembly/mbuf.ts: a refused request is counted in resvDenied); this module
+// decides when it is up:
+//
+//   raised = manual || (auto && a receive-class request waits for a cluster)
+//
+// `manual` is Pool.setReserved(); `auto` is the tunable *mb_rcv_flag. The
+// core is told only when `raised` changes, never on a closed pool.
+
+import type { PoolCore } from "../pool/context.js";
+
+export class ReservationFlag {
+  /** Set by hand (Pool.setReserved). */
+  manual = false;
+  /** Raised automatically while a receiver waits for a cluster (tunable *mb_rcv_flag). */
+  auto = false;
+  /** What the core holds now. */
+  private up = false;
+
+  constructor(private readonly pool: PoolCore) {}
+
+  /** True while the core refuses clusters to every class but M_RECV. */
+  get raised(): boolean {
+    return this.up;
+  }
+
+  /** Brings the core's flag in line with the rule, given whether a receiver waits for a cluster. */
+  sync(receiverWaitsForCluster: boolean): void {
+    const on = this.manual || (this.auto && receiverWaitsForCluster);
+    if (on !== this.up && !this.pool.isClosed) {
+      this.up = on;
+      this.pool.core.mb_set_reserved(on ? 1 : 0);
+    }
+  }
+}
