@@ -210,6 +210,7 @@ export class Pool extends PoolSockets {
    * @returns an Int32Array over linear memory, bulkMax long.
    */
   bulkArea(): Int32Array {
+    if (this.closed) throw new MbufError("ECLOSED", "the pool is closed");
     // Renewed when detached (length 0), not by comparing with memory.buffer: that getter is a
     // call into V8's runtime.
     if (this.xchg.length === 0) {
@@ -281,7 +282,9 @@ export class Pool extends PoolSockets {
     checkRange(off, "offset");
     if (!(bytes instanceof Uint8Array)) throw new MbufError("EINVAL", "copyback needs a Uint8Array");
     if (!isInt(how)) throw this.argError("copyback", m, how);
-    return copyBack(this.ex, this.dataExchange(), m, off, bytes, how);
+    const done = copyBack(this.ex, this.dataExchange(), m, off, bytes, how);
+    this.returned();
+    return done;
   }
 
   /**
@@ -351,7 +354,9 @@ export class Pool extends PoolSockets {
   defrag(m: number, how: number = M_NOWAIT): number {
     if (!isHandle(m)) throw this.badHandle("defrag", m);
     if (!isInt(how)) throw this.argError("defrag", m, how);
-    return ok(this.ex.m_defrag(m, how), "defrag", m);
+    const r = ok(this.ex.m_defrag(m, how), "defrag", m);
+    this.returned();
+    return r;
   }
 
   /**
@@ -364,7 +369,9 @@ export class Pool extends PoolSockets {
     if (!isHandle(m)) throw this.badHandle("pullup", m);
     checkRange(n, "length");
     if (!isInt(how)) throw this.argError("pullup", m, how);
-    return ok(this.ex.m_pullup(m, n, how), "pullup", m);
+    const r = ok(this.ex.m_pullup(m, n, how), "pullup", m);
+    this.returned();
+    return r;
   }
 
   /**
@@ -378,6 +385,8 @@ export class Pool extends PoolSockets {
     const len = typeof data === "number" ? checkRange(data, "length") : data instanceof Uint8Array ? data.length : -1;
     if (len < 0) throw new MbufError("EINVAL", "prepend needs a length or a Uint8Array");
     if (!isInt(how)) throw this.argError("prepend", m, how);
+    // The bytes go in through the data exchange area: make sure it is free before the chain changes.
+    if (typeof data !== "number" && len > 0) this.dataExchange().check("prepend");
     const r = this.ex.m_prepend(m, len, how);
     if (r < 0) throw coreError(r, "prepend", m);
     if (r !== 0 && typeof data !== "number" && len > 0) copyBack(this.ex, this.dataExchange(), r, 0, data, how);
@@ -392,6 +401,7 @@ export class Pool extends PoolSockets {
     if (!isHandle(m)) throw this.badHandle("adj", m);
     if (!isInt(req)) throw new MbufError(Number.isInteger(req) ? "ERANGE" : "EINVAL", `adj(${m}, ${String(req)}): bad length`);
     ok(this.ex.m_adj(m, req), "adj", m);
+    this.returned();
   }
 
   /**
@@ -404,6 +414,7 @@ export class Pool extends PoolSockets {
     const r = this.ex.m_cat(m, n);
     // The core checks m, then n: name the one it refused (m_tailptr checks a head and changes nothing).
     if (r < 0) throw coreError(r, "cat", this.ex.m_tailptr(m) < 0 ? m : n);
+    this.returned();
   }
 
   /**
@@ -415,7 +426,9 @@ export class Pool extends PoolSockets {
     if (!isHandle(m)) throw this.badHandle("split", m);
     checkRange(len0, "length");
     if (!isInt(how)) throw this.argError("split", m, how);
-    return ok(this.ex.m_split(m, len0, how), "split", m);
+    const r = ok(this.ex.m_split(m, len0, how), "split", m);
+    this.returned();
+    return r;
   }
 
   /**
@@ -585,6 +598,7 @@ export class Pool extends PoolSockets {
    * @returns a function that unregisters it.
    */
   onDrain(nameOrFn: string | DrainRoutine, fn?: DrainRoutine): () => void {
+    this.live();
     return this.drains.register(nameOrFn, fn);
   }
 
@@ -596,6 +610,9 @@ export class Pool extends PoolSockets {
 
   /** Recounts everything in the core; reports the first problem found. */
   audit(): AuditResult {
+    // Inside a drain routine the operation that ran it holds buffers it has not linked yet:
+    // a recount would report them as a problem that is not there.
+    if (this.drains.inHook) throw new MbufError("ESTATE", "audit cannot run inside a drain routine or exhausted listener: audit after the operation returns");
     const code = this.ex.mb_audit();
     return readAudit(this.memory.buffer, this.statsAddr + this.globalOff, code);
   }
@@ -648,6 +665,7 @@ export class Pool extends PoolSockets {
    */
   watchLeaks(options: LeakDetectorOptions = {}): LeakDetector {
     checkOptions(options, "watchLeaks options");
+    this.live();
     return new LeakDetector(this, options).start();
   }
 
@@ -663,6 +681,7 @@ export class Pool extends PoolSockets {
     checkInt(keep, "keep", 0, 0x7fffffff);
     checkInt(maxPages, "maxPages", 0, 0x7fffffff);
     const id = zoneId(zone, "reclaim");
+    this.live();
     if (!this.profile.reclaims) return 0;
     return ok(this.ex.mb_reclaim(id, keep, maxPages), "reclaim");
   }

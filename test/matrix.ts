@@ -707,23 +707,70 @@ function createCases(): { label: string; run: () => unknown; codes: readonly str
   return out;
 }
 
-/** After close(), every public method either still observes (stats, netstat, ...) or throws an MbufError. */
+/**
+ * After close(), the reads of the final state answer (stats, netstat, vmstatZ, zones, metrics,
+ * tunable, listTunables, a sysctl read, close again) and every other public method throws (or,
+ * for a waiting call, rejects with) ECLOSED. A new public method must be put in one of the two.
+ */
 function closedPool(): void {
   const p = Pool.create({ build: BUILD });
+  const so = p.socreate();
   p.close();
-  const calls: (() => unknown)[] = [
-    () => p.get(), () => p.gethdr(), () => p.getcl(), () => p.clget(8192), () => p.free(8192), () => p.freem(8192),
-    () => p.getBulk(new Int32Array(2), 2), () => p.freemBulk([8192]), () => p.chtype(8192, 1), () => p.setOwner(1),
-    () => p.setReserved(true), () => p.setReserve(1), () => p.grow("mbuf", 1), () => p.reclaim("mbuf"),
-    () => p.countWaitFailed("mbuf"), () => p.audit(), () => p.assertAudit(), () => p.stats(), () => p.netstat(), () => p.close(),
-    () => p.onDrain("d", () => {}),
-  ];
-  for (const c of calls) {
+  const reads: Record<string, () => unknown> = {
+    stats: () => p.stats(), netstat: () => p.netstat(), vmstatZ: () => p.vmstatZ(), zones: () => p.zones(),
+    metrics: () => p.metrics(), tunable: () => p.tunable("kern.ipc.nmbclusters"), listTunables: () => p.listTunables(),
+    sysctl: () => p.sysctl("kern.ipc.nmbclusters"), close: () => p.close(), create: () => Pool.create({ build: BUILD }).close(),
+  };
+  const m = 8192, b = new Uint8Array(4);
+  const acts: Record<string, () => unknown> = {
+    get: () => p.get(), gethdr: () => p.gethdr(), getcl: () => p.getcl(), clget: () => p.clget(m), free: () => p.free(m),
+    freem: () => p.freem(m), getBulk: () => p.getBulk(new Int32Array(2), 2), freemBulk: () => p.freemBulk([m]),
+    bulkArea: () => p.bulkArea(), chtype: () => p.chtype(m, 1), setOwner: () => p.setOwner(1), length: () => p.length(m),
+    copydata: () => p.copydata(m, 0, 1), copyback: () => p.copyback(m, 0, b), append: () => p.append(m, b),
+    copym: () => p.copym(m), copypacket: () => p.copypacket(m), dup: () => p.dup(m), defrag: () => p.defrag(m),
+    pullup: () => p.pullup(m, 1), prepend: () => p.prepend(m, 4), adj: () => p.adj(m, 1), cat: () => p.cat(m, m + 256),
+    split: () => p.split(m, 1), getptr: () => p.getptr(m, 0), apply: () => p.apply(m, 0, 1, () => 0),
+    leadingspace: () => p.leadingspace(m), trailingspace: () => p.trailingspace(m), writable: () => p.writable(m),
+    data: () => p.data(m), socreate: () => p.socreate(), soclose: () => p.soclose(so), sopcb: () => p.sopcb(so),
+    sbreserve: () => p.sbreserve(so, "rcv", 1024), sbsetlowat: () => p.sbsetlowat(so, "rcv", 1),
+    sbappend: () => p.sbappend(so, "rcv", m), sbappendrecord: () => p.sbappendrecord(so, "rcv", m),
+    sbwrite: () => p.sbwrite(so, "rcv", b), sbdrop: () => p.sbdrop(so, "rcv", 0), sbdroprecord: () => p.sbdroprecord(so, "rcv"),
+    sbflush: () => p.sbflush(so, "rcv"), sbrelease: () => p.sbrelease(so, "rcv"), sbspace: () => p.sbspace(so, "rcv"),
+    sbstat: () => p.sbstat(so, "rcv"), tailspace: () => p.tailspace(m), commit: () => p.commit(m, 0), sbtake: () => p.sbtake(so, "rcv"),
+    setReserved: () => p.setReserved(true), setReserve: () => p.setReserve(1), setPacketZone: () => p.setPacketZone(false),
+    packetBalance: () => p.packetBalance(), packetRefill: () => p.packetRefill(1), packetDrain: () => p.packetDrain(1),
+    onDrain: () => p.onDrain("d", () => {}), audit: () => p.audit(), assertAudit: () => p.assertAudit(),
+    outstanding: () => p.outstanding(), watchLeaks: () => p.watchLeaks(), reclaim: () => p.reclaim("mbuf"),
+    grow: () => p.grow("mbuf", 1), countWaitFailed: () => p.countWaitFailed("mbuf"),
+    resetTunable: () => p.resetTunable("kern.ipc.nmbclusters"), sysctlWrite: () => p.sysctl("kern.ipc.nmbclusters", 8192),
+  };
+  const waits: Record<string, () => Promise<unknown>> = {
+    getWait: () => p.getWait(), gethdrWait: () => p.gethdrWait(), getclWait: () => p.getclWait(), clgetWait: () => p.clgetWait(m),
+  };
+  const covered = new Set([...Object.keys(reads), ...Object.keys(acts), ...Object.keys(waits)]);
+  const missing = publicPoolMethods().map((n) => n.slice("Pool.".length)).filter((n) => !covered.has(n));
+  if (missing.length) throw new Error(`closedPool: classify ${missing.join(", ")} as a read or an act`);
+  for (const [name, c] of Object.entries(reads)) {
     try {
       c();
     } catch (e) {
-      if (!(e instanceof MbufError)) throw new Error(`a closed pool threw ${(e as Error).name}: ${(e as Error).message}`);
+      throw new Error(`a closed pool's ${name} (a read of the final state) threw: ${(e as Error).message}`);
     }
+  }
+  for (const [name, c] of Object.entries(acts)) {
+    let code: string | undefined;
+    try {
+      c();
+    } catch (e) {
+      code = e instanceof MbufError ? e.code : `${(e as Error).name}: ${(e as Error).message}`;
+    }
+    if (code !== "ECLOSED") throw new Error(`a closed pool's ${name} ${code ? `threw ${code}` : "answered"} instead of throwing ECLOSED`);
+  }
+  for (const [name, c] of Object.entries(waits)) {
+    c().then(
+      () => { throw new Error(`a closed pool's ${name} resolved`); },
+      (e: unknown) => { if (!(e instanceof MbufError) || e.code !== "ECLOSED") throw new Error(`a closed pool's ${name} rejected with ${String(e)}`); },
+    );
   }
 }
 

@@ -94,7 +94,7 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
     this.mclbytes = this.profile.mclbytes;
     this.pinned = !!options.pinned;
     this.drains = new Drains<this>(
-      { emit: (event, ...args) => this.emit(event, ...args), target: this, kickNetm: () => this.netmd?.kick() },
+      { rawListeners: (event) => this.rawListeners(event), target: this, kickNetm: () => this.netmd?.kick() },
       this.profile, this.clock, options.logger);
     const core = bootCore({
       profile: this.profile, layout: this.shape, build: this.build, maxThewall: options.maxThewall,
@@ -151,6 +151,7 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
 
   /** The data exchange area (made on first use). */
   protected dataExchange(): DataExchange {
+    if (this.dx === undefined) this.live();
     return (this.dx ??= new DataExchange(this.memory, this.ex.MB_DXCHG.value, this.ex.MB_DXCHG_CAP.value));
   }
 
@@ -181,6 +182,19 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
   /** Current memory buffer (memory may grow unless pinned). */
   get buffer(): ArrayBuffer {
     return this.memory.buffer;
+  }
+
+  /**
+   * After a call that may have given buffers back to the zones: serve waiters, in their
+   * documented order (one test when nobody waits, as on the free path).
+   */
+  protected returned(): void {
+    if (this.handoffWaiters !== 0) this.waits.serve(true);
+  }
+
+  /** Throws ECLOSED after close(): for the calls that act without reaching the core first. */
+  protected live(): void {
+    if (this.closed) throw new MbufError("ECLOSED", "the pool is closed");
   }
 
   /** Error for a handle that is not an i32. */

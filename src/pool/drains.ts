@@ -10,6 +10,16 @@
 // Drain routines run in registration order, once per hook; a drain routine
 // whose own allocation fails does not start them again (no recursion). A
 // routine that throws is reported as `drainError` and the others still run.
+//
+// Everything here is user code running while the core is inside an
+// allocation, and an exception must never unwind through the core's frames:
+// it would leave the operation half done (an mbuf taken and never given
+// back). So each listener, the logger and each drain routine is called on its
+// own and what it throws is caught: a drain routine's error becomes
+// `drainError`, a listener's or the logger's `callbackError` (source, error),
+// and an error thrown by the listener of one of those two is handed to
+// process.emitWarning, the end of the line. User code may also call back into
+// the pool: the core treats whatever it does as a drain routine's doing.
 
 import type { Clock } from "../clock.js";
 import type { Profile } from "../tunables/profiles.js";
@@ -23,9 +33,10 @@ export interface PoolMessage {
   at: number;
 }
 
-/** What the hook needs of the pool: events, and the object handed to drain routines. */
+/** What the hook needs of the pool: its listeners, and the object handed to drain routines. */
 export interface DrainHost<P> {
-  emit(event: string, ...args: unknown[]): boolean;
+  /** The listeners of `event` as registered (once-wrappers included, so that calling one removes it). */
+  rawListeners(event: string): Function[];
   /** The pool as drain routines receive it. */
   readonly target: P;
   /** Asks netm for a tick, if the pool has netm. */
@@ -88,7 +99,7 @@ export class Drains<P> {
   private onExhausted(zone: number, how: number): number {
     const name = zone === ZONE_MBUF ? "mbuf" : "cluster";
     this.host.kickNetm();
-    this.host.emit("exhausted", name, how);
+    this.deliver("exhausted", [name, how]);
     const text = this.profile.exhaustedMessage[name];
     if (text) this.say(name, text);
     const rule = this.profile.drain[name];
@@ -99,7 +110,7 @@ export class Drains<P> {
         try {
           d.fn(this.host.target);
         } catch (e) {
-          this.host.emit("drainError", d.name, e);
+          this.report("drainError", [d.name, e]);
         }
       }
     } finally {
@@ -120,7 +131,46 @@ export class Drains<P> {
   /** Delivers a console message of the modelled system: the `message` event and the logger. */
   readonly message = (zone: "mbuf" | "cluster", text: string): void => {
     const msg: PoolMessage = { text, zone, at: this.clock.now() };
-    this.host.emit("message", msg);
-    this.logger?.(text);
+    this.deliver("message", [msg]);
+    if (this.logger) {
+      try {
+        this.logger(text);
+      } catch (e) {
+        this.report("callbackError", ["logger", e]);
+      }
+    }
   };
+
+  /** Calls every listener of `event`, each on its own: one that throws is reported and the others still run. */
+  private deliver(event: string, args: unknown[]): void {
+    for (const fn of this.host.rawListeners(event)) {
+      try {
+        fn.apply(this.host.target, args);
+      } catch (e) {
+        this.report("callbackError", [event, e]);
+      }
+    }
+  }
+
+  /** Reports a caught error to the listeners of `event`; what they throw goes to process.emitWarning. */
+  private report(event: "drainError" | "callbackError", args: [string, unknown]): void {
+    const listeners = this.host.rawListeners(event);
+    if (listeners.length === 0) {
+      const who = event === "drainError" ? `the drain routine ${args[0]}` : `a ${args[0]} callback`;
+      warn(`${who} threw inside an allocation (caught; listen for "${event}")`, args[1]);
+    }
+    for (const fn of listeners) {
+      try {
+        fn.apply(this.host.target, args);
+      } catch (e) {
+        warn(`a ${event} listener threw (caught)`, e);
+      }
+    }
+  }
+}
+
+/** The last resort for an error no listener took: a process warning, never an exception through the core. */
+function warn(what: string, e: unknown): void {
+  const detail = e instanceof Error ? e.message : String(e);
+  process.emitWarning(`mbufpool: ${what}: ${detail}`, { code: "MBUFPOOL_CALLBACK" });
 }

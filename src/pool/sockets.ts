@@ -59,6 +59,7 @@ export abstract class PoolSockets extends PoolBase {
   soclose(so: number): void {
     if (!isHandle(so)) throw this.badHandle("soclose", so);
     ok(this.ex.soclose(so), "soclose", so);
+    this.returned();
   }
 
   /** The MT_PCB mbuf of socket `so`, or 0. @throws MbufError EINVAL, EBADHANDLE. */
@@ -97,14 +98,18 @@ export abstract class PoolSockets extends PoolBase {
   sbappend(so: number, which: SockbufName, m: number): boolean {
     if (!isHandle(so)) throw this.badHandle("sbappend", so);
     if (!isHandle(m)) throw this.badHandle("sbappend", m);
-    return ok(this.ex.sbappend(so, sbWhich(which), m), "sbappend", m) === 1;
+    const r = ok(this.ex.sbappend(so, sbWhich(which), m), "sbappend", m);
+    this.returned();
+    return r === 1;
   }
 
   /** sbappendrecord: gives the chain of head `m` to a socket buffer as a new record (m_nextpkt). Results as sbappend(). */
   sbappendrecord(so: number, which: SockbufName, m: number): boolean {
     if (!isHandle(so)) throw this.badHandle("sbappendrecord", so);
     if (!isHandle(m)) throw this.badHandle("sbappendrecord", m);
-    return ok(this.ex.sbappendrecord(so, sbWhich(which), m), "sbappendrecord", m) === 1;
+    const r = ok(this.ex.sbappendrecord(so, sbWhich(which), m), "sbappendrecord", m);
+    this.returned();
+    return r === 1;
   }
 
   /**
@@ -124,11 +129,15 @@ export abstract class PoolSockets extends PoolBase {
       if (bytes.length > this.sbspace(so, which)) return false;
       const m = this.get(how, MT.DATA);
       if (m === 0) return false;
-      if (!this.copyback(m, 0, bytes, how) || !this.sbappend(so, which, m)) {
-        this.freem(m);
-        return false;
+      // The chain is ours until sbappend takes it: whatever fails or throws (a drain routine run
+      // by copyback may close the socket), it is freed, never left behind.
+      let given = false;
+      try {
+        given = this.copyback(m, 0, bytes, how) && this.sbappend(so, which, m);
+      } finally {
+        if (!given) this.freem(m);
       }
-      return true;
+      return given;
     }
     dx.check("sbwrite");
     dx.bytes().set(bytes, 0);
@@ -151,24 +160,29 @@ export abstract class PoolSockets extends PoolBase {
     if (!isHandle(so)) throw this.badHandle("sbdrop", so);
     checkRange(len, "length");
     ok(this.ex.sbdrop(so, sbWhich(which), len), "sbdrop", so);
+    this.returned();
   }
 
   /** sbdroprecord: frees the first record. @returns false if the buffer was empty. @throws MbufError EINVAL, EBADHANDLE. */
   sbdroprecord(so: number, which: SockbufName): boolean {
     if (!isHandle(so)) throw this.badHandle("sbdroprecord", so);
-    return ok(this.ex.sbdroprecord(so, sbWhich(which)), "sbdroprecord", so) === 1;
+    const r = ok(this.ex.sbdroprecord(so, sbWhich(which)), "sbdroprecord", so);
+    this.returned();
+    return r === 1;
   }
 
   /** sbflush: frees everything in a socket buffer (then sb_cc == 0 and sb_mb == 0). @throws MbufError EINVAL, EBADHANDLE. */
   sbflush(so: number, which: SockbufName): void {
     if (!isHandle(so)) throw this.badHandle("sbflush", so);
     ok(this.ex.sbflush(so, sbWhich(which)), "sbflush", so);
+    this.returned();
   }
 
   /** sbrelease: sbflush, then sb_hiwat = sb_mbmax = 0. @throws MbufError EINVAL, EBADHANDLE. */
   sbrelease(so: number, which: SockbufName): void {
     if (!isHandle(so)) throw this.badHandle("sbrelease", so);
     ok(this.ex.sbrelease(so, sbWhich(which)), "sbrelease", so);
+    this.returned();
   }
 
   /** sbspace: bytes a socket buffer may still take. @throws MbufError EINVAL, EBADHANDLE. */
