@@ -47,7 +47,18 @@ export function coreError(result: number, call: string, arg?: number): MbufError
 /** Throws EINVAL unless `v` is an integer in [min, max]. */
 export function checkInt(v: unknown, name: string, min: number, max: number): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-    throw new MbufError("EINVAL", `${name} must be an integer from ${min} to ${max}, got ${String(v)}`);
+    throw new MbufError("EINVAL", `${name} must be an integer from ${min} to ${max}, got ${describeValue(v)}`);
   }
   return v;
+}
+
+/** A bad value as a message shows it: strings quoted (so "64" never reads as 64), objects by kind. */
+export function describeValue(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "bigint") return `${v}n`;
+  if (typeof v === "function") return "a function";
+  if (v === null || typeof v !== "object") return String(v);
+  if (Array.isArray(v)) return "an array";
+  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
+  return "an object";
 }

@@ -20,6 +20,7 @@ import type { Clock } from "./clock.js";
 import { Z } from "./core/layout.js";
 import { ZONE_MBUF, ZONE_CLUSTER } from "./constants.js";
 import { MbufError, checkInt } from "./errors.js";
+import { optionKeys, checkOptions } from "./validate.js";
 
 /** netm settings. On the aix profile the marks come from its tunables (live); elsewhere from here. */
 export interface NetmOptions {
@@ -159,11 +160,15 @@ export class Netm {
   }
 }
 
+/** Every key NetmOptions has. */
+const NETM_OPTION_KEYS = optionKeys<NetmOptions>({ intervalMs: 1, dispatchMs: 1, lowmbuf: 1, lowclust: 1, mb_cl_hiwat: 1 });
+
 /** Normalises the Pool option `netm` against the profile's default. */
 export function netmOptions(option: boolean | NetmOptions | undefined, profileDefault: boolean): NetmOptions | undefined {
   if (option === undefined) return profileDefault ? {} : undefined;
   if (option === false) return undefined;
   if (option === true) return {};
   if (typeof option !== "object" || option === null) throw new MbufError("EINVAL", "the netm option is a boolean or an object");
+  checkOptions(option, "netm", NETM_OPTION_KEYS);
   return option;
 }

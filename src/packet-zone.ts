@@ -37,6 +37,7 @@
 import { MbufError, checkInt } from "./errors.js";
 import { Z, GL } from "./core/layout.js";
 import type { CoreExports } from "./core/exports.js";
+import { optionKeys, checkOptions } from "./validate.js";
 import type { Clock } from "./clock.js";
 import type { ProfileName } from "./tunables/profiles.js";
 
@@ -90,7 +91,7 @@ export interface PacketEpoch {
 /** Core mode bits (assembly/packet.ts). */
 const PKT_ENABLED = 1;
 const PKT_RECLAIMS = 2;
-const KEYS = new Set(["mode", "interval", "batch", "window", "max", "lowat", "hiwat"]);
+const KEYS = optionKeys<PacketZoneOptions>({ mode: 1, interval: 1, batch: 1, window: 1, max: 1, lowat: 1, hiwat: 1 });
 const MODES: readonly PacketMode[] = ["none", "watermark", "median"];
 
 /** The profiles whose system had a packet zone (FreeBSD 5 and later); the others have none unless asked. */
@@ -111,9 +112,7 @@ export function resolvePacketZone(
   if (option === false) return null;
   const o: PacketZoneOptions = option === true ? {} : option;
   if (typeof o !== "object" || o === null) throw new MbufError("EINVAL", "packetZone must be false, true or an options object");
-  for (const k of Object.keys(o)) {
-    if (!KEYS.has(k)) throw new MbufError("EINVAL", `unknown packetZone option "${k}"; it has ${[...KEYS].join(", ")}`);
-  }
+  checkOptions(o, "packetZone", KEYS);
   const mode = o.mode ?? "median";
   if (!MODES.includes(mode)) throw new MbufError("EINVAL", `packetZone.mode must be one of ${MODES.join(", ")}, got ${String(mode)}`);
   const interval = checkInt(o.interval ?? 1000, "packetZone.interval (ms)", 0, 2 ** 31 - 1);

@@ -23,6 +23,7 @@ import { M_NOWAIT, M_WAITOK, MT, M_PKTHDR, M_COPYALL } from "./constants.js";
 import { GL } from "./core/layout.js";
 import { readAudit, type AuditResult } from "./core/audit.js";
 import { zoneId, checkBool, checkOptions, checkArrayLike } from "./validate.js";
+import { BULK_OPTION_KEYS, NETSTAT_OPTION_KEYS } from "./pool/options.js";
 import { isInt, isHandle, ok } from "./pool/base.js";
 import { PoolSockets } from "./pool/sockets.js";
 import { checkRange, copyData, copyBack, applySegments } from "./pool/exchange.js";
@@ -37,8 +38,8 @@ import type { Registry } from "prom-client";
 import type { WaitOptions } from "./waiting/queue.js";
 import { WaitKind } from "./waiting/queue.js";
 import { resolvePacketZone, type PacketZoneOptions, type PacketZoneConfig, type PacketEpoch } from "./packet-zone.js";
-import { outstanding, type OutstandingOptions, type OutstandingReport } from "./leak/outstanding.js";
-import { LeakDetector, type LeakDetectorOptions } from "./leak/detector.js";
+import { outstanding, OUTSTANDING_OPTION_KEYS, type OutstandingOptions, type OutstandingReport } from "./leak/outstanding.js";
+import { LeakDetector, LEAK_DETECTOR_OPTION_KEYS, type LeakDetectorOptions } from "./leak/detector.js";
 
 export type { PoolOptions } from "./pool/options.js";
 export type { PoolMessage } from "./pool/drains.js";
@@ -67,7 +68,7 @@ export class Pool extends PoolSockets {
   get(how: number = M_NOWAIT, type: number = MT.DATA): number {
     if (!isInt(how) || !isInt(type)) throw this.argError("get", how, type);
     const m = this.ex.m_get(how, type);
-    if (m < 0) throw coreError(m, "get", type);
+    if (m < 0) throw this.allocError(m, "get", how, type);
     return m;
   }
 
@@ -75,7 +76,7 @@ export class Pool extends PoolSockets {
   gethdr(how: number = M_NOWAIT, type: number = MT.DATA): number {
     if (!isInt(how) || !isInt(type)) throw this.argError("gethdr", how, type);
     const m = this.ex.m_gethdr(how, type);
-    if (m < 0) throw coreError(m, "gethdr", type);
+    if (m < 0) throw this.allocError(m, "gethdr", how, type);
     return m;
   }
 
@@ -88,7 +89,7 @@ export class Pool extends PoolSockets {
   getcl(how: number = M_NOWAIT, type: number = MT.DATA, flags: number = M_PKTHDR): number {
     if (!isInt(how) || !isInt(type) || !isInt(flags)) throw this.argError("getcl", how, type);
     const m = this.ex.m_getcl(how, type, flags);
-    if (m < 0) throw coreError(m, "getcl", type);
+    if (m < 0) throw this.allocError(m, "getcl", how, type);
     return m;
   }
 
@@ -138,7 +139,7 @@ export class Pool extends PoolSockets {
   getBulk(out: Int32Array, n: number = out.length, how: number = M_NOWAIT, type: number = MT.DATA,
     options?: { cluster?: boolean; pkthdr?: boolean }): number {
     if (!(out instanceof Int32Array)) throw new MbufError("EINVAL", "getBulk: out must be an Int32Array");
-    if (options !== undefined) checkOptions(options, "getBulk options");
+    if (options !== undefined) checkOptions(options, "getBulk options", BULK_OPTION_KEYS);
     this.notInBulk("getBulk");
     checkInt(n, "n", 0, out.length);
     checkInt(how, "how", 0, 0xffff);
@@ -604,7 +605,7 @@ export class Pool extends PoolSockets {
 
   /** `netstat -m` in a system's dialect (the profile's own by default). @throws MbufError EINVAL for an unknown format or options that are not an object. */
   netstat(options: { format?: string } = {}): string {
-    checkOptions(options, "netstat options");
+    checkOptions(options, "netstat options", NETSTAT_OPTION_KEYS);
     return formatNetstat(this.stats(), options.format ?? PROFILE_FORMAT[this.profile.name]);
   }
 
@@ -655,7 +656,7 @@ export class Pool extends PoolSockets {
    * @throws MbufError EINVAL for bad options.
    */
   outstanding(options: OutstandingOptions = {}): OutstandingReport {
-    checkOptions(options, "outstanding options");
+    checkOptions(options, "outstanding options", OUTSTANDING_OPTION_KEYS);
     return outstanding(this, options);
   }
 
@@ -664,7 +665,7 @@ export class Pool extends PoolSockets {
    * @throws MbufError EINVAL for bad options.
    */
   watchLeaks(options: LeakDetectorOptions = {}): LeakDetector {
-    checkOptions(options, "watchLeaks options");
+    checkOptions(options, "watchLeaks options", LEAK_DETECTOR_OPTION_KEYS);
     this.live();
     return new LeakDetector(this, options).start();
   }

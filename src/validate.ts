@@ -2,7 +2,7 @@
 // option objects, arrays): a value of the wrong JS type is an MbufError
 // EINVAL, never a TypeError from deep inside a method.
 
-import { MbufError } from "./errors.js";
+import { MbufError, describeValue } from "./errors.js";
 import { ZONE_MBUF, ZONE_CLUSTER } from "./constants.js";
 
 /** The core zone id of a zone name; EINVAL for anything but "mbuf" or "cluster". */
@@ -18,11 +18,56 @@ export function checkBool(v: unknown, name: string): boolean {
   return v;
 }
 
-/** Throws EINVAL unless `v` is undefined or a plain object (an options bag). */
-export function checkOptions(v: unknown, name: string): void {
+/**
+ * Every key of an options type, as a value (a missing or extra key is a compile error):
+ * `optionKeys<SocketOptions>({ pcb: 1, sndHiwat: 1, rcvHiwat: 1 })`.
+ */
+export function optionKeys<T>(keys: { [K in keyof Required<T>]: 1 }): readonly string[] {
+  return Object.freeze(Object.keys(keys));
+}
+
+/**
+ * Throws EINVAL unless `v` is undefined or a plain object (an options bag); with `known`,
+ * also for a key it does not know, naming the closest known one: plain-JS callers are the
+ * ones a type does not protect, and a silent default for a typo is the worst answer.
+ * @param hint names a better home for an unknown key (for example a tunable), or undefined.
+ */
+export function checkOptions(v: unknown, name: string, known?: readonly string[], hint?: (key: string) => string | undefined): void {
   if (v !== undefined && (typeof v !== "object" || v === null || Array.isArray(v))) {
     throw new MbufError("EINVAL", `${name} must be an object, got ${describe(v)}`);
   }
+  if (v === undefined || known === undefined) return;
+  for (const key of Object.keys(v as object)) {
+    if (known.includes(key)) continue;
+    const better = hint?.(key) ?? closest(key, known);
+    throw new MbufError("EINVAL", `${name}: unknown option "${key}"${better ? ` (did you mean ${better}?)` : ""}; it takes ${known.join(", ")}`);
+  }
+}
+
+/** The known name nearest to `key` (case-insensitive edit distance at most a third of its length), or undefined. */
+export function closest(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined, bestD = Math.max(1, Math.floor(key.length / 3)) + 1;
+  for (const k of known) {
+    const d = distance(key.toLowerCase(), k.toLowerCase());
+    if (d < bestD) {
+      best = k;
+      bestD = d;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length];
 }
 
 /** Throws EINVAL unless `v` is an array or a typed array (something with a length and indexes). */
@@ -32,9 +77,15 @@ export function checkArrayLike(v: unknown, name: string): void {
   }
 }
 
-/** Checks Pool.create's options: their types (the tunables' values are checked by the profile). */
-export function checkPoolOptions(o: unknown): void {
-  checkOptions(o, "Pool.create options");
+/**
+ * Checks Pool.create's options: known keys (`tunableName` tells a tunable put at the top level
+ * where it belongs) and their types (the tunables' values are checked by the profile).
+ */
+export function checkPoolOptions(o: unknown, known: readonly string[], tunableName: (key: string) => string | undefined): void {
+  checkOptions(o, "Pool.create options", known, (key) => {
+    const t = tunableName(key);
+    return t === undefined ? undefined : `tunables.${key}`;
+  });
   if (o === undefined) return;
   const x = o as Record<string, unknown>;
   if (x.profile !== undefined && typeof x.profile !== "string") throw new MbufError("ETUNABLE", `profile must be a name, got ${describe(x.profile)}`);
@@ -53,10 +104,4 @@ export function checkPoolOptions(o: unknown): void {
   if (x.logger !== undefined && typeof x.logger !== "function") throw new MbufError("EINVAL", `logger must be a function, got ${describe(x.logger)}`);
 }
 
-/** A short description of a bad value for a message. */
-function describe(v: unknown): string {
-  if (typeof v === "string") return JSON.stringify(v);
-  if (typeof v === "bigint") return `${v}n`;
-  if (v === null || typeof v !== "object") return String(v);
-  return Array.isArray(v) ? "an array" : "an object";
-}
+const describe = describeValue;

@@ -298,3 +298,25 @@ describe("the audit", () => {
     pool.soclose(so);
   });
 });
+
+describe("sbappend links a packet-header mbuf into a record as a plain mbuf", () => {
+  it("a record's later mbufs lose M_PKTHDR, so split and adj keep pkthdr.len right", () => {
+    const pool = makePool();
+    const so = pool.socreate();
+    const a = pool.get();
+    pool.append(a, pattern(200));
+    const b = pool.gethdr();
+    pool.append(b, pattern(44, 3)); // does not fit a's trailing space: linked as it is
+    expect(pool.sbappend(so, "rcv", a)).toBe(true);
+    expect(pool.sbappend(so, "rcv", b)).toBe(true);
+    const m = pool.sbtake(so, "rcv");
+    expect(pool.length(m)).toBe(244);
+    pool.adj(m, 201);
+    const t = pool.split(m, 0);
+    expect(pool.audit().message).toBe("clean");
+    expect(pool.length(t)).toBe(43);
+    pool.freem(t);
+    pool.freem(m);
+    pool.soclose(so);
+  });
+});

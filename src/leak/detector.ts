@@ -18,6 +18,7 @@ import type { PoolCore } from "../pool/context.js";
 import { outstanding, type HolderClassifier, type OutstandingReport } from "./outstanding.js";
 import { sampleOf, type UsageSample } from "../stats/sample.js";
 import { checkInt, MbufError } from "../errors.js";
+import { optionKeys } from "../validate.js";
 
 /** What the trend says. */
 export type LeakSign = "rising" | "idle-high";
@@ -75,6 +76,11 @@ export interface LeakDetectorOptions {
 }
 
 /** Samples a pool and emits "leak" verdicts on it. */
+/** Every key LeakDetectorOptions has. */
+export const LEAK_DETECTOR_OPTION_KEYS = optionKeys<LeakDetectorOptions>({
+  intervalMs: 1, window: 1, segments: 1, minRise: 1, idleOps: 1, idleSamples: 1, highUsage: 1, classify: 1, heldShare: 1,
+});
+
 export class LeakDetector extends PoolSampler {
   readonly window: number;
   readonly segments: number;

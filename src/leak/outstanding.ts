@@ -17,6 +17,7 @@ import type { PoolCore } from "../pool/context.js";
 import { GL, H, PAGE_META } from "../core/layout.js";
 import { MSIZE, PAGE_SIZE, ZONE_MBUF, MT_NAMES, M_EXT } from "../constants.js";
 import { MbufError, checkInt } from "../errors.js";
+import { optionKeys } from "../validate.js";
 
 // Header offsets (assembly/constants.ts) and page-table fields (assembly/arena.ts).
 const { next: M_NEXT, nextpkt: M_NEXTPKT, type: M_TYPE, flags: M_FLAGS, owner: M_OWNER, seq: M_SEQ } = H;
@@ -112,6 +113,9 @@ export interface OutstandingOptions {
  * page table and the headers in the pool's memory, with no core call.
  * @throws MbufError EINVAL for bad options, ECLOSED on a closed pool.
  */
+/** Every key OutstandingOptions has. */
+export const OUTSTANDING_OPTION_KEYS = optionKeys<OutstandingOptions>({ classify: 1, perGroup: 1, minAge: 1 });
+
 export function outstanding(pool: PoolCore, options: OutstandingOptions = {}): OutstandingReport {
   if (pool.isClosed) throw new MbufError("ECLOSED", "the pool is closed");
   const perGroup = options.perGroup ?? 20, minAge = options.minAge ?? 0;

@@ -9,14 +9,18 @@
 import { EventEmitter } from "node:events";
 import type { Build } from "../core/module.js";
 import type { CoreExports } from "../core/exports.js";
-import { MbufError, coreError, checkInt } from "../errors.js";
+import { MbufError, coreError, checkInt, describeValue } from "../errors.js";
+import { MT_NTYPES, M_NOWAIT, M_WAITOK, M_RECV } from "../constants.js";
+
+/** The core's EINVAL (assembly/constants.ts). */
+const EINVAL_CODE = -22;
 import { RealClock, type Clock } from "../clock.js";
 import { checkPoolOptions } from "../validate.js";
 import type { PoolCore } from "./context.js";
 import { bootCore } from "./boot.js";
 import { Drains } from "./drains.js";
 import { DataExchange } from "./exchange.js";
-import { givenTunables, type PoolOptions } from "./options.js";
+import { givenTunables, POOL_OPTION_KEYS, anyTunable, type PoolOptions } from "./options.js";
 import { poolStats } from "./reports.js";
 import { getProfile, resolveTunables, type Profile, type Values, type Layout } from "../tunables/profiles.js";
 import type { PoolStats } from "../stats/snapshot.js";
@@ -85,7 +89,7 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
 
   protected constructor(options: PoolOptions) {
     super();
-    checkPoolOptions(options);
+    checkPoolOptions(options, POOL_OPTION_KEYS, anyTunable);
     this.profile = getProfile(options.profile ?? "freebsd");
     this.values = Object.freeze(resolveTunables(this.profile, givenTunables(options)));
     this.shape = Object.freeze(this.profile.layout(this.values));
@@ -199,11 +203,21 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
 
   /** Error for a handle that is not an i32. */
   protected badHandle(call: string, m: unknown): MbufError {
-    return new MbufError("EBADHANDLE", `${call}(${String(m)}): not an mbuf handle`);
+    return new MbufError("EBADHANDLE", `${call}(${describeValue(m)}): not an mbuf handle`);
+  }
+
+  /** The error of a failed allocation call, naming the argument that is wrong. */
+  protected allocError(r: number, call: string, how: number, type: number): MbufError {
+    if (r === EINVAL_CODE) {
+      if (!(type >= 1 && type < MT_NTYPES)) return new MbufError("EINVAL", `${call}: type ${type} is out of range (an MT_* type, 1 to ${MT_NTYPES - 1}; MT.DATA is 1)`);
+      const mode = how & ~M_RECV;
+      if (mode !== M_NOWAIT && mode !== M_WAITOK) return new MbufError("EINVAL", `${call}: how ${how} must be M_NOWAIT or M_WAITOK, optionally | M_RECV`);
+    }
+    return coreError(r, call, type);
   }
 
   /** Error for an argument that is not an i32 (the core would see it truncated). */
   protected argError(call: string, a: unknown, b: unknown): MbufError {
-    return new MbufError("EINVAL", `${call}(${String(a)}, ${String(b)}): arguments must be integers`);
+    return new MbufError("EINVAL", `${call}(${describeValue(a)}, ${describeValue(b)}): arguments must be integers`);
   }
 }

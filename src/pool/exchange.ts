@@ -9,7 +9,7 @@
 // chain (its bytes may move, be freed or be reused).
 
 import type { CoreExports } from "../core/exports.js";
-import { MbufError, coreError } from "../errors.js";
+import { MbufError, coreError, describeValue } from "../errors.js";
 
 /** Where the core's m_len lives in an mbuf header (assembly/constants.ts M_LEN). */
 const M_LEN_OFF = 12;
@@ -76,7 +76,7 @@ export class DataExchange {
 /** Throws ERANGE unless `v` is an integer in [0, 2**31 - 1]; EINVAL if it is not an integer. */
 export function checkRange(v: unknown, name: string): number {
   if (typeof v !== "number" || !Number.isInteger(v)) {
-    throw new MbufError("EINVAL", `${name} must be an integer, got ${String(v)}`);
+    throw new MbufError("EINVAL", `${name} must be an integer, got ${describeValue(v)}`);
   }
   if (v < 0 || v > 0x7fffffff) throw new MbufError("ERANGE", `${name} ${v} is outside the chain`);
   return v;

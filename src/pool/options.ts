@@ -6,6 +6,8 @@ import type { ProfileName } from "../tunables/profiles.js";
 import type { PacketZoneOptions } from "../packet-zone.js";
 import type { NetmOptions } from "../netm.js";
 import { readTunablesFile } from "../tunables/rules.js";
+import { PROFILES, canonicalName } from "../tunables/profiles.js";
+import { optionKeys } from "../validate.js";
 
 /** Options of Pool.create. */
 export interface PoolOptions {
@@ -55,3 +57,22 @@ export function givenTunables(options: PoolOptions): Record<string, number> {
   if (options.reserveFlag !== undefined) given["reserveFlag"] = options.reserveFlag ? 1 : 0;
   return given;
 }
+
+/** Every key PoolOptions has. */
+export const POOL_OPTION_KEYS = optionKeys<PoolOptions>({
+  profile: 1, tunables: 1, build: 1, pinned: 1, clock: 1, logger: 1, packetZone: 1, tunablesFile: 1,
+  maxThewall: 1, netm: 1, waitTimeoutMs: 1, pollMs: 1, reserve: 1, reserveFlag: 1,
+});
+
+/** The tunable of some profile `key` names (a tunable given at the top level by mistake), or undefined. */
+export function anyTunable(key: string): string | undefined {
+  for (const p of Object.values(PROFILES)) {
+    const n = canonicalName(p, key);
+    if (n !== undefined) return n;
+  }
+  return undefined;
+}
+
+/** The keys of getBulk's options and of netstat's. */
+export const BULK_OPTION_KEYS = optionKeys<{ cluster?: boolean; pkthdr?: boolean }>({ cluster: 1, pkthdr: 1 });
+export const NETSTAT_OPTION_KEYS = optionKeys<{ format?: string }>({ format: 1 });

@@ -3,6 +3,7 @@
 // per field (the layout is assembly/sockbuf.ts's struct sockbuf).
 
 import { MbufError } from "../errors.js";
+import { optionKeys } from "../validate.js";
 
 /** Which socket buffer of a socket: receive or send. */
 export type SockbufName = "rcv" | "snd";
@@ -55,3 +56,6 @@ export function readSockbuf(buffer: ArrayBuffer, sb: number, space: number): Soc
     lowat: u[SB.lowat >> 2], mb: u[SB.mb >> 2], lastrecord: u[SB.lastrecord >> 2], space,
   };
 }
+
+/** Every key SocketOptions has. */
+export const SOCKET_OPTION_KEYS = optionKeys<SocketOptions>({ pcb: 1, sndHiwat: 1, rcvHiwat: 1 });

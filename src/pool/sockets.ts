@@ -10,7 +10,7 @@ import { M_NOWAIT, MT, MSIZE } from "../constants.js";
 import { checkOptions } from "../validate.js";
 import { PoolBase, isInt, isHandle, ok } from "./base.js";
 import { checkRange } from "./exchange.js";
-import { sbWhich, readSockbuf, type SockbufName, type SockbufStats, type SocketOptions } from "./sockbuf.js";
+import { sbWhich, readSockbuf, SOCKET_OPTION_KEYS, type SockbufName, type SockbufStats, type SocketOptions } from "./sockbuf.js";
 
 export abstract class PoolSockets extends PoolBase {
   // The chain calls sbwrite builds a large write with (Pool).
@@ -38,7 +38,7 @@ export abstract class PoolSockets extends PoolBase {
    * @throws MbufError EINVAL for bad options.
    */
   socreate(options: SocketOptions = {}, how: number = M_NOWAIT): number {
-    checkOptions(options, "socreate options");
+    checkOptions(options, "socreate options", SOCKET_OPTION_KEYS);
     if (!isInt(how)) throw this.argError("socreate", how, 0);
     const snd = checkInt(options.sndHiwat ?? 32768, "sndHiwat", 0, 0x7fffffff);
     const rcv = checkInt(options.rcvHiwat ?? 65536, "rcvHiwat", 0, 0x7fffffff);

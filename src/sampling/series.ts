@@ -6,6 +6,7 @@ import { PoolSampler } from "./sampler.js";
 import type { PoolCore } from "../pool/context.js";
 import { sampleOf, type UsageSample } from "../stats/sample.js";
 import { MbufError, checkInt } from "../errors.js";
+import { optionKeys, checkOptions } from "../validate.js";
 
 export const SERIES_JSON_SCHEMA = "mbufpool.series";
 export const SERIES_JSON_VERSION = 1;
@@ -28,6 +29,7 @@ export class UsageRecorder extends PoolSampler {
   private readonly buf: UsageSample[] = [];
 
   constructor(pool: PoolCore, options: { intervalMs?: number; capacity?: number } = {}) {
+    checkOptions(options, "UsageRecorder options", optionKeys<{ intervalMs?: number; capacity?: number }>({ intervalMs: 1, capacity: 1 }));
     super(pool, options.intervalMs);
     this.capacity = checkInt(options.capacity ?? 3600, "capacity", 1, 1 << 24);
   }

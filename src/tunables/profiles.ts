@@ -2,7 +2,7 @@
 // (under that system's names), autosizing rules, drain rule and messages.
 // Facts and formulas: REFERENCE.md ("Sizes and limits").
 
-import { MbufError } from "../errors.js";
+import { MbufError, describeValue } from "../errors.js";
 import { MSIZE, PAGE_SIZE } from "../constants.js";
 
 export type ProfileName = "freebsd" | "freebsd4" | "rtems" | "aix";
@@ -312,6 +312,6 @@ export function checkTunable(t: TunableSpec, val: unknown, v: Values): void {
   const min = t.min(v), max = t.max(v);
   if (typeof val !== "number" || !Number.isInteger(val) || val < min || val > max) {
     throw new MbufError("ETUNABLE",
-      `${t.name}=${String(val)} refused: ${t.name} must be ${t.rule} (here ${min} to ${max}${t.unit === "bytes" || t.unit === "KB" ? ` ${t.unit}` : ""})`);
+      `${t.name}=${describeValue(val)} refused: ${typeof val === "number" ? "" : `${t.name} takes a number; `}${t.name} must be ${t.rule} (here ${min} to ${max}${t.unit === "bytes" || t.unit === "KB" ? ` ${t.unit}` : ""})`);
   }
 }

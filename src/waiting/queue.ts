@@ -25,6 +25,7 @@ import { ReservationFlag } from "./reservation.js";
 import type { Clock } from "../clock.js";
 import { MbufError, coreError } from "../errors.js";
 import type { WaitStats } from "../stats/snapshot.js";
+import { optionKeys, checkOptions } from "../validate.js";
 import { Z, GL, H } from "../core/layout.js";
 import { M_NOWAIT, M_WAITOK, M_RECV, ZONE_MBUF, ZONE_CLUSTER, ZONE_PACKET } from "../constants.js";
 
@@ -65,6 +66,9 @@ interface Waiter {
   timer: number;
   msgTimer: number;
 }
+
+/** Every key WaitOptions has. */
+const WAIT_OPTION_KEYS = optionKeys<WaitOptions>({ timeout: 1 });
 
 export class WaitQueue {
   private readonly recvQ: Waiter[] = [];
@@ -115,8 +119,11 @@ export class WaitQueue {
     if (typeof how !== "number" || (how | 0) !== how || (how & ~(M_NOWAIT | M_WAITOK | M_RECV)) !== 0) {
       return Promise.reject(new MbufError("EINVAL", `${call}: how must be M_WAITOK (or M_NOWAIT), optionally | M_RECV, got ${String(how)}`));
     }
-    if (typeof options !== "object" || options === null || Array.isArray(options)) {
-      return Promise.reject(new MbufError("EINVAL", `${call}: options must be an object`));
+    try {
+      if (options === undefined || options === null) throw new MbufError("EINVAL", `${call} options must be an object, got ${String(options)}`);
+      checkOptions(options, `${call} options`, WAIT_OPTION_KEYS);
+    } catch (e) {
+      return Promise.reject(e);
     }
     const timeout = options.timeout ?? this.defaultTimeout;
     if (typeof timeout !== "number" || !(timeout >= 0)) {

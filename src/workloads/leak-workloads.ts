@@ -12,6 +12,7 @@ import type { VirtualClock } from "../clock.js";
 import { M_NOWAIT, M_PKTHDR, MT } from "../constants.js";
 import { heldBySet, type HolderClassifier } from "../leak/outstanding.js";
 import { MbufError } from "../errors.js";
+import { optionKeys, checkOptions } from "../validate.js";
 
 export type ScenarioName = "sawtooth" | "leak" | "unread";
 /** Owner tags the scenarios stamp. */
@@ -63,6 +64,7 @@ export const WORKLOADS: Readonly<Record<ScenarioName, string>> = {
  */
 export function runScenario(pool: Pool, clock: VirtualClock, name: ScenarioName, options: ScenarioOptions = {},
   hooks: { start?(run: ScenarioRun): void; tick?(tick: number): void } = {}): ScenarioRun {
+  checkOptions(options, "runScenario options", optionKeys<ScenarioOptions>({ ticks: 1, idleTicks: 1, tickMs: 1, perTick: 1, period: 1, leakEvery: 1 }));
   if (!Object.hasOwn(WORKLOADS, name)) throw new MbufError("EINVAL", `unknown workload "${name}"; choose one of ${Object.keys(WORKLOADS).join(", ")}`);
   const ticks = options.ticks ?? 120, idle = options.idleTicks ?? 20, tickMs = options.tickMs ?? 1000;
   const perTick = options.perTick ?? 8, period = options.period ?? 10, leakEvery = options.leakEvery ?? 1;

@@ -10,6 +10,7 @@
 import type { Pool } from "../pool.js";
 import type { VirtualClock } from "../clock.js";
 import { M_NOWAIT, M_PKTHDR, MT } from "../constants.js";
+import { optionKeys, checkOptions } from "../validate.js";
 
 /** The loop's shape. */
 export interface NetperfOptions {
@@ -52,8 +53,12 @@ export const NETPERF_DEFAULTS: NetperfOptions = { rounds: 8, steps: 50, stepMs: 
  * @param onRound called after each round (the CLI prints the report there).
  * @returns one record per round.
  */
+/** Every key NetperfOptions has. */
+const NETPERF_OPTION_KEYS = optionKeys<NetperfOptions>({ rounds: 1, steps: 1, stepMs: 1, send: 1, receive: 1, idleMs: 1 });
+
 export function netperf(pool: Pool, clock: Pick<VirtualClock, "advance">, options: Partial<NetperfOptions> = {},
   onRound?: (r: NetperfRound) => void): NetperfRound[] {
+  checkOptions(options, "netperf options", NETPERF_OPTION_KEYS);
   const o = { ...NETPERF_DEFAULTS, ...options };
   const rounds: NetperfRound[] = [];
   let held: number[] = [];
