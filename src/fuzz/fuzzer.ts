@@ -18,7 +18,7 @@ import type { Build } from "../core/module.js";
 import type { ProfileName } from "../tunables/profiles.js";
 import { Model, packetModelOf } from "./model.js";
 import type { PacketZoneOptions } from "../packet-zone.js";
-import { OPS, OP_BY_NAME, argError, type Args, type OpSpec } from "./ops.js";
+import { OPS, OP_BY_NAME, argError, type Args, type OpSpec } from "./ops/index.js";
 import { Run, capture, matches, type PoolFactory, type Result } from "./run.js";
 import { formatTrace, replay, describeDivergence, type TraceLine, type Divergence, type ReplayResult } from "./trace.js";
 import { KINDS, FREED, type BadContext, type Encoded } from "./values.js";

@@ -11,6 +11,6 @@ export {
   type TraceLine, type CreateLine, type OpLine, type Divergence, type ReplayOptions, type ReplayResult,
 } from "./trace.js";
 export { Run, TraceError, capture, matches, type PoolFactory, type Result } from "./run.js";
-export { OPS, OP_BY_NAME, argError, type OpSpec, type ArgSpec, type Args } from "./ops.js";
+export { OPS, OP_BY_NAME, argError, type OpSpec, type ArgSpec, type Args } from "./ops/index.js";
 export { Model, observedStats, type ModelStats } from "./model.js";
 export { KINDS, FREED, FREED_CODES, type ArgKind, type BadClass, type BadContext, type Encoded, type KindName } from "./values.js";

@@ -14,7 +14,7 @@
 //
 // The first operation is `create` (profile and tunables; the pool runs on a
 // virtual clock that only `advance` moves). Every other line names an op of
-// the op table (ops.ts) with its arguments by name. Handles are named by
+// the op table (ops/) with its arguments by name. Handles are named by
 // the order the trace allocated them: "h3" is the third handle the trace got,
 // whatever its address on this build. `expect` is optional; without it the
 // line runs unchecked. A result is a JSON value (a new handle's name, 0 for
@@ -28,7 +28,7 @@ import { readFileSync } from "node:fs";
 import type { Build } from "../core/module.js";
 import type { ProfileName } from "../tunables/profiles.js";
 import { Run, TraceError, capture, matches, type PoolFactory, type Result } from "./run.js";
-import { OP_BY_NAME, type Args, type Decoded } from "./ops.js";
+import { OP_BY_NAME, type Args, type Decoded } from "./ops/index.js";
 import type { Encoded } from "./values.js";
 import type { PacketZoneOptions } from "../packet-zone.js";
 
