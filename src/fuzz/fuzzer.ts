@@ -23,7 +23,7 @@ import { Model, packetModelOf } from "./model.js";
 import type { PacketZoneOptions } from "../packet-zone.js";
 import { OPS, OP_BY_NAME, argError, type Args, type OpSpec } from "./ops/index.js";
 import { Run, capture, matches, type PoolFactory, type Result } from "./run.js";
-import { formatTrace, replay, describeDivergence, type TraceLine, type Divergence, type ReplayResult } from "./trace.js";
+import { TRACE_FORMAT, formatTrace, replay, describeDivergence, type TraceLine, type Divergence, type ReplayResult } from "./trace.js";
 import { KINDS, FREED, type BadContext, type Encoded } from "./values.js";
 
 /** Small tunables per profile, by a size from 0 to 3 (3 is the arena-bound shape where it exists). */
@@ -178,7 +178,7 @@ export interface CaseRun {
 export function runCase(c: Case, options: FuzzOptions = {}, onOp?: () => void): CaseRun {
   const tunables = FUZZ_PROFILES[c.profile](c.size);
   const packetZone = c.profile === "freebsd" ? FUZZ_PACKET_ZONES[c.packet % FUZZ_PACKET_ZONES.length] : undefined;
-  const lines: TraceLine[] = [{ op: "create", profile: c.profile, tunables, ...(packetZone === undefined ? {} : { packetZone }) }];
+  const lines: TraceLine[] = [{ op: "create", format: TRACE_FORMAT, profile: c.profile, tunables, ...(packetZone === undefined ? {} : { packetZone }) }];
   const run = new Run({ profile: c.profile, tunables, packetZone, build: options.build }, options.factory);
   const model = new Model(run.pool.profile, run.pool.layout, packetModelOf(run.pool.packetZone));
   model.netm = run.pool.netm !== undefined;
