@@ -33,7 +33,7 @@ function count(name: string) {
 
 interface Opts {
   seed?: number; ops?: number; time?: number; shrinkTime?: number; profile?: ProfileName; auditEvery: number; caseLength: number;
-  badRate: number; build: Build; out?: string; progress: boolean;
+  badRate: number; reentrant: boolean; build: Build; out?: string; progress: boolean;
 }
 
 /** Where a failure's trace goes unless -o says: the system's temporary folder, never the working tree. */
@@ -55,13 +55,14 @@ export function registerFuzz(program: Command): void {
     .option("--audit-every <n>", "check statistics and audit every N operations", count("--audit-every"), 10)
     .option("--case-length <n>", "operations per case (one fresh pool each), at most", count("--case-length"), 200)
     .option("--bad-rate <r>", "share of operations given a bad argument (0 to 1)", Number, 0.1)
+    .option("--reentrant", "also run drain routines and listeners that throw, close sockets or audit inside an allocation", false)
     .addOption(new Option("--build <build>", "core build").choices(["release", "debug"]).default("release"))
     .option("-o, --out <file>", "where to write the trace of a failure (default: fuzz-failure-<seed>.jsonl in the temporary folder)")
     .option("--no-progress", "no progress bar (it is shown only when stderr is a terminal)")
     .action((o: Opts) => {
       const options: FuzzOptions = {
         seed: o.seed, ops: o.ops, timeMs: o.time, shrinkTimeMs: o.shrinkTime, profile: o.profile, auditEvery: Math.max(1, o.auditEvery),
-        caseLength: o.caseLength, badRate: o.badRate, build: o.build,
+        caseLength: o.caseLength, badRate: o.badRate, reentrant: o.reentrant, build: o.build,
       };
       options.seed ??= Math.floor(Math.random() * 2 ** 31);
       options.traceFile = o.out ?? defaultTraceFile(options.seed);

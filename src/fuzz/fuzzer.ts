@@ -74,6 +74,8 @@ export interface FuzzOptions {
   casesPerRound?: number;
   /** Share of commands that carry a bad argument (default 0.1). */
   badRate?: number;
+  /** Also generate the reentrant ops: drain routines and listeners that throw, close sockets or audit (default off). */
+  reentrant?: boolean;
   /** Core build (release by default, or MBUFPOOL_BUILD). */
   build?: Build;
   /** Makes the pools (tests pass a deliberately broken wrapper here). */
@@ -130,7 +132,7 @@ class CaseFailure extends Error {
 /** The fast-check arbitrary of a case. */
 export function caseArbitrary(options: FuzzOptions = {}): fc.Arbitrary<Case> {
   const badRate = options.badRate ?? 0.1;
-  const ops = OPS.filter((o) => o.weight > 0);
+  const ops = OPS.filter((o) => o.weight > 0 && (!o.reentrant || options.reentrant));
   const opName = fc.oneof(...ops.map((o) => ({ arbitrary: fc.constant(o.name), weight: o.weight })));
   const badWeight = Math.round(badRate * 100);
   const bad = fc.oneof(
@@ -207,7 +209,13 @@ export function runCase(c: Case, options: FuzzOptions = {}, onOp?: () => void): 
     if (expected === undefined) {
       const isError = typeof actual === "object" && actual !== null && !Array.isArray(actual) && ("error" in actual || "crash" in actual);
       // An observed op judges errors too (a drain routine may free what a chain op works on).
-      const reason = isError && !spec.observe ? "an error where a result was due" : spec.observe!(model, run, args, actual);
+      let reason: string | undefined;
+      try {
+        reason = isError && !spec.observe ? "an error where a result was due" : spec.observe!(model, run, args, actual);
+      } catch (e) {
+        // As for a prediction: a model that cannot follow the result is a finding, reported at its line.
+        reason = `the model failed: ${(e as Error).message}`;
+      }
       if (reason) {
         recorded = (isError ? "a result" : "within bounds") as Result;
         divergence = { line, op: spec.name, args, expected: recorded, actual, reason };

@@ -5,16 +5,28 @@
 // with shared clusters are never given to a socket buffer (sharing is not
 // modelled there).
 
-import { dropRecords } from "../model.js";
+import { dropRecords, type Holding } from "../model.js";
+import type { Result } from "../run.js";
+import { FREED_CODES, type Encoded } from "../values.js";
 import { walkChain } from "../walk.js";
 import { bytesOf, chainFreed, isZero, lengthOf, onlyFreed, settle, sockHandle, someBytes, tookFor } from "./measure.js";
-import { allocResult, inRange, isUndef, pick, type OpSpec } from "./spec.js";
+import { allocResult, inRange, isObj, isUndef, pick, type OpSpec } from "./spec.js";
 
 /** Adds `n` bytes to a socket buffer's records: to the last one (sbappend), or as a new one. */
 function appendRecord(recs: number[], n: number, record: boolean): void {
   if (n === 0) return;
   if (record || !recs.length) recs.push(n);
   else recs[recs.length - 1] += n;
+}
+
+/**
+ * A write whose allocation ran a drain routine that closed the socket: it
+ * fails (false, or the error of a freed handle) and keeps nothing.
+ */
+function closedUnder(d: Holding, actual: Result): string | undefined {
+  const freedError = isObj(actual) && (FREED_CODES as readonly Encoded[]).includes(actual.error);
+  if (actual !== false && !freedError) return `a write to a socket a drain routine closed gave ${JSON.stringify(actual)}`;
+  return isZero(d) ? undefined : `a write to a socket closed under it kept ${d.mbufs} mbufs and ${d.clusters} clusters`;
 }
 
 export const SOCKBUF_OPS: readonly OpSpec[] = [
@@ -46,10 +58,12 @@ export const SOCKBUF_OPS: readonly OpSpec[] = [
     run: (run, a) => run.pool.sbwrite(a.so as number, a.which as "snd", a.bytes as Uint8Array),
     model: () => undefined,
     observe: (m, run, a, actual) => {
-      if (typeof actual !== "boolean") return `gave ${JSON.stringify(actual)}`;
+      if (typeof actual !== "boolean" && !m.drainCloses.includes(a.so as string)) return `gave ${JSON.stringify(actual)}`;
       const d = settle(m, run);
       if (typeof d === "string") return d;
-      const b = bytesOf(a.bytes), so = m.sockets.get(a.so as string)!;
+      const b = bytesOf(a.bytes), so = m.sockets.get(a.so as string);
+      if (!so) return closedUnder(d, actual);
+      if (typeof actual !== "boolean") return `gave ${JSON.stringify(actual)}`;
       const bad = tookFor(m, d, b.length, actual);
       if (bad) return bad;
       if (actual) {

@@ -34,6 +34,8 @@ export interface OpSpec {
   readonly name: string;
   /** Relative frequency in random sequences (0: never generated, replay only). */
   readonly weight: number;
+  /** Generated only when the fuzzer runs with `reentrant` (routines and listeners that throw or call back in). */
+  readonly reentrant?: boolean;
   readonly args: readonly ArgSpec[];
   /** Valid arguments drawn from the model's state, or undefined if the op does not apply now. */
   gen(m: Model, r: Choices): Args | undefined;
