@@ -17,7 +17,7 @@ const CLI = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 
 /** A hand-written trace: allocation, a double free, a wrapped handle, a clock advance, checkpoints. */
 const TRACE = `# a hand-written trace
-{"op":"create","profile":"freebsd4","tunables":{"nmbclusters":4,"nmbufs":16}}
+{"op":"create","format":2,"profile":"freebsd4","tunables":{"nmbclusters":4,"nmbufs":16}}
 {"op":"getcl","how":1,"type":1,"flags":2,"expect":"h1"}
 {"op":"get","how":1,"type":3,"expect":"h2"}
 {"op":"free","m":"h2","expect":0}
@@ -109,7 +109,7 @@ describe("traces", () => {
   it("treat a line without expect as unchecked, and a trap or plain Error as a divergence", () => {
     const unchecked = TRACE.split("\n").map((l) => l.replace(/,"expect":.*\}$/, "}")).join("\n");
     expect(replay(unchecked, { build: BUILD }).ok).toBe(true);
-    const r = replay(`{"op":"create","profile":"freebsd"}\n{"op":"get","how":1,"type":1}\n{"op":"free","m":"h1"}\n`, {
+    const r = replay(`{"op":"create","format":2,"profile":"freebsd"}\n{"op":"get","how":1,"type":1}\n{"op":"free","m":"h1"}\n`, {
       build: BUILD,
       factory: (o) => {
         const p = BROKEN["free without the i32 check"](o);
@@ -123,9 +123,9 @@ describe("traces", () => {
   it("refuse malformed traces with the line", () => {
     expect(() => parseTrace("")).toThrow(TraceError);
     expect(() => parseTrace('{"op":"get"}')).toThrow(/line 1: a trace starts with one "create"/);
-    expect(() => parseTrace('{"op":"create","profile":"aix"}\n{"op":"frobnicate"}')).toThrow(/line 2: unknown op "frobnicate"/);
-    expect(() => parseTrace('{"op":"create","profile":"aix"}\nnot json')).toThrow(/line 2: not JSON/);
-    expect(() => replay('{"op":"create","profile":"aix"}\n{"op":"free","m":"h9"}', { build: BUILD })).toThrow(/h9 is used before/);
+    expect(() => parseTrace('{"op":"create","format":2,"profile":"aix"}\n{"op":"frobnicate"}')).toThrow(/line 2: unknown op "frobnicate"/);
+    expect(() => parseTrace('{"op":"create","format":2,"profile":"aix"}\nnot json')).toThrow(/line 2: not JSON/);
+    expect(() => replay('{"op":"create","format":2,"profile":"aix"}\n{"op":"free","m":"h9"}', { build: BUILD })).toThrow(/h9 is used before/);
   });
 
   it("resolve tagged values against the running pool", () => {

@@ -13,7 +13,7 @@
 // Entry points are discovered (the wasm module's exported functions; the
 // public methods of Pool from its declaration file), and a discovered entry
 // without a row here fails the coverage test: new API cannot skip the matrix.
-// Every operation of the fuzzer's op table (src/fuzz/ops.ts) also gets its
+// Every operation of the fuzzer's op table (src/fuzz/ops/) also gets its
 // argument kinds' classes here, judged by the reference model's prediction,
 // so a Pool method with an op-table entry is covered without a row of its own.
 

@@ -1,6 +1,10 @@
 // mbufpool fuzz: random operation sequences against the reference model,
-// with a progress bar on a terminal and a shrunk trace of any failure.
+// with a progress bar on a terminal and a shrunk trace of any failure
+// (partly shrunk if the time budget ran out while shrinking).
 
+import { mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Command, Option } from "commander";
 import cliProgress from "cli-progress";
 import { fuzz, summarize, type FuzzOptions } from "../fuzz/fuzzer.js";
@@ -28,8 +32,15 @@ function count(name: string) {
 }
 
 interface Opts {
-  seed?: number; ops?: number; time?: number; profile?: ProfileName; auditEvery: number; caseLength: number;
-  badRate: number; build: Build; out?: string; progress: boolean;
+  seed?: number; ops?: number; time?: number; shrinkTime?: number; profile?: ProfileName; auditEvery: number; caseLength: number;
+  badRate: number; reentrant: boolean; build: Build; out?: string; progress: boolean;
+}
+
+/** Where a failure's trace goes unless -o says: the system's temporary folder, never the working tree. */
+export function defaultTraceFile(seed: number): string {
+  const dir = join(tmpdir(), "mbufpool-fuzz");
+  mkdirSync(dir, { recursive: true });
+  return join(dir, `fuzz-failure-${seed}.jsonl`);
 }
 
 export function registerFuzz(program: Command): void {
@@ -38,21 +49,23 @@ export function registerFuzz(program: Command): void {
     .description("run random operation sequences on the pool and the reference model; write a shrunk trace of a failure")
     .option("--seed <n>", "seed of the first round (default: random; the summary prints it)", count("--seed"))
     .option("--ops <n>", "operations to run (default 20000, or unbounded with --time)", count("--ops"))
-    .option("--time <duration>", "stop after this long, e.g. 60s, 10m", parseDuration)
+    .option("--time <duration>", "stop after this long, e.g. 60s, 10m (shrinking a failure included)", parseDuration)
+    .option("--shrink-time <duration>", "shrink a failure for at most this long (default: what remains of --time, else unbounded)", parseDuration)
     .addOption(profileOption().default(undefined, "every profile"))
     .option("--audit-every <n>", "check statistics and audit every N operations", count("--audit-every"), 10)
     .option("--case-length <n>", "operations per case (one fresh pool each), at most", count("--case-length"), 200)
     .option("--bad-rate <r>", "share of operations given a bad argument (0 to 1)", Number, 0.1)
+    .option("--reentrant", "also run drain routines and listeners that throw, close sockets or audit inside an allocation", false)
     .addOption(new Option("--build <build>", "core build").choices(["release", "debug"]).default("release"))
-    .option("-o, --out <file>", "where to write the shrunk trace of a failure (default: fuzz-failure-<seed>.jsonl)")
+    .option("-o, --out <file>", "where to write the trace of a failure (default: fuzz-failure-<seed>.jsonl in the temporary folder)")
     .option("--no-progress", "no progress bar (it is shown only when stderr is a terminal)")
     .action((o: Opts) => {
       const options: FuzzOptions = {
-        seed: o.seed, ops: o.ops, timeMs: o.time, profile: o.profile, auditEvery: Math.max(1, o.auditEvery),
-        caseLength: o.caseLength, badRate: o.badRate, build: o.build,
+        seed: o.seed, ops: o.ops, timeMs: o.time, shrinkTimeMs: o.shrinkTime, profile: o.profile, auditEvery: Math.max(1, o.auditEvery),
+        caseLength: o.caseLength, badRate: o.badRate, reentrant: o.reentrant, build: o.build,
       };
       options.seed ??= Math.floor(Math.random() * 2 ** 31);
-      options.traceFile = o.out ?? `fuzz-failure-${options.seed}.jsonl`;
+      options.traceFile = o.out ?? defaultTraceFile(options.seed);
       const bar = o.progress && process.stderr.isTTY ? progressBar(options) : undefined;
       const result = fuzz(options);
       bar?.stop();
@@ -60,7 +73,9 @@ export function registerFuzz(program: Command): void {
       const f = result.failure;
       if (f) {
         process.stdout.write(`failure (seed ${f.seed}, ${f.shrinks} shrinks): ${f.divergence ? describeDivergence(f.divergence) : f.message}\n`);
-        process.stdout.write(`shrunk trace: ${f.traceOps} operations, written to ${f.traceFile}\n`);
+        process.stdout.write(f.shrunk
+          ? `shrunk trace: ${f.traceOps} operations, written to ${f.traceFile}\n`
+          : `partly shrunk trace (the time budget ran out after ${f.shrinks} shrinks): ${f.traceOps} operations, written to ${f.traceFile}\n`);
         process.stdout.write(f.replay.ok
           ? "replaying the trace did NOT reproduce the failure (report the seed instead)\n"
           : `replay reproduces it: ${f.replay.divergence ? describeDivergence(f.replay.divergence) : "diverged"}\n`);

@@ -1,8 +1,10 @@
-// mbufpool replay FILE: runs a trace and reports where it diverged from its expectations.
+// mbufpool replay FILE: runs a trace and reports where it diverged from its
+// expectations (a structured result by the fields that differ); a trace of a
+// format this version does not read is refused with what to do instead.
 
 import { Command, Option } from "commander";
 import type { Build } from "../core/module.js";
-import { replayFile, describeDivergence } from "../fuzz/trace.js";
+import { replayFile, describeDivergence, describeField, fieldDifferences } from "../fuzz/trace.js";
 import { TraceError } from "../fuzz/run.js";
 
 export function registerReplay(program: Command): void {
@@ -25,7 +27,10 @@ export function registerReplay(program: Command): void {
         process.stdout.write(`${file}: ${r.ops} operations replayed (${o.build} core), no divergence; audit ${r.audit}\n`);
         return;
       }
-      process.stdout.write(`${file}: diverged after ${r.ops} operations (${o.build} core)\n  ${describeDivergence(r.divergence!)}\n`);
+      const d = r.divergence!, fields = fieldDifferences(d.expected, d.actual);
+      process.stdout.write(`${file}: diverged after ${r.ops} operations (${o.build} core)\n  ${describeDivergence(d)}\n`);
+      // The one-line description names the first fields; all of them, one a line, are easier to read.
+      if (fields.length > 1) process.stdout.write(fields.map((f) => `    ${describeField(f)}\n`).join(""));
       process.exitCode = 1;
     });
 }

@@ -3,7 +3,10 @@
 // interval. fast-check draws the sequences from a seed and, on a failure,
 // shrinks the sequence to a small one that still fails; the fuzzer writes it
 // as a trace whose expectations are the model's, so `mbufpool replay` shows
-// the same divergence on the build that failed.
+// the same divergence on the build that failed. The time budget holds while
+// shrinking too: the unshrunk trace is written the moment the failure is
+// found, and shrinking stops when the budget runs out, with the smallest
+// failing case so far written over it.
 //
 // A case is one fresh pool (a profile with small tunables, so exhaustion,
 // reservation and arena limits come often) and up to `caseLength` commands.
@@ -18,9 +21,9 @@ import type { Build } from "../core/module.js";
 import type { ProfileName } from "../tunables/profiles.js";
 import { Model, packetModelOf } from "./model.js";
 import type { PacketZoneOptions } from "../packet-zone.js";
-import { OPS, OP_BY_NAME, argError, type Args, type OpSpec } from "./ops.js";
+import { OPS, OP_BY_NAME, argError, type Args, type OpSpec } from "./ops/index.js";
 import { Run, capture, matches, type PoolFactory, type Result } from "./run.js";
-import { formatTrace, replay, describeDivergence, type TraceLine, type Divergence, type ReplayResult } from "./trace.js";
+import { TRACE_FORMAT, formatTrace, replay, describeDivergence, type TraceLine, type Divergence, type ReplayResult } from "./trace.js";
 import { KINDS, FREED, type BadContext, type Encoded } from "./values.js";
 
 /** Small tunables per profile, by a size from 0 to 3 (3 is the arena-bound shape where it exists). */
@@ -71,11 +74,18 @@ export interface FuzzOptions {
   casesPerRound?: number;
   /** Share of commands that carry a bad argument (default 0.1). */
   badRate?: number;
+  /** Also generate the reentrant ops: drain routines and listeners that throw, close sockets or audit (default off). */
+  reentrant?: boolean;
   /** Core build (release by default, or MBUFPOOL_BUILD). */
   build?: Build;
   /** Makes the pools (tests pass a deliberately broken wrapper here). */
   factory?: PoolFactory;
-  /** Write the shrunk trace of a failure here. */
+  /**
+   * Milliseconds shrinking a failure may take (default: what remains of
+   * `timeMs`, or unbounded without it). Shrinking stops at whichever comes first.
+   */
+  shrinkTimeMs?: number;
+  /** Write the trace of a failure here: unshrunk as soon as it is found, then shrunk. */
   traceFile?: string;
   /** Called as operations complete (for a progress bar). */
   onProgress?: (ops: number) => void;
@@ -88,14 +98,16 @@ export interface FuzzFailure {
   /** What diverged in the shrunk case. */
   message: string;
   divergence?: Divergence;
-  /** Operations in the shrunk trace (create excluded). */
+  /** Operations in the trace (create excluded). */
   traceOps: number;
-  /** The shrunk trace (JSON lines), and where it was written. */
+  /** The trace (JSON lines), and where it was written. */
   trace: string;
   traceFile?: string;
   /** Replaying the trace on the same build: it must diverge at the same place. */
   replay: ReplayResult;
   shrinks: number;
+  /** False if shrinking stopped at the time budget: the trace fails, but a shorter one may too. */
+  shrunk: boolean;
 }
 
 export interface FuzzResult {
@@ -120,7 +132,7 @@ class CaseFailure extends Error {
 /** The fast-check arbitrary of a case. */
 export function caseArbitrary(options: FuzzOptions = {}): fc.Arbitrary<Case> {
   const badRate = options.badRate ?? 0.1;
-  const ops = OPS.filter((o) => o.weight > 0);
+  const ops = OPS.filter((o) => o.weight > 0 && (!o.reentrant || options.reentrant));
   const opName = fc.oneof(...ops.map((o) => ({ arbitrary: fc.constant(o.name), weight: o.weight })));
   const badWeight = Math.round(badRate * 100);
   const bad = fc.oneof(
@@ -168,7 +180,7 @@ export interface CaseRun {
 export function runCase(c: Case, options: FuzzOptions = {}, onOp?: () => void): CaseRun {
   const tunables = FUZZ_PROFILES[c.profile](c.size);
   const packetZone = c.profile === "freebsd" ? FUZZ_PACKET_ZONES[c.packet % FUZZ_PACKET_ZONES.length] : undefined;
-  const lines: TraceLine[] = [{ op: "create", profile: c.profile, tunables, ...(packetZone === undefined ? {} : { packetZone }) }];
+  const lines: TraceLine[] = [{ op: "create", format: TRACE_FORMAT, profile: c.profile, tunables, ...(packetZone === undefined ? {} : { packetZone }) }];
   const run = new Run({ profile: c.profile, tunables, packetZone, build: options.build }, options.factory);
   const model = new Model(run.pool.profile, run.pool.layout, packetModelOf(run.pool.packetZone));
   model.netm = run.pool.netm !== undefined;
@@ -197,7 +209,13 @@ export function runCase(c: Case, options: FuzzOptions = {}, onOp?: () => void): 
     if (expected === undefined) {
       const isError = typeof actual === "object" && actual !== null && !Array.isArray(actual) && ("error" in actual || "crash" in actual);
       // An observed op judges errors too (a drain routine may free what a chain op works on).
-      const reason = isError && !spec.observe ? "an error where a result was due" : spec.observe!(model, run, args, actual);
+      let reason: string | undefined;
+      try {
+        reason = isError && !spec.observe ? "an error where a result was due" : spec.observe!(model, run, args, actual);
+      } catch (e) {
+        // As for a prediction: a model that cannot follow the result is a finding, reported at its line.
+        reason = `the model failed: ${(e as Error).message}`;
+      }
       if (reason) {
         recorded = (isError ? "a result" : "within bounds") as Result;
         divergence = { line, op: spec.name, args, expected: recorded, actual, reason };
@@ -246,17 +264,23 @@ export function fuzz(options: FuzzOptions = {}): FuzzResult {
   };
   while (result.ops < budget && Date.now() < deadline) {
     result.seeds.push(seed);
+    const found = new FailureKeeper(seed, options, deadline);
     const details = fc.check(
       fc.property(arb, (c) => {
+        // Past the budget, stop the round, or the shrinking (fast-check keeps the smallest failing case so far).
+        if (Date.now() >= found.stopAt) throw new fc.PreconditionFailure(true);
         result.cases++;
         const r = runCase(c, options, onOp);
-        if (r.divergence) throw new CaseFailure(r.divergence);
+        if (r.divergence) {
+          found.failed(r);
+          throw new CaseFailure(r.divergence);
+        }
       }),
       { seed, numRuns: casesPerRound, endOnFailure: false },
     );
     if (details.failed && details.counterexample) {
       result.failures++;
-      result.failure = report(details.counterexample[0], seed, details.counterexamplePath ?? "", details.numShrinks, options);
+      result.failure = report(details.counterexample[0], seed, details.counterexamplePath ?? "", details.numShrinks, !details.interrupted, options);
       break;
     }
     seed = (seed + 1) | 0;
@@ -267,22 +291,60 @@ export function fuzz(options: FuzzOptions = {}): FuzzResult {
   return result;
 }
 
-/** Re-runs the shrunk case to make its trace, writes it, and replays it to confirm it fails the same way. */
-function report(c: Case, seed: number, path: string, shrinks: number, options: FuzzOptions): FuzzFailure {
-  const r = runCase(c, options);
-  const first = r.divergence ? describeDivergence(r.divergence).replace(/^line \d+/, `operation ${r.lines.length - 1}`) : undefined;
-  const trace = formatTrace(r.lines, [
+/**
+ * Keeps the trace file current while a round fails: the unshrunk trace as
+ * soon as the failure is found (a run killed while shrinking still leaves
+ * it), then the smallest failing case so far, at most once a second; and
+ * sets when shrinking must stop.
+ */
+class FailureKeeper {
+  /** When the property stops running cases: the round's deadline, then the shrinking's. */
+  stopAt: number;
+  private shrinks = -1;
+  private written = 0;
+
+  constructor(private readonly seed: number, private readonly options: FuzzOptions, deadline: number) {
+    this.stopAt = deadline;
+  }
+
+  /** A case failed: the first one found, or a smaller one shrinking accepted (fast-check goes on from each). */
+  failed(r: CaseRun): void {
+    const now = Date.now();
+    if (++this.shrinks === 0 && this.options.shrinkTimeMs !== undefined) this.stopAt = Math.min(this.stopAt, now + this.options.shrinkTimeMs);
+    if (!this.options.traceFile || (this.shrinks > 0 && now - this.written < 1000)) return;
+    const state = this.shrinks === 0 ? "unshrunk: shrinking it now" : `partly shrunk (${this.shrinks} shrinks so far): shrinking it now`;
+    writeFileSync(this.options.traceFile, traceText(r, this.seed, "", state, this.options));
+    this.written = now;
+  }
+}
+
+/** The divergence of a case run, placed by operation (the trace's line numbers depend on its comments). */
+const firstDivergence = (r: CaseRun): string | undefined =>
+  r.divergence ? describeDivergence(r.divergence).replace(/^line \d+/, `operation ${r.lines.length - 1}`) : undefined;
+
+/** The trace text of a failing case run, with its provenance in comments. */
+function traceText(r: CaseRun, seed: number, path: string, state: string, options: FuzzOptions): string {
+  const first = firstDivergence(r);
+  return formatTrace(r.lines, [
     "mbufpool trace (JSON lines; see README \"Traces\"), written by `mbufpool fuzz`",
-    `seed ${seed}, fast-check path ${path}, build ${options.build ?? (process.env.MBUFPOOL_BUILD === "debug" ? "debug" : "release")}, ${shrinks} shrinks`,
+    `seed ${seed}${path ? `, fast-check path ${path}` : ""}, build ${options.build ?? (process.env.MBUFPOOL_BUILD === "debug" ? "debug" : "release")}, ${state}`,
     `diverged: ${first ?? "no divergence on re-run (the failure is outside the pool: see fast-check's report)"}`,
     "replay: mbufpool replay <this file>",
   ]);
+}
+
+/** Re-runs the final case to make its trace, writes it over the earlier one, and replays it to confirm it fails the same way. */
+function report(c: Case, seed: number, path: string, shrinks: number, shrunk: boolean, options: FuzzOptions): FuzzFailure {
+  const r = runCase(c, options);
+  const first = firstDivergence(r);
+  const state = shrunk ? `${shrinks} shrinks` : `partly shrunk: ${shrinks} shrinks before the time budget ran out`;
+  const trace = traceText(r, seed, path, state, options);
   if (options.traceFile) writeFileSync(options.traceFile, trace);
   const again = replay(trace, { build: options.build, factory: options.factory });
   const message = again.divergence ? describeDivergence(again.divergence) : (first ?? "no divergence on re-run");
   return {
     seed, path, message, divergence: r.divergence, traceOps: r.lines.length - 1, trace,
-    traceFile: options.traceFile, replay: again, shrinks,
+    traceFile: options.traceFile, replay: again, shrinks, shrunk,
   };
 }
 

@@ -7,10 +7,10 @@ export {
   type FuzzOptions, type FuzzResult, type FuzzFailure, type Case, type Command, type CaseRun,
 } from "./fuzzer.js";
 export {
-  replay, replayFile, parseTrace, formatTrace, runLine, describeDivergence,
-  type TraceLine, type CreateLine, type OpLine, type Divergence, type ReplayOptions, type ReplayResult,
+  replay, replayFile, parseTrace, formatTrace, runLine, describeDivergence, fieldDifferences, describeField, TRACE_FORMAT,
+  type TraceLine, type CreateLine, type OpLine, type Divergence, type FieldDifference, type ReplayOptions, type ReplayResult,
 } from "./trace.js";
 export { Run, TraceError, capture, matches, type PoolFactory, type Result } from "./run.js";
-export { OPS, OP_BY_NAME, argError, type OpSpec, type ArgSpec, type Args } from "./ops.js";
+export { OPS, OP_BY_NAME, argError, type OpSpec, type ArgSpec, type Args } from "./ops/index.js";
 export { Model, observedStats, type ModelStats } from "./model.js";
 export { KINDS, FREED, FREED_CODES, type ArgKind, type BadClass, type BadContext, type Encoded, type KindName } from "./values.js";

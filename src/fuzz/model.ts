@@ -172,6 +172,16 @@ export class Model {
   resvCount = 0;
   /** Drain routines in registration order: each frees its handle once, if it is still live. */
   readonly drainRoutines: string[] = [];
+  /**
+   * Reentrant drain routines and listeners (generated with the fuzzer's
+   * `reentrant` option): sockets a drain routine closes once, if still open;
+   * and how many routines or listeners throw, or audit the pool. None of
+   * them may change what an operation gives: a throwing routine or `exhausted`
+   * listener is reported and the others still run, an audit in a drain
+   * routine finds the books clean.
+   */
+  readonly drainCloses: string[] = [];
+  reentrantHooks = 0;
   private clusterCount = 0;
   /** True if the pool runs netm (AIX's pool manager) on its clock: clock advances then grow or shrink zones. */
   netm = false;
@@ -289,6 +299,7 @@ export class Model {
   /** Runs the drain routines: each frees its handle (and the handle's cluster) if it is still live. */
   private runDrains(): void {
     for (const name of this.drainRoutines) if (this.live.has(name)) this.release(name);
+    for (const so of this.drainCloses) if (this.sockets.has(so)) this.closeSocket(so);
   }
 
   /** Takes an mbuf item, or counts the failure. */
@@ -522,6 +533,7 @@ export class Model {
    */
   settle(s: PoolStats, stillLive: (name: string) => boolean): Holding | string {
     for (const name of this.drainRoutines) if (this.live.has(name) && !stillLive(name)) this.release(name);
+    for (const so of this.drainCloses) if (this.sockets.has(so) && !stillLive(so)) this.closeSocket(so);
     if (s.drains < this.drains) return `drains went back from ${this.drains} to ${s.drains}`;
     this.drains = s.drains;
     if (s.reservedDenied < this.reservedDenied) return "reservedDenied went back";

@@ -25,6 +25,8 @@ export class Run {
   readonly live = new Map<string, number>();
   /** Names of live handles, by address. */
   private readonly byAddr = new Map<number, string>();
+  /** What audits run inside drain routines answered, oldest first (read and cleared by the op drainLog). */
+  readonly drainAudits: string[] = [];
 
   constructor(options: PoolOptions, factory: PoolFactory = Pool.create) {
     this.pool = factory({ ...options, clock: this.clock });
