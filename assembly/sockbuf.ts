@@ -36,7 +36,7 @@ import {
 } from "./mbuf";
 import {
   DXCHG, DXCHG_CAP, mnext, mlen, mdata, mflags, chain_length, chain_free, is_writable, trailing_space,
-  alloc_list, drain_mark, RETRY,
+  alloc_list, drain_mark, RETRY, demote,
 } from "./chain";
 import { gload, G_OWNER } from "./stats";
 
@@ -207,6 +207,7 @@ function sbcompress(sb: usize, m: usize, n: usize): usize {
     let rest = mnext(m);
     set_next(m, 0);
     if (n) {
+      demote(m); // inside a record an mbuf is no packet's head: its header would outlive the data it counts
       set_next(n, m);
     } else {
       sb_setmb(sb, m);
