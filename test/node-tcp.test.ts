@@ -300,6 +300,34 @@ describe("mbufpool/node TCP", () => {
     await closedClean(pool, server);
   });
 
+  it("a pool client that half-closes reads the whole reply, even after the server closed", async () => {
+    const pool = makePool({ pinned: true });
+    const server = echo(pool);
+    const { port } = await server.listen();
+    const c = connect(pool, { port, rcvHiwat: 200_000 });
+    await new Promise((r) => c.once("connect", r));
+    const data = payload(9, 150_000);
+    const m = pool.gethdr();
+    pool.append(m, data);
+    c.write(m);
+    c.end();
+    // The reply arrives, the server ends, and the Node socket closes while nothing has been read.
+    await until(() => server.stats.closed === 1, 5000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(c.released).toBe(false);
+    let ended = false;
+    c.on("end", () => (ended = true));
+    const back: Uint8Array[] = [];
+    for await (const chain of c) {
+      back.push(pool.copydata(chain));
+      pool.freem(chain);
+    }
+    expect(Buffer.concat(back).equals(data)).toBe(true);
+    expect(ended).toBe(true);
+    expect(c.released).toBe(true);
+    await closedClean(pool, server);
+  });
+
   it("drops clients that stop reading on the idle timeout, and their buffers come back", async () => {
     const pool = makePool({ pinned: true, tunables: { nmbclusters: 512 } });
     const server = echo(pool, { idleTimeoutMs: 400, rcvHiwat: 32768, sndHiwat: 32768 });

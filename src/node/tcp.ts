@@ -173,6 +173,8 @@ export class MbufSocket extends EventEmitter {
   private endSoon = false;
   /** end() was called (SBS_CANTSENDMORE): write() fails from now on. */
   private cantSendMore = false;
+  /** The Node socket closed cleanly with data still unread: released after "end". */
+  private lingering = false;
   /** Lengths of the writes handed to the socket, oldest first (their callbacks come in order). */
   private readonly inflight: number[] = [];
   /** Bytes of the write being handed to the socket that are not yet in a view. */
@@ -199,7 +201,7 @@ export class MbufSocket extends EventEmitter {
       this.dropReason ??= "error";
       if (this.listenerCount("error") > 0) this.emit("error", e);
     });
-    s.on("close", () => this.release());
+    s.on("close", this.onClose);
     if (opt.idleTimeoutMs > 0) {
       s.setTimeout(opt.idleTimeoutMs, () => {
         this.stats.idleDrops++;
@@ -209,6 +211,21 @@ export class MbufSocket extends EventEmitter {
     if (opt.keepAliveMs > 0) s.setKeepAlive(true, opt.keepAliveMs);
     s.setNoDelay(opt.noDelay);
   }
+
+  /**
+   * The Node socket closed. A clean close (both sides finished) can come while data the peer sent
+   * is still unread, as for a client that half-closed and reads its reply afterwards: that data
+   * stays readable, and the connection is released after "end", as a socket's readable side ends
+   * only once it is read. Errors and drops release at once.
+   */
+  private readonly onClose = (hadError: boolean): void => {
+    if (!hadError && this.dropReason === null && this.eof && !this.ended && !this.released && !this.pool.isClosed) {
+      this.lingering = true;
+      this.deferEnd();
+      return;
+    }
+    this.release();
+  };
 
   // --- receive path ---
 
@@ -361,6 +378,7 @@ export class MbufSocket extends EventEmitter {
       if (this.starved) this.waitForCluster();
       return;
     }
+    if (this.lingering) return;
     this.paused = false;
     this.stats.resumed++;
     this.socket.resume();
@@ -435,6 +453,7 @@ export class MbufSocket extends EventEmitter {
       this.pool.sbstat(this.so, "rcv").cc === 0) {
       this.ended = true;
       this.emit("end");
+      if (this.lingering) this.release();
     }
   }
 
