@@ -300,6 +300,26 @@ describe("mbufpool/node TCP", () => {
     await closedClean(pool, server);
   });
 
+  it("writeBytes() false means nothing was sent: the documented retry loop sends every record exactly once", async () => {
+    const pool = makePool({ pinned: true, tunables: { nmbclusters: 64 } });
+    const lines = Array.from({ length: 50_000 }, (_, i) => `record ${i}\n`);
+    const server = createServer(pool, { sndHiwat: 16384 }, async (conn) => {
+      for (const line of lines) {
+        let ok = conn.writeBytes(Buffer.from(line));
+        while (!ok && !conn.released) {
+          await conn.drained();
+          ok = conn.writeBytes(Buffer.from(line));
+        }
+      }
+      conn.end();
+    });
+    const { port } = await server.listen();
+    const got = await halfClose(port, Buffer.alloc(0));
+    expect(server.stats.writeBlocked).toBeGreaterThan(0);
+    expect(got.toString() === lines.join("")).toBe(true);
+    await closedClean(pool, server);
+  });
+
   it("a pool client that half-closes reads the whole reply, even after the server closed", async () => {
     const pool = makePool({ pinned: true });
     const server = echo(pool);

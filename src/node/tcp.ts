@@ -621,11 +621,21 @@ export class MbufSocket extends EventEmitter {
   }
 
   /**
-   * Copies `bytes` into a chain and writes it. @returns false if no buffer could be had (nothing sent) or write() said wait.
+   * Copies `bytes` into a chain and writes it.
+   * @returns true if the bytes were taken; false if nothing was sent (the send socket buffer is
+   * full, the pool has no buffer, or the connection is closed): wait for drained(), then write them
+   * again. Unlike write(), which always takes its chain, so that a retry never sends them twice.
    * @throws BrokenPipeError (EPIPE) after end().
    */
   writeBytes(bytes: Uint8Array): boolean {
     if (this.cantSendMore) throw new BrokenPipeError();
+    if (this.released || this.pool.isClosed) return false;
+    if (this.sendq.length > 0) {
+      // Still waiting for room: copying now would only queue more of the pool.
+      if (!this.wantDrain) this.stats.writeBlocked++;
+      this.wantDrain = true;
+      return false;
+    }
     const p = this.pool;
     p.setOwner(this.owner);
     let m = p.gethdr(M_NOWAIT, MT.DATA);
@@ -645,7 +655,8 @@ export class MbufSocket extends EventEmitter {
       }, () => this.drainNow());
       return false;
     }
-    return this.write(m);
+    this.write(m);
+    return true;
   }
 
   private drainNow(): void {
