@@ -13,6 +13,7 @@ const metricsPort = Number(process.argv[3] ?? 9107);
 const pool = Pool.create({ pinned: true, tunables: { nmbclusters: 1024 }, reserve: 32, reserveFlag: true });
 
 const server = createServer(pool, { idleTimeoutMs: 60_000, keepAliveMs: 30_000 }, async (conn) => {
+  // "end" comes once the peer has finished and every chain went through the loop below.
   conn.on("end", () => conn.end());
   // Each chain read is written back as it is: clusters shared, no byte copied.
   for await (const chain of conn) {

@@ -20,7 +20,8 @@ const server = createServer(pool, { idleTimeoutMs: 500, keepAliveMs: 1000, sndHi
     const line = `${new Date(1_100_000_000_000 + i * 1000).toISOString()} sensor=${i % 16} value=${(i * 37) % 1000}\n`;
     let ok = conn.writeBytes(Buffer.from(line));
     while (!ok && !conn.released) {
-      // Full send buffer, or no buffer in the pool: wait, never spin and never hoard.
+      // Nothing was sent (full send buffer, or no buffer in the pool): wait, then send the same
+      // record again; never spin and never hoard.
       await conn.drained();
       ok = conn.released ? false : conn.writeBytes(Buffer.from(line));
     }

@@ -4,10 +4,10 @@ import { describe, it, expect, vi } from "vitest";
 import net from "node:net";
 import { makePool } from "./helpers.js";
 import type { Pool } from "mbufpool";
-import { createServer, connect, type MbufServer } from "mbufpool/node";
+import { createServer, connect, BrokenPipeError, type MbufServer, type MbufSocket } from "mbufpool/node";
 import { takeHandle } from "../src/node/tcp.js";
 
-/** An echo server as the example runs it. */
+/** The README's echo server, as written there. */
 function echo(pool: Pool, options = {}): MbufServer {
   return createServer(pool, options, async (conn) => {
     conn.on("end", () => conn.end());
@@ -24,37 +24,58 @@ function payload(k: number, size: number): Buffer {
   return b;
 }
 
+interface ClientOptions {
+  /** Size of each write (64 KiB). */
+  piece?: number;
+  /** Wait for this before the first write (connected() is called once connected). */
+  start?: Promise<void>;
+  connected?: () => void;
+  /** Stop reading for `pauseMs` once this many bytes came back: a slow reader. */
+  pauseAt?: number;
+  pauseMs?: number;
+}
+
 /**
- * Streams `data` to the server in pieces, all at once when every client is connected (a burst the
- * pool cannot hold), ends once every client got everything back, and resolves with what came back.
+ * A client that writes `data`, half-closes right after the last write (socket.end()), and
+ * resolves with everything the server sent before its FIN.
  */
-function client(port: number, data: Buffer, piece: number, start: Promise<void>, connected: () => void,
-  finished: () => void, allDone: Promise<void>): Promise<Buffer> {
+function halfClose(port: number, data: Buffer, o: ClientOptions = {}): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const c = net.connect(port, "127.0.0.1");
     const got: Buffer[] = [];
-    let n = 0, off = 0;
-    const window = (): void => {
-      const end = data.length;
-      for (; off < end; off += piece) c.write(data.subarray(off, Math.min(end, off + piece)));
-    };
-    c.on("data", (d) => {
+    let n = 0, paused = false;
+    c.on("data", (d: Buffer) => {
       got.push(d);
       n += d.length;
-      if (n >= data.length) {
-        // Everyone stays connected (each connection keeps a cluster for its next read) until all are done.
-        finished();
-        void allDone.then(() => c.end());
+      if (o.pauseAt !== undefined && !paused && n >= o.pauseAt) {
+        paused = true;
+        c.pause();
+        setTimeout(() => c.resume(), o.pauseMs ?? 300);
       }
-      else if (n === off) window();
     });
     c.on("error", reject);
     c.on("end", () => resolve(Buffer.concat(got)));
     c.on("connect", () => {
-      connected();
-      void start.then(window);
+      o.connected?.();
+      void (o.start ?? Promise.resolve()).then(() => {
+        const piece = o.piece ?? 65536;
+        for (let off = 0; off < data.length; off += piece) c.write(data.subarray(off, off + piece));
+        c.end();
+      });
     });
   });
+}
+
+/** Connects `n` half-closing clients, starts them all at once, and counts those that got all their data back. */
+async function burst(port: number, n: number, size: number): Promise<number> {
+  let go = (): void => {}, up = 0;
+  const start = new Promise<void>((r) => (go = r));
+  const ok = await Promise.all(Array.from({ length: n }, (_, k) => {
+    const data = payload(k, size);
+    return halfClose(port, data, { start, connected: () => ++up === n && go(), piece: 1000 + (k % 7) * 1500 })
+      .then((back) => back.equals(data));
+  }));
+  return ok.filter(Boolean).length;
 }
 
 /** Waits until `cond` holds (checked every 20 ms), at most `ms`. */
@@ -64,6 +85,26 @@ async function until(cond: () => boolean, ms: number): Promise<void> {
     if (Date.now() > end) throw new Error("condition not reached in time");
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Once the server closed: nothing in use beyond `baseline`, the audit clean. */
+async function closedClean(pool: Pool, server: MbufServer, baseline = 0): Promise<void> {
+  await until(() => server.connections.size === 0, 10_000);
+  await server.close();
+  expect(server.stats.open).toBe(0);
+  expect(pool.outstanding().total).toBe(baseline);
+  pool.assertAudit();
+}
+
+/** A server whose application does nothing; resolves its first connection and a Node client connected to it. */
+async function bare(pool: Pool): Promise<{ server: MbufServer; conn: MbufSocket; client: net.Socket }> {
+  const server = createServer(pool);
+  const { port } = await server.listen();
+  const conn = new Promise<MbufSocket>((r) => server.once("connection", r));
+  const client = net.connect(port, "127.0.0.1");
+  client.on("error", () => {});
+  client.resume();
+  return { server, conn: await conn, client };
 }
 
 describe("mbufpool/node TCP", () => {
@@ -98,38 +139,214 @@ describe("mbufpool/node TCP", () => {
     expect(pool.outstanding().total).toBe(0);
   });
 
-  it("200 clients echo through a pool smaller than the load: every byte back in order, then the pool is back to its baseline", async () => {
-    // 200 clients burst 48 KiB each at once (9.6 MB) into a pool of 16 clusters (32 KiB).
-    const pool = makePool({ pinned: true, tunables: { nmbclusters: 16 }, reserveFlag: true });
-    const baseline = pool.outstanding().total;
-    const server = echo(pool, { rcvHiwat: 16384, sndHiwat: 16384, waitMs: 200 });
+  it("the README echo server: a client that half-closes right after sending gets every byte back", async () => {
+    const pool = makePool({ pinned: true });
+    const server = echo(pool);
     const { port } = await server.listen();
-    const N = 200, SIZE = 48 * 1024;
-    // All clients connect first, then all stream at once.
-    let go = (): void => {}, up = 0, stop = (): void => {}, done = 0;
-    const start = new Promise<void>((r) => (go = r)), allDone = new Promise<void>((r) => (stop = r));
-    const results = await Promise.all(Array.from({ length: N }, (_, k) => {
-      const data = payload(k, SIZE);
-      return client(port, data, 1000 + (k % 7) * 1500, start, () => ++up === N && go(),
-        () => ++done === N && stop(), allDone).then((back) => back.equals(data));
-    }));
-    expect(results.filter((ok) => !ok).length).toBe(0);
+    // Sizes that end on a full read (2048, 4096, 10240) bring the FIN in the same batch of reads as the last data.
+    const sizes = [1, 2048, 4096, 10_000, 10_240, 65_536, 1 << 20];
+    let total = 0;
+    for (const [k, size] of sizes.entries()) {
+      const data = payload(k, size);
+      const back = await halfClose(port, data);
+      expect({ size, got: back.length, same: back.equals(data) }).toEqual({ size, got: size, same: true });
+      total += size;
+    }
+    expect(server.stats.bytesIn).toBe(total);
+    expect(server.stats.bytesOut).toBe(total);
+    expect(server.stats.errors).toBe(0);
+    await closedClean(pool, server);
+  });
+
+  it("\"end\" waits for the loop body: a body that awaits before writing still writes the last chain", async () => {
+    const pool = makePool({ pinned: true });
+    const server = createServer(pool, {}, async (conn) => {
+      conn.on("end", () => conn.end());
+      for await (const chain of conn) {
+        await new Promise((r) => setTimeout(r, 2)); // e.g. a lookup before the reply
+        if (!conn.write(chain)) await conn.drained();
+      }
+    });
+    const { port } = await server.listen();
+    for (const size of [2048, 10_240, 300_000]) {
+      const data = payload(size, size);
+      expect((await halfClose(port, data)).equals(data)).toBe(true);
+    }
+    await closedClean(pool, server);
+  });
+
+  it("\"end\" after read() took the last chain comes in a later turn, once the application wrote it", async () => {
+    const pool = makePool({ pinned: true });
+    const server = createServer(pool, {}, (conn) => {
+      conn.on("end", () => conn.end());
+      conn.on("readable", () => {
+        for (let m; (m = conn.read()) !== 0;) conn.write(m);
+      });
+    });
+    const { port } = await server.listen();
+    for (const size of [2048, 10_000, 10_240, 100_000]) {
+      const data = payload(size, size);
+      expect((await halfClose(port, data)).equals(data)).toBe(true);
+    }
+    expect(server.stats.bytesOut).toBe(2048 + 10_000 + 10_240 + 100_000);
+    await closedClean(pool, server);
+  });
+
+  it("100 clients x 256 KiB that half-close at once through a pool smaller than the load: every client gets all its data", async () => {
+    // 25 MiB against 128 clusters (256 KiB), with the default waitMs.
+    const pool = makePool({ pinned: true, tunables: { nmbclusters: 128 }, reserve: 16, reserveFlag: true });
+    const baseline = pool.outstanding().total;
+    const server = echo(pool);
+    const { port } = await server.listen();
+    const N = 100, SIZE = 256 * 1024;
+    expect(await burst(port, N, SIZE)).toBe(N);
     const s = server.stats;
-    expect(s.accepted + s.refused).toBe(N);
-    expect(s.refused).toBe(0);
+    expect(s.accepted).toBe(N);
+    expect(s.refused + s.errors).toBe(0);
     expect(s.bytesIn).toBe(N * SIZE);
     expect(s.bytesOut).toBe(N * SIZE);
     // The pool ran dry, and reading waited instead of failing.
     expect(s.denied).toBeGreaterThan(0);
-    expect(s.pausedPool).toBeGreaterThan(0);
+    expect(s.pausedPool + s.pausedSockbuf).toBeGreaterThan(0);
     expect(s.resumed).toBeGreaterThan(0);
+    await closedClean(pool, server, baseline);
+  }, 60_000);
+
+  it("200 clients burst 48 KiB each into 16 clusters and half-close: every byte back in order", async () => {
+    const pool = makePool({ pinned: true, tunables: { nmbclusters: 16 }, reserveFlag: true });
+    const baseline = pool.outstanding().total;
+    const server = echo(pool, { rcvHiwat: 16384, sndHiwat: 16384 });
+    const { port } = await server.listen();
+    const N = 200, SIZE = 48 * 1024;
+    expect(await burst(port, N, SIZE)).toBe(N);
+    const s = server.stats;
+    expect(s.bytesIn).toBe(N * SIZE);
+    expect(s.bytesOut).toBe(N * SIZE);
+    expect(s.denied).toBeGreaterThan(0);
+    expect(s.pausedPool).toBeGreaterThan(0);
     expect(pool.stats().clusters.denied + pool.stats().packets.denied).toBeGreaterThan(0);
-    await until(() => server.connections.size === 0, 5000);
-    await server.close();
-    expect(s.open).toBe(0);
-    expect(pool.outstanding().total).toBe(baseline);
-    expect(pool.audit().message).toBe("clean");
+    await closedClean(pool, server, baseline);
+  }, 60_000);
+
+  it("a slow reader: back-pressure from the send path to the receive path, no byte lost", async () => {
+    const pool = makePool({ pinned: true, tunables: { nmbclusters: 256 } });
+    const server = echo(pool, { rcvHiwat: 16384, sndHiwat: 16384 });
+    const { port } = await server.listen();
+    // More than loopback's kernel buffers hold while the reader sleeps, so the server's writes back up.
+    const SIZE = 16 << 20;
+    const datas = [0, 1, 2].map((k) => payload(k, SIZE));
+    const backs = await Promise.all(datas.map((d, k) => halfClose(port, d, { pauseAt: 64 * 1024 * (k + 1), pauseMs: 1000 })));
+    for (const [k, b] of backs.entries()) expect(b.equals(datas[k])).toBe(true);
+    const s = server.stats;
+    expect(s.writeBlocked).toBeGreaterThan(0);
+    expect(s.pausedSockbuf).toBeGreaterThan(0);
+    expect(s.bytesOut).toBe(3 * SIZE);
+    await closedClean(pool, server);
   }, 30_000);
+
+  it("clients that reset or destroy mid-stream: each connection frees everything once it closes", async () => {
+    const pool = makePool({ pinned: true, tunables: { nmbclusters: 128 } });
+    const server = echo(pool, { rcvHiwat: 16384, sndHiwat: 16384 });
+    const { port } = await server.listen();
+    const N = 20;
+    await Promise.all(Array.from({ length: N }, (_, k) => new Promise<void>((resolve) => {
+      const c = net.connect(port, "127.0.0.1");
+      let n = 0;
+      c.on("error", () => {});
+      c.on("close", () => resolve());
+      c.on("data", (d: Buffer) => {
+        n += d.length;
+        // Mid-stream: the echo is flowing both ways, and more is on its way.
+        if (n >= 100_000 && !c.destroyed) {
+          if (k % 2 === 0) c.resetAndDestroy();
+          else c.destroy();
+        }
+      });
+      c.on("connect", () => c.write(payload(k, 1 << 20)));
+    })));
+    await until(() => server.stats.closed === N, 10_000);
+    // Only bytes whose write completed count.
+    expect(server.stats.bytesOut).toBeLessThanOrEqual(server.stats.bytesIn);
+    await closedClean(pool, server);
+  });
+
+  it("write() and writeBytes() after end() throw EPIPE, and the chain is freed", async () => {
+    const pool = makePool({ pinned: true });
+    const { server, conn, client } = await bare(pool);
+    const before = pool.outstanding().total;
+    conn.end();
+    const m = pool.gethdr();
+    pool.append(m, Buffer.from("late"));
+    expect(() => conn.write(m)).toThrow(BrokenPipeError);
+    expect(() => conn.write(m)).toThrow(expect.objectContaining({ code: "EDOUBLEFREE" }));
+    expect(() => conn.writeBytes(Buffer.from("late"))).toThrow(expect.objectContaining({ code: "EPIPE", syscall: "write" }));
+    expect(pool.outstanding().total).toBe(before);
+    client.destroy();
+    await closedClean(pool, server);
+  });
+
+  it("bytesOut counts completed writes: one the socket refuses is not counted", async () => {
+    const pool = makePool({ pinned: true });
+    const { server, conn, client } = await bare(pool);
+    const errors: unknown[] = [];
+    conn.on("error", (e: NodeJS.ErrnoException) => errors.push(e.code));
+    // The Node socket ended underneath the adapter: its next write fails.
+    conn.socket.end();
+    expect(conn.writeBytes(Buffer.from("never sent"))).toBe(true);
+    await until(() => conn.released, 5000);
+    expect(errors).toEqual(["ERR_STREAM_WRITE_AFTER_END"]);
+    expect(server.stats.bytesOut).toBe(0);
+    client.destroy();
+    await closedClean(pool, server);
+  });
+
+  it("writeBytes() false means nothing was sent: the documented retry loop sends every record exactly once", async () => {
+    const pool = makePool({ pinned: true, tunables: { nmbclusters: 64 } });
+    const lines = Array.from({ length: 50_000 }, (_, i) => `record ${i}\n`);
+    const server = createServer(pool, { sndHiwat: 16384 }, async (conn) => {
+      for (const line of lines) {
+        let ok = conn.writeBytes(Buffer.from(line));
+        while (!ok && !conn.released) {
+          await conn.drained();
+          ok = conn.writeBytes(Buffer.from(line));
+        }
+      }
+      conn.end();
+    });
+    const { port } = await server.listen();
+    const got = await halfClose(port, Buffer.alloc(0));
+    expect(server.stats.writeBlocked).toBeGreaterThan(0);
+    expect(got.toString() === lines.join("")).toBe(true);
+    await closedClean(pool, server);
+  });
+
+  it("a pool client that half-closes reads the whole reply, even after the server closed", async () => {
+    const pool = makePool({ pinned: true });
+    const server = echo(pool);
+    const { port } = await server.listen();
+    const c = connect(pool, { port, rcvHiwat: 200_000 });
+    await new Promise((r) => c.once("connect", r));
+    const data = payload(9, 150_000);
+    const m = pool.gethdr();
+    pool.append(m, data);
+    c.write(m);
+    c.end();
+    // The reply arrives, the server ends, and the Node socket closes while nothing has been read.
+    await until(() => server.stats.closed === 1, 5000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(c.released).toBe(false);
+    let ended = false;
+    c.on("end", () => (ended = true));
+    const back: Uint8Array[] = [];
+    for await (const chain of c) {
+      back.push(pool.copydata(chain));
+      pool.freem(chain);
+    }
+    expect(Buffer.concat(back).equals(data)).toBe(true);
+    expect(ended).toBe(true);
+    expect(c.released).toBe(true);
+    await closedClean(pool, server);
+  });
 
   it("drops clients that stop reading on the idle timeout, and their buffers come back", async () => {
     const pool = makePool({ pinned: true, tunables: { nmbclusters: 512 } });

@@ -3,7 +3,7 @@
 // responder, and metrics over HTTP.
 
 export {
-  createServer, connect, holdersOf, MbufServer, MbufSocket,
+  createServer, connect, holdersOf, MbufServer, MbufSocket, BrokenPipeError,
   type TcpOptions, type TcpServerOptions, type TcpConnectOptions,
 } from "./tcp.js";
 export { createUdpSocket, MbufUdpSocket, NoBufferSpaceError, type UdpOptions } from "./udp.js";

@@ -14,9 +14,13 @@
 // to keep a cluster posted, idle connections could hold the whole pool while
 // busy ones starve: seed 001's deadlock.) The application takes chains out
 // (read(): a chain it must free; readBytes(): a copy) or iterates with
-// `for await`. Writes go out from chains: write(chain) appends it to the
-// send socket buffer and hands zero-copy views of its bytes to the socket;
-// when the write completes they are dropped (sbdrop), as acknowledged data is.
+// `for await`. "end" (the peer's FIN) comes only after the application had
+// the last chain: a later turn than the read() that took it, and after the
+// `for await` body that got it, so `on("end", () => conn.end())` cannot shut
+// the sending side before the last reply is written. Writes go out from
+// chains: write(chain) appends it to the send socket buffer and hands
+// zero-copy views of its bytes to the socket; when the write completes they
+// are dropped (sbdrop), as acknowledged data is, and counted in bytesOut.
 //
 // Back-pressure, never failure. When the receive socket buffer is full, or
 // the pool has no cluster for a read that landed in the spill buffer, the
@@ -116,11 +120,22 @@ function resolve(pool: Pool, o: TcpOptions): Resolved {
   };
 }
 
+/** write() after end(): the sending side is shut down (sosend's EPIPE). */
+export class BrokenPipeError extends Error {
+  readonly code = "EPIPE";
+  readonly errno = -32;
+  readonly syscall = "write";
+  constructor() {
+    super("Broken pipe: write after end()");
+    this.name = "BrokenPipeError";
+  }
+}
+
 type OnRead = { buffer: () => Uint8Array; callback: (n: number, buf: Uint8Array) => boolean };
 
 /**
  * One TCP connection whose data lives in pool buffers. Events: "readable" (data in the
- * receive socket buffer), "end" (the peer finished and everything was read), "drain" (write
+ * receive socket buffer), "end" (the peer finished and the application had every chain), "drain" (write
  * may go on), "drop" (reason: "idle" | "error" | "destroy"), "close", "connect" (clients),
  * "error" (only if listened to).
  */
@@ -153,6 +168,17 @@ export class MbufSocket extends EventEmitter {
   private starved = false;
   private eof = false;
   private ended = false;
+  /** The iterator has yielded a chain and the loop body has not asked for the next one yet. */
+  private holding = false;
+  private endSoon = false;
+  /** end() was called (SBS_CANTSENDMORE): write() fails from now on. */
+  private cantSendMore = false;
+  /** The Node socket closed cleanly with data still unread: released after "end". */
+  private lingering = false;
+  /** Lengths of the writes handed to the socket, oldest first (their callbacks come in order). */
+  private readonly inflight: number[] = [];
+  /** Bytes of the write being handed to the socket that are not yet in a view. */
+  private wLeft = 0;
   private wantDrain = false;
   private dropReason: string | null = null;
 
@@ -175,7 +201,7 @@ export class MbufSocket extends EventEmitter {
       this.dropReason ??= "error";
       if (this.listenerCount("error") > 0) this.emit("error", e);
     });
-    s.on("close", () => this.release());
+    s.on("close", this.onClose);
     if (opt.idleTimeoutMs > 0) {
       s.setTimeout(opt.idleTimeoutMs, () => {
         this.stats.idleDrops++;
@@ -185,6 +211,21 @@ export class MbufSocket extends EventEmitter {
     if (opt.keepAliveMs > 0) s.setKeepAlive(true, opt.keepAliveMs);
     s.setNoDelay(opt.noDelay);
   }
+
+  /**
+   * The Node socket closed. A clean close (both sides finished) can come while data the peer sent
+   * is still unread, as for a client that half-closed and reads its reply afterwards: that data
+   * stays readable, and the connection is released after "end", as a socket's readable side ends
+   * only once it is read. Errors and drops release at once.
+   */
+  private readonly onClose = (hadError: boolean): void => {
+    if (!hadError && this.dropReason === null && this.eof && !this.ended && !this.released && !this.pool.isClosed) {
+      this.lingering = true;
+      this.deferEnd();
+      return;
+    }
+    this.release();
+  };
 
   // --- receive path ---
 
@@ -337,6 +378,7 @@ export class MbufSocket extends EventEmitter {
       if (this.starved) this.waitForCluster();
       return;
     }
+    if (this.lingering) return;
     this.paused = false;
     this.stats.resumed++;
     this.socket.resume();
@@ -363,11 +405,14 @@ export class MbufSocket extends EventEmitter {
     let c = p.sbtake(this.so, "rcv", max);
     if (c !== 0) {
       this.maybeResume();
-      this.checkEnd();
+      if (this.eof) this.deferEnd();
       return c;
     }
     const sb = p.sbstat(this.so, "rcv");
-    if (sb.cc === 0) return 0;
+    if (sb.cc === 0) {
+      if (this.eof) this.deferEnd();
+      return 0;
+    }
     const n = Math.min(sb.cc, max);
     p.setOwner(this.owner);
     c = p.copym(sb.mb, 0, n, M_NOWAIT);
@@ -395,42 +440,75 @@ export class MbufSocket extends EventEmitter {
   private consumed(n: number): void {
     this.pool.sbdrop(this.so, "rcv", n);
     this.maybeResume();
-    this.checkEnd();
+    if (this.eof) this.deferEnd();
   }
 
+  /**
+   * "end" once the peer has finished and the application has everything: nothing buffered, and
+   * no chain of the iterator still in the loop body (it may not have been written yet).
+   */
   private checkEnd(): void {
     if (this.pool.isClosed) return this.release();
-    if (this.eof && !this.ended && !this.released && this.pend.length === 0 && this.pool.sbstat(this.so, "rcv").cc === 0) {
+    if (this.eof && !this.ended && !this.released && !this.holding && this.pend.length === 0 &&
+      this.pool.sbstat(this.so, "rcv").cc === 0) {
       this.ended = true;
       this.emit("end");
+      if (this.lingering) this.release();
     }
   }
 
-  /** Chains as they arrive (each must be freed or written); ends when the peer has finished. */
+  /**
+   * The last data was just taken by read() or readBytes(): "end" waits for a later turn of the
+   * event loop, so the application writes what it got before an "end" listener calls end().
+   */
+  private deferEnd(): void {
+    if (this.ended || this.endSoon) return;
+    this.endSoon = true;
+    setImmediate(this.endNow);
+  }
+
+  private readonly endNow = (): void => {
+    this.endSoon = false;
+    this.checkEnd();
+  };
+
+  /**
+   * Chains as they arrive (each must be freed or written); ends when the peer has finished.
+   * "end" comes when the loop body has finished with the last chain and asks for the next one.
+   */
   async *[Symbol.asyncIterator](): AsyncGenerator<number, void, undefined> {
-    for (;;) {
-      const m = this.read();
-      if (m !== 0) {
-        yield m;
-        continue;
-      }
-      if (this.ended || this.released) return;
-      if (this.readableLength > 0) {
-        // Data, but no mbuf for the chain: wait for one to be freed.
-        try {
-          this.pool.free(await this.pool.getWait(M_WAITOK, MT.DATA, { timeout: this.opt.waitMs }));
-        } catch (e) {
-          if ((e as MbufError).code === "ECLOSED") return;
+    try {
+      for (;;) {
+        const m = this.read();
+        if (m !== 0) {
+          this.holding = true;
+          yield m;
+          this.holding = false;
+          continue;
         }
-        continue;
+        this.checkEnd();
+        if (this.ended || this.released) return;
+        if (this.readableLength > 0) {
+          // Data, but no mbuf for the chain: wait for one to be freed.
+          try {
+            this.pool.free(await this.pool.getWait(M_WAITOK, MT.DATA, { timeout: this.opt.waitMs }));
+          } catch (e) {
+            if ((e as MbufError).code === "ECLOSED") return;
+          }
+          continue;
+        }
+        await new Promise<void>((res) => {
+          const done = (): void => {
+            this.off("readable", done).off("end", done).off("close", done);
+            res();
+          };
+          this.on("readable", done).on("end", done).on("close", done);
+        });
       }
-      await new Promise<void>((res) => {
-        const done = (): void => {
-          this.off("readable", done).off("end", done).off("close", done);
-          res();
-        };
-        this.on("readable", done).on("end", done).on("close", done);
-      });
+    } finally {
+      // A loop left early (break, throw) holds no chain any more.
+      this.holding = false;
+      if (this.eof) this.deferEnd();
     }
   }
 
@@ -441,8 +519,17 @@ export class MbufSocket extends EventEmitter {
    * its bytes are written, or when the connection drops): appended to the send socket buffer,
    * its bytes go to the socket as zero-copy views.
    * @returns false if the send socket buffer is full: wait for "drain" before writing more.
+   * @throws BrokenPipeError (EPIPE) after end(); the chain is freed, as sosend frees it.
    */
   write(m: number): boolean {
+    if (this.cantSendMore) {
+      if (!this.pool.isClosed) {
+        const e = this.pool.core.m_tailptr(m);
+        if (e < 0) throw coreError(e, "write", m);
+        this.pool.freem(m);
+      }
+      throw new BrokenPipeError();
+    }
     if (this.released || this.pool.isClosed) {
       if (!this.pool.isClosed) this.pool.freem(m);
       this.release();
@@ -487,16 +574,25 @@ export class MbufSocket extends EventEmitter {
         continue;
       }
       const s = this.socket;
-      const sb = p.sbstat(so, "snd");
+      this.inflight.push(len);
+      this.wLeft = len;
       s.cork();
-      let left = len;
-      p.apply(sb.mb, before, len, (view) => {
-        left -= view.length;
-        s.write(view, left === 0 ? () => this.sent(len) : undefined);
-      });
+      p.apply(p.sbstat(so, "snd").mb, before, len, this.writeView);
       s.uncork();
     }
   }
+
+  /** Hands one segment to the socket; the last one of a write carries its completion. */
+  private readonly writeView = (view: Uint8Array): void => {
+    this.wLeft -= view.length;
+    this.socket.write(view, this.wLeft === 0 ? this.onWritten : undefined);
+  };
+
+  /** Completion of the oldest write. A failed one sent nothing: the socket is destroyed, and release frees its bytes. */
+  private readonly onWritten = (err?: Error | null): void => {
+    const len = this.inflight.shift() ?? 0;
+    if (err == null) this.sent(len);
+  };
 
   /** Nothing in flight to complete and wake pump(): try again once an mbuf is freed. */
   private retryWhenIdle(inFlight: number): void {
@@ -524,8 +620,22 @@ export class MbufSocket extends EventEmitter {
     this.drainNow();
   }
 
-  /** Copies `bytes` into a chain and writes it. @returns false if no buffer could be had (nothing sent) or write() said wait. */
+  /**
+   * Copies `bytes` into a chain and writes it.
+   * @returns true if the bytes were taken; false if nothing was sent (the send socket buffer is
+   * full, the pool has no buffer, or the connection is closed): wait for drained(), then write them
+   * again. Unlike write(), which always takes its chain, so that a retry never sends them twice.
+   * @throws BrokenPipeError (EPIPE) after end().
+   */
   writeBytes(bytes: Uint8Array): boolean {
+    if (this.cantSendMore) throw new BrokenPipeError();
+    if (this.released || this.pool.isClosed) return false;
+    if (this.sendq.length > 0) {
+      // Still waiting for room: copying now would only queue more of the pool.
+      if (!this.wantDrain) this.stats.writeBlocked++;
+      this.wantDrain = true;
+      return false;
+    }
     const p = this.pool;
     p.setOwner(this.owner);
     let m = p.gethdr(M_NOWAIT, MT.DATA);
@@ -545,7 +655,8 @@ export class MbufSocket extends EventEmitter {
       }, () => this.drainNow());
       return false;
     }
-    return this.write(m);
+    this.write(m);
+    return true;
   }
 
   private drainNow(): void {
@@ -566,8 +677,9 @@ export class MbufSocket extends EventEmitter {
     });
   }
 
-  /** Ends the sending side once queued chains are written. */
+  /** Ends the sending side (shutdown(SHUT_WR)) once queued chains are written; write() fails from now on. */
   end(): void {
+    this.cantSendMore = true;
     if (this.released) return;
     if (this.sendq.length === 0) this.socket.end();
     else this.once("drain", () => this.socket.end());
@@ -603,6 +715,7 @@ export class MbufSocket extends EventEmitter {
     this.cur = this.reading = 0;
     this.pend.length = 0;
     this.sendq.length = 0;
+    this.inflight.length = 0;
     this.stats.open--;
     this.stats.closed++;
     this.emit("close", this.dropReason);
