@@ -28,7 +28,8 @@ import {
 } from "./arena";
 import { zone_owns } from "./zone";
 import { poison_find, POISON } from "./poison";
-import { mbufZone, clusterZone, check_mbuf, ext_ptr, heldByOthers } from "./mbuf";
+import { mbufZone, clusterZone, check_mbuf, heldByOthers } from "./mbuf";
+import { ext_ptr } from "./header";
 import { packet_zone, PKT_CACHED_FLAGS, PKT_EXT, PKT_ORIGIN } from "./packet";
 import { audit_chains } from "./audit_chain";
 

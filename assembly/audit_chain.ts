@@ -11,7 +11,7 @@ import {
 import { gstore, G_AUDIT_CODE, G_AUDIT_ADDR, G_AUDIT_A, G_AUDIT_B } from "./stats";
 import { arenaBase, top, pageMeta, META_ZONE_MASK, META_CARVED_SHIFT } from "./arena";
 import { mbufZone, check_mbuf } from "./mbuf";
-import { mnext, mlen } from "./chain";
+import { mnext, mlen } from "./header";
 import {
   SO_MAGIC, SO_MAGIC_OFF, SO_PCB, SO_RCV, SO_SND, SB_MB, SB_LASTRECORD, SB_MBTAIL, SB_CC, SB_MBCNT, mbcnt_of,
 } from "./sockbuf";

@@ -28,16 +28,18 @@
 // allocated is held (hold_mbuf), so no drain routine can free it half-built.
 
 import {
-  MSIZE, MLEN, MHLEN, M_NEXT, M_DATA, M_LEN, M_TYPE, M_FLAGS, M_OWNER, M_HDR_SIZE, M_PKTHDR_SIZE,
-  PH_LEN, PH_RCVIF, EXT_BUF, EXT_SIZE, M_EXT, M_PKTHDR, M_RDONLY, M_BCAST, M_MCAST, M_COPYALL,
+  MSIZE, MLEN, MHLEN, M_TYPE, M_FLAGS, M_OWNER, PH_LEN, EXT_BUF, EXT_SIZE, M_EXT, M_PKTHDR, M_COPYALL,
   EINVAL, ERANGE,
 } from "./constants";
 import { G, gcount, gload, G_MCFAIL, G_MPFAIL, G_OWNER, G_DRAINS } from "./stats";
 import { ref_ptr } from "./arena";
 import {
-  clusterZone, check_mbuf, check_head, valid_how, ext_ptr, m_get, m_gethdr, m_getcl, mbuf_free, set_next,
-  hold_mbuf, unhold_mbuf,
+  clusterZone, check_mbuf, check_head, valid_how, m_get, m_gethdr, m_getcl, mbuf_free, hold_mbuf, unhold_mbuf,
 } from "./mbuf";
+import {
+  mnext, mlen, mdata, mflags, set_len, set_data, ext_ptr, set_next, pkt_add, copy_pkthdr, demote,
+  is_writable, leading_space, trailing_space,
+} from "./header";
 
 // ╒═══════════════ data exchange area (DXCHG_CAP bytes, static) ═══════════════╕
 // │ bytes: copydata's destination, copyback's and sb_write's source, from 0     │
@@ -54,36 +56,9 @@ export const DXCHG: usize = memory.data(<i32>DXCHG_CAP, 16);
 /** Second result of the last m_getptr (offset inside the mbuf). */
 let aux: i32 = 0;
 
-// === Field access ===
-
-/** m_next of `m`. */
-// @ts-ignore: decorator
-@inline export function mnext(m: usize): usize { return <usize>load<u32>(m, M_NEXT); }
-/** m_len of `m`. */
-// @ts-ignore: decorator
-@inline export function mlen(m: usize): u32 { return <u32>load<i32>(m, M_LEN); }
-/** m_data of `m`. */
-// @ts-ignore: decorator
-@inline export function mdata(m: usize): usize { return <usize>load<u32>(m, M_DATA); }
-/** m_flags of `m`. */
-// @ts-ignore: decorator
-@inline export function mflags(m: usize): u16 { return load<u16>(m, M_FLAGS); }
-/** Sets m_len of `m`. */
-// @ts-ignore: decorator
-@inline function set_len(m: usize, len: u32): void { store<i32>(m, <i32>len, M_LEN); }
-/** Sets m_data of `m`. */
-// @ts-ignore: decorator
-@inline function set_data(m: usize, d: usize): void { store<u32>(m, <u32>d, M_DATA); }
-
 /** Drain calls so far: a change means a drain routine ran and may have changed any chain. */
 // @ts-ignore: decorator
 @inline export function drain_mark(): f64 { return load<f64>(G() + G_DRAINS); }
-
-/** Adds `delta` to pkthdr.len if `m` carries a packet header. */
-// @ts-ignore: decorator
-@inline function pkt_add(m: usize, delta: i32): void {
-  if (mflags(m) & M_PKTHDR) store<i32>(m, load<i32>(m, PH_LEN) + delta, PH_LEN);
-}
 
 /** Sum of m_len over the chain starting at `m`. */
 export function chain_length(m: usize): u32 {
@@ -102,57 +77,6 @@ export function chain_last(m: usize): usize {
 /** Frees a whole chain whose head nothing points at. */
 export function chain_free(m: usize): void {
   while (m) m = mbuf_free(m);
-}
-
-/** Cluster address of `m` (M_EXT set). */
-// @ts-ignore: decorator
-@inline function ext_buf(m: usize, flags: u16): usize {
-  return <usize>load<u32>(ext_ptr(m, flags), EXT_BUF);
-}
-
-/** M_WRITABLE: not read-only and, with a cluster, its only reference. */
-export function is_writable(m: usize): bool {
-  let flags = mflags(m);
-  if (flags & M_RDONLY) return false;
-  if (!(flags & M_EXT)) return true;
-  return load<u32>(ref_ptr(ext_buf(m, flags))) == 1;
-}
-
-/** M_LEADINGSPACE: free bytes before the data (0 for a shared cluster). */
-export function leading_space(m: usize): u32 {
-  let flags = mflags(m);
-  if (flags & M_EXT) return is_writable(m) ? <u32>(mdata(m) - ext_buf(m, flags)) : 0;
-  return <u32>(mdata(m) - (m + ((flags & M_PKTHDR) ? M_PKTHDR_SIZE : M_HDR_SIZE)));
-}
-
-/** M_TRAILINGSPACE: free bytes after the data (0 for a shared cluster). */
-export function trailing_space(m: usize): u32 {
-  let flags = mflags(m);
-  let end = mdata(m) + mlen(m);
-  if (flags & M_EXT) {
-    if (!is_writable(m)) return 0;
-    let ext = ext_ptr(m, flags);
-    return <u32>(<usize>load<u32>(ext, EXT_BUF) + load<u32>(ext, EXT_SIZE) - end);
-  }
-  return <u32>(m + MSIZE - end);
-}
-
-/** m_demote: takes the packet header off `m` (it no longer leads a packet). */
-export function demote(m: usize): void {
-  let flags = mflags(m);
-  if (!(flags & M_PKTHDR)) return;
-  if (flags & M_EXT) {
-    store<u32>(m, load<u32>(m, M_PKTHDR_SIZE + EXT_BUF), M_HDR_SIZE + EXT_BUF);
-    store<u32>(m, load<u32>(m, M_PKTHDR_SIZE + EXT_SIZE), M_HDR_SIZE + EXT_SIZE);
-  }
-  store<u16>(m, flags & ~(M_PKTHDR | M_BCAST | M_MCAST), M_FLAGS);
-}
-
-/** Copies the packet header fields (not the length) and link-level flags of `from` to `to`. */
-// @ts-ignore: decorator
-@inline function copy_pkthdr(to: usize, from: usize): void {
-  store<u32>(to, load<u32>(from, PH_RCVIF), PH_RCVIF);
-  store<u16>(to, mflags(to) | (mflags(from) & (M_BCAST | M_MCAST)), M_FLAGS);
 }
 
 /** Makes the empty mbuf `x` share the cluster of `s`, from data address `data`, `len` bytes. */

@@ -31,6 +31,7 @@ import {
 } from "./arena";
 import { zone_setup, zone_pop, zone_push, zone_alloc_slow } from "./zone";
 import { host_exhausted } from "./host";
+import { ext_ptr } from "./header";
 import {
   packet_pop, packet_born, packet_failed, packet_park, packet_leave, packet_reclaim, packet_reclaimable, PKT_ORIGIN, PKT_EXT,
 } from "./packet";
@@ -101,14 +102,6 @@ export function mb_init(thewall: u32, clshift: u32, nmbufs: u32, nmbclusters: u3
 // @ts-ignore: decorator
 @inline export function valid_type(type: i32): bool {
   return <u32>(type - 1) < MT_NTYPES - 1;
-}
-
-// === Header access ===
-
-/** Address of the external-storage descriptor of `m` (after pkthdr if any). */
-// @ts-ignore: decorator
-@inline export function ext_ptr(m: usize, flags: u16): usize {
-  return m + ((flags & M_PKTHDR) ? M_PKTHDR_SIZE : M_HDR_SIZE);
 }
 
 /** Address of a census slot. */
@@ -514,13 +507,4 @@ export function hold_mbuf(m: usize): void {
 export function unhold_mbuf(m: usize): void {
   store<u16>(m, load<u16>(m, M_FLAGS) & ~M_LINKED, M_FLAGS);
   heldByOthers--;
-}
-
-/** Sets m_next of `m` to `n` (0 to cut), keeping M_LINKED right on both ends. */
-// @ts-ignore: decorator
-@inline export function set_next(m: usize, n: usize): void {
-  let old = <usize>load<u32>(m, M_NEXT);
-  if (old) store<u16>(old, load<u16>(old, M_FLAGS) & ~M_LINKED, M_FLAGS);
-  if (n) store<u16>(n, load<u16>(n, M_FLAGS) | M_LINKED, M_FLAGS);
-  store<u32>(m, <u32>n, M_NEXT);
 }

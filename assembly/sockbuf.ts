@@ -27,17 +27,17 @@
 // └───────┴─────────────┴──────────┴───────┴────────┴────────┴────────┴───────┴──────┴──────┘
 
 import {
-  MSIZE, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, M_EXT, M_EOR, M_LINKED, M_SOCK, M_HDR_SIZE, EXT_SIZE,
+  MSIZE, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, M_EXT, M_EOR, M_SOCK, M_HDR_SIZE, EXT_SIZE,
   M_PKTHDR, PH_LEN,
   MT_SOCKET, MT_PCB, MT_DATA, MLEN, EINVAL, ERANGE,
 } from "./constants";
 import {
-  clusterZone, check_mbuf, check_head, valid_how, ext_ptr, m_get, mbuf_free, set_next, hold_mbuf, unhold_mbuf,
+  clusterZone, check_mbuf, check_head, valid_how, m_get, mbuf_free, hold_mbuf, unhold_mbuf,
 } from "./mbuf";
 import {
-  DXCHG, DXCHG_CAP, mnext, mlen, mdata, mflags, chain_length, chain_free, is_writable, trailing_space,
-  alloc_list, drain_mark, RETRY,
-} from "./chain";
+  mnext, mlen, mdata, mflags, ext_ptr, set_next, set_nextpkt, is_writable, trailing_space,
+} from "./header";
+import { DXCHG, DXCHG_CAP, chain_length, chain_free, alloc_list, drain_mark, RETRY } from "./chain";
 import { gload, G_OWNER } from "./stats";
 
 /** First mbuf of the first record (held), 0 if empty. */
@@ -158,14 +158,6 @@ function sb_setmb(sb: usize, m: usize): void {
   if (old) unhold_mbuf(old);
   if (m) hold_mbuf(m);
   sbset(sb, SB_MB, <u32>m);
-}
-
-/** Sets m_nextpkt of `m` to `n`, keeping M_LINKED right on both ends. */
-function set_nextpkt(m: usize, n: usize): void {
-  let old = <usize>load<u32>(m, M_NEXTPKT);
-  if (old) store<u16>(old, load<u16>(old, M_FLAGS) & ~M_LINKED, M_FLAGS);
-  if (n) store<u16>(n, load<u16>(n, M_FLAGS) | M_LINKED, M_FLAGS);
-  store<u32>(m, <u32>n, M_NEXTPKT);
 }
 
 /** sbspace: room left, min(hiwat - cc, mbmax - mbcnt), never negative. */
