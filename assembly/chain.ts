@@ -34,7 +34,8 @@ import {
 import { G, gcount, gload, G_MCFAIL, G_MPFAIL, G_OWNER, G_DRAINS } from "./stats";
 import { ref_ptr } from "./arena";
 import {
-  clusterZone, check_mbuf, check_head, valid_how, m_get, m_gethdr, m_getcl, mbuf_free, hold_mbuf, unhold_mbuf,
+  clusterZone, check_mbuf, check_head, valid_how, m_get, m_gethdr, m_getcl, mbuf_free, chain_free, hold_mbuf,
+  unhold_mbuf,
 } from "./mbuf";
 import {
   mnext, mlen, mdata, mflags, set_len, set_data, ext_ptr, set_next, pkt_add, copy_pkthdr, demote,
@@ -72,11 +73,6 @@ export function chain_last(m: usize): usize {
   let n = mnext(m);
   while (n) { m = n; n = mnext(m); }
   return m;
-}
-
-/** Frees a whole chain whose head nothing points at. */
-export function chain_free(m: usize): void {
-  while (m) m = mbuf_free(m);
 }
 
 /** Makes the empty mbuf `x` share the cluster of `s`, from data address `data`, `len` bytes. */

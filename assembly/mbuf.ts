@@ -416,7 +416,8 @@ export function m_freem(m: i32): i32 {
 }
 
 /**
- * Frees the chain headed by the valid head `m`. The walk is bounded by the
+ * Frees the chain headed by `m` (0: nothing), a valid head or a private list
+ * an operation took. The one chain walk that frees: it is bounded by the
  * mbufs in use, so a cycle made by a stray write cannot loop forever; the
  * debug build also stops at a successor that is not an mbuf in use (the
  * audit then reports the stranded links) instead of freeing it twice.

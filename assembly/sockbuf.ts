@@ -32,12 +32,12 @@ import {
   MT_SOCKET, MT_PCB, MT_DATA, MLEN, EINVAL, ERANGE,
 } from "./constants";
 import {
-  clusterZone, check_mbuf, check_head, valid_how, m_get, mbuf_free, hold_mbuf, unhold_mbuf,
+  clusterZone, check_mbuf, check_head, valid_how, m_get, mbuf_free, chain_free, hold_mbuf, unhold_mbuf,
 } from "./mbuf";
 import {
   mnext, mlen, mdata, mflags, ext_ptr, set_next, set_nextpkt, is_writable, trailing_space,
 } from "./header";
-import { DXCHG, DXCHG_CAP, chain_length, chain_free, alloc_list, drain_mark, RETRY } from "./chain";
+import { DXCHG, DXCHG_CAP, chain_length, alloc_list, drain_mark, RETRY } from "./chain";
 import { gload, G_OWNER } from "./stats";
 
 /** First mbuf of the first record (held), 0 if empty. */
