@@ -20,18 +20,17 @@
 // an mbuf that leaves the head of a chain loses its packet header (m_demote).
 // Links are made with set_next(), so M_LINKED stays right.
 //
-// Drain routines run from inside an allocation (the host's exhausted hook)
-// may free anything, the chain being worked on included. So an operation
-// notes the drain count before it allocates; if a drain ran meanwhile, it
-// gives back what it took and starts again from the validation of its
-// arguments (once: a second drain fails it as exhausted). A list being
-// allocated is held (hold_mbuf), so no drain routine can free it half-built.
+// Drain routines run from inside an allocation may free anything, the chain
+// being worked on included: every operation that allocates keeps drain.ts's
+// contract (give back, start again once). A list being allocated is held
+// (hold_mbuf), so no drain routine can free it half-built.
 
 import {
   MSIZE, MLEN, MHLEN, M_TYPE, M_FLAGS, M_OWNER, PH_LEN, EXT_BUF, EXT_SIZE, M_EXT, M_PKTHDR, M_COPYALL,
   EINVAL, ERANGE,
 } from "./constants";
-import { G, gcount, gload, G_MCFAIL, G_MPFAIL, G_OWNER, G_DRAINS } from "./stats";
+import { gcount, gload, G_MCFAIL, G_MPFAIL, G_OWNER } from "./stats";
+import { RETRY, drain_mark, interrupted, retried } from "./drain";
 import { ref_ptr } from "./arena";
 import {
   clusterZone, check_mbuf, check_head, valid_how, m_get, m_gethdr, m_getcl, mbuf_free, chain_free, hold_mbuf,
@@ -51,15 +50,8 @@ import {
 @inline export const DXCHG_CAP: u32 = 16384;
 /** The data exchange area: bytes, or (addr, len) i32 pairs for m_segments. */
 export const DXCHG: usize = memory.data(<i32>DXCHG_CAP, 16);
-/** Internal result: a drain routine ran during the allocations; start again. */
-// @ts-ignore: decorator
-@inline export const RETRY: i32 = -2;
 /** Second result of the last m_getptr (offset inside the mbuf). */
 let aux: i32 = 0;
-
-/** Drain calls so far: a change means a drain routine ran and may have changed any chain. */
-// @ts-ignore: decorator
-@inline export function drain_mark(): f64 { return load<f64>(G() + G_DRAINS); }
 
 /** Sum of m_len over the chain starting at `m`. */
 export function chain_length(m: usize): u32 {
@@ -253,9 +245,10 @@ function prepare(m: usize, off: u32, len: u32, how: i32): i32 {
   if (nu) { donors = alloc_list(nu, true, false, how, type, owner); if (!donors) return 0; }
   if (nc) { cls = alloc_list(nc, true, false, how, type, owner); if (!cls) { chain_free(donors); return 0; } }
   if (nm) { pl = alloc_list(nm, false, false, how, type, owner); if (!pl) { chain_free(donors); chain_free(cls); return 0; } }
-  if (drain_mark() != d0) {
+  let lost = interrupted(d0);
+  if (lost) {
     chain_free(donors); chain_free(cls); chain_free(pl);
-    return RETRY;
+    return lost;
   }
   // Copy on write.
   if (nu) {
@@ -323,8 +316,7 @@ function m_prepare_once(m: i32, off: i32, len: i32, how: i32): i32 {
  */
 export function m_prepare(m: i32, off: i32, len: i32, how: i32): i32 {
   let r = m_prepare_once(m, off, len, how);
-  if (r == RETRY) r = m_prepare_once(m, off, len, how);
-  return r == RETRY ? 0 : r;
+  return r != RETRY ? r : retried(m_prepare_once(m, off, len, how));
 }
 
 /** One attempt of m_copyback: RETRY if a drain routine ran during its allocations. */
@@ -349,19 +341,20 @@ function m_copyback_once(m: i32, off: i32, len: i32, src: i32, how: i32): i32 {
  */
 export function m_copyback(m: i32, off: i32, len: i32, src: i32, how: i32): i32 {
   let r = m_copyback_once(m, off, len, src, how);
-  if (r == RETRY) r = m_copyback_once(m, off, len, src, how);
-  return r == RETRY ? 0 : r;
+  return r != RETRY ? r : retried(m_copyback_once(m, off, len, src, how));
+}
+
+/** One attempt of m_append: m_copyback's, at the chain's end as it is now. */
+function m_append_once(m: i32, len: i32, src: i32, how: i32): i32 {
+  let e = check_mbuf(<usize>m);
+  if (e) return e;
+  return m_copyback_once(m, <i32>chain_length(<usize>m), len, src, how);
 }
 
 /** m_append: m_copyback at the end of the chain. Results as m_copyback. */
 export function m_append(m: i32, len: i32, src: i32, how: i32): i32 {
-  for (let i = 0; i < 2; i++) {
-    let e = check_mbuf(<usize>m);
-    if (e) return e;
-    let r = m_copyback_once(m, <i32>chain_length(<usize>m), len, src, how);
-    if (r != RETRY) return r;
-  }
-  return 0;
+  let r = m_append_once(m, len, src, how);
+  return r != RETRY ? r : retried(m_append_once(m, len, src, how));
 }
 
 /** One attempt of m_copym: RETRY if a drain routine ran during its allocations. */
@@ -394,9 +387,10 @@ function m_copym_once(m: i32, off: i32, len: i32, how: i32): i32 {
     gcount(G_MCFAIL);
     return 0;
   }
-  if (drain_mark() != d0) {
+  let lost = interrupted(d0);
+  if (lost) {
     chain_free(top);
-    return RETRY;
+    return lost;
   }
   let d = lead ? mnext(top) : top;
   pos = 0; x = s;
@@ -433,8 +427,7 @@ function m_copym_once(m: i32, off: i32, len: i32, how: i32): i32 {
  */
 export function m_copym(m: i32, off: i32, len: i32, how: i32): i32 {
   let r = m_copym_once(m, off, len, how);
-  if (r == RETRY) r = m_copym_once(m, off, len, how);
-  return r == RETRY ? 0 : r;
+  return r != RETRY ? r : retried(m_copym_once(m, off, len, how));
 }
 
 /** m_copypacket: m_copym of a whole packet. Returns as m_copym; EINVAL if `m` has no packet header. */
@@ -472,31 +465,28 @@ function build_packed(total: u32, hdr: bool, how: i32, type: i32, owner: u32): u
   return cls;
 }
 
-/** dup_chain's answer when a drain routine ran while it allocated (not an address: items are MSIZE-aligned). */
-// @ts-ignore: decorator
-@inline const DUP_RETRY: usize = 1;
-
 /**
  * Deep copy of the chain `s` (packet header included), packed into as few
- * buffers as possible, or 0; DUP_RETRY (nothing kept) if a drain routine ran
- * during the allocations: it may have freed `s`, which must then not be read.
+ * buffers as possible: its head, or 0; RETRY (nothing kept) if a drain routine
+ * ran during the allocations: it may have freed `s`, which must then not be read.
  */
-function dup_chain(s: usize, how: i32): usize {
+function dup_chain(s: usize, how: i32): i32 {
   let total = chain_length(s);
   let hdr = (mflags(s) & M_PKTHDR) != 0;
   let d0 = drain_mark();
   let d = build_packed(total, hdr, how, <i32>load<u16>(s, M_TYPE), gload(G_OWNER));
   if (!d) return 0;
-  if (drain_mark() != d0) {
+  let lost = interrupted(d0);
+  if (lost) {
     chain_free(d);
-    return DUP_RETRY;
+    return lost;
   }
   chain_copy(s, 0, d, total);
   if (hdr) {
     copy_pkthdr(d, s);
     store<i32>(d, <i32>total, PH_LEN);
   }
-  return d;
+  return <i32>d;
 }
 
 /** One attempt of m_dup: RETRY if a drain routine ran during its allocations. */
@@ -504,8 +494,7 @@ function m_dup_once(m: i32, how: i32): i32 {
   let e = check_mbuf(<usize>m);
   if (e) return e;
   if (!valid_how(how)) return EINVAL;
-  let d = dup_chain(<usize>m, how);
-  return d == DUP_RETRY ? RETRY : <i32>d;
+  return dup_chain(<usize>m, how);
 }
 
 /**
@@ -515,8 +504,7 @@ function m_dup_once(m: i32, how: i32): i32 {
  */
 export function m_dup(m: i32, how: i32): i32 {
   let r = m_dup_once(m, how);
-  if (r == RETRY) r = m_dup_once(m, how);
-  return r == RETRY ? 0 : r;
+  return r != RETRY ? r : retried(m_dup_once(m, how));
 }
 
 /** One attempt of m_defrag: RETRY if a drain routine ran during its allocations. */
@@ -525,10 +513,9 @@ function m_defrag_once(m: i32, how: i32): i32 {
   if (e) return e;
   if (!valid_how(how)) return EINVAL;
   let d = dup_chain(<usize>m, how);
-  if (!d) return 0;
-  if (d == DUP_RETRY) return RETRY;
+  if (d <= 0) return d;
   chain_free(<usize>m);
-  return <i32>d;
+  return d;
 }
 
 /**
@@ -539,8 +526,7 @@ function m_defrag_once(m: i32, how: i32): i32 {
  */
 export function m_defrag(m: i32, how: i32): i32 {
   let r = m_defrag_once(m, how);
-  if (r == RETRY) r = m_defrag_once(m, how);
-  return r == RETRY ? 0 : r;
+  return r != RETRY ? r : retried(m_defrag_once(m, how));
 }
 
 /** Moves `need` bytes from the front of chain `s` to the end of `dst`'s data; frees emptied mbufs. Returns the rest. */
@@ -589,9 +575,10 @@ function m_pullup_once(m: i32, n: i32, how: i32): i32 {
     gcount(G_MPFAIL);
     return 0;
   }
-  if (drain_mark() != d0) {
+  let lost = interrupted(d0);
+  if (lost) {
     chain_free(x);
-    return RETRY;
+    return lost;
   }
   if (hdr) {
     copy_pkthdr(x, h);
@@ -612,8 +599,7 @@ function m_pullup_once(m: i32, n: i32, how: i32): i32 {
  */
 export function m_pullup(m: i32, n: i32, how: i32): i32 {
   let r = m_pullup_once(m, n, how);
-  if (r == RETRY) r = m_pullup_once(m, n, how);
-  return r == RETRY ? 0 : r;
+  return r != RETRY ? r : retried(m_pullup_once(m, n, how));
 }
 
 /** One attempt of m_prepend: RETRY if a drain routine ran during its allocations. */
@@ -636,9 +622,10 @@ function m_prepend_once(m: i32, len: i32, how: i32): i32 {
   let d0 = drain_mark();
   let x = alloc_list(1, false, hdr, how, <i32>load<u16>(h, M_TYPE), load<u32>(h, M_OWNER));
   if (!x) return 0;
-  if (drain_mark() != d0) {
+  let lost = interrupted(d0);
+  if (lost) {
     chain_free(x);
-    return RETRY;
+    return lost;
   }
   if (hdr) {
     copy_pkthdr(x, h);
@@ -663,8 +650,7 @@ function m_prepend_once(m: i32, len: i32, how: i32): i32 {
  */
 export function m_prepend(m: i32, len: i32, how: i32): i32 {
   let r = m_prepend_once(m, len, how);
-  if (r == RETRY) r = m_prepend_once(m, len, how);
-  return r == RETRY ? 0 : r;
+  return r != RETRY ? r : retried(m_prepend_once(m, len, how));
 }
 
 /**
@@ -761,7 +747,7 @@ function m_split_once(m: i32, len0: i32, how: i32): i32 {
     // At the end: the tail is one empty mbuf.
     t = alloc_list(1, false, hdr, how, type, owner);
     if (!t) return 0;
-    if (drain_mark() != d0) { chain_free(t); return RETRY; }
+    let lost = interrupted(d0); if (lost) { chain_free(t); return lost; }
   } else {
     let r = at - cum;
     if (r == 0 && p) {
@@ -769,7 +755,7 @@ function m_split_once(m: i32, len0: i32, how: i32): i32 {
       if (hdr) {
         t = alloc_list(1, false, true, how, type, owner);
         if (!t) return 0;
-        if (drain_mark() != d0) { chain_free(t); return RETRY; }
+        let lost = interrupted(d0); if (lost) { chain_free(t); return lost; }
         set_next(p, 0);
         set_next(t, x);
       } else {
@@ -782,7 +768,7 @@ function m_split_once(m: i32, len0: i32, how: i32): i32 {
       let nt: u32 = (hdr && !ext && l - r > MHLEN) ? 2 : 1;
       t = alloc_list(nt, false, hdr, how, type, owner);
       if (!t) return 0;
-      if (drain_mark() != d0) { chain_free(t); return RETRY; }
+      let lost = interrupted(d0); if (lost) { chain_free(t); return lost; }
       let y = nt == 2 ? mnext(t) : t;
       if (ext) {
         share_ext(y, x, mdata(x) + r, l - r);
@@ -814,8 +800,7 @@ function m_split_once(m: i32, len0: i32, how: i32): i32 {
  */
 export function m_split(m: i32, len0: i32, how: i32): i32 {
   let r = m_split_once(m, len0, how);
-  if (r == RETRY) r = m_split_once(m, len0, how);
-  return r == RETRY ? 0 : r;
+  return r != RETRY ? r : retried(m_split_once(m, len0, how));
 }
 
 /**

@@ -37,7 +37,8 @@ import {
 import {
   mnext, mlen, mdata, mflags, ext_ptr, set_next, set_nextpkt, is_writable, trailing_space,
 } from "./header";
-import { DXCHG, DXCHG_CAP, chain_length, alloc_list, drain_mark, RETRY } from "./chain";
+import { DXCHG, DXCHG_CAP, chain_length, alloc_list } from "./chain";
+import { RETRY, drain_mark, interrupted, retried } from "./drain";
 import { gload, G_OWNER } from "./stats";
 
 /** First mbuf of the first record (held), 0 if empty. */
@@ -277,8 +278,7 @@ export function sbappendrecord(so: i32, which: i32, m: i32): i32 {
  */
 export function sb_write(so: i32, which: i32, len: i32, how: i32): i32 {
   let r = sb_write_once(so, which, len, how);
-  if (r == RETRY) r = sb_write_once(so, which, len, how);
-  return r == RETRY ? 0 : r;
+  return r != RETRY ? r : retried(sb_write_once(so, which, len, how));
 }
 
 /** One attempt of sb_write: RETRY if a drain routine ran during its allocations (it may have closed the socket). */
@@ -304,10 +304,11 @@ function sb_write_once(so: i32, which: i32, len: i32, how: i32): i32 {
     let d0 = drain_mark();
     if (nc) { cls = alloc_list(nc, true, false, how, MT_DATA, owner); if (!cls) return 0; }
     if (nm) { pl = alloc_list(nm, false, false, how, MT_DATA, owner); if (!pl) { chain_free(cls); return 0; } }
-    if (drain_mark() != d0) {
+    let lost = interrupted(d0);
+    if (lost) {
       chain_free(cls);
       chain_free(pl);
-      return RETRY;
+      return lost;
     }
     if (cls && pl) {
       let last = cls;
