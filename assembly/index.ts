@@ -7,7 +7,7 @@ import {
 import { STATS, ZONE_BYTES, G_BYTES } from "./stats";
 import { XCHG, XCHG_CAP } from "./bulk";
 import { META_BYTES_PER_PAGE } from "./arena";
-import { DXCHG, DXCHG_CAP } from "./chain";
+import { DXCHG, DXCHG_CAP } from "./chain_data";
 import { SB_MAX } from "./sockbuf";
 
 export {
@@ -18,12 +18,13 @@ export { m_get_bulk, m_freem_bulk, bulk_index } from "./bulk";
 export { mb_audit } from "./audit";
 export { mb_grow, mb_reclaim, mb_set_limit, mb_set_wall } from "./manage";
 
-// Chains (chain.ts)
+// Chains (chain_data.ts, chain_copy.ts, chain_edit.ts)
 export {
-  m_length, m_copydata, m_prepare, m_copyback, m_append, m_copym, m_copypacket, m_dup, m_defrag,
-  m_pullup, m_prepend, m_adj, m_cat, m_split, m_getptr, m_aux, m_segments, m_mtod,
+  m_length, m_copydata, m_prepare, m_copyback, m_append, m_getptr, m_aux, m_segments, m_mtod,
   m_leadingspace, m_trailingspace, m_writable,
-} from "./chain";
+} from "./chain_data";
+export { m_copym, m_copypacket, m_dup, m_defrag } from "./chain_copy";
+export { m_pullup, m_prepend, m_adj, m_cat, m_split } from "./chain_edit";
 /** Address of the data exchange area (bytes for copydata/copyback, pairs for m_segments). */
 export const MB_DXCHG: i32 = <i32>DXCHG;
 /** Bytes the data exchange area holds. */

@@ -37,7 +37,8 @@ import {
 import {
   mnext, mlen, mdata, mflags, ext_ptr, set_next, set_nextpkt, is_writable, trailing_space,
 } from "./header";
-import { DXCHG, DXCHG_CAP, chain_length, alloc_list } from "./chain";
+import { chain_length, alloc_room } from "./chain";
+import { DXCHG, DXCHG_CAP } from "./chain_data";
 import { RETRY, drain_mark, interrupted, retried } from "./drain";
 import { gload, G_OWNER } from "./stats";
 
@@ -296,26 +297,14 @@ function sb_write_once(so: i32, which: i32, len: i32, how: i32): i32 {
   let rem = n - k;
   let add: usize = 0;
   if (rem) {
-    let cl = clusterZone.itemSize;
-    let nc = rem / cl, r = rem % cl, nm: u32 = 0;
-    if (r > MLEN) nc++; else if (r) nm = 1;
-    let owner = gload(G_OWNER);
-    let cls: usize = 0, pl: usize = 0;
     let d0 = drain_mark();
-    if (nc) { cls = alloc_list(nc, true, false, how, MT_DATA, owner); if (!cls) return 0; }
-    if (nm) { pl = alloc_list(nm, false, false, how, MT_DATA, owner); if (!pl) { chain_free(cls); return 0; } }
+    add = alloc_room(rem, false, how, MT_DATA, gload(G_OWNER));
+    if (!add) return 0;
     let lost = interrupted(d0);
     if (lost) {
-      chain_free(cls);
-      chain_free(pl);
+      chain_free(add);
       return lost;
     }
-    if (cls && pl) {
-      let last = cls;
-      while (mnext(last)) last = mnext(last);
-      set_next(last, pl);
-    }
-    add = cls ? cls : pl;
   }
   let src = DXCHG;
   if (k) {
