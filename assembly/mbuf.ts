@@ -14,7 +14,7 @@
 // delayed (M_WAITOK: the host will wait).
 
 import {
-  MSIZE_SHIFT, MSIZE_MASK, PAGE_MASK, MCLSHIFT_MIN, MCLSHIFT_MAX,
+  MSIZE_SHIFT, MSIZE_MASK, PAGE_SHIFT, PAGE_MASK, MCLSHIFT_MIN, MCLSHIFT_MAX,
   M_NEXT, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, M_OWNER, M_SEQ, M_SPARE,
   M_HDR_SIZE, M_PKTHDR_SIZE, PH_LEN, PH_RCVIF, EXT_BUF, EXT_SIZE,
   M_EXT, M_PKTHDR, M_LINKED, M_USER_FLAGS, MT_FREE, MT_NTYPES,
@@ -26,8 +26,7 @@ import {
   G_RESV_DENIED, G_DRAINS, G_READY,
 } from "./stats";
 import {
-  arena_init, arenaBase, top, meta_ptr, ref_ptr, pages_available,
-  META_ZONE_MASK, META_CARVED_SHIFT,
+  arena_init, arenaBase, top, meta_ptr, ref_ptr, pages_available, meta_zone, meta_carved,
 } from "./arena";
 import { zone_setup, zone_pop, zone_push, zone_alloc_slow } from "./zone";
 import { host_exhausted } from "./host";
@@ -75,10 +74,10 @@ export function mb_init(thewall: u32, clshift: u32, nmbufs: u32, nmbclusters: u3
 // @ts-ignore: decorator
 @inline export function check_mbuf(m: usize): i32 {
   let off = m - arenaBase;
-  if (m < arenaBase || off >= (<usize>top << 12) || (m & MSIZE_MASK)) return EBADHANDLE;
+  if (m < arenaBase || off >= (<usize>top << PAGE_SHIFT) || (m & MSIZE_MASK)) return EBADHANDLE;
   let meta = load<u32>(meta_ptr(m));
-  if ((meta & META_ZONE_MASK) != ZONE_MBUF) return EBADHANDLE;
-  if (<u32>((off & PAGE_MASK) >> MSIZE_SHIFT) >= ((meta >> META_CARVED_SHIFT) & 0xff)) return EBADHANDLE;
+  if (meta_zone(meta) != ZONE_MBUF) return EBADHANDLE;
+  if (<u32>((off & PAGE_MASK) >> MSIZE_SHIFT) >= meta_carved(meta)) return EBADHANDLE;
   if (load<u16>(m, M_TYPE) == MT_FREE) return EDOUBLEFREE;
   return 0;
 }
