@@ -117,6 +117,14 @@ import { gload, G_OWNER } from "./stats";
   return check_mbuf(so) == 0 && (mflags(so) & M_SOCK) != 0 && load<u32>(so, SO_MAGIC_OFF) == SO_MAGIC;
 }
 
+/** 0 if `so` is an open socket; else the handle's error, or EINVAL for an mbuf that is no socket. */
+// @ts-ignore: decorator
+@inline function socket_error(so: usize): i32 {
+  if (is_socket(so)) return 0;
+  let e = check_mbuf(so);
+  return e ? e : EINVAL;
+}
+
 /** Address of socket buffer `which` of a valid socket, or 0 if `which` is bad. */
 // @ts-ignore: decorator
 @inline function sb_of(so: usize, which: i32): usize {
@@ -234,10 +242,11 @@ function appendrecord(sb: usize, m0: usize): void {
 
 /** Checks a socket, a socket-buffer selector and a chain to append; returns the sockbuf address or an error. */
 function append_args(so: i32, which: i32, m: i32): i32 {
-  if (!is_socket(<usize>so)) return check_mbuf(<usize>so) ? check_mbuf(<usize>so) : EINVAL;
+  let e = socket_error(<usize>so);
+  if (e) return e;
   let sb = sb_of(<usize>so, which);
   if (!sb) return EINVAL;
-  let e = check_head(<usize>m);
+  e = check_head(<usize>m);
   if (e) return e;
   return <i32>sb;
 }
@@ -284,7 +293,8 @@ export function sb_write(so: i32, which: i32, len: i32, how: i32): i32 {
 
 /** One attempt of sb_write: RETRY if a drain routine ran during its allocations (it may have closed the socket). */
 function sb_write_once(so: i32, which: i32, len: i32, how: i32): i32 {
-  if (!is_socket(<usize>so)) return check_mbuf(<usize>so) ? check_mbuf(<usize>so) : EINVAL;
+  let e = socket_error(<usize>so);
+  if (e) return e;
   let sb = sb_of(<usize>so, which);
   if (!sb || !valid_how(how)) return EINVAL;
   if (len < 0 || <u32>len > DXCHG_CAP) return EINVAL;
@@ -462,7 +472,8 @@ function flush(sb: usize): void {
 
 /** Checks a socket and selector; returns the sockbuf address, or EINVAL / a handle error. */
 function sb_arg(so: i32, which: i32): i32 {
-  if (!is_socket(<usize>so)) return check_mbuf(<usize>so) ? check_mbuf(<usize>so) : EINVAL;
+  let e = socket_error(<usize>so);
+  if (e) return e;
   let sb = sb_of(<usize>so, which);
   return sb ? <i32>sb : EINVAL;
 }
@@ -545,7 +556,8 @@ export function so_sockbuf(so: i32, which: i32): i32 {
 
 /** The PCB mbuf of `so`, 0 if none, or EINVAL / a handle error. */
 export function so_pcb(so: i32): i32 {
-  if (!is_socket(<usize>so)) return check_mbuf(<usize>so) ? check_mbuf(<usize>so) : EINVAL;
+  let e = socket_error(<usize>so);
+  if (e) return e;
   return <i32>load<u32>(<usize>so, SO_PCB);
 }
 
@@ -591,7 +603,8 @@ export function socreate(how: i32, flags: i32): i32 {
  * Returns 0, EINVAL if `so` is not an open socket, or a handle error.
  */
 export function soclose(so: i32): i32 {
-  if (!is_socket(<usize>so)) return check_mbuf(<usize>so) ? check_mbuf(<usize>so) : EINVAL;
+  let e = socket_error(<usize>so);
+  if (e) return e;
   let s = <usize>so;
   sbrelease(so, SO_WHICH_RCV);
   sbrelease(so, SO_WHICH_SND);
