@@ -243,7 +243,6 @@ export function m_getptr(m: i32, off: i32): i32 {
     }
     x = n;
   }
-  return ERANGE;
 }
 
 /** The second result of the last m_getptr. */
