@@ -19,7 +19,7 @@ import { gcount, gload, G_MCFAIL, G_OWNER } from "./stats";
 import { RETRY, drain_mark, interrupted, retried } from "./drain";
 import { ref_ptr } from "./arena";
 import { check_mbuf, check_head, valid_how, chain_free } from "./mbuf";
-import { mnext, mlen, mdata, mflags, set_len, set_data, ext_ptr, copy_pkthdr } from "./header";
+import { mnext, mlen, mdata, mflags, mseq, set_len, set_data, ext_ptr, copy_pkthdr } from "./header";
 import { chain_length, in_range, alloc_list, alloc_room, set_lens } from "./chain";
 
 /** Makes the empty mbuf `x` share the cluster of `s`, from data address `data`, `len` bytes. */
@@ -74,13 +74,13 @@ function m_copym_once(m: i32, off: i32, len: i32, how: i32): i32 {
   if (hdr && first && !(mflags(first) & M_EXT) && min(mlen(first), <u32>len) > MHLEN) lead = true;
   let want = n + (lead ? 1 : 0);
   if (want == 0) want = 1;
-  let d0 = drain_mark();
+  let d0 = drain_mark(), s0 = mseq(s);
   let top = alloc_list(want, false, hdr, how, <i32>load<u16>(s, M_TYPE), gload(G_OWNER));
   if (!top) {
     gcount(G_MCFAIL);
     return 0;
   }
-  let lost = interrupted(d0);
+  let lost = interrupted(d0, s, s0);
   if (lost) {
     chain_free(top);
     return lost;
@@ -149,10 +149,10 @@ function build_packed(total: u32, hdr: bool, how: i32, type: i32, owner: u32): u
 function dup_chain(s: usize, how: i32): i32 {
   let total = chain_length(s);
   let hdr = (mflags(s) & M_PKTHDR) != 0;
-  let d0 = drain_mark();
+  let d0 = drain_mark(), s0 = mseq(s);
   let d = build_packed(total, hdr, how, <i32>load<u16>(s, M_TYPE), gload(G_OWNER));
   if (!d) return 0;
-  let lost = interrupted(d0);
+  let lost = interrupted(d0, s, s0);
   if (lost) {
     chain_free(d);
     return lost;

@@ -17,7 +17,7 @@ import {
 import { RETRY, drain_mark, interrupted, retried } from "./drain";
 import { check_mbuf, check_head, valid_how, mbuf_free, chain_free } from "./mbuf";
 import {
-  mnext, mlen, mdata, mflags, set_len, set_data, ext_ptr, set_next, pkt_add, is_writable, leading_space,
+  mnext, mlen, mdata, mflags, mseq, set_len, set_data, ext_ptr, set_next, pkt_add, is_writable, leading_space,
   trailing_space,
 } from "./header";
 import { chain_length, in_range, alloc_list, alloc_room, set_lens, unlink_first } from "./chain";
@@ -116,11 +116,11 @@ function prepare(m: usize, off: u32, len: u32, how: i32): i32 {
   let room = is_writable(last) ? trailing_space(last) : 0;
   let rem: u32 = grow > room ? grow - room : 0;
   let type = <i32>load<u16>(m, M_TYPE), owner = load<u32>(m, M_OWNER);
-  let d0 = drain_mark();
+  let d0 = drain_mark(), s0 = mseq(m);
   let donors: usize = 0, add: usize = 0;
   if (nu) { donors = alloc_list(nu, true, false, how, type, owner); if (!donors) return 0; }
   if (rem) { add = alloc_room(rem, false, how, type, owner); if (!add) { chain_free(donors); return 0; } }
-  let lost = interrupted(d0);
+  let lost = interrupted(d0, m, s0);
   if (lost) {
     chain_free(donors); chain_free(add);
     return lost;

@@ -19,7 +19,7 @@ import { gcount, G_MPFAIL } from "./stats";
 import { RETRY, drain_mark, interrupted, retried } from "./drain";
 import { check_head, valid_how, mbuf_free, chain_free } from "./mbuf";
 import {
-  mnext, mlen, mdata, mflags, set_len, set_data, set_next, pkt_add, copy_pkthdr, demote, leading_space,
+  mnext, mlen, mdata, mflags, mseq, set_len, set_data, set_next, pkt_add, copy_pkthdr, demote, leading_space,
   trailing_space,
 } from "./header";
 import { chain_length, chain_last, alloc_list } from "./chain";
@@ -65,13 +65,13 @@ function m_pullup_once(m: i32, n: i32, how: i32): i32 {
     return 0;
   }
   let hdr = (flags & M_PKTHDR) != 0;
-  let d0 = drain_mark();
+  let d0 = drain_mark(), s0 = mseq(h);
   let x = alloc_list(1, false, hdr, how, <i32>load<u16>(h, M_TYPE), load<u32>(h, M_OWNER));
   if (!x) {
     gcount(G_MPFAIL);
     return 0;
   }
-  let lost = interrupted(d0);
+  let lost = interrupted(d0, h, s0);
   if (lost) {
     chain_free(x);
     return lost;
@@ -115,10 +115,10 @@ function m_prepend_once(m: i32, len: i32, how: i32): i32 {
   }
   let hdr = (mflags(h) & M_PKTHDR) != 0;
   if (<u32>len > (hdr ? MHLEN : MLEN)) return EINVAL;
-  let d0 = drain_mark();
+  let d0 = drain_mark(), s0 = mseq(h);
   let x = alloc_list(1, false, hdr, how, <i32>load<u16>(h, M_TYPE), load<u32>(h, M_OWNER));
   if (!x) return 0;
-  let lost = interrupted(d0);
+  let lost = interrupted(d0, h, s0);
   if (lost) {
     chain_free(x);
     return lost;
@@ -238,12 +238,12 @@ function m_split_once(m: i32, len0: i32, how: i32): i32 {
     cum += l; p = x; x = mnext(x);
   }
   let t: usize;
-  let d0 = drain_mark();
+  let d0 = drain_mark(), s0 = mseq(h);
   if (!x) {
     // At the end: the tail is one empty mbuf.
     t = alloc_list(1, false, hdr, how, type, owner);
     if (!t) return 0;
-    let lost = interrupted(d0); if (lost) { chain_free(t); return lost; }
+    let lost = interrupted(d0, h, s0); if (lost) { chain_free(t); return lost; }
   } else {
     let r = at - cum;
     if (r == 0 && p) {
@@ -251,7 +251,7 @@ function m_split_once(m: i32, len0: i32, how: i32): i32 {
       if (hdr) {
         t = alloc_list(1, false, true, how, type, owner);
         if (!t) return 0;
-        let lost = interrupted(d0); if (lost) { chain_free(t); return lost; }
+        let lost = interrupted(d0, h, s0); if (lost) { chain_free(t); return lost; }
         set_next(p, 0);
         set_next(t, x);
       } else {
@@ -264,7 +264,7 @@ function m_split_once(m: i32, len0: i32, how: i32): i32 {
       let nt: u32 = (hdr && !ext && l - r > MHLEN) ? 2 : 1;
       t = alloc_list(nt, false, hdr, how, type, owner);
       if (!t) return 0;
-      let lost = interrupted(d0); if (lost) { chain_free(t); return lost; }
+      let lost = interrupted(d0, h, s0); if (lost) { chain_free(t); return lost; }
       let y = nt == 2 ? mnext(t) : t;
       if (ext) {
         share_ext(y, x, mdata(x) + r, l - r);

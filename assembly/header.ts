@@ -16,7 +16,7 @@
 // trailing space, and writes go to a private copy first (copy on write).
 
 import {
-  MSIZE, M_NEXT, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, M_HDR_SIZE, M_PKTHDR_SIZE,
+  MSIZE, M_NEXT, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, M_SEQ, M_HDR_SIZE, M_PKTHDR_SIZE,
   PH_LEN, PH_RCVIF, EXT_BUF, EXT_SIZE, M_EXT, M_PKTHDR, M_RDONLY, M_BCAST, M_MCAST, M_LINKED,
 } from "./constants";
 import { ref_ptr } from "./arena";
@@ -41,6 +41,9 @@ import { ref_ptr } from "./arena";
 /** m_type of `m`. */
 // @ts-ignore: decorator
 @inline export function mtype(m: usize): u16 { return load<u16>(m, M_TYPE); }
+/** Allocation sequence number of `m`: tells the mbuf apart from a later one at the same address. */
+// @ts-ignore: decorator
+@inline export function mseq(m: usize): u32 { return load<u32>(m, M_SEQ); }
 /** Sets m_len of `m`. */
 // @ts-ignore: decorator
 @inline export function set_len(m: usize, len: u32): void { store<i32>(m, <i32>len, M_LEN); }

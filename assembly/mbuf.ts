@@ -30,7 +30,8 @@ import {
 } from "./arena";
 import { zone_setup, zone_pop, zone_push, zone_alloc_slow } from "./zone";
 import { host_exhausted } from "./host";
-import { ext_ptr } from "./header";
+import { ext_ptr, mseq } from "./header";
+import { same_mbuf } from "./drain";
 import {
   packet_pop, packet_born, packet_failed, packet_park, packet_leave, packet_reclaim, packet_reclaimable, PKT_ORIGIN, PKT_EXT,
 } from "./packet";
@@ -319,27 +320,45 @@ export function m_gethdr(how: i32, type: i32): i32 {
 /**
  * m_clget: attaches a cluster to the empty mbuf `m`.
  * Returns `m`, 0 if no cluster could be had (counted) or a drain routine
- * freed `m` meanwhile, EBADHANDLE/EDOUBLEFREE for a bad handle, EBUSY inside a
- * chain or socket buffer, EINVAL if `m` already has external storage or holds data.
+ * freed `m` meanwhile (even if it allocated the address again),
+ * EBADHANDLE/EDOUBLEFREE for a bad handle, EBUSY inside a chain or socket
+ * buffer, EINVAL if `m` already has external storage or holds data (checked
+ * again after a drain routine ran).
  */
 export function m_clget(m: i32, how: i32): i32 {
-  // A head only: a cluster attached inside a socket buffer would escape its sb_mbcnt.
-  let e = check_head(<usize>m);
+  let e = clget_args(<usize>m, how);
   if (e) return e;
-  if (!valid_how(how)) return EINVAL;
-  let flags = load<u16>(<usize>m, M_FLAGS);
-  if ((flags & M_EXT) || load<i32>(<usize>m, M_LEN) != 0) return EINVAL;
+  let s0 = mseq(<usize>m);
   let c = cluster_alloc(how);
   if (!c) return 0;
   // A drain routine run by the host while the cluster was sought may have
-  // freed `m` itself: then the cluster goes back and the answer is NULL.
-  if (check_mbuf(<usize>m)) {
+  // freed `m` (the answer is then NULL, as for any freed `m`, even if it
+  // allocated the address again: drain.ts) or changed it (the answer is then
+  // what the checks say now). Either way the cluster goes back.
+  if (!same_mbuf(<usize>m, s0)) e = CLGET_LOST;
+  else e = clget_args(<usize>m, how);
+  if (e) {
     store<u32>(ref_ptr(c), 0);
     zone_push(clusterZone, c);
-    return 0;
+    return e == CLGET_LOST ? 0 : e;
   }
   ext_attach(<usize>m, c);
   return m;
+}
+
+/** m_clget's internal answer when `m` was freed meanwhile (never returned). */
+// @ts-ignore: decorator
+@inline const CLGET_LOST: i32 = -1;
+
+/** 0 if m_clget may attach a cluster to `m`: an empty head without one; else its error. */
+// @ts-ignore: decorator
+@inline function clget_args(m: usize, how: i32): i32 {
+  // A head only: a cluster attached inside a socket buffer would escape its sb_mbcnt.
+  let e = check_head(m);
+  if (e) return e;
+  if (!valid_how(how)) return EINVAL;
+  if ((load<u16>(m, M_FLAGS) & M_EXT) || load<i32>(m, M_LEN) != 0) return EINVAL;
+  return 0;
 }
 
 /**

@@ -35,7 +35,7 @@ import {
   clusterZone, check_mbuf, check_head, valid_how, m_get, mbuf_free, chain_free, hold_mbuf, unhold_mbuf,
 } from "./mbuf";
 import {
-  mnext, mlen, mdata, mflags, ext_ptr, set_next, set_nextpkt, is_writable, trailing_space,
+  mnext, mlen, mdata, mflags, mseq, ext_ptr, set_next, set_nextpkt, is_writable, trailing_space,
 } from "./header";
 import { chain_length, alloc_room } from "./chain";
 import { DXCHG, DXCHG_CAP } from "./chain_data";
@@ -284,14 +284,15 @@ export function sbappendrecord(so: i32, which: i32, m: i32): i32 {
  * buffer `which` of `so`, as sosend does: into the trailing space of the last
  * mbuf, then into new clusters (one small mbuf for a short rest), all or nothing.
  * Returns 1, 0 if the bytes exceed sbspace or buffers ran out (nothing done),
- * EINVAL for a bad socket, selector, length or how.
+ * EINVAL for a bad socket, selector, length or how, EDOUBLEFREE if a drain
+ * routine closed the socket meanwhile (even if it opened another at its address).
  */
 export function sb_write(so: i32, which: i32, len: i32, how: i32): i32 {
   let r = sb_write_once(so, which, len, how);
   return r != RETRY ? r : retried(sb_write_once(so, which, len, how));
 }
 
-/** One attempt of sb_write: RETRY if a drain routine ran during its allocations (it may have closed the socket). */
+/** One attempt of sb_write: RETRY or EDOUBLEFREE if a drain routine ran during its allocations (drain.ts). */
 function sb_write_once(so: i32, which: i32, len: i32, how: i32): i32 {
   let e = socket_error(<usize>so);
   if (e) return e;
@@ -307,10 +308,10 @@ function sb_write_once(so: i32, which: i32, len: i32, how: i32): i32 {
   let rem = n - k;
   let add: usize = 0;
   if (rem) {
-    let d0 = drain_mark();
+    let d0 = drain_mark(), s0 = mseq(<usize>so);
     add = alloc_room(rem, false, how, MT_DATA, gload(G_OWNER));
     if (!add) return 0;
-    let lost = interrupted(d0);
+    let lost = interrupted(d0, <usize>so, s0);
     if (lost) {
       chain_free(add);
       return lost;
