@@ -32,12 +32,18 @@ import {
   G_PAGE_META, G_REF_TABLE, G_SCRATCH, G_READY, G_PINNED,
 } from "./stats";
 
+/** Zone id of a page (0: on the free list or never carved). */
 // @ts-ignore: decorator
 @inline export const META_ZONE_MASK: u32 = 0xff;
+/** Items carved in the page: 8 bits, enough for a page of the smallest item (MBUFS_PER_PAGE = 16). */
 // @ts-ignore: decorator
 @inline export const META_CARVED_SHIFT: u32 = 8;
+/** The carved count's mask once shifted down. */
 // @ts-ignore: decorator
-@inline export const META_CARVED_MASK: u32 = 0xff << META_CARVED_SHIFT;
+@inline export const META_CARVED_MAX: u32 = 0xff;
+// @ts-ignore: decorator
+@inline export const META_CARVED_MASK: u32 = META_CARVED_MAX << META_CARVED_SHIFT;
+/** Scratch count (reclaim, audit), the top 16 bits. */
 // @ts-ignore: decorator
 @inline export const META_COUNT_SHIFT: u32 = 16;
 // @ts-ignore: decorator
@@ -128,6 +134,43 @@ function ensure_memory(end: usize): bool {
 @inline export function ref_ptr(addr: usize): usize {
   return refTable + (((addr - arenaBase) >> REF_SHIFT) << 2);
 }
+
+// === Walking the page table ===
+//
+// Every walk over a zone's pages reads the same way:
+//   for (let p = first_page(zone); p < top; p = next_page(p, zone)) {
+//     let meta = page_entry(p); … page_addr(p), meta_carved(meta) …
+//   }
+// Pages at or above `top` were never carved, so `top` ends every walk.
+
+/** Address of the page table entry of page `p` (by index). */
+// @ts-ignore: decorator
+@inline export function page_entry_ptr(p: u32): usize { return pageMeta + (<usize>p << 2); }
+/** The page table entry of page `p`. */
+// @ts-ignore: decorator
+@inline export function page_entry(p: u32): u32 { return load<u32>(page_entry_ptr(p)); }
+/** Address of page `p`. */
+// @ts-ignore: decorator
+@inline export function page_addr(p: u32): usize { return arenaBase + (<usize>p << PAGE_SHIFT); }
+/** Zone id of page table entry `meta`. */
+// @ts-ignore: decorator
+@inline export function meta_zone(meta: u32): u32 { return meta & META_ZONE_MASK; }
+/** Items carved in the page of entry `meta`. */
+// @ts-ignore: decorator
+@inline export function meta_carved(meta: u32): u32 { return (meta >> META_CARVED_SHIFT) & META_CARVED_MAX; }
+
+/** Index of the first page of zone `zone` at or after `p`, or `top` if none. */
+// @ts-ignore: decorator
+@inline function page_from(p: u32, zone: u32): u32 {
+  while (p < top && meta_zone(page_entry(p)) != zone) p++;
+  return p;
+}
+/** Index of the first page of zone `zone`, or `top` if none. */
+// @ts-ignore: decorator
+@inline export function first_page(zone: u32): u32 { return page_from(0, zone); }
+/** Index of the next page of zone `zone` after page `p`, or `top` if none. */
+// @ts-ignore: decorator
+@inline export function next_page(p: u32, zone: u32): u32 { return page_from(p + 1, zone); }
 
 /** Pages a zone could still take: the free list plus never-carved pages. */
 // @ts-ignore: decorator

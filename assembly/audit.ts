@@ -23,12 +23,13 @@ import {
   G_POISON_HITS, G_POISON_ADDR,
 } from "./stats";
 import {
-  arenaBase, top, maxPages, capPages, pageMeta, scratch, ref_ptr, free_page_head, free_page_count,
-  META_ZONE_MASK, META_CARVED_SHIFT, META_COUNT_SHIFT, REF_SHIFT,
+  arenaBase, top, maxPages, capPages, scratch, ref_ptr, free_page_head, free_page_count,
+  first_page, next_page, page_entry, page_addr, meta_zone, meta_carved, META_COUNT_SHIFT, REF_SHIFT,
 } from "./arena";
 import { zone_owns } from "./zone";
 import { poison_find, POISON } from "./poison";
-import { mbufZone, clusterZone, check_mbuf, ext_ptr, heldByOthers } from "./mbuf";
+import { mbufZone, clusterZone, check_mbuf, heldByOthers } from "./mbuf";
+import { ext_ptr } from "./header";
 import { packet_zone, PKT_CACHED_FLAGS, PKT_EXT, PKT_ORIGIN } from "./packet";
 import { audit_chains } from "./audit_chain";
 
@@ -130,11 +131,11 @@ function audit_pages(): u32 {
   if (mbufZone.total > mbufZone.limit) return report(A_LIMIT, ZONE_MBUF, mbufZone.limit, mbufZone.total);
   if (clusterZone.total > clusterZone.limit) return report(A_LIMIT, ZONE_CLUSTER, clusterZone.limit, clusterZone.total);
   let mPages: u32 = 0, cPages: u32 = 0, mItems: u32 = 0, cItems: u32 = 0, freePages: u32 = 0;
-  for (let p: u32 = 0; p < top; p++) {
-    let meta = load<u32>(pageMeta + (<usize>p << 2));
-    let zone = meta & META_ZONE_MASK;
-    let carved = (meta >> META_CARVED_SHIFT) & 0xff;
-    let addr = arenaBase + (<usize>p << PAGE_SHIFT);
+  for (let p: u32 = 0; p < top; p++) { // every page, free ones too
+    let meta = page_entry(p);
+    let zone = meta_zone(meta);
+    let carved = meta_carved(meta);
+    let addr = page_addr(p);
     if (meta >> META_COUNT_SHIFT) return report(A_PAGE_ENTRY, addr, 0, meta);
     if (zone == 0) {
       if (carved) return report(A_PAGE_ENTRY, addr, 0, meta);
@@ -164,7 +165,7 @@ function audit_pages(): u32 {
     if (n >= count) return report(A_ARENA_FREELIST, page, count, n + 1);
     let off = page - arenaBase;
     if (page < arenaBase || (off & ((1 << PAGE_SHIFT) - 1)) || (off >> PAGE_SHIFT) >= top
-      || load<u32>(pageMeta + ((off >> PAGE_SHIFT) << 2)) != 0)
+      || page_entry(<u32>(off >> PAGE_SHIFT)) != 0)
       return report(A_ARENA_FREELIST, page, 0, 1);
     n++;
     page = <usize>load<u32>(page);
@@ -185,11 +186,9 @@ function audit_mbufs(): u32 {
   let freeCount: u32 = 0, links: u32 = 0, marked: u32 = 0;
   let parked: u32 = 0, origin: u32 = 0;
   let clusterSize = clusterZone.itemSize;
-  for (let p: u32 = 0; p < top; p++) {
-    let meta = load<u32>(pageMeta + (<usize>p << 2));
-    if ((meta & META_ZONE_MASK) != ZONE_MBUF) continue;
-    let carved = (meta >> META_CARVED_SHIFT) & 0xff;
-    let page = arenaBase + (<usize>p << PAGE_SHIFT);
+  for (let p = first_page(ZONE_MBUF); p < top; p = next_page(p, ZONE_MBUF)) {
+    let carved = meta_carved(page_entry(p));
+    let page = page_addr(p);
     for (let i: u32 = 0; i < carved; i++) {
       let m = page + (<usize>i) * MSIZE;
       let type = <u32>load<u16>(m, M_TYPE);
@@ -255,11 +254,9 @@ function audit_mbufs(): u32 {
 function audit_clusters(): u32 {
   let freeCount: u32 = 0;
   let size = <usize>clusterZone.itemSize;
-  for (let p: u32 = 0; p < top; p++) {
-    let meta = load<u32>(pageMeta + (<usize>p << 2));
-    if ((meta & META_ZONE_MASK) != ZONE_CLUSTER) continue;
-    let carved = (meta >> META_CARVED_SHIFT) & 0xff;
-    let page = arenaBase + (<usize>p << PAGE_SHIFT);
+  for (let p = first_page(ZONE_CLUSTER); p < top; p = next_page(p, ZONE_CLUSTER)) {
+    let carved = meta_carved(page_entry(p));
+    let page = page_addr(p);
     for (let i: u32 = 0; i < carved; i++) {
       let c = page + (<usize>i) * size;
       let refs = load<u32>(ref_ptr(c));

@@ -6,12 +6,12 @@
 // is bounded by the number of mbufs, so a cycle is reported, never followed.
 
 import {
-  MSIZE, PAGE_SHIFT, M_TYPE, M_FLAGS, M_NEXTPKT, PH_LEN, M_PKTHDR, M_LINKED, M_SOCK, MT_FREE, ZONE_MBUF,
+  MSIZE, M_TYPE, M_FLAGS, M_NEXTPKT, PH_LEN, M_PKTHDR, M_LINKED, M_SOCK, MT_FREE, ZONE_MBUF,
 } from "./constants";
 import { gstore, G_AUDIT_CODE, G_AUDIT_ADDR, G_AUDIT_A, G_AUDIT_B } from "./stats";
-import { arenaBase, top, pageMeta, META_ZONE_MASK, META_CARVED_SHIFT } from "./arena";
+import { top, first_page, next_page, page_entry, page_addr, meta_carved } from "./arena";
 import { mbufZone, check_mbuf } from "./mbuf";
-import { mnext, mlen } from "./chain";
+import { mnext, mlen } from "./header";
 import {
   SO_MAGIC, SO_MAGIC_OFF, SO_PCB, SO_RCV, SO_SND, SB_MB, SB_LASTRECORD, SB_MBTAIL, SB_CC, SB_MBCNT, mbcnt_of,
 } from "./sockbuf";
@@ -63,11 +63,9 @@ function audit_sockbuf(so: usize, sb: usize): u32 {
 /** Visits every mbuf in use: packet-header lengths and sockets. Runs after the link checks. */
 export function audit_chains(): u32 {
   let bound = mbufZone.total;
-  for (let p: u32 = 0; p < top; p++) {
-    let meta = load<u32>(pageMeta + (<usize>p << 2));
-    if ((meta & META_ZONE_MASK) != ZONE_MBUF) continue;
-    let carved = (meta >> META_CARVED_SHIFT) & 0xff;
-    let page = arenaBase + (<usize>p << PAGE_SHIFT);
+  for (let p = first_page(ZONE_MBUF); p < top; p = next_page(p, ZONE_MBUF)) {
+    let carved = meta_carved(page_entry(p));
+    let page = page_addr(p);
     for (let i: u32 = 0; i < carved; i++) {
       let m = page + (<usize>i) * MSIZE;
       if (load<u16>(m, M_TYPE) == MT_FREE) continue;

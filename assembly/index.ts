@@ -3,11 +3,14 @@
 
 import {
   MSIZE, MLEN, MHLEN, PAGE_SIZE, M_HDR_SIZE, M_PKTHDR_SIZE, ZONE_SLOTS,
+  M_NEXT, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, M_OWNER, M_SEQ,
 } from "./constants";
 import { STATS, ZONE_BYTES, G_BYTES } from "./stats";
 import { XCHG, XCHG_CAP } from "./bulk";
-import { META_BYTES_PER_PAGE } from "./arena";
-import { DXCHG, DXCHG_CAP } from "./chain";
+import {
+  META_BYTES_PER_PAGE, META_ZONE_MASK, META_CARVED_SHIFT, META_CARVED_MAX, META_COUNT_SHIFT,
+} from "./arena";
+import { DXCHG, DXCHG_CAP } from "./chain_data";
 import { SB_MAX } from "./sockbuf";
 
 export {
@@ -18,12 +21,13 @@ export { m_get_bulk, m_freem_bulk, bulk_index } from "./bulk";
 export { mb_audit } from "./audit";
 export { mb_grow, mb_reclaim, mb_set_limit, mb_set_wall } from "./manage";
 
-// Chains (chain.ts)
+// Chains (chain_data.ts, chain_copy.ts, chain_edit.ts)
 export {
-  m_length, m_copydata, m_prepare, m_copyback, m_append, m_copym, m_copypacket, m_dup, m_defrag,
-  m_pullup, m_prepend, m_adj, m_cat, m_split, m_getptr, m_aux, m_segments, m_mtod,
+  m_length, m_copydata, m_prepare, m_copyback, m_append, m_getptr, m_aux, m_segments, m_mtod,
   m_leadingspace, m_trailingspace, m_writable,
-} from "./chain";
+} from "./chain_data";
+export { m_copym, m_copypacket, m_dup, m_defrag } from "./chain_copy";
+export { m_pullup, m_prepend, m_adj, m_cat, m_split } from "./chain_edit";
 /** Address of the data exchange area (bytes for copydata/copyback, pairs for m_segments). */
 export const MB_DXCHG: i32 = <i32>DXCHG;
 /** Bytes the data exchange area holds. */
@@ -60,9 +64,43 @@ export const MB_XCHG: i32 = <i32>XCHG;
 export const MB_XCHG_CAP: i32 = XCHG_CAP;
 /** Metadata bytes per arena page. */
 export const MB_META_PER_PAGE: i32 = META_BYTES_PER_PAGE;
+/** Bytes of an mbuf. */
 export const MB_MSIZE: i32 = MSIZE;
+/** Data bytes of an mbuf without a packet header. */
 export const MB_MLEN: i32 = MLEN;
+/** Data bytes of an mbuf with a packet header. */
 export const MB_MHLEN: i32 = MHLEN;
+/** Bytes of an arena page. */
 export const MB_PAGE_SIZE: i32 = PAGE_SIZE;
+/** Size of m_hdr. */
 export const MB_HDR_SIZE: i32 = M_HDR_SIZE;
+/** Size of m_hdr plus pkthdr. */
 export const MB_PKTHDR_SIZE: i32 = M_PKTHDR_SIZE;
+
+// The mbuf header (constants.ts), whose offsets the host restates.
+/** Offset of m_next. */
+export const MB_M_NEXT: i32 = M_NEXT;
+/** Offset of m_nextpkt. */
+export const MB_M_NEXTPKT: i32 = M_NEXTPKT;
+/** Offset of m_data. */
+export const MB_M_DATA: i32 = M_DATA;
+/** Offset of m_len. */
+export const MB_M_LEN: i32 = M_LEN;
+/** Offset of m_type (u16). */
+export const MB_M_TYPE: i32 = M_TYPE;
+/** Offset of m_flags (u16). */
+export const MB_M_FLAGS: i32 = M_FLAGS;
+/** Offset of the owner tag. */
+export const MB_M_OWNER: i32 = M_OWNER;
+/** Offset of the allocation sequence number. */
+export const MB_M_SEQ: i32 = M_SEQ;
+
+// A page table entry (arena.ts), which the host decodes.
+/** Zone id bits of an entry. */
+export const MB_META_ZONE_MASK: i32 = META_ZONE_MASK;
+/** Shift of the carved-items count. */
+export const MB_META_CARVED_SHIFT: i32 = META_CARVED_SHIFT;
+/** Mask of the carved-items count once shifted down. */
+export const MB_META_CARVED_MAX: i32 = META_CARVED_MAX;
+/** Shift of the scratch count (zero between calls). */
+export const MB_META_COUNT_SHIFT: i32 = META_COUNT_SHIFT;

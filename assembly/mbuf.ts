@@ -14,7 +14,7 @@
 // delayed (M_WAITOK: the host will wait).
 
 import {
-  MSIZE_SHIFT, MSIZE_MASK, PAGE_MASK, MCLSHIFT_MIN, MCLSHIFT_MAX,
+  MSIZE_SHIFT, MSIZE_MASK, PAGE_SHIFT, PAGE_MASK, MCLSHIFT_MIN, MCLSHIFT_MAX,
   M_NEXT, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, M_OWNER, M_SEQ, M_SPARE,
   M_HDR_SIZE, M_PKTHDR_SIZE, PH_LEN, PH_RCVIF, EXT_BUF, EXT_SIZE,
   M_EXT, M_PKTHDR, M_LINKED, M_USER_FLAGS, MT_FREE, MT_NTYPES,
@@ -26,11 +26,12 @@ import {
   G_RESV_DENIED, G_DRAINS, G_READY,
 } from "./stats";
 import {
-  arena_init, arenaBase, top, meta_ptr, ref_ptr, pages_available,
-  META_ZONE_MASK, META_CARVED_SHIFT,
+  arena_init, arenaBase, top, meta_ptr, ref_ptr, pages_available, meta_zone, meta_carved,
 } from "./arena";
 import { zone_setup, zone_pop, zone_push, zone_alloc_slow } from "./zone";
 import { host_exhausted } from "./host";
+import { ext_ptr, mseq } from "./header";
+import { same_mbuf } from "./drain";
 import {
   packet_pop, packet_born, packet_failed, packet_park, packet_leave, packet_reclaim, packet_reclaimable, PKT_ORIGIN, PKT_EXT,
 } from "./packet";
@@ -74,10 +75,10 @@ export function mb_init(thewall: u32, clshift: u32, nmbufs: u32, nmbclusters: u3
 // @ts-ignore: decorator
 @inline export function check_mbuf(m: usize): i32 {
   let off = m - arenaBase;
-  if (m < arenaBase || off >= (<usize>top << 12) || (m & MSIZE_MASK)) return EBADHANDLE;
+  if (m < arenaBase || off >= (<usize>top << PAGE_SHIFT) || (m & MSIZE_MASK)) return EBADHANDLE;
   let meta = load<u32>(meta_ptr(m));
-  if ((meta & META_ZONE_MASK) != ZONE_MBUF) return EBADHANDLE;
-  if (<u32>((off & PAGE_MASK) >> MSIZE_SHIFT) >= ((meta >> META_CARVED_SHIFT) & 0xff)) return EBADHANDLE;
+  if (meta_zone(meta) != ZONE_MBUF) return EBADHANDLE;
+  if (<u32>((off & PAGE_MASK) >> MSIZE_SHIFT) >= meta_carved(meta)) return EBADHANDLE;
   if (load<u16>(m, M_TYPE) == MT_FREE) return EDOUBLEFREE;
   return 0;
 }
@@ -101,14 +102,6 @@ export function mb_init(thewall: u32, clshift: u32, nmbufs: u32, nmbclusters: u3
 // @ts-ignore: decorator
 @inline export function valid_type(type: i32): bool {
   return <u32>(type - 1) < MT_NTYPES - 1;
-}
-
-// === Header access ===
-
-/** Address of the external-storage descriptor of `m` (after pkthdr if any). */
-// @ts-ignore: decorator
-@inline export function ext_ptr(m: usize, flags: u16): usize {
-  return m + ((flags & M_PKTHDR) ? M_PKTHDR_SIZE : M_HDR_SIZE);
 }
 
 /** Address of a census slot. */
@@ -327,27 +320,45 @@ export function m_gethdr(how: i32, type: i32): i32 {
 /**
  * m_clget: attaches a cluster to the empty mbuf `m`.
  * Returns `m`, 0 if no cluster could be had (counted) or a drain routine
- * freed `m` meanwhile, EBADHANDLE/EDOUBLEFREE for a bad handle, EBUSY inside a
- * chain or socket buffer, EINVAL if `m` already has external storage or holds data.
+ * freed `m` meanwhile (even if it allocated the address again),
+ * EBADHANDLE/EDOUBLEFREE for a bad handle, EBUSY inside a chain or socket
+ * buffer, EINVAL if `m` already has external storage or holds data (checked
+ * again after a drain routine ran).
  */
 export function m_clget(m: i32, how: i32): i32 {
-  // A head only: a cluster attached inside a socket buffer would escape its sb_mbcnt.
-  let e = check_head(<usize>m);
+  let e = clget_args(<usize>m, how);
   if (e) return e;
-  if (!valid_how(how)) return EINVAL;
-  let flags = load<u16>(<usize>m, M_FLAGS);
-  if ((flags & M_EXT) || load<i32>(<usize>m, M_LEN) != 0) return EINVAL;
+  let s0 = mseq(<usize>m);
   let c = cluster_alloc(how);
   if (!c) return 0;
   // A drain routine run by the host while the cluster was sought may have
-  // freed `m` itself: then the cluster goes back and the answer is NULL.
-  if (check_mbuf(<usize>m)) {
+  // freed `m` (the answer is then NULL, as for any freed `m`, even if it
+  // allocated the address again: drain.ts) or changed it (the answer is then
+  // what the checks say now). Either way the cluster goes back.
+  if (!same_mbuf(<usize>m, s0)) e = CLGET_LOST;
+  else e = clget_args(<usize>m, how);
+  if (e) {
     store<u32>(ref_ptr(c), 0);
     zone_push(clusterZone, c);
-    return 0;
+    return e == CLGET_LOST ? 0 : e;
   }
   ext_attach(<usize>m, c);
   return m;
+}
+
+/** m_clget's internal answer when `m` was freed meanwhile (never returned). */
+// @ts-ignore: decorator
+@inline const CLGET_LOST: i32 = -1;
+
+/** 0 if m_clget may attach a cluster to `m`: an empty head without one; else its error. */
+// @ts-ignore: decorator
+@inline function clget_args(m: usize, how: i32): i32 {
+  // A head only: a cluster attached inside a socket buffer would escape its sb_mbcnt.
+  let e = check_head(m);
+  if (e) return e;
+  if (!valid_how(how)) return EINVAL;
+  if ((load<u16>(m, M_FLAGS) & M_EXT) || load<i32>(m, M_LEN) != 0) return EINVAL;
+  return 0;
 }
 
 /**
@@ -423,7 +434,8 @@ export function m_freem(m: i32): i32 {
 }
 
 /**
- * Frees the chain headed by the valid head `m`. The walk is bounded by the
+ * Frees the chain headed by `m` (0: nothing), a valid head or a private list
+ * an operation took. The one chain walk that frees: it is bounded by the
  * mbufs in use, so a cycle made by a stray write cannot loop forever; the
  * debug build also stops at a successor that is not an mbuf in use (the
  * audit then reports the stranded links) instead of freeing it twice.
@@ -514,13 +526,4 @@ export function hold_mbuf(m: usize): void {
 export function unhold_mbuf(m: usize): void {
   store<u16>(m, load<u16>(m, M_FLAGS) & ~M_LINKED, M_FLAGS);
   heldByOthers--;
-}
-
-/** Sets m_next of `m` to `n` (0 to cut), keeping M_LINKED right on both ends. */
-// @ts-ignore: decorator
-@inline export function set_next(m: usize, n: usize): void {
-  let old = <usize>load<u32>(m, M_NEXT);
-  if (old) store<u16>(old, load<u16>(old, M_FLAGS) & ~M_LINKED, M_FLAGS);
-  if (n) store<u16>(n, load<u16>(n, M_FLAGS) | M_LINKED, M_FLAGS);
-  store<u32>(m, <u32>n, M_NEXT);
 }

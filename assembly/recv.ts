@@ -18,7 +18,9 @@
 
 import { M_LEN, M_FLAGS, M_PKTHDR, PH_LEN, ERANGE } from "./constants";
 import { check_head } from "./mbuf";
-import { chain_last, trailing_space, mdata, mlen, m_aux_set } from "./chain";
+import { trailing_space, mdata, mlen } from "./header";
+import { chain_last } from "./chain";
+import { m_aux_set } from "./chain_data";
 
 /**
  * The address of the trailing space of the last mbuf of the chain of head `m`;

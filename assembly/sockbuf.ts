@@ -27,17 +27,19 @@
 // └───────┴─────────────┴──────────┴───────┴────────┴────────┴────────┴───────┴──────┴──────┘
 
 import {
-  MSIZE, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, M_EXT, M_EOR, M_LINKED, M_SOCK, M_HDR_SIZE, EXT_SIZE,
+  MSIZE, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, M_EXT, M_EOR, M_SOCK, M_HDR_SIZE, EXT_SIZE,
   M_PKTHDR, PH_LEN,
   MT_SOCKET, MT_PCB, MT_DATA, MLEN, EINVAL, ERANGE,
 } from "./constants";
 import {
-  clusterZone, check_mbuf, check_head, valid_how, ext_ptr, m_get, mbuf_free, set_next, hold_mbuf, unhold_mbuf,
+  clusterZone, check_mbuf, check_head, valid_how, m_get, mbuf_free, chain_free, hold_mbuf, unhold_mbuf,
 } from "./mbuf";
 import {
-  DXCHG, DXCHG_CAP, mnext, mlen, mdata, mflags, chain_length, chain_free, is_writable, trailing_space,
-  alloc_list, drain_mark, RETRY, demote,
-} from "./chain";
+  mnext, mlen, mdata, mflags, mseq, ext_ptr, set_next, set_nextpkt, is_writable, trailing_space, demote,
+} from "./header";
+import { chain_length, alloc_room } from "./chain";
+import { DXCHG, DXCHG_CAP } from "./chain_data";
+import { RETRY, drain_mark, interrupted, retried } from "./drain";
 import { gload, G_OWNER } from "./stats";
 
 /** First mbuf of the first record (held), 0 if empty. */
@@ -115,6 +117,14 @@ import { gload, G_OWNER } from "./stats";
   return check_mbuf(so) == 0 && (mflags(so) & M_SOCK) != 0 && load<u32>(so, SO_MAGIC_OFF) == SO_MAGIC;
 }
 
+/** 0 if `so` is an open socket; else the handle's error, or EINVAL for an mbuf that is no socket. */
+// @ts-ignore: decorator
+@inline function socket_error(so: usize): i32 {
+  if (is_socket(so)) return 0;
+  let e = check_mbuf(so);
+  return e ? e : EINVAL;
+}
+
 /** Address of socket buffer `which` of a valid socket, or 0 if `which` is bad. */
 // @ts-ignore: decorator
 @inline function sb_of(so: usize, which: i32): usize {
@@ -158,14 +168,6 @@ function sb_setmb(sb: usize, m: usize): void {
   if (old) unhold_mbuf(old);
   if (m) hold_mbuf(m);
   sbset(sb, SB_MB, <u32>m);
-}
-
-/** Sets m_nextpkt of `m` to `n`, keeping M_LINKED right on both ends. */
-function set_nextpkt(m: usize, n: usize): void {
-  let old = <usize>load<u32>(m, M_NEXTPKT);
-  if (old) store<u16>(old, load<u16>(old, M_FLAGS) & ~M_LINKED, M_FLAGS);
-  if (n) store<u16>(n, load<u16>(n, M_FLAGS) | M_LINKED, M_FLAGS);
-  store<u32>(m, <u32>n, M_NEXTPKT);
 }
 
 /** sbspace: room left, min(hiwat - cc, mbmax - mbcnt), never negative. */
@@ -241,10 +243,11 @@ function appendrecord(sb: usize, m0: usize): void {
 
 /** Checks a socket, a socket-buffer selector and a chain to append; returns the sockbuf address or an error. */
 function append_args(so: i32, which: i32, m: i32): i32 {
-  if (!is_socket(<usize>so)) return check_mbuf(<usize>so) ? check_mbuf(<usize>so) : EINVAL;
+  let e = socket_error(<usize>so);
+  if (e) return e;
   let sb = sb_of(<usize>so, which);
   if (!sb) return EINVAL;
-  let e = check_head(<usize>m);
+  e = check_head(<usize>m);
   if (e) return e;
   return <i32>sb;
 }
@@ -282,17 +285,18 @@ export function sbappendrecord(so: i32, which: i32, m: i32): i32 {
  * buffer `which` of `so`, as sosend does: into the trailing space of the last
  * mbuf, then into new clusters (one small mbuf for a short rest), all or nothing.
  * Returns 1, 0 if the bytes exceed sbspace or buffers ran out (nothing done),
- * EINVAL for a bad socket, selector, length or how.
+ * EINVAL for a bad socket, selector, length or how, EDOUBLEFREE if a drain
+ * routine closed the socket meanwhile (even if it opened another at its address).
  */
 export function sb_write(so: i32, which: i32, len: i32, how: i32): i32 {
   let r = sb_write_once(so, which, len, how);
-  if (r == RETRY) r = sb_write_once(so, which, len, how);
-  return r == RETRY ? 0 : r;
+  return r != RETRY ? r : retried(sb_write_once(so, which, len, how));
 }
 
-/** One attempt of sb_write: RETRY if a drain routine ran during its allocations (it may have closed the socket). */
+/** One attempt of sb_write: RETRY or EDOUBLEFREE if a drain routine ran during its allocations (drain.ts). */
 function sb_write_once(so: i32, which: i32, len: i32, how: i32): i32 {
-  if (!is_socket(<usize>so)) return check_mbuf(<usize>so) ? check_mbuf(<usize>so) : EINVAL;
+  let e = socket_error(<usize>so);
+  if (e) return e;
   let sb = sb_of(<usize>so, which);
   if (!sb || !valid_how(how)) return EINVAL;
   if (len < 0 || <u32>len > DXCHG_CAP) return EINVAL;
@@ -305,25 +309,14 @@ function sb_write_once(so: i32, which: i32, len: i32, how: i32): i32 {
   let rem = n - k;
   let add: usize = 0;
   if (rem) {
-    let cl = clusterZone.itemSize;
-    let nc = rem / cl, r = rem % cl, nm: u32 = 0;
-    if (r > MLEN) nc++; else if (r) nm = 1;
-    let owner = gload(G_OWNER);
-    let cls: usize = 0, pl: usize = 0;
-    let d0 = drain_mark();
-    if (nc) { cls = alloc_list(nc, true, false, how, MT_DATA, owner); if (!cls) return 0; }
-    if (nm) { pl = alloc_list(nm, false, false, how, MT_DATA, owner); if (!pl) { chain_free(cls); return 0; } }
-    if (drain_mark() != d0) {
-      chain_free(cls);
-      chain_free(pl);
-      return RETRY;
+    let d0 = drain_mark(), s0 = mseq(<usize>so);
+    add = alloc_room(rem, false, how, MT_DATA, gload(G_OWNER));
+    if (!add) return 0;
+    let lost = interrupted(d0, <usize>so, s0);
+    if (lost) {
+      chain_free(add);
+      return lost;
     }
-    if (cls && pl) {
-      let last = cls;
-      while (mnext(last)) last = mnext(last);
-      set_next(last, pl);
-    }
-    add = cls ? cls : pl;
   }
   let src = DXCHG;
   if (k) {
@@ -481,7 +474,8 @@ function flush(sb: usize): void {
 
 /** Checks a socket and selector; returns the sockbuf address, or EINVAL / a handle error. */
 function sb_arg(so: i32, which: i32): i32 {
-  if (!is_socket(<usize>so)) return check_mbuf(<usize>so) ? check_mbuf(<usize>so) : EINVAL;
+  let e = socket_error(<usize>so);
+  if (e) return e;
   let sb = sb_of(<usize>so, which);
   return sb ? <i32>sb : EINVAL;
 }
@@ -564,7 +558,8 @@ export function so_sockbuf(so: i32, which: i32): i32 {
 
 /** The PCB mbuf of `so`, 0 if none, or EINVAL / a handle error. */
 export function so_pcb(so: i32): i32 {
-  if (!is_socket(<usize>so)) return check_mbuf(<usize>so) ? check_mbuf(<usize>so) : EINVAL;
+  let e = socket_error(<usize>so);
+  if (e) return e;
   return <i32>load<u32>(<usize>so, SO_PCB);
 }
 
@@ -610,7 +605,8 @@ export function socreate(how: i32, flags: i32): i32 {
  * Returns 0, EINVAL if `so` is not an open socket, or a handle error.
  */
 export function soclose(so: i32): i32 {
-  if (!is_socket(<usize>so)) return check_mbuf(<usize>so) ? check_mbuf(<usize>so) : EINVAL;
+  let e = socket_error(<usize>so);
+  if (e) return e;
   let s = <usize>so;
   sbrelease(so, SO_WHICH_RCV);
   sbrelease(so, SO_WHICH_SND);

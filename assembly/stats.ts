@@ -17,7 +17,7 @@ import { MT_NTYPES, ZONE_SLOTS } from "./constants";
 // │ freeHead │ itemSize │ itemShift │ perPage  │  limit  │ total  │ free  │ peak  │
 // ├──────────┼──────────┼───────────┼──────────┼─────────┴────────┴───────┴───────┤
 // │  pages   │  grows   │    id     │  (pad)   │ 48: allocs frees denied delayed    │
-// │          │          │           │          │     (f64 each), 80: spare f64 x2   │
+// │    32    │    36    │    40     │    44    │ 80: pagesIn pagesOut (f64 each)    │
 // └──────────┴──────────┴───────────┴──────────┴────────────────────────────────────┘
 @unmanaged export class Zone {
   /** First free item (intrusive singly linked freelist through word 0), 0 if none. */

@@ -13,8 +13,8 @@ import { PAGE_SHIFT, PAGE_SIZE, PAGE_MASK } from "./constants";
 import { poison_fill, poison_check, poison_hit } from "./poison";
 import { Zone } from "./stats";
 import {
-  arenaBase, top, pageMeta, page_take, page_give, meta_ptr,
-  META_ZONE_MASK, META_CARVED_SHIFT, META_COUNT_SHIFT, META_COUNT_MASK,
+  arenaBase, top, page_take, page_give, meta_ptr, first_page, next_page, page_entry, page_entry_ptr, page_addr,
+  meta_zone, meta_carved, META_COUNT_SHIFT, META_COUNT_MASK,
 } from "./arena";
 
 /** Sets up zone `z` for items of 2^shift bytes, at most `limit` of them. */
@@ -119,11 +119,10 @@ export function zone_reclaim(z: Zone, keep: u32, maxPages: u32): u32 {
   // 2. Choose fully free pages; mark them with a count of 0xffff, clear the others.
   let released: u32 = 0;
   let freeLeft = z.free;
-  for (let p: u32 = 0; p < top; p++) {
-    let mp = pageMeta + (<usize>p << 2);
+  for (let p = first_page(id); p < top; p = next_page(p, id)) {
+    let mp = page_entry_ptr(p);
     let meta = load<u32>(mp);
-    if ((meta & META_ZONE_MASK) != id) continue;
-    let carved = (meta >> META_CARVED_SHIFT) & 0xff;
+    let carved = meta_carved(meta);
     let count = meta >> META_COUNT_SHIFT;
     meta &= ~META_COUNT_MASK;
     if (count == carved && released < maxPages && freeLeft >= carved + keep) {
@@ -149,16 +148,15 @@ export function zone_reclaim(z: Zone, keep: u32, maxPages: u32): u32 {
     bound--;
   }
   // 4. Give the marked pages back.
-  for (let p: u32 = 0; p < top; p++) {
-    let mp = pageMeta + (<usize>p << 2);
-    let meta = load<u32>(mp);
-    if ((meta & META_ZONE_MASK) != id || (meta & META_COUNT_MASK) != META_COUNT_MASK) continue;
-    let carved = (meta >> META_CARVED_SHIFT) & 0xff;
+  for (let p = first_page(id); p < top; p = next_page(p, id)) {
+    let meta = page_entry(p);
+    if ((meta & META_COUNT_MASK) != META_COUNT_MASK) continue;
+    let carved = meta_carved(meta);
     z.free -= carved;
     z.total -= carved;
     z.pages--;
     z.pagesOut += 1.0;
-    page_give(arenaBase + (<usize>p << PAGE_SHIFT));
+    page_give(page_addr(p));
   }
   return released;
 }
@@ -170,6 +168,6 @@ export function zone_reclaim(z: Zone, keep: u32, maxPages: u32): u32 {
   if (addr < arenaBase || off >= (<usize>top << PAGE_SHIFT)) return false;
   if (off & ((<usize>z.itemSize) - 1)) return false;
   let meta = load<u32>(meta_ptr(addr));
-  if ((meta & META_ZONE_MASK) != z.id) return false;
-  return <u32>((off & PAGE_MASK) >> z.itemShift) < ((meta >> META_CARVED_SHIFT) & 0xff);
+  if (meta_zone(meta) != z.id) return false;
+  return <u32>((off & PAGE_MASK) >> z.itemShift) < meta_carved(meta);
 }

@@ -33,7 +33,7 @@ export interface CoreExports {
   mb_packet_drain(n: number): number;
   mb_set_limit(zone: number, limit: number): number;
   mb_set_wall(pages: number): number;
-  // Chains (assembly/chain.ts)
+  // Chains (assembly/chain_data.ts, chain_copy.ts, chain_edit.ts)
   m_length(m: number): number;
   m_copydata(m: number, off: number, len: number, dst: number): number;
   m_prepare(m: number, off: number, len: number, how: number): number;
@@ -84,6 +84,26 @@ export interface CoreExports {
   readonly MB_XCHG: G;
   readonly MB_XCHG_CAP: G;
   readonly MB_META_PER_PAGE: G;
+  readonly MB_MSIZE: G;
+  readonly MB_MLEN: G;
+  readonly MB_MHLEN: G;
+  readonly MB_PAGE_SIZE: G;
+  readonly MB_HDR_SIZE: G;
+  readonly MB_PKTHDR_SIZE: G;
+  // mbuf header offsets (the host's H in layout.ts)
+  readonly MB_M_NEXT: G;
+  readonly MB_M_NEXTPKT: G;
+  readonly MB_M_DATA: G;
+  readonly MB_M_LEN: G;
+  readonly MB_M_TYPE: G;
+  readonly MB_M_FLAGS: G;
+  readonly MB_M_OWNER: G;
+  readonly MB_M_SEQ: G;
+  // Page table entry (the host's PAGE_META in layout.ts; carvedMask is MB_META_CARVED_MAX)
+  readonly MB_META_ZONE_MASK: G;
+  readonly MB_META_CARVED_SHIFT: G;
+  readonly MB_META_CARVED_MAX: G;
+  readonly MB_META_COUNT_SHIFT: G;
 }
 
 /** mb_init flags. */

@@ -33,5 +33,8 @@ export const H = {
   next: 0, nextpkt: 4, data: 8, len: 12, type: 16 /* u16 */, flags: 18 /* u16 */, owner: 20, seq: 24,
 } as const;
 
+/** Where an mbuf's external-storage descriptor (ext_buf, then ext_size) starts: after m_hdr, or after the packet header. */
+export const EXT_AT = { plain: 32, pkthdr: 40 } as const;
+
 /** A page table entry (assembly/arena.ts): zone id | items carved << 8 | scratch << 16. */
 export const PAGE_META = { zoneMask: 0xff, carvedShift: 8, carvedMask: 0xff } as const;

@@ -5,7 +5,7 @@
 import { Pool, type PoolOptions } from "../pool.js";
 import { VirtualClock } from "../clock.js";
 import { MbufError } from "../errors.js";
-import { GL } from "../core/layout.js";
+import { GL, H, EXT_AT } from "../core/layout.js";
 import { M_PKTHDR } from "../constants.js";
 import { HANDLE_NAME, isTag, type Encoded } from "./values.js";
 import { patternBytes } from "./model.js";
@@ -76,7 +76,7 @@ export class Run {
     const addr = this.addressOf(name);
     if (this.byAddr.has(addr)) return true;
     const u16 = new Uint16Array(this.pool.buffer);
-    return addr + 18 <= this.pool.buffer.byteLength && u16[(addr + 16) >>> 1] !== 0;
+    return addr + H.flags <= this.pool.buffer.byteLength && u16[(addr + H.type) >>> 1] !== 0;
   }
 
   /** The JS value a trace value stands for. */
@@ -106,16 +106,16 @@ export class Run {
       case "plus": return this.addressOf(String(v.h)) + Number(v.d);
       case "cluster": {
         const m = this.addressOf(String(v.h));
-        const flags = new Uint16Array(this.pool.buffer)[(m + 18) >>> 1];
-        return u32[(m + ((flags & M_PKTHDR) ? 40 : 32)) >>> 2];
+        const flags = new Uint16Array(this.pool.buffer)[(m + H.flags) >>> 1];
+        return u32[(m + ((flags & M_PKTHDR) ? EXT_AT.pkthdr : EXT_AT.plain)) >>> 2];
       }
       case "len": {
         // Sum of m_len over the chain, bounded by the mbufs in use.
         const i32 = new Int32Array(this.pool.buffer);
         let n = this.addressOf(String(v.h)), len = 0;
         for (let bound = this.pool.stats().mbufs.current; n && bound > 0; bound--) {
-          len += i32[(n + 12) >>> 2];
-          n = u32[n >>> 2];
+          len += i32[(n + H.len) >>> 2];
+          n = u32[(n + H.next) >>> 2];
         }
         return len + Number(v.d);
       }

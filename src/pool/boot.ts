@@ -14,7 +14,7 @@
 
 import { instantiateCore, type Build, type CoreImports } from "../core/module.js";
 import { type CoreExports, INIT_PINNED, INIT_MBUF_GROWS, INIT_CLUSTER_GROWS } from "../core/exports.js";
-import { Z, GL, H } from "../core/layout.js";
+import { Z, GL, H, PAGE_META, EXT_AT } from "../core/layout.js";
 import { MbufError, coreError } from "../errors.js";
 import { THEWALL_MAX, type Profile, type Layout } from "../tunables/profiles.js";
 import { ZONE_MBUF, ZONE_CLUSTER, PAGE_SIZE, MSIZE, MLEN, MHLEN } from "../constants.js";
@@ -96,28 +96,31 @@ export function bootCore(req: BootRequest): BootedCore {
  * built from other sources fails here, loudly, instead of being misread.
  */
 function checkLayout(ex: CoreExports): void {
-  const facts: Array<[string, number]> = [
-    ["MB_ZONE_BYTES", Z.BYTES],
-    ["MB_GLOBAL_BYTES", GL.BYTES],
-    ["MB_META_PER_PAGE", META_PER_PAGE],
-    ["MB_MSIZE", MSIZE],
-    ["MB_MLEN", MLEN],
-    ["MB_MHLEN", MHLEN],
-    ["MB_PAGE_SIZE", PAGE_SIZE],
-    ["MB_M_NEXT", H.next],
-    ["MB_M_NEXTPKT", H.nextpkt],
-    ["MB_M_DATA", H.data],
-    ["MB_M_LEN", H.len],
-    ["MB_M_TYPE", H.type],
-    ["MB_M_FLAGS", H.flags],
-    ["MB_M_OWNER", H.owner],
-    ["MB_M_SEQ", H.seq],
+  const facts: Array<[string, { value: number }, number]> = [
+    ["MB_ZONE_BYTES", ex.MB_ZONE_BYTES, Z.BYTES],
+    ["MB_GLOBAL_BYTES", ex.MB_GLOBAL_BYTES, GL.BYTES],
+    ["MB_META_PER_PAGE", ex.MB_META_PER_PAGE, META_PER_PAGE],
+    ["MB_MSIZE", ex.MB_MSIZE, MSIZE],
+    ["MB_MLEN", ex.MB_MLEN, MLEN],
+    ["MB_MHLEN", ex.MB_MHLEN, MHLEN],
+    ["MB_PAGE_SIZE", ex.MB_PAGE_SIZE, PAGE_SIZE],
+    ["MB_HDR_SIZE", ex.MB_HDR_SIZE, EXT_AT.plain], // == MSIZE - MLEN: the data area follows the header
+    ["MB_PKTHDR_SIZE", ex.MB_PKTHDR_SIZE, EXT_AT.pkthdr], // == MSIZE - MHLEN
+    ["MB_M_NEXT", ex.MB_M_NEXT, H.next],
+    ["MB_M_NEXTPKT", ex.MB_M_NEXTPKT, H.nextpkt],
+    ["MB_M_DATA", ex.MB_M_DATA, H.data],
+    ["MB_M_LEN", ex.MB_M_LEN, H.len],
+    ["MB_M_TYPE", ex.MB_M_TYPE, H.type],
+    ["MB_M_FLAGS", ex.MB_M_FLAGS, H.flags],
+    ["MB_M_OWNER", ex.MB_M_OWNER, H.owner],
+    ["MB_M_SEQ", ex.MB_M_SEQ, H.seq],
+    ["MB_META_ZONE_MASK", ex.MB_META_ZONE_MASK, PAGE_META.zoneMask],
+    ["MB_META_CARVED_SHIFT", ex.MB_META_CARVED_SHIFT, PAGE_META.carvedShift],
+    ["MB_META_CARVED_MAX", ex.MB_META_CARVED_MAX, PAGE_META.carvedMask], // the host's mask is applied after the shift
   ];
-  const globals = ex as unknown as Record<string, { value: number } | undefined>;
-  for (const [name, want] of facts) {
-    const g = globals[name];
-    if (g !== undefined && g.value !== want) {
-      throw new Error(`mbufpool: the core's ${name} is ${g.value}, the host expects ${want} (rebuild with \`npm run build\`)`);
+  for (const [name, g, want] of facts) {
+    if (g === undefined || g.value !== want) {
+      throw new Error(`mbufpool: the core's ${name} is ${g?.value}, the host expects ${want} (rebuild with \`npm run build\`)`);
     }
   }
 }

@@ -9,10 +9,11 @@
 // chain (its bytes may move, be freed or be reused).
 
 import type { CoreExports } from "../core/exports.js";
+import { H } from "../core/layout.js";
 import { MbufError, coreError, describeValue } from "../errors.js";
 
-/** Where the core's m_len lives in an mbuf header (assembly/constants.ts M_LEN). */
-const M_LEN_OFF = 12;
+/** Where the core's m_len lives in an mbuf header (checked against the core at boot). */
+const M_LEN_OFF = H.len;
 
 /** The data exchange area, re-viewed whenever memory grows. */
 export class DataExchange {
