@@ -713,15 +713,18 @@ export class Pool extends PoolSockets {
    * rule (boot-time tunables are read-only; FreeBSD's kern.ipc.nmb* may only be raised), the
    * rules of the others (cluster limits may not exceed nmbufs), and the arena (thewall up to
    * maxThewall, never below what is already carved). Then zone limits, thewall, the reserve and
-   * the flag change in the core, and waiters are served.
+   * the flag change in the core, and waiters are served. A write that changed something is a
+   * `tunable` event ({ name, old, new, by, at }) and a line to the logger.
    * @param name the system's name or a short alias.
+   * @param by who writes (for the event and the log; "the application" by default).
    * @returns the value; for a write, the change (old and new value).
    * @throws MbufError ETUNABLE naming the tunable, the value and the rule (nothing changed).
    */
   sysctl(name: string): number;
-  sysctl(name: string, value: number): TunableChange;
-  sysctl(name: string, value?: number): number | TunableChange {
+  sysctl(name: string, value: number, by?: string): TunableChange;
+  sysctl(name: string, value?: number, by?: string): number | TunableChange {
     if (typeof name !== "string") throw new MbufError("ETUNABLE", `a tunable name is a string, got ${String(name)}`);
+    if (by !== undefined && typeof by !== "string") throw new MbufError("EINVAL", `sysctl: who wrote is a string, got ${String(by)}`);
     if (arguments.length < 2) return tunableInfo(this.profile, this.values, name).value;
     if (this.closed) throw new MbufError("ECLOSED", "the pool is closed");
     const u32 = new Uint32Array(this.memory.buffer, this.statsAddr + this.globalOff, GL.BYTES / 4);
@@ -733,7 +736,11 @@ export class Pool extends PoolSockets {
     this.waits.setAuto(plan.values[this.profile.aliases["reserveFlag"]] === 1);
     this.waits.serve();
     this.netmd?.kick();
-    return { name: plan.name, old: plan.old, new: plan.new };
+    const change: TunableChange = { name: plan.name, old: plan.old, new: plan.new };
+    const who = by ?? "the application";
+    this.drains.deliver("tunable", [{ ...change, by: who, at: this.clock.now() }]);
+    this.drains.log(`${plan.name}: ${plan.old} -> ${plan.new} (by ${who})`);
+    return change;
   }
 
   /** A tunable's value, default, range, unit, rule and runtime rule. @throws MbufError ETUNABLE if unknown. */
@@ -751,8 +758,8 @@ export class Pool extends PoolSockets {
    * values of the tunables it depends on. The runtime rules apply as to any write.
    * @throws MbufError ETUNABLE as sysctl().
    */
-  resetTunable(name: string): TunableChange {
-    return this.sysctl(name, this.tunable(name).default);
+  resetTunable(name: string, by?: string): TunableChange {
+    return this.sysctl(name, this.tunable(name).default, by);
   }
 
   /** netm's counters, or undefined if netm does not manage this pool. */

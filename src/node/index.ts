@@ -10,5 +10,5 @@ export { createUdpSocket, MbufUdpSocket, NoBufferSpaceError, type UdpOptions } f
 export {
   createDnsResponder, parseQuery, buildQuery, type DnsResponder, type DnsResponderOptions, type DnsStats, type DnsParse,
 } from "./dns.js";
-export { serveMetrics, handleMetrics, type MetricsServer, type MetricsServerOptions } from "./metrics-http.js";
+export { serveMetrics, handleMetrics, type MetricsServer, type MetricsServerOptions, type OperatorContext } from "./metrics-http.js";
 export { tcpStats, udpStats, registerStats, type TcpStats, type UdpStats } from "./stats.js";

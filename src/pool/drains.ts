@@ -141,8 +141,18 @@ export class Drains<P> {
     }
   };
 
+  /** A line for the logger alone (a tunable write, not a console message of the modelled system). */
+  log(text: string): void {
+    if (!this.logger) return;
+    try {
+      this.logger(text);
+    } catch (e) {
+      this.report("callbackError", ["logger", e]);
+    }
+  }
+
   /** Calls every listener of `event`, each on its own: one that throws is reported and the others still run. */
-  private deliver(event: string, args: unknown[]): void {
+  deliver(event: string, args: unknown[]): void {
     for (const fn of this.host.rawListeners(event)) {
       try {
         fn.apply(this.host.target, args);
