@@ -133,6 +133,8 @@ const MERGED_POOL_ENTRIES: Entry[] = [
   poolRow("sbrelease", [soArg(), whichArg()]),
   poolRow("sbspace", [soArg(), whichArg()]),
   poolRow("sbstat", [soArg(), whichArg()]),
+  poolRow("sbcc", [soArg(), whichArg()]),
+  poolRow("sbmb", [soArg(), whichArg()]),
   // Zero-copy input (mbufpool/node): the trailing space, committing bytes written there, taking whole mbufs out.
   poolRow("tailspace", [handleArg()]),
   // commit's length is bounded by the trailing space, not by the chain: no "length" kind here.
@@ -760,7 +762,7 @@ function closedPool(): void {
     sbappend: () => p.sbappend(so, "rcv", m), sbappendrecord: () => p.sbappendrecord(so, "rcv", m),
     sbwrite: () => p.sbwrite(so, "rcv", b), sbdrop: () => p.sbdrop(so, "rcv", 0), sbdroprecord: () => p.sbdroprecord(so, "rcv"),
     sbflush: () => p.sbflush(so, "rcv"), sbrelease: () => p.sbrelease(so, "rcv"), sbspace: () => p.sbspace(so, "rcv"),
-    sbstat: () => p.sbstat(so, "rcv"), tailspace: () => p.tailspace(m), commit: () => p.commit(m, 0), sbtake: () => p.sbtake(so, "rcv"),
+    sbstat: () => p.sbstat(so, "rcv"), sbcc: () => p.sbcc(so, "rcv"), sbmb: () => p.sbmb(so, "rcv"), tailspace: () => p.tailspace(m), commit: () => p.commit(m, 0), sbtake: () => p.sbtake(so, "rcv"),
     setReserved: () => p.setReserved(true), setReserve: () => p.setReserve(1), setPacketZone: () => p.setPacketZone(false),
     packetBalance: () => p.packetBalance(), packetRefill: () => p.packetRefill(1), packetDrain: () => p.packetDrain(1),
     onDrain: () => p.onDrain("d", () => {}), audit: () => p.audit(), assertAudit: () => p.assertAudit(),

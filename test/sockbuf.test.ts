@@ -320,3 +320,23 @@ describe("sbappend links a packet-header mbuf into a record as a plain mbuf", ()
     pool.soclose(so);
   });
 });
+
+describe("sbcc and sbmb read a socket buffer's fields with no object made", () => {
+  it("agree with sbstat as data comes and goes", () => {
+    const pool = makePool();
+    const so = pool.socreate();
+    for (const which of ["rcv", "snd"] as const) {
+      expect([pool.sbcc(so, which), pool.sbmb(so, which)]).toEqual([0, 0]);
+      expect(pool.sbwrite(so, which, pattern(3000))).toBe(true);
+      const st = pool.sbstat(so, which);
+      expect([pool.sbcc(so, which), pool.sbmb(so, which)]).toEqual([st.cc, st.mb]);
+      expect(st.cc).toBe(3000);
+      pool.sbdrop(so, which, 1000);
+      expect(pool.sbcc(so, which)).toBe(2000);
+    }
+    expect(code(() => pool.sbcc(so, "both" as never))).toBe("EINVAL");
+    expect(code(() => pool.sbmb(so + 4, "rcv"))).toBeDefined();
+    pool.soclose(so);
+    expect(code(() => pool.sbcc(so, "rcv"))).toBeDefined();
+  });
+});

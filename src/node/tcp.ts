@@ -388,7 +388,7 @@ export class MbufSocket extends EventEmitter {
 
   /** Bytes waiting in the receive socket buffer. */
   get readableLength(): number {
-    return this.released || this.pool.isClosed ? 0 : this.pool.sbstat(this.so, "rcv").cc;
+    return this.released || this.pool.isClosed ? 0 : this.pool.sbcc(this.so, "rcv");
   }
 
   /**
@@ -408,14 +408,14 @@ export class MbufSocket extends EventEmitter {
       if (this.eof) this.deferEnd();
       return c;
     }
-    const sb = p.sbstat(this.so, "rcv");
-    if (sb.cc === 0) {
+    const cc = p.sbcc(this.so, "rcv");
+    if (cc === 0) {
       if (this.eof) this.deferEnd();
       return 0;
     }
-    const n = Math.min(sb.cc, max);
+    const n = Math.min(cc, max);
     p.setOwner(this.owner);
-    c = p.copym(sb.mb, 0, n, M_NOWAIT);
+    c = p.copym(p.sbmb(this.so, "rcv"), 0, n, M_NOWAIT);
     p.setOwner(this.opt.owner);
     if (c === 0) {
       this.stats.readDenied++;
@@ -429,10 +429,10 @@ export class MbufSocket extends EventEmitter {
   readBytes(max = 0x7fffffff): Uint8Array {
     checkInt(max, "max", 1, 0x7fffffff);
     if (this.released || this.pool.isClosed) return this.release(), new Uint8Array(0);
-    const p = this.pool, sb = p.sbstat(this.so, "rcv");
-    const n = Math.min(sb.cc, max);
+    const p = this.pool;
+    const n = Math.min(p.sbcc(this.so, "rcv"), max);
     if (n === 0) return new Uint8Array(0);
-    const out = p.copydata(sb.mb, 0, n);
+    const out = p.copydata(p.sbmb(this.so, "rcv"), 0, n);
     this.consumed(n);
     return out;
   }
@@ -450,7 +450,7 @@ export class MbufSocket extends EventEmitter {
   private checkEnd(): void {
     if (this.pool.isClosed) return this.release();
     if (this.eof && !this.ended && !this.released && !this.holding && this.pend.length === 0 &&
-      this.pool.sbstat(this.so, "rcv").cc === 0) {
+      this.pool.sbcc(this.so, "rcv") === 0) {
       this.ended = true;
       this.emit("end");
       if (this.lingering) this.release();
@@ -554,7 +554,7 @@ export class MbufSocket extends EventEmitter {
     while (this.sendq.length > 0) {
       const m = this.sendq[0];
       let len = p.length(m);
-      const before = p.sbstat(so, "snd").cc;
+      const before = p.sbcc(so, "snd");
       const space = p.sbspace(so, "snd");
       if (len > space) {
         // Larger than the room left: send what fits now, the rest when writes complete.
@@ -577,7 +577,7 @@ export class MbufSocket extends EventEmitter {
       this.inflight.push(len);
       this.wLeft = len;
       s.cork();
-      p.apply(p.sbstat(so, "snd").mb, before, len, this.writeView);
+      p.apply(p.sbmb(so, "snd"), before, len, this.writeView);
       s.uncork();
     }
   }
@@ -726,7 +726,7 @@ export class MbufSocket extends EventEmitter {
     if (this.released) return;
     const p = this.pool, who = `connection ${this.owner} (${this.remote})`;
     out.set(this.so, `socket of ${who}`);
-    const r = p.sbstat(this.so, "rcv").mb, s = p.sbstat(this.so, "snd").mb;
+    const r = p.sbmb(this.so, "rcv"), s = p.sbmb(this.so, "snd");
     if (r) out.set(r, `sockbuf:so_rcv of ${who}`);
     if (s) out.set(s, `sockbuf:so_snd of ${who}`);
     const pcb = p.sopcb(this.so);

@@ -72,6 +72,12 @@ export class DataExchange {
     if (this.heap.length === 0) this.refresh();
     return this.heap[(m + M_LEN_OFF) >> 2];
   }
+
+  /** The i32 word at byte address `addr` (4-aligned, inside memory: an address the core returned). */
+  word(addr: number): number {
+    if (this.heap.length === 0) this.refresh();
+    return this.heap[addr >> 2];
+  }
 }
 
 /** Throws ERANGE unless `v` is an integer in [0, 2**31 - 1]; EINVAL if it is not an integer. */

@@ -46,7 +46,7 @@ export function sbWhich(which: unknown): number {
 }
 
 /** struct sockbuf field offsets (assembly/sockbuf.ts). */
-const SB = { mb: 0, lastrecord: 4, mbtail: 8, cc: 12, hiwat: 16, mbcnt: 20, mbmax: 24, lowat: 28 } as const;
+export const SB = { mb: 0, lastrecord: 4, mbtail: 8, cc: 12, hiwat: 16, mbcnt: 20, mbmax: 24, lowat: 28 } as const;
 
 /** Reads the socket buffer at address `sb` of `buffer`. */
 export function readSockbuf(buffer: ArrayBuffer, sb: number, space: number): SockbufStats {

@@ -10,7 +10,7 @@ import { M_NOWAIT, MT, MSIZE } from "../constants.js";
 import { checkOptions } from "../validate.js";
 import { PoolBase, isInt, isHandle, ok } from "./base.js";
 import { checkRange } from "./exchange.js";
-import { sbWhich, readSockbuf, SOCKET_OPTION_KEYS, type SockbufName, type SockbufStats, type SocketOptions } from "./sockbuf.js";
+import { sbWhich, readSockbuf, SOCKET_OPTION_KEYS, SB, type SockbufName, type SockbufStats, type SocketOptions } from "./sockbuf.js";
 
 export abstract class PoolSockets extends PoolBase {
   // The chain calls sbwrite builds a large write with (Pool).
@@ -196,6 +196,22 @@ export abstract class PoolSockets extends PoolBase {
     const space = this.sbspace(so, which);
     const sb = this.ex.so_sockbuf(so, sbWhich(which));
     return readSockbuf(this.dataExchange().memoryBuffer(), sb, space);
+  }
+
+  /** sb_cc: data bytes in a socket buffer, read with no object made (hot paths). @throws MbufError EINVAL, EBADHANDLE. */
+  sbcc(so: number, which: SockbufName): number {
+    return this.dataExchange().word(this.sockbufAt(so, which, "sbcc") + SB.cc);
+  }
+
+  /** sb_mb: the first mbuf of the first record, or 0 if empty; no object made. @throws MbufError EINVAL, EBADHANDLE. */
+  sbmb(so: number, which: SockbufName): number {
+    return this.dataExchange().word(this.sockbufAt(so, which, "sbmb") + SB.mb);
+  }
+
+  /** The address of a socket buffer of `so`, validated by the core. */
+  private sockbufAt(so: number, which: SockbufName, call: string): number {
+    if (!isHandle(so)) throw this.badHandle(call, so);
+    return ok(this.ex.so_sockbuf(so, sbWhich(which)), call, so);
   }
 
 
