@@ -423,8 +423,11 @@ export const ENTRIES: readonly Entry[] = [...POOL_ENTRIES, ...MERGED_POOL_ENTRIE
 
 /** The public methods of Pool, from its declaration file (TS-private members are excluded). */
 export function publicPoolMethods(): string[] {
-  // The facade is Pool (pool.ts) over its socket layer and its base (pool/): the public API is all three.
-  const classes: Array<[string, string]> = [["../dist/pool.d.ts", "Pool"], ["../dist/pool/sockets.d.ts", "PoolSockets"], ["../dist/pool/base.d.ts", "PoolBase"]];
+  // The facade is Pool (pool.ts) over its layers in pool/ (reports, sockets, base): the public API is all of them.
+  const classes: Array<[string, string]> = [
+    ["../dist/pool.d.ts", "Pool"], ["../dist/pool/observe.d.ts", "PoolReports"],
+    ["../dist/pool/sockets.d.ts", "PoolSockets"], ["../dist/pool/base.d.ts", "PoolBase"],
+  ];
   const names: string[] = [];
   for (const [path, className] of classes) {
     const file = new URL(path, import.meta.url);

@@ -1,7 +1,8 @@
 // The pool's machine room: the state every part of the facade shares, the
 // boot of the core, the PoolCore view the mechanisms are built on, the
-// snapshot, and close(). Pool (pool.ts) is the facade users call; the socket
-// layer (sockets.ts) sits between the two.
+// snapshot, and close(). Pool (pool.ts) is the facade users call; between the
+// two sit the socket layer (sockets.ts) and the observing one (observe.ts):
+// PoolBase <- PoolSockets <- PoolReports <- Pool.
 //
 // Hot paths read `ex` and a few numbers straight off the instance: every field
 // is assigned in this constructor, so V8 gives every pool one hidden class.
