@@ -15,9 +15,13 @@ export { OPS, OP_BY_NAME, argError, type OpSpec, type ArgSpec, type Args } from 
 export { Model, observedStats, type ModelStats } from "./model.js";
 export { KINDS, FREED, FREED_CODES, type ArgKind, type BadClass, type BadContext, type Encoded, type KindName } from "./values.js";
 
-// Layouts of the same bytes as chains, to test parsers over mbufs with.
+// Parsers over chains: layouts of the same bytes, and the harness that runs a parser over them.
 export {
   chainLayouts, laidOutChains, simplestLayout, laidOut, bytesArbitrary, buildChain, measureChain,
   describeLayout, describeChain, describeBytes, LayoutBuildError,
   type ChainLayout, type MbufLayout, type LayoutOptions, type LaidOutChain, type BuiltChain, type ChainMbuf,
 } from "./layouts.js";
+export {
+  checkChainParser, chainParserProperty, runChainParser, ChainParserFailure, ChainParserError,
+  type ChainParser, type ChainParserOptions, type ChainParserRun, type ParseOutcome,
+} from "./parser.js";
