@@ -170,6 +170,7 @@ function linkable(layout: { mbufs: MbufLayout[]; pkthdr: boolean; clusterBytes: 
     for (let i = layout.mbufs.length - 2; i >= 0; i--) {
       const prev = layout.mbufs[i];
       if (prev.shared) continue; // a shared cluster has no trailing space m_cat could use
+      if (roomOf(i + 1) === 0) continue; // an empty mbuf that cannot be linked: it goes below
       const excess = trailingOf(layout, i) - (roomOf(i + 1) - 1);
       if (excess > 0) layout.mbufs[i] = { ...prev, leading: prev.leading + excess };
     }
