@@ -7,12 +7,12 @@ import { describe, it, expect } from "vitest";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
-import { MbufError, type Pool } from "mbufpool";
+import type { Pool } from "mbufpool";
 import {
   chainLayouts, laidOutChains, simplestLayout, buildChain, describeLayout, describeChain,
   checkChainParser, chainParserProperty, runChainParser, laidOut, ChainParserError, type ChainParser,
 } from "mbufpool/fuzz";
-import { parseQueryChain, buildQuery } from "../src/proto/dns.js";
+import { parseQuery, parseQueryChain, buildQuery } from "../src/proto/dns.js";
 import { makePool, pattern } from "./helpers.js";
 
 /** Mbufs and clusters in use: every test gives back what it took. */
@@ -186,7 +186,7 @@ describe("the harness", () => {
       const h = p.copydata(m, 0, 2);
       return Array.from(p.copydata(m, 2, (h[0] << 8) | h[1]));
     };
-    expect(() => checkChainParser(pool, trusting, { bytes: lying, isExpectedError: isRecordError })).toThrow(/threw MbufError: .*ERANGE|threw MbufError/);
+    expect(() => checkChainParser(pool, trusting, { bytes: lying, isExpectedError: isRecordError })).toThrow(/threw MbufError: ERANGE: copydata\(\d+\)[^\n]*, which isExpectedError does not accept/);
   });
 
   it("fails a result that depends on the layout, and a TypeError some layouts cause", () => {
@@ -287,7 +287,7 @@ describe("the DNS query parser over chains", () => {
 
   it("is caught when it reads the first mbuf only, as a responder without the copy would", () => {
     const pool = makePool();
-    const firstMbufOnly: ChainParser<unknown> = (p, m) => parseQueryChain({ length: (x) => p.data(x).length, data: (x) => p.data(x), copydata: () => { throw new MbufError("EINVAL", "unused"); } }, m);
+    const firstMbufOnly: ChainParser<unknown> = (p, m) => parseQuery(p.data(m));
     expect(() => checkChainParser(pool, firstMbufOnly, { bytes: buildQuery(1, "a.example"), seed: 9 })).toThrow(/differs from the simplest layout's/);
   });
 });
