@@ -14,3 +14,14 @@ export { Run, TraceError, capture, matches, type PoolFactory, type Result } from
 export { OPS, OP_BY_NAME, argError, type OpSpec, type ArgSpec, type Args } from "./ops/index.js";
 export { Model, observedStats, type ModelStats } from "./model.js";
 export { KINDS, FREED, FREED_CODES, type ArgKind, type BadClass, type BadContext, type Encoded, type KindName } from "./values.js";
+
+// Parsers over chains: layouts of the same bytes, and the harness that runs a parser over them.
+export {
+  chainLayouts, laidOutChains, simplestLayout, laidOut, bytesArbitrary, buildChain, measureChain,
+  describeLayout, describeChain, describeBytes, LayoutBuildError,
+  type ChainLayout, type MbufLayout, type LayoutOptions, type LaidOutChain, type BuiltChain, type ChainMbuf,
+} from "./layouts.js";
+export {
+  checkChainParser, chainParserProperty, runChainParser, ChainParserFailure, ChainParserError,
+  type ChainParser, type ChainParserOptions, type ChainParserRun, type ParseOutcome,
+} from "./parser.js";
