@@ -10,7 +10,7 @@
 
 import type { AddressInfo } from "node:net";
 import type { Pool } from "../pool.js";
-import { parseQuery } from "../proto/dns.js";
+import { parseQueryChain, MAX_QUERY } from "../proto/dns.js";
 import { MbufError } from "../errors.js";
 import { createUdpSocket, NoBufferSpaceError, type MbufUdpSocket, type UdpOptions } from "./udp.js";
 
@@ -43,8 +43,6 @@ export interface DnsResponder {
   close(): Promise<void>;
 }
 
-/** Largest query the responder reads (a classic DNS message over UDP). */
-const MAX_QUERY = 512;
 
 /**
  * A DNS-style UDP responder over pool chains (answers A queries, NOTIMP otherwise).
@@ -69,12 +67,8 @@ export function createDnsResponder(pool: Pool, options: DnsResponderOptions = {}
 
   udp.on("message", (m: number, rinfo: { port: number; address: string }) => {
     stats.queries++;
-    const len = pool.length(m);
-    if (len > MAX_QUERY) return reject(m, "Query longer than 512 bytes");
-    // One mbuf: read it in place; a longer chain is copied out whole (never past its end).
-    const one = pool.data(m);
-    const bytes = one.length === len ? one : pool.copydata(m, 0, len, scratch).subarray(0, len);
-    const q = parseQuery(bytes);
+    // One mbuf is read in place; a longer chain is copied out whole (never past its end).
+    const q = parseQueryChain(pool, m, scratch);
     if (!q.ok) return reject(m, q.error);
     const isA = q.qtype === 1;
     const reply = pool.copym(m, 0, q.end);
