@@ -13,7 +13,7 @@ import { createServer } from "mbufpool/node";
 
 const RECORDS = 150_000;
 const pool = Pool.create({ pinned: true, profile: "rtems", reserve: 8, reserveFlag: true });
-const server = createServer(pool, { idleTimeoutMs: 500, keepAliveMs: 1000, sndHiwat: 16384 }, async (conn) => {
+const server = createServer(pool, { idleTimeoutMs: 2000, keepAliveMs: 1000, sndHiwat: 16384 }, async (conn) => {
   conn.on("drop", (why) => console.log(`connection ${conn.owner} dropped (${why}): its buffers are back`));
   for (let i = 0; i < RECORDS && !conn.released; i++) {
     // The "file send hook": one formatted record per chain.
@@ -38,7 +38,7 @@ function client(name, stopAfter) {
       bytes += d.length;
       if (bytes >= stopAfter && !c.isPaused()) {
         c.pause(); // the stuck client: stops reading, keeps the connection...
-        setTimeout(() => c.destroy(), 1500); // ...until long after the server dropped it
+        setTimeout(() => c.destroy(), 6000); // ...until long after the server dropped it
       }
     });
     c.on("error", () => {});

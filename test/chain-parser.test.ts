@@ -295,7 +295,7 @@ describe("the DNS query parser over chains", () => {
 describe("outside vitest", () => {
   it("checkChainParser runs under node:test", () => {
     const file = fileURLToPath(new URL("./fixtures/chain-parser/node-test.mjs", import.meta.url));
-    const r = spawnSync(process.execPath, ["--test", file], { encoding: "utf8", env: { ...process.env, MBUFPOOL_BUILD: process.env.MBUFPOOL_BUILD } });
+    const r = spawnSync(process.execPath, ["--test", "--test-reporter=tap", file], { encoding: "utf8", env: { ...process.env, MBUFPOOL_BUILD: process.env.MBUFPOOL_BUILD } });
     expect(r.stdout + r.stderr).toMatch(/# pass 2/);
     expect(r.status, r.stdout + r.stderr).toBe(0);
   });
