@@ -19,8 +19,7 @@ import {
   ZONE_MBUF, ZONE_CLUSTER, M_SPARE,
 } from "./constants";
 import {
-  Zone, G, gload, gstore, G_READY, G_MAX_PAGES, G_AUDIT_CODE, G_AUDIT_ADDR, G_AUDIT_A, G_AUDIT_B,
-  G_POISON_HITS, G_POISON_ADDR,
+  Zone, G, gload, G_READY, G_MAX_PAGES, G_POISON_HITS, G_POISON_ADDR, audit_report,
 } from "./stats";
 import {
   arenaBase, top, maxPages, capPages, scratch, ref_ptr, free_page_head, free_page_count,
@@ -95,82 +94,73 @@ import { audit_chains } from "./audit_chain";
 /** Recount of the type census, MT_NTYPES u32 slots. */
 const CENSUS_RECOUNT: usize = memory.data(<i32>(MT_NTYPES << 2), 16);
 
-/** Records the first problem and returns its code. */
-function report(code: u32, addr: usize, a: u32, b: u32): u32 {
-  gstore(G_AUDIT_CODE, code);
-  gstore(G_AUDIT_ADDR, <u32>addr);
-  gstore(G_AUDIT_A, a);
-  gstore(G_AUDIT_B, b);
-  return code;
-}
-
 /** Walks a zone's freelist with its own count as the bound. */
 function audit_freelist(z: Zone): u32 {
   let item = <usize>z.freeHead;
   let n: u32 = 0;
   while (item) {
-    if (n >= z.free) return report(A_FREELIST_CYCLE, item, z.free, n + 1);
-    if (!zone_owns(z, item)) return report(A_FREELIST_RANGE, item, z.id, 0);
+    if (n >= z.free) return audit_report(A_FREELIST_CYCLE, item, z.free, n + 1);
+    if (!zone_owns(z, item)) return audit_report(A_FREELIST_RANGE, item, z.id, 0);
     if (z.id == ZONE_MBUF && load<u16>(item, M_TYPE) != MT_FREE)
-      return report(A_FREE_IN_USE, item, MT_FREE, load<u16>(item, M_TYPE));
+      return audit_report(A_FREE_IN_USE, item, MT_FREE, load<u16>(item, M_TYPE));
     if (z.id == ZONE_MBUF && (load<u16>(item, M_FLAGS) & PKT_CACHED_FLAGS))
-      return report(A_PACKET_MIXED, item, 0, load<u16>(item, M_FLAGS));
+      return audit_report(A_PACKET_MIXED, item, 0, load<u16>(item, M_FLAGS));
     if (z.id == ZONE_CLUSTER && load<u32>(ref_ptr(item)) != 0)
-      return report(A_FREE_IN_USE, item, 0, load<u32>(ref_ptr(item)));
+      return audit_report(A_FREE_IN_USE, item, 0, load<u32>(ref_ptr(item)));
     n++;
     item = <usize>load<u32>(item);
   }
-  if (n != z.free) return report(A_FREELIST_COUNT, 0, z.free, n);
+  if (n != z.free) return audit_report(A_FREELIST_COUNT, 0, z.free, n);
   return 0;
 }
 
 /** Checks the page table against the zones and the arena's free page list. */
 function audit_pages(): u32 {
   if (top > maxPages || maxPages > capPages || gload(G_MAX_PAGES) != maxPages)
-    return report(A_WALL, 0, maxPages, top);
-  if (mbufZone.total > mbufZone.limit) return report(A_LIMIT, ZONE_MBUF, mbufZone.limit, mbufZone.total);
-  if (clusterZone.total > clusterZone.limit) return report(A_LIMIT, ZONE_CLUSTER, clusterZone.limit, clusterZone.total);
+    return audit_report(A_WALL, 0, maxPages, top);
+  if (mbufZone.total > mbufZone.limit) return audit_report(A_LIMIT, ZONE_MBUF, mbufZone.limit, mbufZone.total);
+  if (clusterZone.total > clusterZone.limit) return audit_report(A_LIMIT, ZONE_CLUSTER, clusterZone.limit, clusterZone.total);
   let mPages: u32 = 0, cPages: u32 = 0, mItems: u32 = 0, cItems: u32 = 0, freePages: u32 = 0;
   for (let p: u32 = 0; p < top; p++) { // every page, free ones too
     let meta = page_entry(p);
     let zone = meta_zone(meta);
     let carved = meta_carved(meta);
     let addr = page_addr(p);
-    if (meta >> META_COUNT_SHIFT) return report(A_PAGE_ENTRY, addr, 0, meta);
+    if (meta >> META_COUNT_SHIFT) return audit_report(A_PAGE_ENTRY, addr, 0, meta);
     if (zone == 0) {
-      if (carved) return report(A_PAGE_ENTRY, addr, 0, meta);
+      if (carved) return audit_report(A_PAGE_ENTRY, addr, 0, meta);
       freePages++;
     } else if (zone == ZONE_MBUF) {
-      if (carved == 0 || carved > mbufZone.perPage) return report(A_PAGE_ENTRY, addr, mbufZone.perPage, carved);
+      if (carved == 0 || carved > mbufZone.perPage) return audit_report(A_PAGE_ENTRY, addr, mbufZone.perPage, carved);
       mPages++; mItems += carved;
     } else if (zone == ZONE_CLUSTER) {
-      if (carved == 0 || carved > clusterZone.perPage) return report(A_PAGE_ENTRY, addr, clusterZone.perPage, carved);
+      if (carved == 0 || carved > clusterZone.perPage) return audit_report(A_PAGE_ENTRY, addr, clusterZone.perPage, carved);
       cPages++; cItems += carved;
     } else {
-      return report(A_PAGE_ENTRY, addr, 0, meta);
+      return audit_report(A_PAGE_ENTRY, addr, 0, meta);
     }
   }
-  if (mPages != mbufZone.pages) return report(A_PAGE_COUNT, ZONE_MBUF, mbufZone.pages, mPages);
-  if (cPages != clusterZone.pages) return report(A_PAGE_COUNT, ZONE_CLUSTER, clusterZone.pages, cPages);
-  if (mItems != mbufZone.total) return report(A_TOTAL_COUNT, ZONE_MBUF, mbufZone.total, mItems);
-  if (cItems != clusterZone.total) return report(A_TOTAL_COUNT, ZONE_CLUSTER, clusterZone.total, cItems);
-  if (mbufZone.peak < mbufZone.total) return report(A_PEAK, ZONE_MBUF, mbufZone.total, mbufZone.peak);
-  if (clusterZone.peak < clusterZone.total) return report(A_PEAK, ZONE_CLUSTER, clusterZone.total, clusterZone.peak);
+  if (mPages != mbufZone.pages) return audit_report(A_PAGE_COUNT, ZONE_MBUF, mbufZone.pages, mPages);
+  if (cPages != clusterZone.pages) return audit_report(A_PAGE_COUNT, ZONE_CLUSTER, clusterZone.pages, cPages);
+  if (mItems != mbufZone.total) return audit_report(A_TOTAL_COUNT, ZONE_MBUF, mbufZone.total, mItems);
+  if (cItems != clusterZone.total) return audit_report(A_TOTAL_COUNT, ZONE_CLUSTER, clusterZone.total, cItems);
+  if (mbufZone.peak < mbufZone.total) return audit_report(A_PEAK, ZONE_MBUF, mbufZone.total, mbufZone.peak);
+  if (clusterZone.peak < clusterZone.total) return audit_report(A_PEAK, ZONE_CLUSTER, clusterZone.total, clusterZone.peak);
   // The free page list: bounded by its count, every entry a free page.
   let count = free_page_count();
-  if (count != freePages) return report(A_ARENA_FREELIST, 0, freePages, count);
+  if (count != freePages) return audit_report(A_ARENA_FREELIST, 0, freePages, count);
   let page = free_page_head();
   let n: u32 = 0;
   while (page) {
-    if (n >= count) return report(A_ARENA_FREELIST, page, count, n + 1);
+    if (n >= count) return audit_report(A_ARENA_FREELIST, page, count, n + 1);
     let off = page - arenaBase;
     if (page < arenaBase || (off & ((1 << PAGE_SHIFT) - 1)) || (off >> PAGE_SHIFT) >= top
       || page_entry(<u32>(off >> PAGE_SHIFT)) != 0)
-      return report(A_ARENA_FREELIST, page, 0, 1);
+      return audit_report(A_ARENA_FREELIST, page, 0, 1);
     n++;
     page = <usize>load<u32>(page);
   }
-  if (n != count) return report(A_ARENA_FREELIST, 0, count, n);
+  if (n != count) return audit_report(A_ARENA_FREELIST, 0, count, n);
   return 0;
 }
 
@@ -199,24 +189,24 @@ function audit_mbufs(): u32 {
         }
         if (!ASC_NO_ASSERT) {
           let off = poison_find(ZONE_MBUF, m, MSIZE);
-          if (off) return report(A_POISON, m, POISON, load<u32>(m + off));
+          if (off) return audit_report(A_POISON, m, POISON, load<u32>(m + off));
         }
         freeCount++;
         continue;
       }
       let spare = load<u32>(m, M_SPARE);
       if (spare == PKT_ORIGIN) origin++;
-      else if (spare) return report(A_PACKET_ORIGIN, m, PKT_ORIGIN, spare);
-      if (type >= MT_NTYPES) return report(A_CENSUS, m, MT_NTYPES, type);
+      else if (spare) return audit_report(A_PACKET_ORIGIN, m, PKT_ORIGIN, spare);
+      if (type >= MT_NTYPES) return audit_report(A_CENSUS, m, MT_NTYPES, type);
       let cp = CENSUS_RECOUNT + (type << 2);
       store<u32>(cp, load<u32>(cp) + 1);
       let flags = load<u16>(m, M_FLAGS);
-      if (flags & M_BULKMARK) return report(A_STRAY_MARK, m, 0, flags);
+      if (flags & M_BULKMARK) return audit_report(A_STRAY_MARK, m, 0, flags);
       if (flags & M_LINKED) marked++;
       let next = <usize>load<u32>(m, M_NEXT);
       let nextpkt = <usize>load<u32>(m, M_NEXTPKT);
-      if (!valid_link(next)) return report(A_BAD_LINK, m, M_NEXT, <u32>next);
-      if (!valid_link(nextpkt)) return report(A_BAD_LINK, m, M_NEXTPKT, <u32>nextpkt);
+      if (!valid_link(next)) return audit_report(A_BAD_LINK, m, M_NEXT, <u32>next);
+      if (!valid_link(nextpkt)) return audit_report(A_BAD_LINK, m, M_NEXTPKT, <u32>nextpkt);
       if (next) links++;
       if (nextpkt) links++;
       let data = <usize>load<u32>(m, M_DATA);
@@ -225,8 +215,8 @@ function audit_mbufs(): u32 {
       if (flags & M_EXT) {
         let ext = ext_ptr(m, flags);
         lo = <usize>load<u32>(ext, EXT_BUF);
-        if (!zone_owns(clusterZone, lo) || load<u32>(ref_ptr(lo)) == 0) return report(A_BAD_EXT, m, 0, <u32>lo);
-        if (load<u32>(ext, EXT_SIZE) != clusterSize) return report(A_BAD_EXT, m, clusterSize, load<u32>(ext, EXT_SIZE));
+        if (!zone_owns(clusterZone, lo) || load<u32>(ref_ptr(lo)) == 0) return audit_report(A_BAD_EXT, m, 0, <u32>lo);
+        if (load<u32>(ext, EXT_SIZE) != clusterSize) return audit_report(A_BAD_EXT, m, clusterSize, load<u32>(ext, EXT_SIZE));
         hi = lo + clusterSize;
         let sp = scratch + (((lo - arenaBase) >> REF_SHIFT) << 2);
         store<u32>(sp, load<u32>(sp) + 1);
@@ -234,19 +224,19 @@ function audit_mbufs(): u32 {
         lo = m + ((flags & M_PKTHDR) ? M_PKTHDR_SIZE : M_HDR_SIZE);
         hi = m + MSIZE;
       }
-      if (len < 0 || data < lo || data > hi || <usize>len > hi - data) return report(A_BAD_DATA, m, <u32>len, <u32>data);
+      if (len < 0 || data < lo || data > hi || <usize>len > hi - data) return audit_report(A_BAD_DATA, m, <u32>len, <u32>data);
     }
   }
-  if (freeCount != mbufZone.free) return report(A_FREE_COUNT, ZONE_MBUF, mbufZone.free, freeCount);
+  if (freeCount != mbufZone.free) return audit_report(A_FREE_COUNT, ZONE_MBUF, mbufZone.free, freeCount);
   let pz = packet_zone();
-  if (parked != pz.free) return report(A_PACKET_COUNT, 0, pz.free, parked);
-  if (origin != pz.total - pz.free) return report(A_PACKET_ORIGIN, 0, pz.total - pz.free, origin);
+  if (parked != pz.free) return audit_report(A_PACKET_COUNT, 0, pz.free, parked);
+  if (origin != pz.total - pz.free) return audit_report(A_PACKET_ORIGIN, 0, pz.total - pz.free, origin);
   for (let t: u32 = 0; t < MT_NTYPES; t++) {
     let want = load<u32>(CENSUS_RECOUNT + (t << 2));
     let have = load<u32>(G() + (t << 2));
-    if (want != have) return report(A_CENSUS, t, want, have);
+    if (want != have) return audit_report(A_CENSUS, t, want, have);
   }
-  if (marked != links + heldByOthers) return report(A_LINKED_FLAG, 0, links + heldByOthers, marked);
+  if (marked != links + heldByOthers) return audit_report(A_LINKED_FLAG, 0, links + heldByOthers, marked);
   return 0;
 }
 
@@ -264,14 +254,14 @@ function audit_clusters(): u32 {
       if (refs == 0) {
         if (!ASC_NO_ASSERT) {
           let off = poison_find(ZONE_CLUSTER, c, <u32>size);
-          if (off) return report(A_POISON, c, POISON, load<u32>(c + off));
+          if (off) return audit_report(A_POISON, c, POISON, load<u32>(c + off));
         }
         freeCount++;
       }
-      if (refs != seen) return report(A_REFCOUNT, c, refs, seen);
+      if (refs != seen) return audit_report(A_REFCOUNT, c, refs, seen);
     }
   }
-  if (freeCount != clusterZone.free) return report(A_FREE_COUNT, ZONE_CLUSTER, clusterZone.free, freeCount);
+  if (freeCount != clusterZone.free) return audit_report(A_FREE_COUNT, ZONE_CLUSTER, clusterZone.free, freeCount);
   return 0;
 }
 
@@ -282,30 +272,30 @@ function audit_clusters(): u32 {
  */
 function audit_packets(): u32 {
   let pz = packet_zone();
-  if (pz.free > pz.total) return report(A_PACKET_COUNT, 0, pz.total, pz.free);
-  if (pz.peak < pz.total) return report(A_PEAK, pz.id, pz.total, pz.peak);
+  if (pz.free > pz.total) return audit_report(A_PACKET_COUNT, 0, pz.total, pz.free);
+  if (pz.peak < pz.total) return audit_report(A_PEAK, pz.id, pz.total, pz.peak);
   let m = <usize>pz.freeHead;
   let n: u32 = 0;
   let clusterSize = clusterZone.itemSize;
   while (m) {
-    if (n >= pz.free) return report(A_PACKET_CYCLE, m, pz.free, n + 1);
+    if (n >= pz.free) return audit_report(A_PACKET_CYCLE, m, pz.free, n + 1);
     if (!zone_owns(mbufZone, m) || load<u16>(m, M_TYPE) != MT_FREE || load<u16>(m, M_FLAGS) != PKT_CACHED_FLAGS)
-      return report(A_PACKET_ITEM, m, PKT_CACHED_FLAGS, zone_owns(mbufZone, m) ? load<u16>(m, M_FLAGS) : 0xffffffff);
+      return audit_report(A_PACKET_ITEM, m, PKT_CACHED_FLAGS, zone_owns(mbufZone, m) ? load<u16>(m, M_FLAGS) : 0xffffffff);
     let c = <usize>load<u32>(m, PKT_EXT + EXT_BUF);
     if (!zone_owns(clusterZone, c) || load<u32>(ref_ptr(c)) != 1)
-      return report(A_PACKET_CLUSTER, m, 1, zone_owns(clusterZone, c) ? load<u32>(ref_ptr(c)) : 0xffffffff);
-    if (load<u32>(m, PKT_EXT + EXT_SIZE) != clusterSize) return report(A_PACKET_CLUSTER, m, clusterSize, load<u32>(m, PKT_EXT + EXT_SIZE));
+      return audit_report(A_PACKET_CLUSTER, m, 1, zone_owns(clusterZone, c) ? load<u32>(ref_ptr(c)) : 0xffffffff);
+    if (load<u32>(m, PKT_EXT + EXT_SIZE) != clusterSize) return audit_report(A_PACKET_CLUSTER, m, clusterSize, load<u32>(m, PKT_EXT + EXT_SIZE));
     if (!ASC_NO_ASSERT) {
       // The parked cluster's data is poisoned (packet.ts); its mbuf, which holds the attachment, is not.
       let off = poison_find(ZONE_CLUSTER, c, clusterSize);
-      if (off) return report(A_POISON, c, POISON, load<u32>(c + off));
+      if (off) return audit_report(A_POISON, c, POISON, load<u32>(c + off));
     }
     let sp = scratch + (((c - arenaBase) >> REF_SHIFT) << 2);
     store<u32>(sp, load<u32>(sp) + 1);
     n++;
     m = <usize>load<u32>(m);
   }
-  if (n != pz.free) return report(A_PACKET_COUNT, 0, pz.free, n);
+  if (n != pz.free) return audit_report(A_PACKET_COUNT, 0, pz.free, n);
   return 0;
 }
 
@@ -314,8 +304,8 @@ function audit_packets(): u32 {
  * code of the first problem (details at G_AUDIT_ADDR/A/B).
  */
 export function mb_audit(): u32 {
-  report(0, 0, 0, 0);
-  if (!gload(G_READY)) return report(A_NOT_READY, 0, 0, 0);
+  audit_report(0, 0, 0, 0);
+  if (!gload(G_READY)) return audit_report(A_NOT_READY, 0, 0, 0);
   let r = audit_freelist(mbufZone);
   if (!r) r = audit_freelist(clusterZone);
   if (!r) r = audit_pages();
@@ -324,7 +314,7 @@ export function mb_audit(): u32 {
   if (!r) r = audit_clusters();
   if (!r) r = audit_chains(); // codes 21..23: pkthdr.len, socket buffers (audit_chain.ts)
   if (!r && load<f64>(G() + G_POISON_HITS) != 0)
-    r = report(A_POISON_HIT, gload(G_POISON_ADDR), 0, <u32>load<f64>(G() + G_POISON_HITS));
+    r = audit_report(A_POISON_HIT, gload(G_POISON_ADDR), 0, <u32>load<f64>(G() + G_POISON_HITS));
   // Leave the scratch table zeroed for the next audit.
   memory.fill(scratch, 0, (<usize>top << (PAGE_SHIFT - REF_SHIFT)) << 2);
   return r;

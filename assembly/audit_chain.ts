@@ -8,7 +8,7 @@
 import {
   MSIZE, M_TYPE, M_FLAGS, M_NEXTPKT, PH_LEN, M_PKTHDR, M_LINKED, M_SOCK, MT_FREE, ZONE_MBUF,
 } from "./constants";
-import { gstore, G_AUDIT_CODE, G_AUDIT_ADDR, G_AUDIT_A, G_AUDIT_B } from "./stats";
+import { audit_report } from "./stats";
 import { top, first_page, next_page, page_entry, page_addr, meta_carved } from "./arena";
 import { mbufZone, check_mbuf } from "./mbuf";
 import { mnext, mlen } from "./header";
@@ -26,26 +26,17 @@ import {
 // @ts-ignore: decorator
 @inline export const A_SOCKET: u32 = 23;
 
-/** Records a problem as audit.ts does and returns its code. */
-function report(code: u32, addr: usize, a: u32, b: u32): u32 {
-  gstore(G_AUDIT_CODE, code);
-  gstore(G_AUDIT_ADDR, <u32>addr);
-  gstore(G_AUDIT_A, a);
-  gstore(G_AUDIT_B, b);
-  return code;
-}
-
 /** Recounts socket buffer `sb` of socket `so`; 0 or a problem code. */
 function audit_sockbuf(so: usize, sb: usize): u32 {
   let bound = mbufZone.total;
   let rec = <usize>load<u32>(sb + SB_MB);
-  if (rec && (check_mbuf(rec) || !(load<u16>(rec, M_FLAGS) & M_LINKED))) return report(A_SOCKET, so, 1, <u32>rec);
+  if (rec && (check_mbuf(rec) || !(load<u16>(rec, M_FLAGS) & M_LINKED))) return audit_report(A_SOCKET, so, 1, <u32>rec);
   let cc: u32 = 0, mbcnt: u32 = 0, steps: u32 = 0, lastrec: usize = 0, lastm: usize = 0;
   while (rec) {
     lastrec = rec;
     let x = rec;
     while (x) {
-      if (++steps > bound) return report(A_SOCKET, so, bound, steps);
+      if (++steps > bound) return audit_report(A_SOCKET, so, bound, steps);
       cc += mlen(x);
       mbcnt += mbcnt_of(x);
       lastm = x;
@@ -53,10 +44,10 @@ function audit_sockbuf(so: usize, sb: usize): u32 {
     }
     rec = <usize>load<u32>(rec, M_NEXTPKT);
   }
-  if (load<u32>(sb + SB_CC) != cc) return report(A_SOCKBUF_COUNT, so, cc, load<u32>(sb + SB_CC));
-  if (load<u32>(sb + SB_MBCNT) != mbcnt) return report(A_SOCKBUF_COUNT, so, mbcnt, load<u32>(sb + SB_MBCNT));
-  if (load<u32>(sb + SB_LASTRECORD) != <u32>lastrec) return report(A_SOCKET, so, <u32>lastrec, load<u32>(sb + SB_LASTRECORD));
-  if (load<u32>(sb + SB_MBTAIL) != <u32>lastm) return report(A_SOCKET, so, <u32>lastm, load<u32>(sb + SB_MBTAIL));
+  if (load<u32>(sb + SB_CC) != cc) return audit_report(A_SOCKBUF_COUNT, so, cc, load<u32>(sb + SB_CC));
+  if (load<u32>(sb + SB_MBCNT) != mbcnt) return audit_report(A_SOCKBUF_COUNT, so, mbcnt, load<u32>(sb + SB_MBCNT));
+  if (load<u32>(sb + SB_LASTRECORD) != <u32>lastrec) return audit_report(A_SOCKET, so, <u32>lastrec, load<u32>(sb + SB_LASTRECORD));
+  if (load<u32>(sb + SB_MBTAIL) != <u32>lastm) return audit_report(A_SOCKET, so, <u32>lastm, load<u32>(sb + SB_MBTAIL));
   return 0;
 }
 
@@ -73,16 +64,16 @@ export function audit_chains(): u32 {
       if ((flags & (M_PKTHDR | M_LINKED)) == M_PKTHDR) {
         let n: u32 = 0, steps: u32 = 0, x = m;
         while (x) {
-          if (++steps > bound) return report(A_PKTHDR_LEN, m, bound, steps);
+          if (++steps > bound) return audit_report(A_PKTHDR_LEN, m, bound, steps);
           n += mlen(x);
           x = mnext(x);
         }
-        if (<u32>load<i32>(m, PH_LEN) != n) return report(A_PKTHDR_LEN, m, n, <u32>load<i32>(m, PH_LEN));
+        if (<u32>load<i32>(m, PH_LEN) != n) return audit_report(A_PKTHDR_LEN, m, n, <u32>load<i32>(m, PH_LEN));
       }
       if (flags & M_SOCK) {
-        if (load<u32>(m, SO_MAGIC_OFF) != SO_MAGIC || !(flags & M_LINKED)) return report(A_SOCKET, m, SO_MAGIC, load<u32>(m, SO_MAGIC_OFF));
+        if (load<u32>(m, SO_MAGIC_OFF) != SO_MAGIC || !(flags & M_LINKED)) return audit_report(A_SOCKET, m, SO_MAGIC, load<u32>(m, SO_MAGIC_OFF));
         let pcb = <usize>load<u32>(m, SO_PCB);
-        if (pcb && (check_mbuf(pcb) || !(load<u16>(pcb, M_FLAGS) & M_LINKED))) return report(A_SOCKET, m, 0, <u32>pcb);
+        if (pcb && (check_mbuf(pcb) || !(load<u16>(pcb, M_FLAGS) & M_LINKED))) return audit_report(A_SOCKET, m, 0, <u32>pcb);
         let r = audit_sockbuf(m, m + SO_RCV);
         if (!r) r = audit_sockbuf(m, m + SO_SND);
         if (r) return r;

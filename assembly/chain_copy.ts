@@ -16,7 +16,7 @@ import {
   MLEN, MHLEN, M_TYPE, M_FLAGS, PH_LEN, EXT_BUF, EXT_SIZE, M_EXT, M_PKTHDR, M_COPYALL, EINVAL, ERANGE,
 } from "./constants";
 import { gcount, gload, G_MCFAIL, G_OWNER } from "./stats";
-import { RETRY, drain_mark, interrupted, retried } from "./drain";
+import { RETRY, drain_mark, interrupted_give_back, retried } from "./drain";
 import { ref_ptr } from "./arena";
 import { check_mbuf, check_head, valid_how, chain_free } from "./mbuf";
 import { mnext, mlen, mdata, mflags, mseq, set_len, set_data, ext_ptr, copy_pkthdr } from "./header";
@@ -80,11 +80,8 @@ function m_copym_once(m: i32, off: i32, len: i32, how: i32): i32 {
     gcount(G_MCFAIL);
     return 0;
   }
-  let lost = interrupted(d0, s, s0);
-  if (lost) {
-    chain_free(top);
-    return lost;
-  }
+  let lost = interrupted_give_back(d0, s, s0, top);
+  if (lost) return lost;
   let d = lead ? mnext(top) : top;
   pos = 0; x = s;
   let left = <u32>len;
@@ -152,11 +149,8 @@ function dup_chain(s: usize, how: i32): i32 {
   let d0 = drain_mark(), s0 = mseq(s);
   let d = build_packed(total, hdr, how, <i32>load<u16>(s, M_TYPE), gload(G_OWNER));
   if (!d) return 0;
-  let lost = interrupted(d0, s, s0);
-  if (lost) {
-    chain_free(d);
-    return lost;
-  }
+  let lost = interrupted_give_back(d0, s, s0, d);
+  if (lost) return lost;
   chain_copy(s, 0, d, total);
   if (hdr) {
     copy_pkthdr(d, s);

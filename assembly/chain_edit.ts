@@ -16,10 +16,10 @@
 
 import { MSIZE, MLEN, MHLEN, M_TYPE, M_OWNER, PH_LEN, M_EXT, M_PKTHDR, EINVAL, ERANGE } from "./constants";
 import { gcount, G_MPFAIL } from "./stats";
-import { RETRY, drain_mark, interrupted, retried } from "./drain";
-import { check_head, valid_how, mbuf_free, chain_free } from "./mbuf";
+import { RETRY, drain_mark, interrupted_give_back, retried } from "./drain";
+import { check_head, valid_how, mbuf_free } from "./mbuf";
 import {
-  mnext, mlen, mdata, mflags, mseq, set_len, set_data, set_next, pkt_add, copy_pkthdr, demote, leading_space,
+  mnext, mlen, mdata, mflags, mseq, set_len, set_data, set_next, pkt_add, copy_pkthdr, move_pkthdr, demote, leading_space,
   trailing_space,
 } from "./header";
 import { chain_length, chain_last, alloc_list } from "./chain";
@@ -71,16 +71,9 @@ function m_pullup_once(m: i32, n: i32, how: i32): i32 {
     gcount(G_MPFAIL);
     return 0;
   }
-  let lost = interrupted(d0, h, s0);
-  if (lost) {
-    chain_free(x);
-    return lost;
-  }
-  if (hdr) {
-    copy_pkthdr(x, h);
-    store<i32>(x, load<i32>(h, PH_LEN), PH_LEN);
-    demote(h);
-  }
+  let lost = interrupted_give_back(d0, h, s0, x);
+  if (lost) return lost;
+  if (hdr) move_pkthdr(x, h, 0);
   set_next(x, consume(x, h, <u32>n));
   return <i32>x;
 }
@@ -118,16 +111,9 @@ function m_prepend_once(m: i32, len: i32, how: i32): i32 {
   let d0 = drain_mark(), s0 = mseq(h);
   let x = alloc_list(1, false, hdr, how, <i32>load<u16>(h, M_TYPE), load<u32>(h, M_OWNER));
   if (!x) return 0;
-  let lost = interrupted(d0, h, s0);
-  if (lost) {
-    chain_free(x);
-    return lost;
-  }
-  if (hdr) {
-    copy_pkthdr(x, h);
-    store<i32>(x, load<i32>(h, PH_LEN) + len, PH_LEN);
-    demote(h);
-  }
+  let lost = interrupted_give_back(d0, h, s0, x);
+  if (lost) return lost;
+  if (hdr) move_pkthdr(x, h, len);
   let d = (x + MSIZE - <usize>len) & ~<usize>3; // MH_ALIGN: room for later prepends
   memory.fill(d, 0, <usize>len);
   set_data(x, d);
@@ -243,7 +229,7 @@ function m_split_once(m: i32, len0: i32, how: i32): i32 {
     // At the end: the tail is one empty mbuf.
     t = alloc_list(1, false, hdr, how, type, owner);
     if (!t) return 0;
-    let lost = interrupted(d0, h, s0); if (lost) { chain_free(t); return lost; }
+    let lost = interrupted_give_back(d0, h, s0, t); if (lost) return lost;
   } else {
     let r = at - cum;
     if (r == 0 && p) {
@@ -251,7 +237,7 @@ function m_split_once(m: i32, len0: i32, how: i32): i32 {
       if (hdr) {
         t = alloc_list(1, false, true, how, type, owner);
         if (!t) return 0;
-        let lost = interrupted(d0, h, s0); if (lost) { chain_free(t); return lost; }
+        let lost = interrupted_give_back(d0, h, s0, t); if (lost) return lost;
         set_next(p, 0);
         set_next(t, x);
       } else {
@@ -264,7 +250,7 @@ function m_split_once(m: i32, len0: i32, how: i32): i32 {
       let nt: u32 = (hdr && !ext && l - r > MHLEN) ? 2 : 1;
       t = alloc_list(nt, false, hdr, how, type, owner);
       if (!t) return 0;
-      let lost = interrupted(d0, h, s0); if (lost) { chain_free(t); return lost; }
+      let lost = interrupted_give_back(d0, h, s0, t); if (lost) return lost;
       let y = nt == 2 ? mnext(t) : t;
       if (ext) {
         share_ext(y, x, mdata(x) + r, l - r);

@@ -27,7 +27,7 @@
 
 import { EDOUBLEFREE } from "./constants";
 import { G, G_DRAINS } from "./stats";
-import { check_mbuf } from "./mbuf";
+import { check_mbuf, chain_free } from "./mbuf";
 import { mseq } from "./header";
 
 /** An attempt's answer when a drain routine ran during its allocations: start again. Never returned by an export. */
@@ -49,6 +49,18 @@ import { mseq } from "./header";
 @inline export function interrupted(mark: f64, h: usize, seq: u32): i32 {
   if (drain_mark() == mark) return 0;
   return same_mbuf(h, seq) ? RETRY : EDOUBLEFREE;
+}
+
+/**
+ * interrupted() for an attempt that has taken chain `taken` (0: none): if a
+ * drain ran, gives it back first, as the contract's step 2 asks; answers as
+ * interrupted() does.
+ */
+// @ts-ignore: decorator
+@inline export function interrupted_give_back(mark: f64, h: usize, seq: u32, taken: usize): i32 {
+  let lost = interrupted(mark, h, seq);
+  if (lost) chain_free(taken);
+  return lost;
 }
 
 /** True if `h` is an mbuf in use stamped `seq` at its allocation: the one an operation was given. */

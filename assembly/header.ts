@@ -102,6 +102,18 @@ export function set_nextpkt(m: usize, n: usize): void {
   set_flags(to, mflags(to) | (mflags(from) & (M_BCAST | M_MCAST)));
 }
 
+/**
+ * M_MOVE_PKTHDR to `to`, a new head put in front of `from`: the header's
+ * fields, pkthdr.len plus the `grown` bytes `to` brings; `from` no longer
+ * leads the packet.
+ */
+// @ts-ignore: decorator
+@inline export function move_pkthdr(to: usize, from: usize, grown: i32): void {
+  copy_pkthdr(to, from);
+  store<i32>(to, load<i32>(from, PH_LEN) + grown, PH_LEN);
+  demote(from);
+}
+
 /** m_demote: takes the packet header off `m` (it no longer leads a packet). */
 export function demote(m: usize): void {
   let flags = mflags(m);

@@ -250,12 +250,10 @@ export function mbuf_free_run(n: i32, heads: usize): void {
     let m = <usize>load<i32>(heads + (<usize>j << 2));
     while (m && bound) {
       bound--;
-      // mbuf_free, field for field.
+      // mbuf_free, but onto a list of its own.
       let flags = load<u16>(m, M_FLAGS);
       let nx = <usize>load<u32>(m, M_NEXT);
-      if (nx) store<u16>(nx, load<u16>(nx, M_FLAGS) & ~M_LINKED, M_FLAGS);
-      let cp = census_ptr(load<u16>(m, M_TYPE));
-      store<u32>(cp, load<u32>(cp) - 1);
+      mbuf_unlink(m, nx);
       if (flags & M_EXT) {
         // A whole pair goes to the packet cache (packet.ts), not to this zone.
         if (packet_park(m, flags)) {
@@ -264,9 +262,7 @@ export function mbuf_free_run(n: i32, heads: usize): void {
         }
         ext_release(m, flags);
       }
-      packet_leave(m);
-      store<u16>(m, MT_FREE, M_TYPE);
-      store<u16>(m, 0, M_FLAGS);
+      mbuf_mark_free(m);
       store<u32>(m, <u32>head);
       head = m;
       k++;
@@ -395,21 +391,37 @@ export function m_getcl(how: i32, type: i32, flags: i32): i32 {
 
 // === Freeing ===
 
+// mbuf_free and mbuf_free_run (a batch) free an mbuf alike: these two halves
+// are what they share; between them each parks a whole pair in the packet
+// cache or drops the cluster reference, and each puts `m` on its own list.
+
+/** Freeing `m`, first half: its successor `next` a head of its own, its type out of the census. */
+// @ts-ignore: decorator
+@inline function mbuf_unlink(m: usize, next: usize): void {
+  if (next) store<u16>(next, load<u16>(next, M_FLAGS) & ~M_LINKED, M_FLAGS);
+  let cp = census_ptr(load<u16>(m, M_TYPE));
+  store<u32>(cp, load<u32>(cp) - 1);
+}
+
+/** Freeing `m`, second half (its cluster given back): marked free, ready for a freelist. */
+// @ts-ignore: decorator
+@inline function mbuf_mark_free(m: usize): void {
+  packet_leave(m);
+  store<u16>(m, MT_FREE, M_TYPE);
+  store<u16>(m, 0, M_FLAGS);
+}
+
 /** Frees one mbuf known to be valid; returns its successor, now unlinked. */
 // @ts-ignore: decorator
 @inline export function mbuf_free(m: usize): usize {
   let flags = load<u16>(m, M_FLAGS);
   let n = <usize>load<u32>(m, M_NEXT);
-  if (n) store<u16>(n, load<u16>(n, M_FLAGS) & ~M_LINKED, M_FLAGS);
-  let cp = census_ptr(load<u16>(m, M_TYPE));
-  store<u32>(cp, load<u32>(cp) - 1);
+  mbuf_unlink(m, n);
   if (flags & M_EXT) {
     if (packet_park(m, flags)) return n; // a whole pair goes to the packet cache (packet.ts)
     ext_release(m, flags);
   }
-  packet_leave(m);
-  store<u16>(m, MT_FREE, M_TYPE);
-  store<u16>(m, 0, M_FLAGS);
+  mbuf_mark_free(m);
   zone_push(mbufZone, m);
   return n;
 }

@@ -39,7 +39,7 @@ import {
 } from "./header";
 import { chain_length, alloc_room } from "./chain";
 import { DXCHG, DXCHG_CAP } from "./chain_data";
-import { RETRY, drain_mark, interrupted, retried } from "./drain";
+import { RETRY, drain_mark, interrupted_give_back, retried } from "./drain";
 import { gload, G_OWNER } from "./stats";
 
 /** First mbuf of the first record (held), 0 if empty. */
@@ -312,11 +312,8 @@ function sb_write_once(so: i32, which: i32, len: i32, how: i32): i32 {
     let d0 = drain_mark(), s0 = mseq(<usize>so);
     add = alloc_room(rem, false, how, MT_DATA, gload(G_OWNER));
     if (!add) return 0;
-    let lost = interrupted(d0, <usize>so, s0);
-    if (lost) {
-      chain_free(add);
-      return lost;
-    }
+    let lost = interrupted_give_back(d0, <usize>so, s0, add);
+    if (lost) return lost;
   }
   let src = DXCHG;
   if (k) {

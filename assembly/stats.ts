@@ -169,3 +169,16 @@ export const STATS: usize = memory.data(<i32>STATS_BYTES, 16);
 @inline export function gcount(off: u32): void {
   store<f64>(G() + off, load<f64>(G() + off) + 1.0);
 }
+
+/**
+ * Records the problem an audit found where the host reads it (G_AUDIT_*:
+ * code, address, expected, found) and returns its code, so a check can end
+ * with `return audit_report(...)`.
+ */
+export function audit_report(code: u32, addr: usize, a: u32, b: u32): u32 {
+  gstore(G_AUDIT_CODE, code);
+  gstore(G_AUDIT_ADDR, <u32>addr);
+  gstore(G_AUDIT_A, a);
+  gstore(G_AUDIT_B, b);
+  return code;
+}

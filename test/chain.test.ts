@@ -4,7 +4,7 @@
 import { describe, it, expect } from "vitest";
 import fc from "fast-check";
 import { MbufError, MT, M_NOWAIT, M_PKTHDR, M_COPYALL, MHLEN, MLEN, type Pool } from "mbufpool";
-import { makePool, code, pattern } from "./helpers.js";
+import { makePool, code, pattern, chainOf } from "./helpers.js";
 
 const concat = (...parts: Uint8Array[]): Uint8Array => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -15,14 +15,6 @@ const concat = (...parts: Uint8Array[]): Uint8Array => {
   }
   return out;
 };
-
-/** A packet-header chain holding `bytes`. */
-function chainOf(pool: Pool, bytes: Uint8Array): number {
-  const m = pool.gethdr();
-  expect(m).toBeGreaterThan(0);
-  expect(pool.copyback(m, 0, bytes)).toBe(true);
-  return m;
-}
 
 type Op =
   | { k: "new"; n: number; hdr: boolean; cl: boolean; seed: number }
@@ -499,16 +491,24 @@ describe("drain routines that free what an operation works on", () => {
     profile: "freebsd",
     tunables: { "kern.ipc.maxmbufmem": 256 * 1024, "kern.ipc.nmbclusters": 4, "kern.ipc.nmbufs": 50 },
   });
-
-  it("copym whose source a drain routine frees starts again and reports the freed handle", () => {
-    const pool = tiny();
-    const m = chainOf(pool, pattern(3000));
+  /**
+   * Takes with `take` until the pool is dry, then registers a drain routine
+   * that frees source chain `m` and everything taken: the next allocation
+   * runs it, under the operation on `m`.
+   */
+  const freeSourceOnDrain = (pool: Pool, m: number, take: () => number): void => {
     const hog: number[] = [];
-    for (let h = pool.get(); h; h = pool.get()) hog.push(h);
+    for (let h = take(); h; h = take()) hog.push(h);
     pool.onDrain("frees the source", () => {
       pool.freem(m);
       pool.freemBulk(hog.splice(0));
     });
+  };
+
+  it("copym whose source a drain routine frees starts again and reports the freed handle", () => {
+    const pool = tiny();
+    const m = chainOf(pool, pattern(3000));
+    freeSourceOnDrain(pool, m, () => pool.get());
     expect(code(() => pool.copym(m, 0, 100))).toBe("EDOUBLEFREE");
     expect(pool.stats().mbufs.current).toBe(0);
   });
@@ -517,12 +517,7 @@ describe("drain routines that free what an operation works on", () => {
     it(`${op} whose source a drain routine frees does not read the freed chain (found by the fuzzer: it spun on a freelist)`, () => {
       const pool = tiny();
       const m = chainOf(pool, pattern(5000));
-      const hog: number[] = [];
-      for (let h = pool.getcl(); h; h = pool.getcl()) hog.push(h);
-      pool.onDrain("frees the source", () => {
-        pool.freem(m);
-        pool.freemBulk(hog.splice(0));
-      });
+      freeSourceOnDrain(pool, m, () => pool.getcl());
       expect(code(() => pool[op](m))).toBe("EDOUBLEFREE");
       expect(pool.stats().mbufs.current).toBe(0);
       expect(pool.stats().clusters.current).toBe(0);

@@ -3,7 +3,7 @@ import { describe, it, expect } from "vitest";
 import { register as globalRegistry } from "prom-client";
 import {
   MT, M_NOWAIT, M_WAITOK, M_PKTHDR, MT_NAMES, STATS_JSON_SCHEMA, STATS_JSON_VERSION, formatPrometheus,
-  type PoolStats, type StatsJSON,
+  type PoolStats, type StatsJSON, type ZoneStats,
 } from "mbufpool";
 import { makePool } from "./helpers.js";
 
@@ -75,26 +75,21 @@ function parseExposition(text: string): { samples: Sample[]; types: Map<string, 
   return { samples, types, help };
 }
 
+/** Each zone's series, by the snapshot field it must equal. */
+const ZONE_SERIES: Record<string, keyof ZoneStats> = {
+  zone_item_size_bytes: "size", zone_limit_items: "limit", zone_in_use_items: "current", zone_cache_items: "cache",
+  zone_carved_items: "total", zone_peak_items: "peak", zone_pages: "pages",
+  zone_allocations_total: "allocs", zone_frees_total: "frees", zone_denied_total: "denied", zone_delayed_total: "delayed",
+  zone_pages_taken_total: "pagesIn", zone_pages_returned_total: "pagesOut",
+};
+
 /** What each series must equal in the snapshot. */
 function expected(s: PoolStats): Map<string, number> {
   const e = new Map<string, number>();
   const key = (name: string, labels: Record<string, string> = {}) =>
     `mbufpool_${name}${JSON.stringify(Object.entries({ ...labels, profile: s.profile }).sort())}`;
   for (const [zone, z] of [["mbuf", s.mbufs], ["cluster", s.clusters]] as const) {
-    const l = { zone };
-    e.set(key("zone_item_size_bytes", l), z.size);
-    e.set(key("zone_limit_items", l), z.limit);
-    e.set(key("zone_in_use_items", l), z.current);
-    e.set(key("zone_cache_items", l), z.cache);
-    e.set(key("zone_carved_items", l), z.total);
-    e.set(key("zone_peak_items", l), z.peak);
-    e.set(key("zone_pages", l), z.pages);
-    e.set(key("zone_allocations_total", l), z.allocs);
-    e.set(key("zone_frees_total", l), z.frees);
-    e.set(key("zone_denied_total", l), z.denied);
-    e.set(key("zone_delayed_total", l), z.delayed);
-    e.set(key("zone_pages_taken_total", l), z.pagesIn);
-    e.set(key("zone_pages_returned_total", l), z.pagesOut);
+    for (const [name, field] of Object.entries(ZONE_SERIES)) e.set(key(name, { zone }), z[field]);
   }
   for (let t = 1; t < 16; t++) e.set(key("mbufs_in_use_by_type", { type: MT_NAMES[t] }), s.census[t]);
   e.set(key("packets", { state: "in_use" }), s.packets.current);

@@ -3,7 +3,7 @@
 // refused with what to do; a divergence of a structured result (stats, an
 // epoch) names the fields that differ rather than printing both whole.
 import { describe, it, expect } from "vitest";
-import { spawnSync } from "node:child_process";
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +22,18 @@ const FORMAT_1 = `# seed 9, fast-check path 0:0:0, build debug, 2 shrinks
 `;
 /** The same trace brought to the current format on its create line only: its stats expectation is still old. */
 const STALE_STATS = FORMAT_1.replace('{"op":"create",', `{"op":"create","format":${TRACE_FORMAT},`);
+
+/** `mbufpool replay` of `trace`, written to a temporary file called `name` (removed after). */
+function replayCli(name: string, trace: string): SpawnSyncReturns<string> {
+  const dir = mkdtempSync(join(tmpdir(), "mbufpool-format-"));
+  try {
+    const file = join(dir, name);
+    writeFileSync(file, trace);
+    return spawnSync(process.execPath, [CLI, "replay", file, "--build", BUILD], { encoding: "utf8" });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 describe("regression traces (test/traces)", () => {
   const files = readdirSync(TRACES).filter((f) => f.endsWith(".jsonl"));
@@ -50,16 +62,9 @@ describe("the trace format", () => {
   });
 
   it("mbufpool replay refuses an old trace with exit 2 and the message", () => {
-    const dir = mkdtempSync(join(tmpdir(), "mbufpool-format-"));
-    try {
-      const file = join(dir, "old.jsonl");
-      writeFileSync(file, FORMAT_1);
-      const r = spawnSync(process.execPath, [CLI, "replay", file, "--build", BUILD], { encoding: "utf8" });
-      expect(r.status).toBe(2);
-      expect(r.stderr).toMatch(/trace format 1 \(the create line has no "format"\)/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const r = replayCli("old.jsonl", FORMAT_1);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/trace format 1 \(the create line has no "format"\)/);
   });
 });
 
@@ -86,16 +91,9 @@ describe("a divergence of a structured result", () => {
   });
 
   it("mbufpool replay prints each differing field on a line of its own", () => {
-    const dir = mkdtempSync(join(tmpdir(), "mbufpool-format-"));
-    try {
-      const file = join(dir, "stale.jsonl");
-      writeFileSync(file, STALE_STATS);
-      const r = spawnSync(process.execPath, [CLI, "replay", file, "--build", BUILD], { encoding: "utf8" });
-      expect(r.status).toBe(1);
-      expect(r.stdout).toMatch(/\n {4}reservation\.auto: expected absent, got false\n {4}packetCache: expected absent, got 0\n$/);
-      expect(r.stdout).not.toMatch(/"census"/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const r = replayCli("stale.jsonl", STALE_STATS);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/\n {4}reservation\.auto: expected absent, got false\n {4}packetCache: expected absent, got 0\n$/);
+    expect(r.stdout).not.toMatch(/"census"/);
   });
 });

@@ -1,4 +1,5 @@
-// Test helpers: pools made here are audited and closed after each test.
+// Test helpers: pools made here are audited and closed after each test; and
+// the pieces several test files share (model-test steps, byte patterns).
 import { expect } from "vitest";
 import { Pool, MbufError, type PoolOptions } from "mbufpool";
 
@@ -36,3 +37,37 @@ export const pattern = (n: number, seed = 0): Uint8Array => {
   for (let i = 0; i < n; i++) b[i] = (i * 7 + seed) & 255;
   return b;
 };
+
+/** A packet-header chain holding `bytes`. */
+export function chainOf(pool: Pool, bytes: Uint8Array): number {
+  const m = pool.gethdr();
+  expect(m).toBeGreaterThan(0);
+  expect(pool.copyback(m, 0, bytes)).toBe(true);
+  return m;
+}
+
+// === Model tests (model.test.ts, packet-model.test.ts) ===
+
+/** The live handle a random choice `i` names (cycling through them), or undefined if none is live. */
+export function pickLive(live: ReadonlyMap<number, unknown>, i: number): number | undefined {
+  if (live.size === 0) return undefined;
+  return [...live.keys()][i % live.size];
+}
+
+/**
+ * m_clget on live handle `m` (undefined: nothing to do): a handle with a
+ * cluster already is refused; else clget gives what `predict` (the model,
+ * which counts the failure itself) says, and the model's handle has a cluster.
+ */
+export function clgetStep(pool: Pool, live: ReadonlyMap<number, { cluster: boolean }>, m: number | undefined,
+  how: number, predict: () => boolean): void {
+  if (m === undefined) return;
+  const l = live.get(m)!;
+  if (l.cluster) {
+    expect(() => pool.clget(m)).toThrow(MbufError);
+    return;
+  }
+  const ok = predict();
+  expect(pool.clget(m, how)).toBe(ok);
+  if (ok) l.cluster = true;
+}

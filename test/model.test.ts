@@ -1,8 +1,8 @@
 // Property test: random operation sequences against a small reference model.
 import { describe, it, expect } from "vitest";
 import fc from "fast-check";
-import { MbufError, MT, M_NOWAIT, M_WAITOK, M_RECV, M_PKTHDR, type Pool } from "mbufpool";
-import { makePool } from "./helpers.js";
+import { MT, M_NOWAIT, M_WAITOK, M_RECV, M_PKTHDR, type Pool } from "mbufpool";
+import { clgetStep, makePool, pickLive } from "./helpers.js";
 
 type Op =
   | { k: "get"; type: number; hdr: boolean; wait: boolean }
@@ -68,11 +68,6 @@ class Model {
   }
 }
 
-function pick(model: Model, i: number): number | undefined {
-  if (model.live.size === 0) return undefined;
-  return [...model.live.keys()][i % model.live.size];
-}
-
 function run(pool: Pool, model: Model, ops: Op[]): void {
   const out = new Int32Array(64);
   for (const o of ops) {
@@ -92,29 +87,22 @@ function run(pool: Pool, model: Model, ops: Op[]): void {
         if (m) model.live.set(m, { type: o.type, cluster: true });
         break;
       }
-      case "clget": {
-        const m = pick(model, o.i);
-        if (m === undefined) break;
-        const l = model.live.get(m)!;
-        if (l.cluster) {
-          expect(() => pool.clget(m)).toThrow(MbufError);
-          break;
-        }
-        const ok = !(model.reserved && !o.recv) && model.clusters < model.nmbclusters;
-        if (!ok) model.fail("cluster", false);
-        expect(pool.clget(m, M_NOWAIT | (o.recv ? M_RECV : 0))).toBe(ok);
-        if (ok) l.cluster = true;
+      case "clget":
+        clgetStep(pool, model.live, pickLive(model.live, o.i), M_NOWAIT | (o.recv ? M_RECV : 0), () => {
+          const ok = !(model.reserved && !o.recv) && model.clusters < model.nmbclusters;
+          if (!ok) model.fail("cluster", false);
+          return ok;
+        });
         break;
-      }
       case "free": {
-        const m = pick(model, o.i);
+        const m = pickLive(model.live, o.i);
         if (m === undefined) break;
         expect(pool.free(m)).toBe(0);
         model.live.delete(m);
         break;
       }
       case "freeTwice": {
-        const m = pick(model, o.i);
+        const m = pickLive(model.live, o.i);
         if (m === undefined) break;
         pool.freem(m);
         model.live.delete(m);
@@ -141,7 +129,7 @@ function run(pool: Pool, model: Model, ops: Op[]): void {
         break;
       }
       case "chtype": {
-        const m = pick(model, o.i);
+        const m = pickLive(model.live, o.i);
         if (m === undefined) break;
         pool.chtype(m, o.type);
         model.live.get(m)!.type = o.type;

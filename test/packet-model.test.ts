@@ -3,8 +3,8 @@
 // (in use, free in its zone, or parked in the packet cache), against a model.
 import { describe, it, expect } from "vitest";
 import fc from "fast-check";
-import { MbufError, MT, M_NOWAIT, M_RECV, M_PKTHDR, VirtualClock, type Pool, type PacketMode } from "mbufpool";
-import { makePool } from "./helpers.js";
+import { MT, M_NOWAIT, M_RECV, M_PKTHDR, VirtualClock, type Pool, type PacketMode } from "mbufpool";
+import { clgetStep, makePool, pickLive } from "./helpers.js";
 
 type Mode = PacketMode | "off";
 type Op =
@@ -75,11 +75,6 @@ class Model {
   }
 }
 
-function pick(model: Model, i: number): number | undefined {
-  if (model.live.size === 0) return undefined;
-  return [...model.live.keys()][i % model.live.size];
-}
-
 function check(pool: Pool, model: Model, fixed: { mbufs: number; clusters: number } | null): void {
   const s = pool.stats();
   expect(s.mbufs.current).toBe(model.live.size);
@@ -123,22 +118,12 @@ function run(pool: Pool, model: Model, ops: Op[], fixed: { mbufs: number; cluste
         if (m) model.live.set(m, { cluster: true, origin: model.enabled || hit });
         break;
       }
-      case "clget": {
-        const m = pick(model, o.i);
-        if (m === undefined) break;
-        const l = model.live.get(m)!;
-        if (l.cluster) {
-          expect(() => pool.clget(m)).toThrow(MbufError);
-          break;
-        }
-        const ok = model.cluster(o.recv);
-        expect(pool.clget(m, M_NOWAIT | (o.recv ? M_RECV : 0))).toBe(ok);
-        if (ok) l.cluster = true;
+      case "clget":
+        clgetStep(pool, model.live, pickLive(model.live, o.i), M_NOWAIT | (o.recv ? M_RECV : 0), () => model.cluster(o.recv));
         break;
-      }
       case "free":
       case "freeTwice": {
-        const m = pick(model, o.i);
+        const m = pickLive(model.live, o.i);
         if (m === undefined) break;
         pool.freem(m);
         if (model.live.get(m)!.cluster && model.enabled) model.parked++;

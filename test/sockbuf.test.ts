@@ -3,20 +3,13 @@
 import { describe, it, expect } from "vitest";
 import fc from "fast-check";
 import { MT, M_NOWAIT, M_EOR, MSIZE, type Pool, type SockbufName } from "mbufpool";
-import { makePool, code } from "./helpers.js";
+import { makePool, code, chainOf } from "./helpers.js";
 
 const pattern = (n: number, seed = 0): Uint8Array => {
   const b = new Uint8Array(n);
   for (let i = 0; i < n; i++) b[i] = (i * 13 + seed) & 255;
   return b;
 };
-
-function chainOf(pool: Pool, bytes: Uint8Array): number {
-  const m = pool.gethdr();
-  expect(m).toBeGreaterThan(0);
-  expect(pool.copyback(m, 0, bytes)).toBe(true);
-  return m;
-}
 
 /** The records of a socket buffer, read through m_nextpkt (offset 4 of an mbuf). */
 function records(pool: Pool, so: number, which: SockbufName): Uint8Array[] {

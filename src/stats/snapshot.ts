@@ -178,19 +178,21 @@ function zone(u32: Uint32Array, f64: Float64Array, base: number): ZoneStats {
   };
 }
 
-/** Reads the packet zone's record (zone slot 3) and its global counters. */
+/**
+ * Reads the packet zone's record (zone slot 3, a zone record like the others:
+ * its allocations are cache hits, its frees parked pairs) and its global counters.
+ */
 function packetStats(u32: Uint32Array, f64: Float64Array, base: number, g: number, policy?: PacketPolicyState): PacketStats {
-  const w = base >>> 2, d = base >>> 3, gw = g >>> 2, gd = g >>> 3;
-  const total = u32[w + Z.total / 4], cache = u32[w + Z.free / 4];
+  const z = zone(u32, f64, base), gw = g >>> 2, gd = g >>> 3;
   return {
     mode: policy?.mode ?? "off",
-    current: total - cache,
-    cache,
-    total,
-    peak: u32[w + Z.peak / 4],
-    hits: f64[d + Z.allocs / 8],
+    current: z.current,
+    cache: z.cache,
+    total: z.total,
+    peak: z.peak,
+    hits: z.allocs,
     misses: f64[gd + GL.pktMisses / 8],
-    parked: f64[d + Z.frees / 8],
+    parked: z.frees,
     refills: f64[gd + GL.pktRefills / 8],
     refilled: f64[gd + GL.pktRefilled / 8],
     lastRefill: u32[gw + GL.pktLastRefill / 4],
@@ -199,8 +201,8 @@ function packetStats(u32: Uint32Array, f64: Float64Array, base: number, g: numbe
     lastDrain: u32[gw + GL.pktLastDrain / 4],
     reclaims: f64[gd + GL.pktReclaims / 8],
     reclaimed: f64[gd + GL.pktReclaimed / 8],
-    denied: f64[d + Z.denied / 8],
-    delayed: f64[d + Z.delayed / 8],
+    denied: z.denied,
+    delayed: z.delayed,
     target: policy?.target ?? 0,
     low: policy?.low ?? 0,
     high: policy?.high ?? 0,

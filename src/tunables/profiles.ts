@@ -89,6 +89,9 @@ export const THEWALL_MAX = 1024 * MiB;
 
 const pagesFor = (items: number, size: number): number => Math.ceil((items * size) / PAGE_SIZE);
 
+/** FreeBSD's zones (both lines): an allocation takes arena pages as it needs them, and nothing is carved at creation. */
+const GROWN_ON_DEMAND = { mbufGrows: true, clusterGrows: true, preallocMbufs: 0, preallocClusters: 0 } as const;
+
 function spec(
   name: string, description: string, unit: TunableSpec["unit"], rule: string,
   dflt: (v: Values) => number, min: (v: Values) => number, max: (v: Values) => number,
@@ -150,7 +153,7 @@ const freebsd: Profile = {
   ],
   layout: (v) => ({
     thewall: v["kern.ipc.maxmbufmem"], nmbufs: v["kern.ipc.nmbufs"], nmbclusters: v["kern.ipc.nmbclusters"],
-    mbufGrows: true, clusterGrows: true, preallocMbufs: 0, preallocClusters: 0,
+    ...GROWN_ON_DEMAND,
   }),
   drain: { mbuf: "always", cluster: "always" },
   exhaustedMessage: {
@@ -185,7 +188,7 @@ const freebsd4: Profile = {
     // The map is exactly nmbclusters * MCLBYTES + nmbufs * MSIZE (page-rounded per zone).
     thewall: (pagesFor(v["kern.ipc.nmbclusters"], 2048) + pagesFor(v["kern.ipc.nmbufs"], MSIZE)) * PAGE_SIZE,
     nmbufs: v["kern.ipc.nmbufs"], nmbclusters: v["kern.ipc.nmbclusters"],
-    mbufGrows: true, clusterGrows: true, preallocMbufs: 0, preallocClusters: 0,
+    ...GROWN_ON_DEMAND,
   }),
   // 4.x ran m_reclaim only when a waiting mbuf request failed (seed 000: 828 delayed, 0 drains).
   drain: { mbuf: "wait", cluster: "never" },

@@ -5,7 +5,7 @@
 
 import { M_PKTHDR } from "../../constants.js";
 import { FREED_CODES, HANDLE_NAME, isTag, type Encoded } from "../values.js";
-import { allocResult, how, liveHandle, mtype, pick, type OpSpec } from "./spec.js";
+import { allocResult, genHandle, how, liveHandle, modelVoid, mtype, pick, runVoid, type OpSpec } from "./spec.js";
 
 /** True if a trace value decodes to an i32 (what the host checks before the core sees it). */
 function decodesToI32(v: Encoded): boolean {
@@ -59,11 +59,8 @@ export const ALLOC_OPS: readonly OpSpec[] = [
     name: "free",
     weight: 6,
     args: [{ name: "m", kind: "handle" }],
-    gen: (m, r) => {
-      // One mbuf only: m_free of a longer chain hands back its successor, a head the trace never named.
-      const h = pick([...m.live].filter(([, l]) => !l.extra?.mbufs).map(([n]) => n), r[0]);
-      return h === undefined ? undefined : { m: h };
-    },
+    // One mbuf only: m_free of a longer chain hands back its successor, a head the trace never named.
+    gen: genHandle((m, r) => pick([...m.live].filter(([, l]) => !l.extra?.mbufs).map(([n]) => n), r)),
     run: (run, a, raw) => {
       const next = run.pool.free(a.m as number);
       run.freed(raw.m as string);
@@ -78,19 +75,12 @@ export const ALLOC_OPS: readonly OpSpec[] = [
     name: "freem",
     weight: 6,
     args: [{ name: "m", kind: "handle" }],
-    gen: (m, r) => {
-      const h = liveHandle(m, r[0]);
-      return h === undefined ? undefined : { m: h };
-    },
-    run: (run, a, raw) => {
+    gen: genHandle(liveHandle),
+    run: runVoid((run, a, raw) => {
       run.pool.freem(a.m as number);
       run.freed(raw.m as string);
-      return null;
-    },
-    model: (m, a) => {
-      m.release(a.m as string);
-      return null;
-    },
+    }),
+    model: modelVoid((m, a) => m.release(a.m as string)),
   },
   {
     name: "getBulk",
@@ -161,28 +151,18 @@ export const ALLOC_OPS: readonly OpSpec[] = [
     name: "chtype",
     weight: 2,
     args: [{ name: "m", kind: "handle" }, { name: "type", kind: "type" }],
-    gen: (m, r) => {
-      const h = liveHandle(m, r[0]);
-      return h === undefined ? undefined : { m: h, type: mtype(r[1]) };
-    },
-    run: (run, a) => {
-      run.pool.chtype(a.m as number, a.type as number);
-      return null;
-    },
-    model: (m, a) => {
+    gen: genHandle(liveHandle, (_h, r) => ({ type: mtype(r[1]) })),
+    run: runVoid((run, a) => run.pool.chtype(a.m as number, a.type as number)),
+    model: modelVoid((m, a) => {
       m.live.get(a.m as string)!.type = a.type as number;
-      return null;
-    },
+    }),
   },
   {
     name: "setOwner",
     weight: 1,
     args: [{ name: "tag", kind: "tag" }],
     gen: (_m, r) => ({ tag: r[0] % 5 === 0 ? 2 ** 32 - 1 : r[0] }),
-    run: (run, a) => {
-      run.pool.setOwner(a.tag as number);
-      return null;
-    },
+    run: runVoid((run, a) => run.pool.setOwner(a.tag as number)),
     model: () => null,
   },
 ];

@@ -3,21 +3,21 @@
 // predicts what reads give; what a write takes is measured (measure.ts).
 
 import { MT_NTYPES } from "../../constants.js";
-import { digest, emptyHolding, type Holding } from "../model.js";
+import { digest, emptyHolding, type Holding, type Model } from "../model.js";
 import {
   bytesOf, chain, chainAdded, chainFreed, chainHandle, isZero, lengthOf, settle, sharedFirst, someBytes, tookFor,
 } from "./measure.js";
-import { allocResult, isObj, isUndef, validByKind, type OpSpec } from "./spec.js";
+import { allocResult, genHandle, isObj, isUndef, runVoid, validByKind, type OpSpec } from "./spec.js";
+
+/** A chain that holds at least one byte (what adj and dup work on). */
+const nonEmptyChain = (m: Model, r: number): string | undefined => chainHandle(m, r, 1);
 
 export const CHAIN_OPS: readonly OpSpec[] = [
   {
     name: "append",
     weight: 3,
     args: [{ name: "m", kind: "handle" }, { name: "bytes", kind: "bytes" }],
-    gen: (m, r) => {
-      const h = chainHandle(m, r[0]);
-      return h === undefined ? undefined : { m: h, bytes: someBytes(r[1]) };
-    },
+    gen: genHandle(chainHandle, (_h, r) => ({ bytes: someBytes(r[1]) })),
     run: (run, a) => run.pool.append(a.m as number, a.bytes as Uint8Array),
     model: () => undefined,
     observe: (m, run, a, actual) => {
@@ -31,10 +31,7 @@ export const CHAIN_OPS: readonly OpSpec[] = [
     name: "copyback",
     weight: 2,
     args: [{ name: "m", kind: "handle" }, { name: "off", kind: "offset" }, { name: "bytes", kind: "bytes" }],
-    gen: (m, r) => {
-      const h = sharedFirst(m, r[0]);
-      return h === undefined ? undefined : { m: h, off: r[2] % (lengthOf(m, h) + 1), bytes: someBytes(r[1]) };
-    },
+    gen: genHandle(sharedFirst, (h, r, m) => ({ off: r[2] % (lengthOf(m, h) + 1), bytes: someBytes(r[1]) })),
     run: (run, a) => run.pool.copyback(a.m as number, a.off as number, a.bytes as Uint8Array),
     model: (m, a) => ((a.off as number) > lengthOf(m, a.m) ? { error: "ERANGE" } : undefined),
     observe: (m, run, a, actual) => {
@@ -54,13 +51,11 @@ export const CHAIN_OPS: readonly OpSpec[] = [
     // off defaults to 0 and len to the rest of the chain: undefined is valid for both.
     args: [{ name: "m", kind: "handle" }, { name: "off", kind: "offset", valid: (v, m) => isUndef(v) || validByKind("offset", v, m) },
       { name: "len", kind: "length", valid: (v, m) => isUndef(v) || validByKind("length", v, m) }],
-    gen: (m, r) => {
-      const h = sharedFirst(m, r[0]);
-      if (h === undefined) return undefined;
+    gen: genHandle(sharedFirst, (h, r, m) => {
       const n = lengthOf(m, h), off = r[1] % (n + 1);
       // Now and then a range that ends past the chain.
-      return { m: h, off, len: r[3] % 8 === 0 ? n - off + 1 : r[2] % (n - off + 1) };
-    },
+      return { off, len: r[3] % 8 === 0 ? n - off + 1 : r[2] % (n - off + 1) };
+    }),
     run: (run, a) => digest(run.pool.copydata(a.m as number, a.off as number, a.len as number)),
     model: (m, a) => {
       const bytes = chain(m, a.m).bytes ?? [], off = isUndef(a.off) ? 0 : (a.off as number);
@@ -73,10 +68,7 @@ export const CHAIN_OPS: readonly OpSpec[] = [
     name: "length",
     weight: 1,
     args: [{ name: "m", kind: "handle" }],
-    gen: (m, r) => {
-      const h = chainHandle(m, r[0]);
-      return h === undefined ? undefined : { m: h };
-    },
+    gen: genHandle(chainHandle),
     run: (run, a) => run.pool.length(a.m as number),
     model: (m, a) => lengthOf(m, a.m),
   },
@@ -84,16 +76,11 @@ export const CHAIN_OPS: readonly OpSpec[] = [
     name: "adj",
     weight: 2,
     args: [{ name: "m", kind: "handle" }, { name: "req" }],
-    gen: (m, r) => {
-      const h = chainHandle(m, r[0], 1);
-      if (h === undefined) return undefined;
-      const n = lengthOf(m, h), k = r[1] % (n + 1);
-      return { m: h, req: r[2] % 2 ? -k : k };
-    },
-    run: (run, a) => {
-      run.pool.adj(a.m as number, a.req as number);
-      return null;
-    },
+    gen: genHandle(nonEmptyChain, (h, r, m) => {
+      const k = r[1] % (lengthOf(m, h) + 1);
+      return { req: r[2] % 2 ? -k : k };
+    }),
+    run: runVoid((run, a) => run.pool.adj(a.m as number, a.req as number)),
     model: (m, a) => (Math.abs(a.req as number) > lengthOf(m, a.m) ? { error: "ERANGE" } : undefined),
     observe: (m, run, a, actual) => {
       if (actual !== null) return `gave ${JSON.stringify(actual)}`;
@@ -107,10 +94,7 @@ export const CHAIN_OPS: readonly OpSpec[] = [
     name: "dup",
     weight: 2,
     args: [{ name: "m", kind: "handle" }],
-    gen: (m, r) => {
-      const h = chainHandle(m, r[0], 1);
-      return h === undefined ? undefined : { m: h };
-    },
+    gen: genHandle(nonEmptyChain),
     run: (run, a) => allocResult(run, run.pool.dup(a.m as number)),
     model: () => undefined,
     observe: (m, run, a, actual) => {
@@ -136,11 +120,10 @@ export const CHAIN_OPS: readonly OpSpec[] = [
       const a = chainHandle(m, r[0]), b = chainHandle(m, r[1]);
       return a === undefined || b === undefined || a === b ? undefined : { m: a, n: b };
     },
-    run: (run, a, raw) => {
+    run: runVoid((run, a, raw) => {
       run.pool.cat(a.m as number, a.n as number);
       run.freed(raw.n as string); // linked into m's chain: no longer the trace's to name
-      return null;
-    },
+    }),
     model: (_m, a) => (a.m === a.n ? { error: "EINVAL" } : undefined),
     observe: (m, run, a, actual) => {
       if (actual !== null) return `gave ${JSON.stringify(actual)}`;

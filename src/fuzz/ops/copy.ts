@@ -10,7 +10,7 @@ import type { Run, Result } from "../run.js";
 import type { Encoded } from "../values.js";
 import { walkChain } from "../walk.js";
 import { bytesOf, chain, chainHandle, isZero, lengthOf, reshaped, settle, tookFor } from "./measure.js";
-import { allocResult, how, inRange, isObj, isUndef, validByKind, type OpSpec } from "./spec.js";
+import { allocResult, genHandle, how, inRange, isObj, isUndef, validByKind, withHow, type OpSpec } from "./spec.js";
 
 /** Clusters of the mbufs of a layout that hold bytes of [off, end), and how many such mbufs. */
 function rangeOf(w: ReturnType<typeof walkChain>, off: number, end: number): { mbufs: number; exts: number[] } {
@@ -100,14 +100,12 @@ export const COPY_OPS: readonly OpSpec[] = [
     // off defaults to 0 and len to M_COPYALL: undefined is valid for both.
     args: [{ name: "m", kind: "handle" }, { name: "off", kind: "offset", valid: (v, m) => isUndef(v) || validByKind("offset", v, m) },
       { name: "len", kind: "length", valid: (v, m) => isUndef(v) || validByKind("length", v, m) }, { name: "how", kind: "how" }],
-    gen: (m, r) => {
-      const h = chainHandle(m, r[0]);
-      if (h === undefined) return undefined;
+    gen: genHandle(chainHandle, (h, r, m) => {
       const n = lengthOf(m, h), off = r[1] % (n + 1);
       // Mostly a range inside the chain, often the rest of it (M_COPYALL), now and then one past its end.
       const len = r[3] % 4 === 0 ? M_COPYALL : r[3] % 11 === 1 ? n - off + 1 : r[2] % (n - off + 1);
-      return { m: h, off, len, how: how(r[2] >> 3) };
-    },
+      return { off, len, how: how(r[2] >> 3) };
+    }),
     run: (run, a) => allocResult(run, run.pool.copym(a.m as number, a.off as number, a.len as number, a.how as number)),
     model: (m, a) => {
       const n = lengthOf(m, a.m), off = offOf(a.off), len = lenOf(a.len);
@@ -119,10 +117,7 @@ export const COPY_OPS: readonly OpSpec[] = [
     name: "copypacket",
     weight: 2,
     args: [{ name: "m", kind: "handle" }, { name: "how", kind: "how" }],
-    gen: (m, r) => {
-      const h = chainHandle(m, r[0]);
-      return h === undefined ? undefined : { m: h, how: how(r[1]) };
-    },
+    gen: genHandle(chainHandle, withHow),
     run: (run, a) => allocResult(run, run.pool.copypacket(a.m as number, a.how as number)),
     model: (m, a) => (chain(m, a.m).pkthdr ? undefined : { error: "EINVAL" }),
     observe: (m, run, a, actual) => observeCopy(m, run, a.m as string, 0, M_COPYALL, actual),
@@ -131,12 +126,10 @@ export const COPY_OPS: readonly OpSpec[] = [
     name: "split",
     weight: 2,
     args: [{ name: "m", kind: "handle" }, { name: "len0", kind: "length" }, { name: "how", kind: "how" }],
-    gen: (m, r) => {
-      const h = chainHandle(m, r[0]);
-      if (h === undefined) return undefined;
+    gen: genHandle(chainHandle, (h, r, m) => {
       const n = lengthOf(m, h);
-      return { m: h, len0: r[2] % 9 === 0 ? n + 1 : r[1] % (n + 1), how: how(r[3]) };
-    },
+      return { len0: r[2] % 9 === 0 ? n + 1 : r[1] % (n + 1), how: how(r[3]) };
+    }),
     run: (run, a) => allocResult(run, run.pool.split(a.m as number, a.len0 as number, a.how as number)),
     model: (m, a) => ((a.len0 as number) > lengthOf(m, a.m) ? { error: "ERANGE" } : undefined),
     observe: (m, run, a, actual) => {
@@ -160,12 +153,10 @@ export const COPY_OPS: readonly OpSpec[] = [
     name: "pullup",
     weight: 2,
     args: [{ name: "m", kind: "handle" }, { name: "n", kind: "length" }, { name: "how", kind: "how" }],
-    gen: (m, r) => {
-      const h = chainHandle(m, r[0]);
-      if (h === undefined) return undefined;
+    gen: genHandle(chainHandle, (h, r, m) => {
       const n = lengthOf(m, h);
-      return { m: h, n: r[2] % 9 === 0 ? n + 1 : r[1] % (Math.min(n, MHLEN + 32) + 1), how: how(r[3]) };
-    },
+      return { n: r[2] % 9 === 0 ? n + 1 : r[1] % (Math.min(n, MHLEN + 32) + 1), how: how(r[3]) };
+    }),
     run: (run, a, raw) => newHead(run, raw.m, run.pool.pullup(a.m as number, a.n as number, a.how as number)),
     model: (m, a) => ((a.n as number) > lengthOf(m, a.m) ? { error: "ERANGE" } : undefined),
     observe: (m, run, a, actual) => observeNewHead(m, run, a.m as string, actual, (b) => b, 1),
@@ -176,10 +167,7 @@ export const COPY_OPS: readonly OpSpec[] = [
     // A length is valid too: that many zeroed bytes.
     args: [{ name: "m", kind: "handle" }, { name: "data", kind: "bytes", valid: (v, m) => validByKind("bytes", v, m) || inRange(v, 0, MHLEN) },
       { name: "how", kind: "how" }],
-    gen: (m, r) => {
-      const h = chainHandle(m, r[0]);
-      return h === undefined ? undefined : { m: h, data: { $: "bytes", n: [1, 17, 100, MHLEN][r[1] % 4], s: r[2] & 255 }, how: how(r[3]) };
-    },
+    gen: genHandle(chainHandle, (_h, r) => ({ data: { $: "bytes", n: [1, 17, 100, MHLEN][r[1] % 4], s: r[2] & 255 }, how: how(r[3]) })),
     run: (run, a, raw) => newHead(run, raw.m, run.pool.prepend(a.m as number, a.data as Uint8Array, a.how as number)),
     model: () => undefined,
     observe: (m, run, a, actual) => observeNewHead(m, run, a.m as string, actual, (b) => [...(typeof a.data === "number" ? new Array<number>(a.data).fill(0) : bytesOf(a.data)), ...b], 1),
@@ -188,10 +176,7 @@ export const COPY_OPS: readonly OpSpec[] = [
     name: "defrag",
     weight: 1,
     args: [{ name: "m", kind: "handle" }, { name: "how", kind: "how" }],
-    gen: (m, r) => {
-      const h = chainHandle(m, r[0]);
-      return h === undefined ? undefined : { m: h, how: how(r[1]) };
-    },
+    gen: genHandle(chainHandle, withHow),
     run: (run, a, raw) => newHead(run, raw.m, run.pool.defrag(a.m as number, a.how as number)),
     model: () => undefined,
     observe: (m, run, a, actual) => {

@@ -6,7 +6,7 @@
 import { NETSTAT_FORMATS } from "../../stats/netstat.js";
 import { observedStats, type ZoneName } from "../model.js";
 import type { Result } from "../run.js";
-import { inRange, liveHandle, pick, zone, type OpSpec } from "./spec.js";
+import { drainFreeing, genHandle, inRange, liveHandle, modelVoid, pick, runVoid, zone, type OpSpec } from "./spec.js";
 
 export const MANAGE_OPS: readonly OpSpec[] = [
   {
@@ -14,28 +14,20 @@ export const MANAGE_OPS: readonly OpSpec[] = [
     weight: 2,
     args: [{ name: "flag", kind: "bool" }],
     gen: (_m, r) => ({ flag: r[0] % 3 === 0 }),
-    run: (run, a) => {
-      run.pool.setReserved(a.flag as boolean);
-      return null;
-    },
-    model: (m, a) => {
+    run: runVoid((run, a) => run.pool.setReserved(a.flag as boolean)),
+    model: modelVoid((m, a) => {
       m.resvFlag = a.flag as boolean;
-      return null;
-    },
+    }),
   },
   {
     name: "setReserve",
     weight: 2,
     args: [{ name: "count", kind: "count", valid: (v, m) => inRange(v, 0, m.zones.cluster.limit) }],
     gen: (m, r) => ({ count: r[0] % 3 === 0 ? 0 : r[0] % (m.zones.cluster.limit + 1) }),
-    run: (run, a) => {
-      run.pool.setReserve(a.count as number);
-      return null;
-    },
-    model: (m, a) => {
+    run: runVoid((run, a) => run.pool.setReserve(a.count as number)),
+    model: modelVoid((m, a) => {
       m.resvCount = a.count as number;
-      return null;
-    },
+    }),
   },
   {
     name: "grow",
@@ -66,46 +58,23 @@ export const MANAGE_OPS: readonly OpSpec[] = [
     weight: 1,
     args: [{ name: "zone", kind: "zone" }],
     gen: (_m, r) => ({ zone: zone(r[0]) }),
-    run: (run, a) => {
-      run.pool.countWaitFailed(a.zone as ZoneName);
-      return null;
-    },
-    model: (m, a) => {
-      m.waitFailed(a.zone as ZoneName);
-      return null;
-    },
+    run: runVoid((run, a) => run.pool.countWaitFailed(a.zone as ZoneName)),
+    model: modelVoid((m, a) => m.waitFailed(a.zone as ZoneName)),
   },
   {
     name: "onDrain",
     weight: 1,
     args: [{ name: "m" }],
-    gen: (m, r) => {
-      const h = liveHandle(m, r[0]);
-      return h === undefined || m.drainRoutines.length >= 4 ? undefined : { m: h };
-    },
-    run: (run, a, raw) => {
-      const name = raw.m as string;
-      run.pool.onDrain(`free ${name}`, (p) => {
-        if (!run.live.has(name)) return;
-        p.freem(a.m as number);
-        run.freed(name);
-      });
-      return null;
-    },
-    model: (m, a) => {
-      m.drainRoutines.push(a.m as string);
-      return null;
-    },
+    gen: genHandle(liveHandle, (_h, _r, m) => (m.drainRoutines.length >= 4 ? undefined : {})),
+    run: runVoid((run, a, raw) => drainFreeing(run, `free ${raw.m as string}`, raw.m as string, (p) => p.freem(a.m as number))),
+    model: modelVoid((m, a) => m.drainRoutines.push(a.m as string)),
   },
   {
     name: "advance",
     weight: 1,
     args: [{ name: "ms" }],
     gen: (_m, r) => ({ ms: [1, 999, 1000, 30_000, 300_000][r[0] % 5] }),
-    run: (run, a) => {
-      run.clock.advance(a.ms as number);
-      return null;
-    },
+    run: runVoid((run, a) => run.clock.advance(a.ms as number)),
     // netm (aix) runs on the clock: how often it ticks and what a cluster shrink frees is observed.
     model: (m) => (m.netm ? undefined : null),
     observe: (m, run, _a, actual) => (actual !== null ? `advance returned ${JSON.stringify(actual)}` : m.observeNetm(run.pool.stats())),

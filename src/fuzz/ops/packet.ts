@@ -7,7 +7,7 @@
 
 import { packetModelOf, type PacketEpochLike } from "../model.js";
 import type { Encoded } from "../values.js";
-import type { OpSpec } from "./spec.js";
+import { modelVoid, runVoid, type OpSpec } from "./spec.js";
 
 export const PACKET_OPS: readonly OpSpec[] = [
   {
@@ -15,15 +15,11 @@ export const PACKET_OPS: readonly OpSpec[] = [
     weight: 1,
     args: [{ name: "options", kind: "packetZone" }],
     gen: (_m, r) => ({ options: [{ mode: "median", interval: 0 }, { mode: "watermark", interval: 0 }, { mode: "none", interval: 0 }, false][r[0] % 4] as Encoded }),
-    run: (run, a) => {
-      run.pool.setPacketZone(a.options as false);
-      return null;
-    },
-    model: (m, a) => {
+    run: runVoid((run, a) => run.pool.setPacketZone(a.options as false)),
+    model: modelVoid((m, a) => {
       const o = a.options as { mode: string } | false;
       m.setPacket(packetModelOf(o === false ? null : o));
-      return null;
-    },
+    }),
   },
   {
     name: "packetRefill",

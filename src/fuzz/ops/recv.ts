@@ -6,7 +6,7 @@
 import { MHLEN, MLEN } from "../../constants.js";
 import { walkChain } from "../walk.js";
 import { bytesOf, chain, isZero, settle, sharedFirst, someBytes } from "./measure.js";
-import type { OpSpec } from "./spec.js";
+import { genHandle, type OpSpec } from "./spec.js";
 
 export const RECV_OPS: readonly OpSpec[] = [
   {
@@ -15,10 +15,7 @@ export const RECV_OPS: readonly OpSpec[] = [
     weight: 2,
     // bytes is what the reader writes (not an argument of the pool's), so it is not fed bad values.
     args: [{ name: "m", kind: "handle" }, { name: "bytes" }],
-    gen: (m, r) => {
-      const h = sharedFirst(m, r[0]);
-      return h === undefined ? undefined : { m: h, bytes: someBytes(r[1]) };
-    },
+    gen: genHandle(sharedFirst, (_h, r) => ({ bytes: someBytes(r[1]) })),
     run: (run, a) => {
       const view = run.pool.tailspace(a.m as number), bytes = a.bytes as Uint8Array;
       const k = Math.min(view.length, bytes.length);
@@ -49,10 +46,7 @@ export const RECV_OPS: readonly OpSpec[] = [
     name: "writable",
     weight: 1,
     args: [{ name: "m", kind: "handle" }],
-    gen: (m, r) => {
-      const h = sharedFirst(m, r[0]);
-      return h === undefined ? undefined : { m: h };
-    },
+    gen: genHandle(sharedFirst),
     run: (run, a) => [run.pool.writable(a.m as number), run.pool.leadingspace(a.m as number), run.pool.trailingspace(a.m as number)],
     model: () => undefined,
     observe: (m, run, a, actual) => {

@@ -12,86 +12,45 @@
 
 import type { Encoded } from "../values.js";
 import { sockHandle } from "./measure.js";
-import type { OpSpec } from "./spec.js";
+import type { Run } from "../run.js";
+import { drainFreeing, genOn, modelVoid, runVoid, type OpSpec } from "./spec.js";
 
 /** At most this many throwing or auditing routines and listeners per case (each runs on every exhaustion), and closing routines. */
 const MAX_HOOKS = 3;
 const MAX_CLOSES = 2;
 
+/**
+ * A routine or listener that throws or audits when the pool calls it:
+ * installed by `install`, counted against MAX_HOOKS.
+ */
+const hookOp = (name: string, install: (run: Run) => void): OpSpec => ({
+  name,
+  weight: 1,
+  reentrant: true,
+  args: [],
+  gen: (m) => (m.reentrantHooks < MAX_HOOKS ? {} : undefined),
+  run: runVoid(install),
+  model: modelVoid((m) => m.reentrantHooks++),
+});
+
 export const REENTRANT_OPS: readonly OpSpec[] = [
-  {
-    name: "onDrainThrow",
-    weight: 1,
-    reentrant: true,
-    args: [],
-    gen: (m) => (m.reentrantHooks < MAX_HOOKS ? {} : undefined),
-    run: (run) => {
-      run.pool.onDrain("throws", () => {
-        throw new Error("a drain routine failed");
-      });
-      return null;
-    },
-    model: (m) => {
-      m.reentrantHooks++;
-      return null;
-    },
-  },
-  {
-    name: "onExhaustedThrow",
-    weight: 1,
-    reentrant: true,
-    args: [],
-    gen: (m) => (m.reentrantHooks < MAX_HOOKS ? {} : undefined),
-    run: (run) => {
-      run.pool.on("exhausted", () => {
-        throw new Error("an exhausted listener failed");
-      });
-      return null;
-    },
-    model: (m) => {
-      m.reentrantHooks++;
-      return null;
-    },
-  },
-  {
-    name: "onDrainAudit",
-    weight: 1,
-    reentrant: true,
-    args: [],
-    gen: (m) => (m.reentrantHooks < MAX_HOOKS ? {} : undefined),
-    run: (run) => {
-      run.pool.onDrain("audits", (p) => {
-        run.drainAudits.push(p.audit().message);
-      });
-      return null;
-    },
-    model: (m) => {
-      m.reentrantHooks++;
-      return null;
-    },
-  },
+  hookOp("onDrainThrow", (run) => run.pool.onDrain("throws", () => {
+    throw new Error("a drain routine failed");
+  })),
+  hookOp("onExhaustedThrow", (run) => run.pool.on("exhausted", () => {
+    throw new Error("an exhausted listener failed");
+  })),
+  hookOp("onDrainAudit", (run) => run.pool.onDrain("audits", (p) => {
+    run.drainAudits.push(p.audit().message);
+  })),
   {
     name: "onDrainClose",
     weight: 1,
     reentrant: true,
     args: [{ name: "so" }],
-    gen: (m, r) => {
-      const so = sockHandle(m, r[0]);
-      return so === undefined || m.drainCloses.length >= MAX_CLOSES || m.drainCloses.includes(so) ? undefined : { so };
-    },
-    run: (run, a, raw) => {
-      const name = raw.so as string;
-      run.pool.onDrain(`close ${name}`, (p) => {
-        if (!run.live.has(name)) return;
-        p.soclose(a.so as number);
-        run.freed(name);
-      });
-      return null;
-    },
-    model: (m, a) => {
-      m.drainCloses.push(a.so as string);
-      return null;
-    },
+    gen: genOn("so", sockHandle, (so, _r, m) => (m.drainCloses.length >= MAX_CLOSES || m.drainCloses.includes(so) ? undefined : {})),
+    run: runVoid((run, a, raw) => drainFreeing(run, `close ${raw.so as string}`, raw.so as string, (p) => p.soclose(a.so as number))),
+    model: modelVoid((m, a) => m.drainCloses.push(a.so as string)),
   },
   {
     // What the audits run inside drain routines answered since the last drainLog: all "clean".

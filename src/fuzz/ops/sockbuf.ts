@@ -5,12 +5,26 @@
 // with shared clusters are never given to a socket buffer (sharing is not
 // modelled there).
 
-import { dropRecords, type Holding } from "../model.js";
+import { dropRecords, type Holding, type Model } from "../model.js";
 import type { Result } from "../run.js";
 import { FREED_CODES, type Encoded } from "../values.js";
 import { walkChain } from "../walk.js";
 import { bytesOf, chainFreed, isZero, lengthOf, onlyFreed, settle, sockHandle, someBytes, tookFor } from "./measure.js";
-import { allocResult, inRange, isObj, isUndef, pick, type OpSpec } from "./spec.js";
+import { allocResult, genOn, inRange, isObj, isUndef, modelVoid, pick, runVoid, type Args, type Choices, type OpSpec } from "./spec.js";
+
+/** Which of a socket's two buffers, by one random choice. */
+const whichOf = (r: number): "snd" | "rcv" => (r % 2 ? "snd" : "rcv");
+
+/**
+ * A gen for an op on one socket buffer: a socket by r[0], which buffer by
+ * r[1], then what `rest` adds (undefined: the op does not apply now).
+ */
+const genSockbuf = (rest?: (so: string, which: "snd" | "rcv", r: Choices, m: Model) => Args | undefined): OpSpec["gen"] =>
+  genOn("so", sockHandle, (so, r, m) => {
+    const which = whichOf(r[1]);
+    const more = rest ? rest(so, which, r, m) : {};
+    return more === undefined ? undefined : { which, ...more };
+  });
 
 /** Adds `n` bytes to a socket buffer's records: to the last one (sbappend), or as a new one. */
 function appendRecord(recs: number[], n: number, record: boolean): void {
@@ -51,10 +65,7 @@ export const SOCKBUF_OPS: readonly OpSpec[] = [
     name: "sbwrite",
     weight: 3,
     args: [{ name: "so", kind: "socket" }, { name: "which", kind: "sockbuf" }, { name: "bytes", kind: "bytes" }],
-    gen: (m, r) => {
-      const so = sockHandle(m, r[0]);
-      return so === undefined ? undefined : { so, which: r[1] % 2 ? "snd" : "rcv", bytes: someBytes(r[2]) };
-    },
+    gen: genSockbuf((_so, _which, r) => ({ bytes: someBytes(r[2]) })),
     run: (run, a) => run.pool.sbwrite(a.so as number, a.which as "snd", a.bytes as Uint8Array),
     model: () => undefined,
     observe: (m, run, a, actual) => {
@@ -78,12 +89,10 @@ export const SOCKBUF_OPS: readonly OpSpec[] = [
     name: "sbdrop",
     weight: 2,
     args: [{ name: "so", kind: "socket" }, { name: "which", kind: "sockbuf" }, { name: "len", kind: "length" }],
-    gen: (m, r) => {
-      const so = sockHandle(m, r[0]);
-      if (so === undefined) return undefined;
-      const which = r[1] % 2 ? "snd" : "rcv", cc = m.sockets.get(so)![which].length;
-      return { so, which, len: r[3] % 8 === 0 ? cc + 1 : r[2] % (cc + 1) };
-    },
+    gen: genSockbuf((so, which, r, m) => {
+      const cc = m.sockets.get(so)![which].length;
+      return { len: r[3] % 8 === 0 ? cc + 1 : r[2] % (cc + 1) };
+    }),
     run: (run, a) => {
       run.pool.sbdrop(a.so as number, a.which as "snd", a.len as number);
       return run.pool.sbstat(a.so as number, a.which as "snd").cc;
@@ -101,10 +110,7 @@ export const SOCKBUF_OPS: readonly OpSpec[] = [
     name: "sbflush",
     weight: 1,
     args: [{ name: "so", kind: "socket" }, { name: "which", kind: "sockbuf" }],
-    gen: (m, r) => {
-      const so = sockHandle(m, r[0]);
-      return so === undefined ? undefined : { so, which: r[1] % 2 ? "snd" : "rcv" };
-    },
+    gen: genSockbuf(),
     run: (run, a) => {
       run.pool.sbflush(a.so as number, a.which as "snd");
       return run.pool.sbstat(a.so as number, a.which as "snd").cc;
@@ -122,13 +128,12 @@ export const SOCKBUF_OPS: readonly OpSpec[] = [
     name,
     weight: 2,
     args: [{ name: "so", kind: "socket" }, { name: "which", kind: "sockbuf" }, { name: "m", kind: "handle" }],
-    gen: (m, r) => {
-      const so = sockHandle(m, r[0]);
+    gen: genSockbuf((_so, _which, r, m) => {
       // A chain with bytes and no shared cluster (socket buffers are not in the model of sharing).
       const names = [...m.live].filter(([, l]) => (l.bytes?.length ?? 0) > 0 && !l.refs?.length).map(([n]) => n);
       const h = pick(names, r[2]);
-      return so === undefined || h === undefined ? undefined : { so, which: r[1] % 2 ? "snd" : "rcv", m: h };
-    },
+      return h === undefined ? undefined : { m: h };
+    }),
     run: (run, a, raw) => {
       const ok = run.pool[name](a.so as number, a.which as "snd", a.m as number);
       if (ok) run.freed(raw.m as string); // the socket buffer's now
@@ -160,10 +165,7 @@ export const SOCKBUF_OPS: readonly OpSpec[] = [
     name: "sbdroprecord",
     weight: 1,
     args: [{ name: "so", kind: "socket" }, { name: "which", kind: "sockbuf" }],
-    gen: (m, r) => {
-      const so = sockHandle(m, r[0]);
-      return so === undefined ? undefined : { so, which: r[1] % 2 ? "snd" : "rcv" };
-    },
+    gen: genSockbuf(),
     run: (run, a) => {
       const ok = run.pool.sbdroprecord(a.so as number, a.which as "snd");
       return [ok, run.pool.sbstat(a.so as number, a.which as "snd").cc];
@@ -183,10 +185,7 @@ export const SOCKBUF_OPS: readonly OpSpec[] = [
     name: "sbtake",
     weight: 2,
     args: [{ name: "so", kind: "socket" }, { name: "which", kind: "sockbuf" }, { name: "max", kind: "length", valid: (v) => isUndef(v) || inRange(v, 1, 2 ** 31 - 1) }],
-    gen: (m, r) => {
-      const so = sockHandle(m, r[0]);
-      return so === undefined ? undefined : { so, which: r[1] % 2 ? "snd" : "rcv", max: [1, 100, 1000, 3000, 2 ** 31 - 1][r[2] % 5] };
-    },
+    gen: genSockbuf((_so, _which, r) => ({ max: [1, 100, 1000, 3000, 2 ** 31 - 1][r[2] % 5] })),
     run: (run, a) => allocResult(run, run.pool.sbtake(a.so as number, a.which as "snd", a.max as number)),
     model: (_m, a) => (a.max === 0 ? { error: "ERANGE" } : undefined),
     observe: (m, run, a, actual) => {
@@ -215,10 +214,7 @@ export const SOCKBUF_OPS: readonly OpSpec[] = [
     name: "sbreserve",
     weight: 1,
     args: [{ name: "so", kind: "socket" }, { name: "which", kind: "sockbuf" }, { name: "cc", kind: "length" }],
-    gen: (m, r) => {
-      const so = sockHandle(m, r[0]);
-      return so === undefined ? undefined : { so, which: r[1] % 2 ? "snd" : "rcv", cc: [0, 100, 4096, 32768, 200_000, 2 ** 31 - 1][r[2] % 6] };
-    },
+    gen: genSockbuf((_so, _which, r) => ({ cc: [0, 100, 4096, 32768, 200_000, 2 ** 31 - 1][r[2] % 6] })),
     run: (run, a) => run.pool.sbreserve(a.so as number, a.which as "snd", a.cc as number),
     // sb_max (256 KiB) bounds sb_mbmax; sb_hiwat may be at most sb_max x MCLBYTES / (MSIZE + MCLBYTES). sb_lowat follows down.
     model: (m, a) => {
@@ -233,12 +229,10 @@ export const SOCKBUF_OPS: readonly OpSpec[] = [
     name: "sbsetlowat",
     weight: 1,
     args: [{ name: "so", kind: "socket" }, { name: "which", kind: "sockbuf" }, { name: "lowat", kind: "length" }],
-    gen: (m, r) => {
-      const so = sockHandle(m, r[0]);
-      if (so === undefined) return undefined;
-      const which = r[1] % 2 ? "snd" : "rcv", hi = m.sockets.get(so)!.hiwat[which];
-      return { so, which, lowat: r[2] % 7 === 0 ? hi + 1 : r[2] % (hi + 1) };
-    },
+    gen: genSockbuf((so, which, r, m) => {
+      const hi = m.sockets.get(so)!.hiwat[which];
+      return { lowat: r[2] % 7 === 0 ? hi + 1 : r[2] % (hi + 1) };
+    }),
     run: (run, a) => {
       run.pool.sbsetlowat(a.so as number, a.which as "snd", a.lowat as number);
       return run.pool.sbstat(a.so as number, a.which as "snd").lowat;
@@ -253,18 +247,11 @@ export const SOCKBUF_OPS: readonly OpSpec[] = [
     name: "soclose",
     weight: 1,
     args: [{ name: "so", kind: "socket" }],
-    gen: (m, r) => {
-      const so = sockHandle(m, r[0]);
-      return so === undefined ? undefined : { so };
-    },
-    run: (run, a, raw) => {
+    gen: genOn("so", sockHandle),
+    run: runVoid((run, a, raw) => {
       run.pool.soclose(a.so as number);
       run.freed(raw.so as string);
-      return null;
-    },
-    model: (m, a) => {
-      m.closeSocket(a.so as string);
-      return null;
-    },
+    }),
+    model: modelVoid((m, a) => m.closeSocket(a.so as string)),
   },
 ];

@@ -1,8 +1,10 @@
 // What an op-table entry is, and the rules every family shares: how an
 // argument is chosen from the model's state, when an encoded value is valid
-// for its kind, and which error the model expects for the first bad one.
-// The families (alloc, chain, copy, recv, sockbuf, packet, manage) build on
-// these; index.ts assembles them into the table.
+// for its kind, and which error the model expects for the first bad one;
+// and the shapes many entries have (a gen on one chosen handle or socket,
+// a call that returns nothing), written once so an entry says only what is
+// its own. The families (alloc, chain, copy, recv, sockbuf, packet, manage)
+// build on these; index.ts assembles them into the table.
 //
 // Results are JSON: a new handle is its name ("h4"), NULL is 0, a void call
 // is null, an MbufError is {"error": code}.
@@ -59,8 +61,28 @@ export function liveHandle(m: Model, r: number, filter?: (cluster: boolean) => b
   for (const [name, l] of m.live) if (!filter || filter(l.cluster)) names.push(name);
   return pick(names, r);
 }
+/** Picks a name (a handle, a socket) from the model's state by one random choice. */
+export type Chooser = (m: Model, r: number) => string | undefined;
+/**
+ * A gen for an op on one thing `choose` picks by r[0]: the thing under
+ * `key`, then what `rest` adds from the other choices (undefined from
+ * either: the op does not apply now).
+ */
+export function genOn(key: string, choose: Chooser, rest?: (name: string, r: Choices, m: Model) => Args | undefined): OpSpec["gen"] {
+  return (m, r) => {
+    const name = choose(m, r[0]);
+    if (name === undefined) return undefined;
+    const more = rest ? rest(name, r, m) : {};
+    return more === undefined ? undefined : { [key]: name, ...more };
+  };
+}
+/** genOn for the usual handle argument `m`. */
+export const genHandle = (choose: Chooser, rest?: (h: string, r: Choices, m: Model) => Args | undefined): OpSpec["gen"] =>
+  genOn("m", choose, rest);
 /** Mostly M_NOWAIT; sometimes waiting or the receive class. */
 export const how = (r: number): number => [M_NOWAIT, M_NOWAIT, M_NOWAIT, M_WAITOK, M_NOWAIT | M_RECV, M_WAITOK | M_RECV][r % 6];
+/** The rest of a gen whose only other argument is `how`, by r[1]. */
+export const withHow = (_name: string, r: Choices): Args => ({ how: how(r[1]) });
 export const mtype = (r: number): number => (r % 3 === 0 ? MT.DATA : 1 + (r % 15));
 export const zone = (r: number): ZoneName => (r % 2 ? "cluster" : "mbuf");
 
@@ -112,6 +134,32 @@ export function argError(op: OpSpec, a: Args, m: Model): Result | undefined {
 /** The encoded `undefined`: an optional argument left to its default. */
 export const isUndef = (v: Encoded): boolean => isTag(v) && v.$ === "undefined";
 export const isObj = (v: unknown): v is Record<string, Encoded> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+// === Results ===
+
+/** The run of a pool call that returns nothing: the trace records null. */
+export const runVoid = (call: (run: Run, a: Decoded, raw: Args) => void): OpSpec["run"] => (run, a, raw) => {
+  call(run, a, raw);
+  return null;
+};
+/** The model of such a call: applies its change, predicts null. */
+export const modelVoid = (apply: (m: Model, a: Args) => void): OpSpec["model"] => (m, a) => {
+  apply(m, a);
+  return null;
+};
+
+/**
+ * Registers a drain routine that frees what trace name `name` stands for
+ * with `free`, unless the trace no longer names it (a routine runs on every
+ * exhaustion, and something else may have freed it first).
+ */
+export function drainFreeing(run: Run, label: string, name: string, free: (pool: Run["pool"]) => void): void {
+  run.pool.onDrain(label, (p) => {
+    if (!run.live.has(name)) return;
+    free(p);
+    run.freed(name);
+  });
+}
 
 /** The result of an allocation: a new handle's name, or NULL (0). */
 export const allocResult = (run: Run, h: number): Result => (h > 0 ? run.newHandle(h) : h);

@@ -27,7 +27,8 @@ import type { NetmStats } from "../../stats/snapshot.js";
 import { Simulator } from "../engine.js";
 import { Recorder } from "../recorder.js";
 import { closeClean } from "../finish.js";
-import { scenarioResult, type Scenario, type ScenarioOptions, type VariantResult } from "../types.js";
+import type { Scenario, VariantResult } from "../types.js";
+import { variantScenario } from "./variants.js";
 
 /** Seconds of NFS load after boot (and after the tuning script, if any). */
 const LOAD = 10_000;
@@ -201,13 +202,8 @@ function runVariant(seed: number, tuned: boolean, expect: "fails" | "holds",
   return result;
 }
 
-export const aixTuning: Scenario = {
+export const aixTuning: Scenario = variantScenario<[boolean, "fails" | "holds"]>({
   name: "aix-tuning",
   title: "an AIX NFS server at 1500 packets/s on default pools, then tuned with no -o",
   seeds: "seed 004",
-  run(o: ScenarioOptions) {
-    const specs: [boolean, "fails" | "holds"][] = [[false, "fails"], [true, "holds"]];
-    const variants = specs.map(([t, e], i) => runVariant(o.seed, t, e, (x) => o.progress?.((i + x) / specs.length)));
-    return scenarioResult(this, o.seed, variants);
-  },
-};
+}, [[false, "fails"], [true, "holds"]], (seed, [tuned, expect], progress) => runVariant(seed, tuned, expect, progress));

@@ -24,7 +24,8 @@ import type { LeakVerdict, LeakDiagnosis } from "../../leak/detector.js";
 import { Simulator } from "../engine.js";
 import { Recorder } from "../recorder.js";
 import { closeClean } from "../finish.js";
-import { scenarioResult, type Scenario, type ScenarioOptions, type VariantResult } from "../types.js";
+import type { Scenario, VariantResult } from "../types.js";
+import { variantScenario } from "./variants.js";
 
 /** Busy time, then idle time (ms). */
 const BUSY = 120_000, IDLE = 20_000;
@@ -157,13 +158,8 @@ function runVariant(seed: number, kind: Kind, progress?: (f: number) => void): V
   return result;
 }
 
-export const leakOrReader: Scenario = {
+export const leakOrReader: Scenario = variantScenario<Kind>({
   name: "leak-or-reader",
   title: "a leak or an application that never reads its socket? the leak detector tells them apart",
   seeds: "seed 004",
-  run(o: ScenarioOptions) {
-    const kinds: Kind[] = ["leak", "unread", "sawtooth"];
-    const variants = kinds.map((k, i) => runVariant(o.seed, k, (x) => o.progress?.((i + x) / kinds.length)));
-    return scenarioResult(this, o.seed, variants);
-  },
-};
+}, ["leak", "unread", "sawtooth"], runVariant);

@@ -20,7 +20,8 @@ import type { PacketMode } from "../../packet-zone.js";
 import { Simulator } from "../engine.js";
 import { Recorder } from "../recorder.js";
 import { closeClean } from "../finish.js";
-import { scenarioResult, type Scenario, type ScenarioOptions, type VariantResult } from "../types.js";
+import type { Scenario, VariantResult } from "../types.js";
+import { variantScenario } from "./variants.js";
 
 /** netperf runs in the loop. */
 const ROUNDS = 8;
@@ -104,13 +105,8 @@ function runVariant(seed: number, mode: PacketMode, expect: "fails" | "holds",
   return result;
 }
 
-export const packetZone: Scenario = {
+export const packetZone: Scenario = variantScenario<[PacketMode, "fails" | "holds"]>({
   name: "packet-zone",
   title: "the packet zone parks clusters forever under netperf until -CURRENT wedges",
   seeds: "seed 002",
-  run(o: ScenarioOptions) {
-    const specs: [PacketMode, "fails" | "holds"][] = [["none", "fails"], ["median", "holds"]];
-    const variants = specs.map(([m, e], i) => runVariant(o.seed, m, e, (x) => o.progress?.((i + x) / specs.length)));
-    return scenarioResult(this, o.seed, variants);
-  },
-};
+}, [["none", "fails"], ["median", "holds"]], (seed, [mode, expect], progress) => runVariant(seed, mode, expect, progress));

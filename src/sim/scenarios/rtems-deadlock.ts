@@ -17,7 +17,8 @@ import { M_NOWAIT, M_RECV, M_PKTHDR, MT } from "../../constants.js";
 import { Simulator, Cpu } from "../engine.js";
 import { Recorder } from "../recorder.js";
 import { closeClean } from "../finish.js";
-import { foldLog, type Scenario, type ScenarioOptions, type VariantResult, scenarioResult } from "../types.js";
+import { foldLog, type Scenario, type VariantResult } from "../types.js";
+import { variantScenario } from "./variants.js";
 
 const DURATION = 240_000;
 /** One clock tick of RTEMS (the receive daemon's polling period when it waits for a cluster). */
@@ -256,18 +257,13 @@ function runVariant(seed: number, name: string, fixes: Fixes, expect: "fails" | 
   return result;
 }
 
-export const rtemsDeadlock: Scenario = {
+export const rtemsDeadlock: Scenario = variantScenario<[string, Fixes, "fails" | "holds"]>({
   name: "rtems-deadlock",
   title: "an RTEMS FTP server starves its own receive task and wedges",
   seeds: "seeds 001 and 003",
-  run(o: ScenarioOptions) {
-    const specs: [string, Fixes, "fails" | "holds"][] = [
-      ["no fixes (RTEMS 4.6.1)", { dropFrees: false, flag: false }, "fails"],
-      ["drop frees everything", { dropFrees: true, flag: false }, "holds"],
-      ["reservation flag", { dropFrees: false, flag: true }, "holds"],
-      ["both fixes (reservation flag + drop frees)", { dropFrees: true, flag: true }, "holds"],
-    ];
-    const variants = specs.map(([n, f, e], i) => runVariant(o.seed, n, f, e, (x) => o.progress?.((i + x) / specs.length)));
-    return scenarioResult(this, o.seed, variants);
-  },
-};
+}, [
+  ["no fixes (RTEMS 4.6.1)", { dropFrees: false, flag: false }, "fails"],
+  ["drop frees everything", { dropFrees: true, flag: false }, "holds"],
+  ["reservation flag", { dropFrees: false, flag: true }, "holds"],
+  ["both fixes (reservation flag + drop frees)", { dropFrees: true, flag: true }, "holds"],
+], (seed, [name, fixes, expect], progress) => runVariant(seed, name, fixes, expect, progress));
