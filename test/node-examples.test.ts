@@ -145,9 +145,9 @@ async function driveEcho(port: number, metricsUrl: string, server: ChildProcess)
 
 describe("mbufpool/node examples, run as written", () => {
   it("the README's echo server, copied verbatim (ports aside): half-close, exhaustion, slow readers, resets", async () => {
+    // The block marked for this file (test/docs.test.ts checks that it is the only one).
     const readme = readFileSync(path.join(root, "README.md"), "utf8");
-    const section = readme.slice(readme.indexOf("## Embedding in Node services"));
-    const code = /```js\n([\s\S]*?)```/.exec(section)![1];
+    const code = /<!-- run: node-examples -->\n```js\n([\s\S]*?)```/.exec(readme)![1];
     expect(code).toContain('conn.on("end", () => conn.end());');
     // The two fixed ports are the only change: the debug and release runs of this file run side by side.
     expect(code.match(/7007|9107/g)).toEqual(["7007", "9107"]);
