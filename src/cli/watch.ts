@@ -9,21 +9,22 @@ import { VirtualClock } from "../clock.js";
 import { runScenario, WORKLOADS, type ScenarioName } from "../workloads/leak-workloads.js";
 import { UsageRecorder } from "../sampling/series.js";
 import { usageChart } from "../stats/chart.js";
-import { intArg, workloadCommand, type WorkloadOpts } from "./workload-options.js";
+import { integer, outputPath } from "./options.js";
+import { workloadCommand, type WorkloadOpts } from "./workload-options.js";
 
 export function registerWatch(program: Command): void {
   workloadCommand(program, "watch",
-    "run a timed workload and chart mbufs and clusters in use over time; --json/--out export the time series",
+    "demo workload on a throwaway simulated pool: a timed workload, charted as mbufs and clusters in use over time; --json/--out export the time series",
     "sawtooth")
-    .option("--height <rows>", "chart height", intArg, 12)
-    .option("--width <cols>", "most columns of data", intArg, 72)
+    .option("--height <rows>", "chart height (1 to 200)", integer(1, 200), 12)
+    .option("--width <cols>", "most columns of data (2 to 10000)", integer(2, 10_000), 72)
     .option("--color", "draw in colour")
     .option("--json", "print the time series as JSON instead of the chart")
-    .option("-o, --out <file>", "also write the time series as JSON to a file")
-    .action((opts: WorkloadOpts & { profile: ProfileName; set: Record<string, number>; workload: ScenarioName;
+    .option("-o, --out <file>", "also write the time series as JSON to a file (its folder must exist)", outputPath)
+    .action((opts: WorkloadOpts & { profile: ProfileName; set?: Record<string, number>; workload: ScenarioName;
       height: number; width: number; color?: boolean; json?: boolean; out?: string }) => {
       const clock = new VirtualClock();
-      const pool = Pool.create({ profile: opts.profile, tunables: opts.set, clock });
+      const pool = Pool.create({ profile: opts.profile, tunables: opts.set ?? {}, clock });
       const rec = new UsageRecorder(pool, { intervalMs: opts.interval, capacity: opts.ticks + opts.idle + 1 });
       rec.sample();
       rec.start();
