@@ -3,14 +3,35 @@
 
 import { writeFileSync } from "node:fs";
 import { Command } from "commander";
+import asciichart from "asciichart";
 import { Pool } from "../pool.js";
 import type { ProfileName } from "../tunables/profiles.js";
 import { VirtualClock } from "../clock.js";
 import { runScenario, WORKLOADS, type ScenarioName } from "../workloads/leak-workloads.js";
 import { UsageRecorder } from "../sampling/series.js";
-import { usageChart } from "../stats/chart.js";
+import type { UsageSample } from "../stats/sample.js";
+import { usageChart, downsample, type ChartOptions } from "../stats/chart.js";
 import { integer, outputPath } from "./options.js";
 import { workloadCommand, type WorkloadOpts } from "./workload-options.js";
+
+/**
+ * The charts of a run. Every built-in workload takes mbuf+cluster pairs (m_getcl), so mbufs
+ * and clusters in use are the same count at every sample, and two charts would draw the same
+ * line twice: when they are equal throughout, one chart says so; otherwise both are drawn.
+ */
+export function watchCharts(samples: readonly UsageSample[], options: ChartOptions = {}): string {
+  if (samples.length === 0 || samples.some((s) => s.mbufsInUse !== s.clustersInUse)) return usageChart(samples, options);
+  const width = options.width ?? 72, height = options.height ?? 12;
+  const t0 = samples[0].t, t1 = samples[samples.length - 1].t;
+  const plot = asciichart.plot(downsample(samples.map((s) => s.mbufsInUse), width), {
+    height,
+    format: (x: number) => Math.round(x).toString().padStart(8),
+    ...(options.color ? { colors: [asciichart.blue] } : {}),
+  });
+  return `mbufs in use = clusters in use (${samples.length} samples over ${((t1 - t0) / 1000).toFixed(1)} s)\n`
+    + "(every packet of the workload is an mbuf with a cluster: one line draws both)\n"
+    + `${plot}\n`;
+}
 
 export function registerWatch(program: Command): void {
   workloadCommand(program, "watch",
@@ -35,7 +56,7 @@ export function registerWatch(program: Command): void {
       if (opts.json) process.stdout.write(JSON.stringify(series, null, 2) + "\n");
       else {
         process.stdout.write(`# ${pool.profile.title}\n# workload ${opts.workload}: ${WORKLOADS[opts.workload]}\n`);
-        process.stdout.write(usageChart(rec.samples, { height: opts.height, width: opts.width, color: opts.color }));
+        process.stdout.write(watchCharts(rec.samples, { height: opts.height, width: opts.width, color: opts.color }));
       }
       run.cleanup();
       pool.close();
