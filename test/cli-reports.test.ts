@@ -1,6 +1,6 @@
 // The report commands of the CLI, run as a user would (the built dist/).
 import { describe, it, expect } from "vitest";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +9,12 @@ import { REPORT_FORMATS, parseSeries } from "mbufpool";
 
 const MAIN = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 const cli = (...args: string[]): string => execFileSync(process.execPath, [MAIN, ...args], { encoding: "utf8" });
+/** Runs a command that exits 1 on a finding: its output, checking the status. */
+const finding = (...args: string[]): string => {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8" });
+  expect(r.status, r.stderr).toBe(1);
+  return r.stdout;
+};
 
 describe("mbufpool report commands", () => {
   it("--help lists every command", () => {
@@ -40,11 +46,11 @@ describe("mbufpool report commands", () => {
     expect(j.worst.zones[2]).toMatchObject({ item: "mbuf_cluster", size: 2048, limit: 64, used: 64, fail: 16 });
   });
 
-  it("leaks finds the built-in leak and the unread socket", () => {
-    const leak = JSON.parse(cli("leaks", "--json"));
+  it("leaks finds the built-in leak and the unread socket, and exits 1 when it flags one", () => {
+    const leak = JSON.parse(finding("leaks", "--json"));
     expect(leak.verdicts.map((v: { sign: string; diagnosis: string }) => `${v.sign}/${v.diagnosis}`)).toEqual(["rising/leak", "idle-high/leak"]);
     expect(leak.outstanding.groups[0]).toMatchObject({ owner: 2, count: 120 });
-    const unread = cli("leaks", "-w", "unread");
+    const unread = finding("leaks", "-w", "unread");
     expect(unread).toMatch(/rising -> unread-socket/);
     expect(cli("leaks", "-w", "sawtooth")).toMatch(/^no leak signs$/m);
   });
@@ -54,7 +60,10 @@ describe("mbufpool report commands", () => {
     try {
       const out = join(dir, "series.json");
       const text = cli("watch", "--ticks", "30", "--idle", "5", "--height", "4", "--out", out);
-      expect(text).toMatch(/^mbufs in use \(36 samples over 35\.0 s\)$/m);
+      // Every packet of the workload is an mbuf with a cluster: one chart, not the same one twice.
+      expect(text).toMatch(/^mbufs in use = clusters in use \(36 samples over 35\.0 s\)$/m);
+      expect(text.match(/ 0 ┼/g)).toHaveLength(1);
+      expect(text).not.toMatch(/^clusters in use/m);
       const series = parseSeries(JSON.parse(readFileSync(out, "utf8")));
       expect(series.samples).toHaveLength(36);
       expect(parseSeries(JSON.parse(cli("watch", "--json", "--ticks", "10", "--idle", "1"))).samples).toHaveLength(12);

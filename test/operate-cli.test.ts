@@ -90,7 +90,9 @@ describe("the sysctl, no and size commands", () => {
       "   lowclust = 29", "    lowmbuf = 88", "    thewall = 2048", "mb_cl_hiwat = 58",
     ]));
     expect(run("no", "-o", "thewall=10240", "-o", "thewall")).toEqual({ out: "thewall = 10240\n", err: "", code: 0 });
-    expect(run("no", "--set", "lowclust=100", "-d", "lowclust", "-o", "lowclust").out).toBe("lowclust = 29\n");
+    // -d says what it did; -o and -d apply in the order given.
+    expect(run("no", "--set", "lowclust=100", "-d", "lowclust", "-o", "lowclust").out).toBe("lowclust: 100 -> 29 (the default)\nlowclust = 29\n");
+    expect(run("no", "-o", "thewall=10240", "-d", "thewall", "-o", "thewall").out).toBe("thewall: 10240 -> 2048 (the default)\nthewall = 2048\n");
     const bad = run("no", "-o", "lowclust=-1");
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/^no: ETUNABLE: lowclust=-1 refused: lowclust must be at least 0/);

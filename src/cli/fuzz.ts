@@ -10,26 +10,10 @@ import cliProgress from "cli-progress";
 import { fuzz, summarize, type FuzzOptions } from "../fuzz/fuzzer.js";
 import type { ProfileName } from "../tunables/profiles.js";
 import type { Build } from "../core/module.js";
-import { MbufError } from "../errors.js";
 import { describeDivergence } from "../fuzz/trace.js";
-import { profileOption } from "./options.js";
+import { durationArg, integer, outputPath, profileOption, rateArg, seedArg } from "./options.js";
 
-/** Parses a duration: "60s", "2m", "1h", "500ms", or plain seconds. */
-export function parseDuration(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim());
-  if (!m) throw new MbufError("EINVAL", `--time takes a duration like 60s, 5m or 500ms, got "${v}"`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"];
-  return Number(m[1]) * unit;
-}
-
-/** Parses a non-negative integer option. */
-function count(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new MbufError("EINVAL", `${name} takes a non-negative integer, got "${v}"`);
-    return n;
-  };
-}
+const count = integer(1, 1_000_000_000);
 
 interface Opts {
   seed?: number; ops?: number; time?: number; shrinkTime?: number; profile?: ProfileName; auditEvery: number; caseLength: number;
@@ -47,21 +31,21 @@ export function registerFuzz(program: Command): void {
   program
     .command("fuzz")
     .description("run random operation sequences on the pool and the reference model; write a shrunk trace of a failure")
-    .option("--seed <n>", "seed of the first round (default: random; the summary prints it)", count("--seed"))
-    .option("--ops <n>", "operations to run (default 20000, or unbounded with --time)", count("--ops"))
-    .option("--time <duration>", "stop after this long, e.g. 60s, 10m (shrinking a failure included)", parseDuration)
-    .option("--shrink-time <duration>", "shrink a failure for at most this long (default: what remains of --time, else unbounded)", parseDuration)
+    .option("--seed <n>", "seed of the first round, 0 to 2147483647 (default: random; the summary prints it)", seedArg)
+    .option("--ops <n>", "operations to run (default 20000, or unbounded with --time)", count)
+    .option("--time <duration>", "stop after this long, e.g. 60s, 10m (shrinking a failure included)", durationArg)
+    .option("--shrink-time <duration>", "shrink a failure for at most this long (default: what remains of --time, else unbounded)", durationArg)
     .addOption(profileOption().default(undefined, "every profile"))
-    .option("--audit-every <n>", "check statistics and audit every N operations", count("--audit-every"), 10)
-    .option("--case-length <n>", "operations per case (one fresh pool each), at most", count("--case-length"), 200)
-    .option("--bad-rate <r>", "share of operations given a bad argument (0 to 1)", Number, 0.1)
+    .option("--audit-every <n>", "check statistics and audit every N operations", count, 10)
+    .option("--case-length <n>", "operations per case (one fresh pool each), at most", integer(1, 100_000), 200)
+    .option("--bad-rate <r>", "share of operations given a bad argument (0 to 1)", rateArg, 0.1)
     .option("--reentrant", "also run drain routines and listeners that throw, close sockets or audit inside an allocation", false)
     .addOption(new Option("--build <build>", "core build").choices(["release", "debug"]).default("release"))
-    .option("-o, --out <file>", "where to write the trace of a failure (default: fuzz-failure-<seed>.jsonl in the temporary folder)")
+    .option("-o, --out <file>", "where to write the trace of a failure (default: fuzz-failure-<seed>.jsonl in the temporary folder; its folder must exist)", outputPath)
     .option("--no-progress", "no progress bar (it is shown only when stderr is a terminal)")
     .action((o: Opts) => {
       const options: FuzzOptions = {
-        seed: o.seed, ops: o.ops, timeMs: o.time, shrinkTimeMs: o.shrinkTime, profile: o.profile, auditEvery: Math.max(1, o.auditEvery),
+        seed: o.seed, ops: o.ops, timeMs: o.time, shrinkTimeMs: o.shrinkTime, profile: o.profile, auditEvery: o.auditEvery,
         caseLength: o.caseLength, badRate: o.badRate, reentrant: o.reentrant, build: o.build,
       };
       options.seed ??= Math.floor(Math.random() * 2 ** 31);

@@ -12,14 +12,14 @@ import { intArg, workloadCommand, type WorkloadOpts } from "./workload-options.j
 
 export function registerLeaks(program: Command): void {
   workloadCommand(program, "leaks",
-    "run a timed workload (a deliberate leak by default) under the leak detector; print its verdicts and the outstanding mbufs by owner, oldest first",
+    "demo workload on a throwaway simulated pool: a timed workload (a deliberate leak by default) under the leak detector; prints its verdicts and the outstanding mbufs by owner, oldest first; exits 1 if it flags a leak",
     "leak")
     .option("--per-group <n>", "mbufs listed per owner", intArg, 5)
     .option("--high <mbufs>", "mbufs in use that count as high while idle", intArg, 64)
     .option("--json", "verdicts and the outstanding report as JSON")
-    .action((opts: WorkloadOpts & { profile: ProfileName; set: Record<string, number>; workload: ScenarioName; perGroup: number; high: number; json?: boolean }) => {
+    .action((opts: WorkloadOpts & { profile: ProfileName; set?: Record<string, number>; workload: ScenarioName; perGroup: number; high: number; json?: boolean }) => {
       const clock = new VirtualClock();
-      const pool = Pool.create({ profile: opts.profile, tunables: opts.set, clock });
+      const pool = Pool.create({ profile: opts.profile, tunables: opts.set ?? {}, clock });
       const verdicts: LeakVerdict[] = [];
       pool.on("leak", (v: LeakVerdict) => verdicts.push(v));
       // The detector samples on the clock once per tick; it judges "rising" over half the busy ticks.
@@ -40,5 +40,7 @@ export function registerLeaks(program: Command): void {
       }
       run.cleanup();
       pool.close();
+      // A flagged leak (or unread socket) is a finding, like a failure of fuzz.
+      if (verdicts.length) process.exitCode = 1;
     });
 }

@@ -2,15 +2,26 @@
 // The mbufpool command.
 
 // Each command lives in its own module under src/cli/ and registers itself here.
+//
+// Exit status, the same for every command:
+//   0  done
+//   1  a finding: a leak flagged, a fuzz failure, a replay that diverged, an
+//      incident that did not behave as its system did, an audit that is not
+//      clean, a tunable write the system refused by its rules
+//   2  bad usage: an unknown command or option, a bad value, a missing
+//      argument, an output file that cannot be written (all found before any work)
+//  70  an internal error (a bug: the stack trace is printed)
 
-import { Command } from "commander";
+import { readFileSync } from "node:fs";
+import { Command, CommanderError } from "commander";
 import { MbufError } from "../errors.js";
+import { UsageError, helpNote } from "./options.js";
 import { registerNetstat } from "./netstat.js";
 import { registerDemo } from "./demo.js";
 import { registerSysctl } from "./sysctl.js";
 import { registerNo } from "./no.js";
 import { registerSize } from "./size.js";
-import { registerSim } from "./sim.js";
+import { registerSim, DEFAULT_COMMAND } from "./sim.js";
 import { registerVmstat } from "./vmstat.js";
 import { registerLeaks } from "./leaks.js";
 import { registerWatch } from "./watch.js";
@@ -24,11 +35,31 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
+/** The package's version, read from its package.json next to dist/ (also when installed as a dependency). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
 const program = new Command();
 program
   .name("mbufpool")
-  .description("The BSD network-buffer allocator (mbufs, clusters, socket buffers) in WebAssembly")
-  .showHelpAfterError();
+  .description("The BSD network-buffer allocator (mbufs, clusters, socket buffers) in WebAssembly.\n"
+    + `Without a command it runs \`mbufpool ${DEFAULT_COMMAND.join(" ")}\`: every seed's incident and its fix, as text`
+    + " (`npm start` adds --html mbufpool-report.html).")
+  .version(packageVersion(), "-V, --version", "print the version")
+  // Commander's own errors (unknown option, missing argument, bad value) throw instead of
+  // exiting with 1, so they exit 2 below like every other usage error; set before the
+  // commands are added, which copy it.
+  .exitOverride()
+  .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, "mbufpool: ")) })
+  .showHelpAfterError("(add --help for usage)")
+  .addHelpText("after", helpNote("Exit status, the same for every command: 0 done; 1 a finding (a leak flagged, a fuzz failure,"
+    + " a replay that diverged, an incident that did not behave as its system did, an audit not clean, a tunable write refused);"
+    + " 2 bad usage (an unknown command or option, a bad value, a missing argument, an output file that cannot be written)."));
 
 registerDemo(program);
 registerNetstat(program);
@@ -43,11 +74,18 @@ registerNetperf(program);
 registerFuzz(program);
 registerReplay(program);
 
-program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof MbufError) {
+const args = process.argv.slice(2);
+program.parseAsync(args.length ? args : DEFAULT_COMMAND, { from: "user" }).catch((e: unknown) => {
+  if (e instanceof CommanderError) {
+    // Help and --version exit 0; commander has printed its message for everything else.
+    process.exitCode = e.exitCode === 0 ? 0 : 2;
+  } else if (e instanceof MbufError || e instanceof UsageError) {
+    // A pool left in a bad state (ESTATE: an audit, buffers left in use) is a finding; the rest
+    // (a tunable refused at creation, an unknown scenario, an unreadable file) is bad usage.
     process.stderr.write(`mbufpool: ${e.message}\n`);
-    process.exitCode = 2;
+    process.exitCode = e instanceof MbufError && e.code === "ESTATE" ? 1 : 2;
   } else {
-    throw e;
+    process.stderr.write(`mbufpool: internal error: ${e instanceof Error ? e.stack : String(e)}\n`);
+    process.exitCode = 70;
   }
 });

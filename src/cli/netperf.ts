@@ -5,24 +5,21 @@ import { Pool } from "../pool.js";
 import { VirtualClock } from "../clock.js";
 import { netperf, NETPERF_DEFAULTS } from "../workloads/netperf.js";
 import type { PacketMode } from "../packet-zone.js";
-import { setOption } from "./options.js";
+import { integer, setOption, THROWAWAY, helpNote } from "./options.js";
 
-const int = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`not a non-negative integer: ${v}`);
-  return n;
-};
+const count = integer(1, 1_000_000);
 
 export function registerNetperf(program: Command): void {
   program
     .command("netperf")
-    .description("rounds of bursty traffic then idle, `netstat -m | grep mbuf` after each (seed 002); compare --mode none and median")
+    .description("seed 002's loop on a throwaway simulated pool: rounds of bursty traffic then idle, `netstat -m | grep mbuf` after each; compare --mode none and median")
+    .addHelpText("after", helpNote(`${THROWAWAY} Exit status 1: the pool does not audit clean at the end.`))
     .addOption(new Option("--mode <mode>", "packet zone balancing").choices(["none", "watermark", "median"]).default("median"))
-    .option("--rounds <n>", "rounds of traffic", int, NETPERF_DEFAULTS.rounds)
-    .option("--send <n>", "segments the sender builds per step (m_get + m_clget)", int, NETPERF_DEFAULTS.send)
-    .option("--receive <n>", "packets the receiver takes per step (m_getcl)", int, NETPERF_DEFAULTS.receive)
-    .option("--interval <ms>", "balancing epoch of the packet zone", int, 100)
-    .addOption(setOption().default({ "kern.ipc.maxmbufmem": 4 << 20, "kern.ipc.nmbclusters": 512 }))
+    .option("--rounds <n>", "rounds of traffic", count, NETPERF_DEFAULTS.rounds)
+    .option("--send <n>", "segments the sender builds per step (m_get + m_clget)", integer(0, 1_000_000), NETPERF_DEFAULTS.send)
+    .option("--receive <n>", "packets the receiver takes per step (m_getcl)", integer(0, 1_000_000), NETPERF_DEFAULTS.receive)
+    .option("--interval <ms>", "balancing epoch of the packet zone", integer(1, 3_600_000), 100)
+    .addOption(setOption({ "kern.ipc.maxmbufmem": 4 << 20, "kern.ipc.nmbclusters": 512 }))
     .action((opts: { mode: PacketMode; rounds: number; send: number; receive: number; interval: number; set: Record<string, number> }) => {
       const clock = new VirtualClock();
       const pool = Pool.create({ profile: "freebsd", clock, tunables: opts.set, packetZone: { mode: opts.mode, interval: opts.interval } });

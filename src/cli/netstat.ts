@@ -6,19 +6,20 @@ import type { ProfileName } from "../tunables/profiles.js";
 import type { PoolStats } from "../stats/snapshot.js";
 import { REPORT_FORMATS, PROFILE_FORMAT, formatReport } from "../stats/netstat.js";
 import { burst } from "../workloads/burst.js";
-import { profileOption, setOption } from "./options.js";
+import { profileOption, setOption, THROWAWAY, helpNote } from "./options.js";
 
 export function registerNetstat(program: Command): void {
   program
     .command("netstat")
-    .description("run a burst that exhausts clusters, then free everything; print netstat -m at the worst moment and after")
+    .description("demo workload on a throwaway simulated pool: a burst that exhausts clusters, then everything freed; prints netstat -m at the worst moment and after")
+    .addHelpText("after", helpNote(THROWAWAY))
     .option("-m", "mbuf statistics (the only report; accepted for the familiar spelling)")
     .addOption(profileOption())
     .addOption(new Option("-f, --format <format>", "report dialect (default: the profile's own)").choices(REPORT_FORMATS))
     .option("--json", "the JSON report (same as --format json)")
     .addOption(setOption())
-    .action(async (opts: { profile: ProfileName; format?: string; json?: boolean; set: Record<string, number> }) => {
-      const pool = Pool.create({ profile: opts.profile, tunables: opts.set });
+    .action(async (opts: { profile: ProfileName; format?: string; json?: boolean; set?: Record<string, number> }) => {
+      const pool = Pool.create({ profile: opts.profile, tunables: opts.set ?? {} });
       const format = opts.json ? "json" : (opts.format ?? PROFILE_FORMAT[opts.profile]);
       const snaps: PoolStats[] = [];
       const r = burst(pool, () => { snaps.push(pool.stats()); return ""; });

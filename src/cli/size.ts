@@ -2,12 +2,13 @@
 
 import { Command, Option } from "commander";
 import { PROFILES, type ProfileName } from "../tunables/profiles.js";
-import { sizePool, parseSize } from "../tunables/sizing.js";
+import { sizePool } from "../tunables/sizing.js";
+import { integer, sizeArg } from "./options.js";
 
 interface SizeOptions {
-  connections: string;
-  sockbuf: string;
-  pps?: string;
+  connections: number;
+  sockbuf: number;
+  pps?: number;
   udp?: boolean;
   profile: ProfileName;
 }
@@ -16,16 +17,16 @@ export function registerSize(program: Command): void {
   program
     .command("size")
     .description("recommend nmbclusters / nmbufs / thewall for a workload, and print the lines that apply them")
-    .requiredOption("-c, --connections <n>", "concurrent connections")
-    .option("-b, --sockbuf <bytes>", "socket buffer per direction (16k, 64k, 16384)", "16k")
-    .option("--pps <n>", "packets per second")
+    .requiredOption("-c, --connections <n>", "concurrent connections (1 to 10000000)", integer(1, 10_000_000))
+    .addOption(new Option("-b, --sockbuf <bytes>", "socket buffer per direction (16k, 64k, 16384)").argParser(sizeArg).default(16 * 1024, "16k"))
+    .option("--pps <n>", "packets per second (0 to 100000000)", integer(0, 100_000_000))
     .option("--udp", "mostly UDP traffic: two mbufs per packet per second (AIX guide)")
     .addOption(new Option("-p, --profile <name>", "system to size for").choices(Object.keys(PROFILES)).default("freebsd"))
     .action((opts: SizeOptions) => {
       const a = sizePool({
-        connections: Number(opts.connections),
-        sockbuf: parseSize(opts.sockbuf, "--sockbuf"),
-        pps: opts.pps === undefined ? undefined : Number(opts.pps),
+        connections: opts.connections,
+        sockbuf: opts.sockbuf,
+        pps: opts.pps,
         udp: !!opts.udp,
         profile: opts.profile,
       });

@@ -1,15 +1,11 @@
 // Options of the commands that run a timed workload (leaks, watch).
 
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
 import { WORKLOADS, type ScenarioName } from "../workloads/leak-workloads.js";
-import { profileOption, setOption } from "./options.js";
+import { integer, profileOption, setOption, THROWAWAY, helpNote } from "./options.js";
 
-/** Parses a positive integer argument. */
-export function intArg(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 1e7) throw new InvalidArgumentError("expected an integer from 1 to 10000000");
-  return n;
-}
+/** Parses a positive integer argument, 1 to 10000000. */
+export const intArg = integer(1, 10_000_000);
 
 /** Parsed timed-workload options. */
 export interface WorkloadOpts {
@@ -19,13 +15,15 @@ export interface WorkloadOpts {
 }
 
 /**
- * A command that runs a built-in workload: --profile, --set, --workload (`dflt` by default),
- * --ticks, --idle and --interval; the caller adds its own options and the action.
+ * A command that runs a built-in workload on a throwaway pool of its own (the help says so):
+ * --profile, --set, --workload (`dflt` by default), --ticks, --idle and --interval; the caller
+ * adds its own options and the action.
  */
 export function workloadCommand(program: Command, name: string, description: string, dflt: ScenarioName): Command {
   const cmd = program
     .command(name)
     .description(description)
+    .addHelpText("after", helpNote(`${THROWAWAY} Virtual time: minutes of workload take milliseconds.`))
     .addOption(profileOption())
     .addOption(setOption())
     .addOption(new Option("-w, --workload <name>", "built-in workload").choices(Object.keys(WORKLOADS)).default(dflt));

@@ -2,7 +2,7 @@
 
 export { Simulator, Cpu, type Task } from "./engine.js";
 export { Rng } from "./rng.js";
-export { Recorder, type Series } from "./recorder.js";
+export { Recorder, FLAG_REFUSALS, type Series } from "./recorder.js";
 export { closeClean } from "./finish.js";
 export { textReport, htmlReport } from "./report.js";
 export { SCENARIOS, findScenario } from "./scenarios/index.js";

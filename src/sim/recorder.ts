@@ -5,6 +5,13 @@ import type { Pool } from "../pool.js";
 import { sampleOf } from "../stats/sample.js";
 import type { Simulator } from "./engine.js";
 
+/**
+ * The series of cluster requests the reservation flag refused: the flag doing its job (only
+ * the receive path gets clusters while it is set), not a failure. The flag refuses M_NOWAIT
+ * requests into "denied", so the report draws "denied" without them.
+ */
+export const FLAG_REFUSALS = "refused by the flag (by design)";
+
 /** Named series sampled at the same instants. */
 export interface Series {
   /** Sample times, in seconds of simulated time. */

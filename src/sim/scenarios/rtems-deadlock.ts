@@ -15,7 +15,7 @@
 import { Pool } from "../../pool.js";
 import { M_NOWAIT, M_RECV, M_PKTHDR, MT } from "../../constants.js";
 import { Simulator, Cpu } from "../engine.js";
-import { Recorder } from "../recorder.js";
+import { Recorder, FLAG_REFUSALS } from "../recorder.js";
 import { closeClean } from "../finish.js";
 import { foldLog, type Scenario, type VariantResult } from "../types.js";
 import { variantScenario } from "./variants.js";
@@ -215,6 +215,7 @@ function runVariant(seed: number, name: string, fixes: Fixes, expect: "fails" | 
     "KB acked": Math.round(bytesAcked / 1024),
     "empty rx descriptors": ring.filter((m) => !m).length,
     "frames lost": framesLost,
+    [FLAG_REFUSALS]: pool.stats().reservedDenied,
   }), (x) => x["empty rx descriptors"] * 1e6 - x["KB acked"]);
   rec.start(500);
   for (let t = 0; t <= DURATION; t += DURATION / 40) {
