@@ -326,7 +326,7 @@ const firstDivergence = (r: CaseRun): string | undefined =>
 function traceText(r: CaseRun, seed: number, path: string, state: string, options: FuzzOptions): string {
   const first = firstDivergence(r);
   return formatTrace(r.lines, [
-    "mbufpool trace (JSON lines; see README \"Traces\"), written by `mbufpool fuzz`",
+    "mbufpool trace (JSON lines; see docs/fuzzing.md, \"Traces\"), written by `mbufpool fuzz`",
     `seed ${seed}${path ? `, fast-check path ${path}` : ""}, build ${options.build ?? (process.env.MBUFPOOL_BUILD === "debug" ? "debug" : "release")}, ${state}`,
     `diverged: ${first ?? "no divergence on re-run (the failure is outside the pool: see fast-check's report)"}`,
     "replay: mbufpool replay <this file>",

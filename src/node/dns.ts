@@ -1,6 +1,6 @@
 // A DNS-style UDP responder over pool chains (seed 000's server, hardened).
 //
-// Each query arrives as a chain; the parser (src/dns.ts) reads it with a
+// Each query arrives as a chain; the parser (src/proto/dns.ts, parseQueryChain) reads it with a
 // bounds check on every length, so a label that claims to be longer than the
 // packet is rejected and counted, never read past or kept. A valid A query is
 // answered from a chain: the header and question are copied out of the query
