@@ -3,7 +3,7 @@
 // only formats; and `import "mbufpool"` loads neither fast-check nor the fuzzer.
 import { describe, it, expect } from "vitest";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { mkdtempSync, writeFileSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -35,15 +35,23 @@ describe("layering", () => {
   it('import "mbufpool" loads neither fast-check nor the fuzzer; "mbufpool/fuzz" does', () => {
     const dir = mkdtempSync(join(tmpdir(), "mbufpool-layering-"));
     const hook = join(dir, "hook.mjs");
-    writeFileSync(hook, "export async function resolve(s, c, n) { const r = await n(s, c); "
-      + "if (/fast-check|\\/fuzz\\//.test(r.url)) process.stderr.write('LOADED ' + r.url + '\\n'); return r; }\n");
+    const log = join(dir, "loaded.log");
+    // The hook runs on the loader's own thread, whose process.stderr is an
+    // asynchronous pipe to the main thread: a line written there can be lost
+    // when the process exits. A synchronous append to a file cannot.
+    writeFileSync(hook, `import { appendFileSync } from "node:fs";
+export async function resolve(s, c, n) { const r = await n(s, c);
+  if (/fast-check|\\/fuzz\\//.test(r.url)) appendFileSync(${JSON.stringify(log)}, "LOADED " + r.url + "\\n");
+  return r; }
+`);
     const run = (spec: string): string => {
+      writeFileSync(log, "");
       const r = spawnSync(process.execPath, [
         "--import", `data:text/javascript,import { register } from "node:module"; register(${JSON.stringify(pathToFileURL(hook).href)});`,
         "--input-type=module", "-e", `await import(${JSON.stringify(spec)});`,
       ], { cwd: ROOT, encoding: "utf8" });
       expect(r.status, r.stderr).toBe(0);
-      return r.stderr;
+      return readFileSync(log, "utf8");
     };
     expect(run("mbufpool")).not.toContain("LOADED");
     expect(run("mbufpool/node")).not.toContain("LOADED");
