@@ -7,7 +7,7 @@
 //   mechanisms           pool/, waiting/, leak/, sampling/, tunables/, netm, packet-zone:
 //                        built on pool/context.ts (PoolCore), never on the Pool facade
 //   the library          everything above plus pool.ts and index.ts: never imports the
-//                        tools built on it (sim/, node/, fuzz/, cli/) nor fast-check
+//                        tools built on it (sim/, node/, fuzz/, bench/, cli/) nor fast-check
 /** A rule no import may break: every rule here is an error. */
 const forbid = (name, comment, from, to) => ({ name, comment, severity: "error", from, to });
 
@@ -19,12 +19,12 @@ module.exports = {
       { path: "^src/" },
       { circular: true }),
     forbid("library-not-on-its-tools",
-      "The library never imports the simulator, the Node adapter, the fuzzer or the CLI.",
-      { path: "^src/", pathNot: "^src/(sim|node|fuzz|cli)/" },
-      { path: "^src/(sim|node|fuzz|cli)/" }),
+      "The library never imports the simulator, the Node adapter, the fuzzer, the benchmark or the CLI.",
+      { path: "^src/", pathNot: "^src/(sim|node|fuzz|bench|cli)/" },
+      { path: "^src/(sim|node|fuzz|bench|cli)/" }),
     forbid("workloads-only-for-tools",
       "Workloads drive a pool; the pool and its mechanisms never import them.",
-      { path: "^src/", pathNot: "^src/((sim|node|fuzz|cli|workloads)/|index\\.ts$)" },
+      { path: "^src/", pathNot: "^src/((sim|node|fuzz|bench|cli|workloads)/|index\\.ts$)" },
       { path: "^src/workloads/" }),
     forbid("mechanisms-not-on-the-facade",
       "Mechanisms depend on the narrow PoolCore interface, not on the Pool facade that imports them.",
@@ -38,14 +38,14 @@ module.exports = {
       "core/ knows the WebAssembly module only.",
       { path: "^src/core/" },
       { path: "^src/", pathNot: "^src/core/" }),
-    forbid("no-test-harness-in-the-library",
-      "import \"mbufpool\" must not load fast-check: the fuzzer is the mbufpool/fuzz subpath.",
-      { path: "^src/", pathNot: "^src/(fuzz|cli)/" },
-      { path: "node_modules/fast-check" }),
     forbid("no-dev-dependencies-at-run-time",
-      "What ships may import runtime dependencies only.",
+      "What ships imports runtime dependencies, and optional peers (fast-check, benchmark) only from the tools that need them.",
       { path: "^src/" },
-      { dependencyTypes: ["npm-dev"], dependencyTypesNot: ["type-only"] }),
+      { dependencyTypes: ["npm-dev"], dependencyTypesNot: ["type-only", "npm-peer"] }),
+    forbid("optional-peers-only-in-their-tools",
+      "fast-check is the fuzzer's and benchmark.js the benchmark's: nothing else may load them.",
+      { path: "^src/", pathNot: "^src/(fuzz|bench)/" },
+      { path: "node_modules/(fast-check|benchmark)/", dependencyTypesNot: ["type-only"] }),
   ],
   options: {
     tsPreCompilationDeps: true,

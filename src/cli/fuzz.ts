@@ -7,11 +7,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command, Option } from "commander";
 import cliProgress from "cli-progress";
-import { fuzz, summarize, type FuzzOptions } from "../fuzz/fuzzer.js";
+import type { FuzzOptions } from "../fuzz/fuzzer.js";
 import type { ProfileName } from "../tunables/profiles.js";
 import type { Build } from "../core/module.js";
-import { describeDivergence } from "../fuzz/trace.js";
 import { durationArg, integer, outputPath, profileOption, rateArg, seedArg } from "./options.js";
+import { needing } from "./optional.js";
 
 const count = integer(1, 1_000_000_000);
 
@@ -43,7 +43,10 @@ export function registerFuzz(program: Command): void {
     .addOption(new Option("--build <build>", "core build").choices(["release", "debug"]).default("release"))
     .option("-o, --out <file>", "where to write the trace of a failure (default: fuzz-failure-<seed>.jsonl in the temporary folder; its folder must exist)", outputPath)
     .option("--no-progress", "no progress bar (it is shown only when stderr is a terminal)")
-    .action((o: Opts) => {
+    .action(async (o: Opts) => {
+      // The fuzzer is built on fast-check, an optional dependency: loaded only here.
+      const [{ fuzz, summarize }, { describeDivergence }] = await needing("fast-check", "mbufpool fuzz",
+        () => Promise.all([import("../fuzz/fuzzer.js"), import("../fuzz/trace.js")]));
       const options: FuzzOptions = {
         seed: o.seed, ops: o.ops, timeMs: o.time, shrinkTimeMs: o.shrinkTime, profile: o.profile, auditEvery: o.auditEvery,
         caseLength: o.caseLength, badRate: o.badRate, reentrant: o.reentrant, build: o.build,

@@ -28,6 +28,7 @@ import { registerWatch } from "./watch.js";
 import { registerNetperf } from "./netperf.js";
 import { registerFuzz } from "./fuzz.js";
 import { registerReplay } from "./replay.js";
+import { registerBench } from "./bench.js";
 
 // A reader that goes away (`mbufpool ... | head`) is not an error.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
@@ -73,6 +74,7 @@ registerWatch(program);
 registerNetperf(program);
 registerFuzz(program);
 registerReplay(program);
+registerBench(program);
 
 const args = process.argv.slice(2);
 program.parseAsync(args.length ? args : DEFAULT_COMMAND, { from: "user" }).catch((e: unknown) => {

@@ -2,7 +2,7 @@
 // (no CDN: uPlot's script and style are inlined): a summary table first (each
 // variant's verdict and the figure that decides it), then a chart per variant.
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { ScenarioResult, VariantResult } from "./types.js";
 import { FLAG_REFUSALS, type Series } from "./recorder.js";
@@ -119,12 +119,19 @@ const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", 
 /** A JSON text safe inside a <script> element. */
 const scriptJson = (x: unknown): string => JSON.stringify(x).replace(/</g, "\\u003c");
 
-/** uPlot's files, read from the installed package. */
+/**
+ * uPlot's browser build: the copy the build puts next to this module (dist/sim/vendor/uplot,
+ * shipped in the package, so uplot is not a runtime dependency), or the uplot package itself
+ * when this module runs from a development checkout's src/.
+ */
 function uplotAssets(): { js: string; css: string } {
-  const require = createRequire(import.meta.url);
-  const js = readFileSync(require.resolve("uplot/dist/uPlot.iife.min.js"), "utf8");
-  const css = readFileSync(require.resolve("uplot/dist/uPlot.min.css"), "utf8");
-  return { js, css };
+  const vendored = new URL("./vendor/uplot/", import.meta.url);
+  const file = (name: string): string => {
+    const here = new URL(name, vendored);
+    return existsSync(here) ? readFileSync(here, "utf8")
+      : readFileSync(createRequire(import.meta.url).resolve(`uplot/dist/${name}`), "utf8");
+  };
+  return { js: file("uPlot.iife.min.js"), css: file("uPlot.min.css") };
 }
 
 /** The summary table: one row per variant, with its verdict and the figure that decides it. */

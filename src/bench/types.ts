@@ -1,8 +1,10 @@
-// The contract between benchmark case files (bench/cases/*.ts) and the runner.
+// The contract between the benchmark's case files (cases/*.ts) and the runner.
 //
-// Each case file exports `cases: BenchCase[]`. Cases with the same `group`
-// run side by side in one benchmark.js suite, in the same process and run,
-// and are printed as ops/s and as a ratio to the group's baseline.
+// Each case file builds a `BenchSuite` from the peers that could be loaded.
+// Cases with the same `group` run side by side in one benchmark.js suite, in
+// the same process and run, and are printed as ops/s and as a ratio to the
+// group's baseline. A case whose peer is missing is not built: it is listed
+// in `skipped` with what it needs, so a run never drops a peer silently.
 
 export interface BenchCase {
   /** Cases of one group are measured together and compared. */
@@ -51,4 +53,20 @@ export interface BenchCheck {
   name: string;
   /** Measures; returns named figures (numbers) and whether the expectation held. */
   run(): Promise<{ figures: Record<string, number>; ok: boolean; expected: string }>;
+}
+
+/** A case that was not built because its peer could not be loaded. */
+export interface SkippedCase {
+  group: string;
+  name: string;
+  /** What the case needs, e.g. "@thi.ng/malloc (npm install --save-dev @thi.ng/malloc)". */
+  needs: string;
+}
+
+/** What one case file contributes. */
+export interface BenchSuite {
+  cases: BenchCase[];
+  targets?: BenchTarget[];
+  checks?: BenchCheck[];
+  skipped?: SkippedCase[];
 }

@@ -12,12 +12,23 @@
 
 import v8 from "node:v8";
 import { PerformanceObserver, performance } from "node:perf_hooks";
-import { MemPool } from "@thi.ng/malloc";
-import { Pool, MT, M_NOWAIT, M_PKTHDR } from "../../src/index.js";
-import { GL } from "../../src/core/layout.js";
-import type { BenchCase, BenchCheck, BenchTarget } from "../types.js";
+import { Pool } from "../../pool.js";
+import { MT, M_NOWAIT, M_PKTHDR } from "../../constants.js";
+import { GL } from "../../core/layout.js";
+import type { BenchCase, BenchCheck, BenchSuite, BenchTarget } from "../types.js";
 import { JsFreelist, JsHeaderFreelist } from "../peers/freelist.js";
-import { loadTlsf, type Tlsf } from "../peers/tlsf.js";
+import { TLSF_NEEDS, type Tlsf } from "../peers/tlsf.js";
+import { THING_NEEDS, type MemPoolLike } from "../peers/thing.js";
+
+/** The optional peers, as loaded (null: missing, its cases skipped). */
+export interface AllocPeers {
+  tlsf: Tlsf | null;
+  thing: MemPoolLike | null;
+}
+
+/** A case of this file, tagged with the optional peer it measures. */
+type AllocCase = BenchCase & { peer?: keyof AllocPeers };
+const NEEDS: Record<keyof AllocPeers, string> = { tlsf: TLSF_NEEDS, thing: THING_NEEDS };
 
 const MBUF = "mbuf 256 B: alloc+free pair";
 const CLUSTER = "cluster 2 KiB: alloc+free pair";
@@ -27,18 +38,16 @@ const PAIRS = 10_000_000;
 /** getBulk options, made once (an object literal per call would be garbage). */
 const BULK_CLUSTERS = { cluster: true, pkthdr: true };
 
-let pool: Pool, freelist: JsFreelist, headers: JsHeaderFreelist, tlsf: Tlsf, thing: MemPool;
+let pool: Pool, freelist: JsFreelist, headers: JsHeaderFreelist, tlsf: Tlsf, thing: MemPoolLike;
 const out = new Int32Array(BULK);
 /** Keeps allocated objects reachable so that no allocation is optimised away. */
-let sink: unknown = null;
+const kept: { last: unknown } = { last: null };
 
 function setupAll(): void {
   if (pool) return;
   pool = Pool.create({ build: "release" });
   freelist = new JsFreelist(65536);
   headers = new JsHeaderFreelist(65536);
-  tlsf = loadTlsf();
-  thing = new MemPool({ size: 16 * 1024 * 1024 });
 }
 
 /** Fails the run loudly if a pool under measurement was left inconsistent. */
@@ -47,7 +56,7 @@ function auditAll(): void {
   if (pool.stats().mbufs.current !== 0) throw new Error("bench: mbufs left in use");
 }
 
-export const cases: BenchCase[] = [
+const cases: AllocCase[] = [
   // === mbuf, 256 bytes ===
   {
     group: MBUF, name: "JS freelist over Int32Array (same books)", baseline: true, setup: setupAll,
@@ -87,25 +96,25 @@ export const cases: BenchCase[] = [
   },
   {
     group: MBUF, name: "Buffer.allocUnsafe(256)", setup: setupAll,
-    fn() { sink = Buffer.allocUnsafe(256); },
+    fn() { kept.last = Buffer.allocUnsafe(256); },
   },
   {
-    group: MBUF, name: "AssemblyScript TLSF heap.alloc(256)+heap.free", setup: setupAll,
+    group: MBUF, name: "AssemblyScript TLSF heap.alloc(256)+heap.free", setup: setupAll, peer: "tlsf",
     fn() { tlsf.free(tlsf.alloc(256)); },
   },
   {
-    group: MBUF, name: `AssemblyScript TLSF, ${BULK} pairs in one call`, opsPerCall: BULK, setup: setupAll,
+    group: MBUF, name: `AssemblyScript TLSF, ${BULK} pairs in one call`, opsPerCall: BULK, setup: setupAll, peer: "tlsf",
     fn() { tlsf.pairs(256, BULK); },
   },
   {
-    group: MBUF, name: "@thi.ng/malloc malloc(256)+free", setup: setupAll,
+    group: MBUF, name: "@thi.ng/malloc malloc(256)+free", setup: setupAll, peer: "thing",
     fn() { thing.free(thing.malloc(256)); },
   },
 
   // === cluster, 2048 bytes ===
   {
     group: CLUSTER, name: "new Uint8Array(2048)", baseline: true, setup: setupAll,
-    fn() { sink = new Uint8Array(2048); },
+    fn() { kept.last = new Uint8Array(2048); },
   },
   {
     group: CLUSTER, name: "mbufpool getcl+freem", setup: setupAll, teardown: auditAll,
@@ -130,22 +139,22 @@ export const cases: BenchCase[] = [
   },
   {
     group: CLUSTER, name: "Buffer.allocUnsafeSlow(2048)", setup: setupAll,
-    fn() { sink = Buffer.allocUnsafeSlow(2048); },
+    fn() { kept.last = Buffer.allocUnsafeSlow(2048); },
   },
   {
-    group: CLUSTER, name: "AssemblyScript TLSF heap.alloc(2048)+heap.free", setup: setupAll,
+    group: CLUSTER, name: "AssemblyScript TLSF heap.alloc(2048)+heap.free", setup: setupAll, peer: "tlsf",
     fn() { tlsf.free(tlsf.alloc(2048)); },
   },
   {
-    group: CLUSTER, name: "@thi.ng/malloc malloc(2048)+free", setup: setupAll,
+    group: CLUSTER, name: "@thi.ng/malloc malloc(2048)+free", setup: setupAll, peer: "thing",
     fn() { thing.free(thing.malloc(2048)); },
   },
 ];
 
 const ref = (group: string, name: string) => ({ group, name });
 
-/** The issue's speed targets, as ratios of cases of the same run. */
-export const targets: BenchTarget[] = [
+/** The speed targets, as ratios of cases of the same run. */
+const targets: BenchTarget[] = [
   {
     name: "single-call get+free at least as fast as the JS freelist with the same books",
     case: ref(MBUF, "mbufpool get+free"), versus: ref(MBUF, "JS freelist over Int32Array (same books)"), atLeast: 1,
@@ -155,7 +164,7 @@ export const targets: BenchTarget[] = [
     case: ref(MBUF, `mbufpool getBulk+freemBulk of ${BULK}, in place`), versus: ref(MBUF, "JS freelist over Int32Array (same books)"),
     atLeast: 2,
   },
-  // The issue does not say single calls or bulk for these two: both forms are checked.
+  // Both forms, single calls and bulk, for each of the next two.
   {
     name: "get+free (single calls) at least 8x Buffer.allocUnsafe(256)",
     case: ref(MBUF, "mbufpool get+free"), versus: ref(MBUF, "Buffer.allocUnsafe(256)"), atLeast: 8,
@@ -206,7 +215,7 @@ async function garbage(fn: () => void): Promise<{ gcs: number; heapGrowth: numbe
   return { gcs: gcs.filter((t) => t >= t0 && t <= t1).length, heapGrowth: after - before, ms: t1 - t0 };
 }
 
-export const checks: BenchCheck[] = [
+const checks: BenchCheck[] = [
   {
     group: "garbage", name: "10 million mbufpool get+free pairs",
     async run() {
@@ -227,7 +236,7 @@ export const checks: BenchCheck[] = [
     group: "garbage", name: "for contrast: 10 million Buffer.allocUnsafe(256)",
     async run() {
       const g = await garbage(() => {
-        for (let i = 0; i < PAIRS; i++) sink = Buffer.allocUnsafe(256);
+        for (let i = 0; i < PAIRS; i++) kept.last = Buffer.allocUnsafe(256);
       });
       return {
         figures: { gcCount: g.gcs, heapGrowthBytes: g.heapGrowth, bytesPerPair: +(g.heapGrowth / PAIRS).toFixed(4), ms: Math.round(g.ms) },
@@ -257,3 +266,16 @@ export const checks: BenchCheck[] = [
     },
   },
 ];
+
+/** The allocation cases the loaded peers allow; the others skipped with what they need. */
+export function allocSuite(peers: AllocPeers): BenchSuite {
+  if (peers.tlsf) tlsf = peers.tlsf;
+  if (peers.thing) thing = peers.thing;
+  const has = (c: AllocCase): boolean => c.peer === undefined || peers[c.peer] !== null;
+  return {
+    cases: cases.filter(has),
+    targets,
+    checks,
+    skipped: cases.filter((c) => !has(c)).map((c) => ({ group: c.group, name: c.name, needs: NEEDS[c.peer!] })),
+  };
+}

@@ -4,8 +4,9 @@
 // and a cluster and joins them. Both pools run with no balancing timer
 // (interval 0): the measured loop is the hot path alone.
 
-import { Pool, M_NOWAIT, M_PKTHDR, MT } from "mbufpool";
-import type { BenchCase } from "../types.js";
+import { Pool } from "../../pool.js";
+import { M_NOWAIT, M_PKTHDR, MT } from "../../constants.js";
+import type { BenchCase, BenchSuite } from "../types.js";
 
 /** getcl+freem pairs per measured call. */
 const N = 1000;
@@ -107,7 +108,7 @@ function bulk(packet: boolean, name: string, baseline: boolean): BenchCase {
   };
 }
 
-export const cases: BenchCase[] = [
+const cases: BenchCase[] = [
   oneAtATime(false, "mbufpool getcl+freem, native zones", true, () => {
     const ex = nativeEx;
     for (let i = 0; i < N; i++) ex.m_freem(ex.m_getcl(M_NOWAIT, MT.DATA, M_PKTHDR));
@@ -133,3 +134,8 @@ export const cases: BenchCase[] = [
   bulk(false, "mbufpool getBulk+freemBulk, native zones", true),
   bulk(true, "mbufpool getBulk+freemBulk, packet zone", false),
 ];
+
+/** This file's cases (they need no optional peer). */
+export function packetSuite(): BenchSuite {
+  return { cases };
+}
