@@ -581,6 +581,7 @@ describe("the ABI and a closed pool", () => {
     expect(code(() => pool.copydata(m))).toBe("ECLOSED");
     expect(code(() => pool.copyback(m, 0, new Uint8Array(1)))).toBe("ECLOSED");
     expect(code(() => pool.socreate())).toBe("ECLOSED");
+    expect(code(() => pool.sbHiwatMax)).toBe("ECLOSED");
   });
 });
 

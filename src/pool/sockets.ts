@@ -27,8 +27,10 @@ export abstract class PoolSockets extends PoolBase {
   /**
    * The largest sb_hiwat sbreserve accepts: sb_max (kern.ipc.maxsockbuf, 256 KiB) scaled by
    * MCLBYTES / (MSIZE + MCLBYTES), as sbreserve(9) does (233016 bytes with 2 KiB clusters).
+   * @throws MbufError ECLOSED on a closed pool (it has no socket buffers to size).
    */
   get sbHiwatMax(): number {
+    if (this.closed) throw new MbufError("ECLOSED", "the pool is closed");
     return Math.floor((this.ex.MB_SB_MAX.value * this.mclbytes) / (MSIZE + this.mclbytes));
   }
 
