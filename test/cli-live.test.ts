@@ -117,6 +117,8 @@ beforeAll(async () => {
     await new Promise((r) => { s.once("close", r); s.end(); });
     clients.splice(clients.indexOf(s), 1);
   }
+  // At rest once the service has closed its side of those four: the reports compared below hold still.
+  while ((await controlJSON<{ open: number }>("/connections")).open !== 4) await new Promise((r) => setTimeout(r, 20));
 });
 
 afterAll(async () => {

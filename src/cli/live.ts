@@ -66,9 +66,7 @@ export class LiveService {
         method: init.method ?? "GET", body: init.body, headers, redirect: "error",
         signal: AbortSignal.timeout(this.target.timeoutMs),
       });
-      if (Number(r.headers.get("content-length") ?? 0) > MAX_ANSWER) throw new LiveError(`${where}: the answer is larger than ${MAX_ANSWER} bytes`);
-      const text = await r.text();
-      if (text.length > MAX_ANSWER) throw new LiveError(`${where}: the answer is larger than ${MAX_ANSWER} bytes`);
+      const text = await readCapped(r, where);
       if (r.status >= 500) throw new LiveError(`${where}: the service failed (${r.status}): ${firstLine(text)}`);
       return { status: r.status, text };
     } catch (e) {
@@ -146,6 +144,27 @@ export class LiveService {
     if (a.status === 400 && what === "write") throw new OpError(message, REFUSED);
     throw new LiveError(`${this.where("tunables")}: ${a.status} ${firstLine(a.text)}`);
   }
+}
+
+/** The body of `r` as text, at most MAX_ANSWER bytes (a LiveError beyond, and the rest is not read). */
+async function readCapped(r: Response, where: string): Promise<string> {
+  const tooLarge = (): LiveError => new LiveError(`${where}: the answer is larger than ${MAX_ANSWER} bytes`);
+  if (Number(r.headers.get("content-length") ?? 0) > MAX_ANSWER) throw tooLarge();
+  const reader = r.body?.getReader();
+  if (!reader) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > MAX_ANSWER) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 const firstLine = (text: string): string => text.trim().split("\n")[0].slice(0, 200);
