@@ -3,8 +3,9 @@
 // load and the operator pages. What the CLI prints for the live pool is what
 // the pool prints in that process, and what the demo command prints for a
 // pool in the same state; a write with the token moves the limit at once (an
-// allocation that was denied succeeds); one without it, with a wrong one or
-// of a bad value is refused with its exit status and nothing changes;
+// allocation that was denied succeeds); one without it, with a wrong one, of
+// a bad value or to a service whose writes are off is refused with its exit
+// status and nothing changes;
 // oversized and malformed requests get 4xx while the service keeps serving.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -14,6 +15,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { formatOutstanding, type OutstandingReport, type PoolStats } from "mbufpool";
+import { serveMetrics } from "mbufpool/node";
+import { makePool } from "./helpers.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const MAIN = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
@@ -203,6 +206,10 @@ describe("the CLI on a running service (--url)", () => {
       "-d", "kern.ipc.mb_rcv_resv", "--token-file", file));
     expect(o).toEqual({ out: `${NMBCLUSTERS} = ${before * 3}\nkern.ipc.mb_rcv_resv: 4 -> 0 (the default)\n`, err: "", code: 0 });
     expect(await clusterLimit()).toBe(before * 3);
+    // A key file others may read still works, with a warning.
+    chmodSync(file, 0o644);
+    const loose = await cli(live("sysctl", `${NMBCLUSTERS}=${before * 3}`, "--token-file", file));
+    expect(loose).toEqual({ out: `${NMBCLUSTERS}: ${before * 3} -> ${before * 3}\n`, err: `mbufpool: warning: ${file} is readable by other users (chmod 600 it)\n`, code: 0 });
     await control("/release", "POST");
   });
 
@@ -222,6 +229,19 @@ describe("the CLI on a running service (--url)", () => {
     }
     expect((await cli(live("sysctl", `${NMBCLUSTERS}=1`), withToken)).err).toMatch(/^sysctl: ETUNABLE: .* may only raise the limit/);
     expect(await clusterLimit()).toBe(limit);
+  });
+
+  it("a service whose writes are off refuses every key (77), and keeps its value", async () => {
+    const pool = makePool({ profile: "aix" });
+    const off = await serveMetrics(pool, { token: "" });
+    try {
+      const r = await cli(["no", "-o", "thewall=4096", "--url", off.url], withToken);
+      expect(r).toEqual({ out: "", err: expect.stringMatching(/^no: tunable writes are off: start the server with a token/), code: 77 });
+      expect(pool.sysctl("thewall")).toBe(2048);
+      expect((await cli(["no", "-o", "thewall", "--url", off.url])).out).toBe("thewall = 2048\n");
+    } finally {
+      await off.close();
+    }
   });
 
   it("oversized and malformed requests get 4xx and the service keeps serving its clients", async () => {
