@@ -289,6 +289,7 @@ describe("the CLI on a running service (--url)", () => {
     expect((await cli(live("watch", "--ticks", "5"))).code).toBe(2);
     expect(await cli(["sysctl", "--token-file", join(dir, "token")])).toMatchObject({ code: 2, err: expect.stringMatching(/--token-file needs --url/) });
     expect(await cli(live("sysctl", "--token-file", join(dir, "missing"), `${NMBCLUSTERS}=4096`))).toMatchObject({ code: 2, err: expect.stringMatching(/ENOENT/) });
+    expect(await cli(live("sysctl", `${NMBCLUSTERS}=4096`), { MBUFPOOL_OPERATOR_TOKEN: "key with spaces" })).toMatchObject({ code: 2, err: expect.stringMatching(/printable ASCII/) });
     expect((await cli(["netstat", "--url", "ftp://127.0.0.1/"])).code).toBe(2);
     expect((await cli(["netstat", "--url", "http://user:pw@127.0.0.1/"])).err).toMatch(/must not carry credentials/);
   });

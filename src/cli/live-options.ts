@@ -78,6 +78,9 @@ export function liveTarget(opts: LiveOpts): LiveTarget | undefined {
       process.stderr.write(`mbufpool: warning: ${opts.tokenFile} is readable by other users (chmod 600 it)\n`);
     }
   }
+  if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) {
+    throw new UsageError("the write key must be printable ASCII without spaces (it travels in an HTTP header)");
+  }
   return { url: opts.url, token, timeoutMs: opts.timeout };
 }
 
