@@ -154,14 +154,17 @@ describe("mbufpool as a tool", () => {
     }
   });
 
-  it("commands that run a demo workload on a throwaway simulated pool say so in their help", () => {
+  it("commands that run a demo workload on a throwaway simulated pool say so in their help, and how to go live", () => {
     const top = run(["--help"]).out.replace(/\s+/g, " ");
     for (const c of ["netstat", "vmstat", "leaks", "watch"]) {
-      expect(top).toMatch(new RegExp(`${c} \\[options\\] demo workload on a throwaway simulated pool`));
+      expect(top).toMatch(new RegExp(`${c} \\[options\\] [^,]*of a running service \\(--url\\), or a demo workload on a throwaway simulated pool`));
     }
-    for (const c of ["sysctl", "no"]) expect(top).toMatch(new RegExp(`${c} \\[options\\][^]*?on a throwaway pool made for this run`));
+    for (const c of ["sysctl", "no"]) expect(top).toMatch(new RegExp(`${c} \\[options\\] [^:]*on a running service \\(--url\\) or a throwaway pool made for this run`));
     for (const c of ["netstat", "vmstat", "sysctl", "no", "leaks", "watch"]) {
-      expect(run([c, "--help"]).out.replace(/\s+/g, " ")).toContain("It runs on a throwaway simulated pool made for this run: nothing persists");
+      const help = run([c, "--help"]).out.replace(/\s+/g, " ");
+      expect(help).toContain("Without --url this is a demo on a throwaway simulated pool made for this run: nothing persists");
+      expect(help).toContain("With --url URL (or MBUFPOOL_URL) it is live");
+      expect(help).toContain("--url <url>");
     }
   });
 });

@@ -1,5 +1,5 @@
 // The operator's pages of a running pool over HTTP: reads match the pool's
-// own reports; a write with the token changes the live pool at once (an
+// own reports and snapshot; a write with the token changes the live pool at once (an
 // allocation that was denied succeeds), one without it, with a wrong one or
 // of a bad value changes nothing; oversized and malformed requests get 4xx and
 // the server keeps serving.
@@ -34,6 +34,7 @@ describe("the operator's pages", () => {
     }
     expect(await (await fetch(`${url}/vmstat`)).text()).toBe(`${pool.vmstatZ()}\n`);
     expect(await (await fetch(`${url}/vmstat?format=json`)).json()).toEqual(JSON.parse(JSON.stringify(pool.zones())));
+    expect(await (await fetch(`${url}/stats`)).json()).toEqual(JSON.parse(JSON.stringify(pool.stats())));
     const tunables = await (await fetch(`${url}/tunables`)).json() as { profile: string; tunables: unknown[] };
     expect(tunables).toEqual({ profile: "freebsd4", tunables: JSON.parse(JSON.stringify(pool.listTunables())) });
     const leaks = await (await fetch(`${url}/leaks`)).json() as { outstanding: { total: number } };
@@ -70,9 +71,15 @@ describe("the operator's pages", () => {
     expect((await post(at, String(before * 2), "Bearer nope-nope-nope")).status).toBe(403);
     const bad = await post(at, "lots", `Bearer ${TOKEN}`);
     expect(bad.status).toBe(400);
-    const refused = await post(`${url}/tunables/sb_max`, "1", `Bearer ${TOKEN}`);
+    const refused = await post(at, "1", `Bearer ${TOKEN}`);
     expect(refused.status).toBe(400);
-    expect(await refused.text()).toMatch(/ETUNABLE/);
+    expect(await refused.text()).toMatch(/^ETUNABLE: thewall=1 refused: /);
+    // A name the profile does not have is 404 (a mistake, not a refusal), read or written.
+    const unknown = await post(`${url}/tunables/sb_max`, "1", `Bearer ${TOKEN}`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.text()).toMatch(/^ETUNABLE: unknown tunable "sb_max"/);
+    expect((await fetch(`${url}/tunables/sb_max`)).status).toBe(404);
+    expect((await fetch(`${url}/tunables/%E0`)).status).toBe(400);
     expect(pool.sysctl("thewall")).toBe(before);
     await server!.close();
     url = await start(pool, "");

@@ -10,12 +10,17 @@
 //      clean, a tunable write the system refused by its rules
 //   2  bad usage: an unknown command or option, a bad value, a missing
 //      argument, an output file that cannot be written (all found before any work)
+//  69  --url: the service cannot be reached, does not answer in time, or is
+//      not an mbufpool operator endpoint (sysexits' EX_UNAVAILABLE)
 //  70  an internal error (a bug: the stack trace is printed)
+//  77  --url: the service refused the write key: none, a wrong one, or its
+//      writes are off (sysexits' EX_NOPERM)
 
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { MbufError } from "../errors.js";
 import { UsageError, helpNote } from "./options.js";
+import { LiveError, NO_PERMISSION, UNAVAILABLE } from "./live.js";
 import { registerNetstat } from "./netstat.js";
 import { registerDemo } from "./demo.js";
 import { registerSysctl } from "./sysctl.js";
@@ -60,7 +65,8 @@ program
   .showHelpAfterError("(add --help for usage)")
   .addHelpText("after", helpNote("Exit status, the same for every command: 0 done; 1 a finding (a leak flagged, a fuzz failure,"
     + " a replay that diverged, an incident that did not behave as its system did, an audit not clean, a tunable write refused);"
-    + " 2 bad usage (an unknown command or option, a bad value, a missing argument, an output file that cannot be written)."));
+    + " 2 bad usage (an unknown command or option, a bad value, a missing argument, an output file that cannot be written);"
+    + ` with --url, ${UNAVAILABLE} the service cannot be reached or does not answer in time, ${NO_PERMISSION} it refused the write key.`));
 
 registerDemo(program);
 registerNetstat(program);
@@ -81,6 +87,9 @@ program.parseAsync(args.length ? args : DEFAULT_COMMAND, { from: "user" }).catch
   if (e instanceof CommanderError) {
     // Help and --version exit 0; commander has printed its message for everything else.
     process.exitCode = e.exitCode === 0 ? 0 : 2;
+  } else if (e instanceof LiveError) {
+    process.stderr.write(`mbufpool: ${e.message}\n`);
+    process.exitCode = e.exitCode;
   } else if (e instanceof MbufError || e instanceof UsageError) {
     // A pool left in a bad state (ESTATE: an audit, buffers left in use) is a finding; the rest
     // (a tunable refused at creation, an unknown scenario, an unreadable file) is bad usage.

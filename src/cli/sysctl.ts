@@ -1,18 +1,21 @@
 // mbufpool sysctl: FreeBSD's dialect of reading and writing tunables.
 //
-// A CLI invocation has no pool that outlives it, so each run creates a pool
-// of the profile with the given tunables (--set, --file), then reads and
-// writes on that live pool exactly as sysctl(8) does on a running kernel,
-// with the same runtime rules, and prints what sysctl prints.
+// Live (--url): the tunables of a running service, read from its operator
+// pages and written with its key. Demo: a CLI invocation has no pool that
+// outlives it, so the run creates a pool of the profile with the given
+// tunables (--set, --file). Either way the same code reads and writes them
+// with the pool's runtime rules and prints what sysctl(8) prints.
 
 import { Command } from "commander";
 import { Pool } from "../pool.js";
 import type { ProfileName } from "../tunables/profiles.js";
-import { MbufError } from "../errors.js";
-import { profileOption, setOption, fileOption, THROWAWAY, helpNote } from "./options.js";
-import { usageProblem, fail, BAD_USAGE, REFUSED } from "./tunable-ops.js";
+import type { TunableInfo } from "../tunables/rules.js";
+import { profileOption, setOption, fileOption, helpNote } from "./options.js";
+import { fail, localTarget, valueProblem, OpError, BAD_USAGE, type TunableTarget } from "./tunable-ops.js";
+import { LiveService } from "./live.js";
+import { DEMO_OR_LIVE, liveOptions, liveTarget, warnTokenInClear, type LiveOpts } from "./live-options.js";
 
-interface SysctlOptions {
+interface SysctlOptions extends LiveOpts {
   all?: boolean;
   describe?: boolean;
   profile: ProfileName;
@@ -21,21 +24,24 @@ interface SysctlOptions {
 }
 
 export function registerSysctl(program: Command): void {
-  program
+  const cmd = program
     .command("sysctl")
-    .description("read or write tunables as sysctl(8) does, on a throwaway pool made for this run: `sysctl kern.ipc.nmbclusters[=N]`, `sysctl -a`")
-    .addHelpText("after", helpNote(`${THROWAWAY} Exit status 1: a write the system's rules refuse; 2: an unknown name or a value that is not an integer.`))
-    .argument("[names...]", "name to show, or name=value to write (on a pool made with --profile/--set/--file)")
+    .description("read or write tunables as sysctl(8) does, on a running service (--url) or a throwaway pool made for this run: `sysctl kern.ipc.nmbclusters[=N]`, `sysctl -a`")
+    .addHelpText("after", helpNote(`${DEMO_OR_LIVE} Exit status 1: a write the system's rules refuse; 2: an unknown name or a value that is not an integer.`))
+    .argument("[names...]", "name to show, or name=value to write")
     .option("-a, --all", "show every tunable")
     .option("-d, --describe", "show descriptions and rules instead of values")
     .addOption(profileOption())
     .addOption(setOption())
-    .addOption(fileOption())
-    .action((names: string[], opts: SysctlOptions) => {
-      const pool = Pool.create({ profile: opts.profile, tunables: opts.set ?? {}, tunablesFile: opts.file });
+    .addOption(fileOption());
+  liveOptions(cmd, ["profile", "set", "file"], true)
+    .action(async (names: string[], opts: SysctlOptions) => {
+      const live = liveTarget(opts);
+      if (live && names.some((n) => n.includes("="))) warnTokenInClear(live);
+      const target: TunableTarget = live ? new LiveService(live).tunables()
+        : localTarget(Pool.create({ profile: opts.profile, tunables: opts.set ?? {}, tunablesFile: opts.file }));
       const out: string[] = [];
-      const show = (name: string): void => {
-        const t = pool.tunable(name);
+      const show = (t: TunableInfo): void => {
         out.push(opts.describe ? `${t.name}: ${t.description} (${t.rule}; ${runtimeWords(t.runtime)})` : `${t.name}: ${t.value}`);
       };
       /** Prints what came before a problem, then the problem, as sysctl(8) does, and goes on with the next name. */
@@ -45,30 +51,32 @@ export function registerSysctl(program: Command): void {
         fail(code);
       };
       try {
-        if (opts.all || names.length === 0) for (const t of pool.listTunables()) show(t.name);
+        if (opts.all || names.length === 0) for (const t of await target.list()) show(t);
         for (const arg of names) {
           const eq = arg.indexOf("=");
           const name = eq < 0 ? arg : arg.slice(0, eq), text = eq < 0 ? undefined : arg.slice(eq + 1);
-          const problem = usageProblem(pool, name, text);
-          if (problem) {
-            report(problem, BAD_USAGE);
-            continue;
-          }
           try {
+            // The name first, then the value: an unknown name is the mistake to report.
+            const t = await target.info(name);
+            const problem = valueProblem(name, text);
+            if (problem) {
+              report(problem, BAD_USAGE);
+              continue;
+            }
             if (text === undefined) {
-              show(name);
+              show(t);
             } else {
-              const c = pool.sysctl(name, Number(text));
+              const c = await target.write(name, Number(text));
               out.push(`${c.name}: ${c.old} -> ${c.new}`);
             }
           } catch (e) {
-            if (!(e instanceof MbufError)) throw e;
-            report(e.message, REFUSED);
+            if (!(e instanceof OpError)) throw e;
+            report(e.message, e.exitCode);
           }
         }
         process.stdout.write(out.map((l) => `${l}\n`).join(""));
       } finally {
-        pool.close();
+        target.close();
       }
     });
 }

@@ -1,8 +1,10 @@
-// Options of the commands that run a timed workload (leaks, watch).
+// Options of the commands that run a timed workload (leaks, watch) as a demo,
+// and read a running service instead with --url.
 
 import { Command, Option } from "commander";
 import { WORKLOADS, type ScenarioName } from "../workloads/leak-workloads.js";
-import { integer, profileOption, setOption, THROWAWAY, helpNote } from "./options.js";
+import { integer, profileOption, setOption, helpNote } from "./options.js";
+import { DEMO_OR_LIVE } from "./live-options.js";
 
 /** Parses a positive integer argument, 1 to 10000000. */
 export const intArg = integer(1, 10_000_000);
@@ -14,6 +16,9 @@ export interface WorkloadOpts {
   interval: number;
 }
 
+/** The workload options, which a live run (--url) does not take. */
+export const WORKLOAD_KEYS = ["profile", "set", "workload", "ticks", "idle"] as const;
+
 /**
  * A command that runs a built-in workload on a throwaway pool of its own (the help says so):
  * --profile, --set, --workload (`dflt` by default), --ticks, --idle and --interval; the caller
@@ -23,7 +28,7 @@ export function workloadCommand(program: Command, name: string, description: str
   const cmd = program
     .command(name)
     .description(description)
-    .addHelpText("after", helpNote(`${THROWAWAY} Virtual time: minutes of workload take milliseconds.`))
+    .addHelpText("after", helpNote(`${DEMO_OR_LIVE} The demo runs in virtual time: minutes of workload take milliseconds.`))
     .addOption(profileOption())
     .addOption(setOption())
     .addOption(new Option("-w, --workload <name>", "built-in workload").choices(Object.keys(WORKLOADS)).default(dflt));

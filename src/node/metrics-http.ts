@@ -5,8 +5,9 @@
 //   GET  /metrics                 Prometheus text (the pool's own registry; the adapters' counters too)
 //   GET  /netstat[?format=F]      netstat -m in a dialect (freebsd, freebsd6, freebsd4, aix, rtems, json)
 //   GET  /vmstat[?format=json]    vmstat -z and the type census (json: zones and census as data)
+//   GET  /stats                   the snapshot every report is formatted from, pool.stats() (JSON)
 //   GET  /tunables                every tunable with its value, default, range and rules (JSON)
-//   GET  /tunables/NAME           one tunable (JSON)
+//   GET  /tunables/NAME           one tunable (JSON); 404 for a name the profile does not have
 //   POST /tunables/NAME           body: the new value; sysctl NAME=value (JSON: name, old, new)
 //   POST /tunables/NAME/reset     no -d NAME: back to its default (JSON: name, old, new)
 //   GET  /leaks                   mbufs in use by owner, oldest first, and the leak detector's verdicts (JSON)
@@ -21,6 +22,11 @@
 // bounded and every request has a deadline, so a slow or malformed client
 // cannot hold the service. A write goes through pool.sysctl's own checks, is
 // a `tunable` event on the pool and a line to its logger, with who wrote.
+//
+// /stats is what a remote reader formats with the same formatters the pool
+// uses (the CLI's --url), so a report read over HTTP is the report the pool
+// prints. A name the profile does not know is 404, a value its rules refuse is
+// 400 with the ETUNABLE message: a client can tell a mistake from a refusal.
 
 import http from "node:http";
 import { createHash, timingSafeEqual } from "node:crypto";
@@ -92,12 +98,12 @@ export async function handleMetrics(pool: Pool, req: http.IncomingMessage, res: 
   try {
     if ((req.url ?? "/").length > MAX_URL) throw new HttpError(414, `request target longer than ${MAX_URL} bytes`);
     const url = new URL(req.url ?? "/", "http://localhost");
-    const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+    const parts = url.pathname.split("/").filter(Boolean).map(decodePart);
     const read = req.method === "GET" || req.method === "HEAD";
     if (req.method === "POST" && parts[0] === "tunables" && parts.length >= 2) {
       const who = authorize(req, ctx.token);
       const body = await readBody(req, ctx.maxBodyBytes ?? 4096);
-      const name = parts[1];
+      const name = knownTunable(pool, parts[1]);
       if (parts.length === 3 && parts[2] === "reset") return json(200, pool.resetTunable(name, who));
       if (parts.length !== 2) throw new HttpError(404, "POST /tunables/NAME or /tunables/NAME/reset");
       const text = body.trim();
@@ -113,12 +119,14 @@ export async function handleMetrics(pool: Pool, req: http.IncomingMessage, res: 
         const text = pool.netstat(format === undefined ? {} : { format });
         return send(200, format === "json" ? "application/json" : "text/plain; charset=utf-8", text.endsWith("\n") ? text : `${text}\n`);
       }
+      case "stats":
+        return json(200, pool.stats());
       case "vmstat":
         if (url.searchParams.get("format") === "json") return json(200, pool.zones());
         return send(200, "text/plain; charset=utf-8", `${pool.vmstatZ()}\n`);
       case "tunables":
         if (parts.length === 1) return json(200, { profile: pool.profile.name, tunables: pool.listTunables() });
-        return json(200, pool.tunable(parts[1]));
+        return json(200, pool.tunable(knownTunable(pool, parts[1])));
       case "leaks":
         return json(200, {
           outstanding: pool.outstanding({ perGroup: checkInt(Number(url.searchParams.get("perGroup") ?? 8), "perGroup", 0, 1 << 20) }),
@@ -128,7 +136,7 @@ export async function handleMetrics(pool: Pool, req: http.IncomingMessage, res: 
         if (!ctx.recorder) throw new HttpError(404, "no usage recorder: serveMetrics(pool, { recorder })");
         return json(200, ctx.recorder.toJSON());
       default:
-        throw new HttpError(404, "not found: try /metrics, /netstat, /vmstat, /tunables, /leaks or /series");
+        throw new HttpError(404, "not found: try /metrics, /netstat, /vmstat, /stats, /tunables, /leaks or /series");
     }
   } catch (e) {
     if (e instanceof HttpError) {
@@ -138,6 +146,26 @@ export async function handleMetrics(pool: Pool, req: http.IncomingMessage, res: 
     if (e instanceof MbufError) return send(e.code === "ETUNABLE" || e.code === "EINVAL" ? 400 : 409, "text/plain; charset=utf-8", `${e.message}\n`);
     return send(500, "text/plain; charset=utf-8", `${(e as Error).message}\n`);
   }
+}
+
+/** One path segment, decoded; a malformed escape (`%E0`) is 400, not a server error. */
+function decodePart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new HttpError(400, `malformed escape in the path: ${JSON.stringify(part.slice(0, 40))}`);
+  }
+}
+
+/** `name` if the pool's profile has that tunable (or alias); else 404 with the pool's own message. */
+function knownTunable(pool: Pool, name: string): string {
+  try {
+    pool.tunable(name);
+  } catch (e) {
+    if (e instanceof MbufError) throw new HttpError(404, e.message);
+    throw e;
+  }
+  return name;
 }
 
 /** Who is writing, if the request carries the token; else 401 (no key) or 403 (wrong key, or writes off). */

@@ -60,3 +60,13 @@ export function formatCensus(s: PoolStats): string {
   for (const [name, n] of typeCensus(s)) if (n) out += `${name.padEnd(10)}${num(n, 10)}\n`;
   return out;
 }
+
+/** The whole `vmstat -z` report: the zone table, a blank line, the type census (what pool.vmstatZ() prints). */
+export function formatVmstat(s: PoolStats): string {
+  return `${formatVmstatZ(s)}\n${formatCensus(s)}`;
+}
+
+/** The zones as rows and the census as [type name, in use] pairs, as data (what pool.zones() answers). */
+export function vmstatJSON(s: PoolStats): { zones: ZoneRow[]; types: Array<[string, number]> } {
+  return { zones: zoneRows(s), types: typeCensus(s) };
+}
