@@ -167,4 +167,10 @@ describe("mbufpool as a tool", () => {
       expect(help).toContain("--url <url>");
     }
   });
+
+  it("an empty MBUFPOOL_URL is no URL: the command runs its demo", () => {
+    const r = spawnSync(process.execPath, [MAIN, "netstat", "-m"], { encoding: "utf8", env: { ...process.env, MBUFPOOL_URL: "", MBUFPOOL_OPERATOR_TOKEN: "" } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain("mbuf clusters in use");
+  });
 });

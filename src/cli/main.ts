@@ -35,6 +35,10 @@ import { registerFuzz } from "./fuzz.js";
 import { registerReplay } from "./replay.js";
 import { registerBench } from "./bench.js";
 
+// An empty variable is no variable (`MBUFPOOL_URL= mbufpool netstat` runs the demo), as a shell
+// user expects of a setting cleared for one command.
+for (const name of ["MBUFPOOL_URL", "MBUFPOOL_OPERATOR_TOKEN"]) if (process.env[name] === "") delete process.env[name];
+
 // A reader that goes away (`mbufpool ... | head`) is not an error.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   if (e.code === "EPIPE") process.exit(0);
