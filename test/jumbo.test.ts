@@ -450,3 +450,40 @@ describe("the fuzzer's jumbo ops against the reference model", () => {
     expect(replay(r.failure!.trace, { build: BUILD, factory }).ok).toBe(false);
   });
 });
+
+describe("the audit", () => {
+  const pool = (): Pool => Pool.create({ build: BUILD, profile: "freebsd", tunables: { "kern.ipc.maxmbufmem": 4 * 1024 * 1024 } });
+
+  it("checks a jumbo cluster's ext size and bounds against its zone", () => {
+    const p = pool();
+    const m = p.getjcl(M_NOWAIT, MT.DATA, M_PKTHDR, MJUM9BYTES);
+    p.append(m, pattern(100));
+    const u32 = new Uint32Array(p.buffer);
+    const sizeAt = (m + 40 + 4) >>> 2; // ext_size, after the packet header
+    expect(u32[sizeAt]).toBe(MJUM9BYTES);
+    u32[sizeAt] = 2048;
+    expect(p.audit().code).toBe(14);
+    u32[sizeAt] = MJUM9BYTES;
+    expect(p.audit().ok).toBe(true);
+    u32[(m + 12) >>> 2] = MJUM9BYTES + 1; // m_len past the cluster's end
+    expect(p.audit().code).toBe(15);
+    u32[(m + 12) >>> 2] = u32[(m + 32) >>> 2] = MJUM9BYTES; // m_len and pkthdr.len: a full cluster is within bounds
+    expect(p.audit().ok).toBe(true);
+    u32[(m + 12) >>> 2] = u32[(m + 32) >>> 2] = 100;
+    p.freem(m);
+    expect(p.audit().ok).toBe(true);
+    p.close();
+  });
+
+  it(`${BUILD === "debug" ? "reports" : "does not check (release)"} a write after free into a freed 16k cluster`, () => {
+    const p = pool();
+    const m = p.getjcl(M_NOWAIT, MT.DATA, 0, MJUM16BYTES);
+    const c = new Uint32Array(p.buffer)[(m + 8) >>> 2];
+    p.freem(m);
+    new Uint32Array(p.buffer)[(c + 16000) >>> 2] = 7; // on the slab's last page
+    const a = p.audit();
+    expect(a.code).toBe(BUILD === "debug" ? 24 : 0);
+    if (BUILD === "debug") expect(a.addr).toBe(c);
+    p.close();
+  });
+});
