@@ -360,6 +360,19 @@ export class Model {
     return true;
   }
 
+  /**
+   * A runtime write of a jumbo limit (kern.ipc.nmbjumbop / nmbjumbo9 / nmbjumbo16 for zone
+   * `size`): only raised, and the zone's items must fit in thewall on their own. Returns the
+   * change, or ETUNABLE.
+   */
+  sysctlJumbo(name: string, size: number, value: number): { name: string; old: number; new: number } | { error: string } {
+    const j = this.jumbo.get(size)!, old = j.limit;
+    if (value === old) return { name, old, new: value };
+    if (value < old || value * size > this.layout.thewall) return { error: "ETUNABLE" };
+    j.limit = value;
+    return { name, old, new: value };
+  }
+
   /** Frees an mbuf with a jumbo cluster: the cluster goes back to its zone (never to the packet cache). */
   releaseJumbo(name: string): void {
     const l = this.jumbos.get(name);

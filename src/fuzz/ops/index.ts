@@ -35,10 +35,10 @@ const TABLE_ORDER = [
   "commit", "writable",
   "socreate", "sbwrite", "sbdrop", "sbflush", "sbappend", "sbappendrecord", "sbdroprecord", "sbtake", "sbreserve", "sbsetlowat",
   "sysctlLimit", "soclose", "sysctl",
+  // Generated only with the jumbo option (jumbo clusters): without it the ops drawn from are the others.
+  "getjcl", "cljget", "freemJumbo", "sysctlJumbo",
   // Generated only with the reentrant option: without it the ops drawn from are the ones above.
   "onDrainThrow", "onExhaustedThrow", "onDrainAudit", "onDrainClose", "drainLog",
-  // Generated only with the jumbo option (jumbo clusters).
-  "getjcl", "cljget", "freemJumbo",
   "stats", "audit",
 ] as const;
 

@@ -5,8 +5,14 @@
 // its bytes, so the trace only frees it. The ops are generated with the
 // fuzzer's `jumbo` option.
 
-import { M_PKTHDR } from "../../constants.js";
-import { allocResult, how, mtype, pick, runVoid, modelVoid, genHandle, type OpSpec } from "./spec.js";
+import { M_PKTHDR, MJUMPAGESIZE, MJUM9BYTES, MJUM16BYTES } from "../../constants.js";
+import type { Result } from "../run.js";
+import { allocResult, how, mtype, pick, runVoid, modelVoid, genHandle, inRange, type OpSpec } from "./spec.js";
+
+/** The jumbo limits' tunables, by zone size. */
+const JUMBO_TUNABLES: ReadonlyArray<readonly [string, number]> = [
+  ["kern.ipc.nmbjumbop", MJUMPAGESIZE], ["kern.ipc.nmbjumbo9", MJUM9BYTES], ["kern.ipc.nmbjumbo16", MJUM16BYTES],
+];
 
 /** The first size (one of the model's) that `r` names. */
 const sizeOf = (sizes: readonly number[], r: number): number => sizes[r % sizes.length];
@@ -38,6 +44,21 @@ export const JUMBO_OPS: readonly OpSpec[] = [
       if (l.cluster || l.extra || l.bytes?.length) return { error: "EINVAL" };
       return m.cljget(a.m as string, a.how as number, a.size as number);
     },
+  },
+  {
+    name: "sysctlJumbo",
+    weight: 1,
+    jumbo: true,
+    args: [{ name: "name" }, { name: "value", kind: "tunableValue", valid: (v) => inRange(v, 0, 2 ** 31 - 1) }],
+    gen: (m, r) => {
+      if (!m.jumbo.size) return undefined;
+      const [name, size] = JUMBO_TUNABLES[r[0] % 3];
+      const old = m.jumbo.get(size)!.limit;
+      // The same value, a lower one (refused), a raise, one past what thewall holds.
+      return { name, value: [old, Math.max(0, old - 1), old + 1 + (r[1] % 16), 2 ** 24][r[2] % 4] };
+    },
+    run: (run, a) => ({ ...run.pool.sysctl(a.name as string, a.value as number) }) as unknown as Result,
+    model: (m, a) => m.sysctlJumbo(a.name as string, JUMBO_TUNABLES.find(([n]) => n === a.name)![1], a.value as number),
   },
   {
     name: "freemJumbo",
