@@ -206,6 +206,7 @@ export function page_take(zone: u32, carved: u32): usize {
  * under thewall. O(top + n), on the slow path only (a jumbo zone carving).
  */
 export function run_take(zone: u32, n: u32, carved: u32): usize {
+  if (pages_available() < n) return 0; // no run can fit: spare the walk (an exhausted arena's common case)
   let run: u32 = 0, start: u32 = 0;
   for (let p: u32 = 0; p < maxPages && run < n; p++) {
     if (p < top && page_entry(p) != 0) { run = 0; continue; }
