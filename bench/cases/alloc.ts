@@ -7,13 +7,15 @@
 // Group "cluster 2 KiB": a getcl+freem pair (mbuf + cluster) and bulk, against
 // new Uint8Array(2048) (the baseline), Buffer.allocUnsafeSlow(2048), TLSF and
 // @thi.ng/malloc for 2048 bytes.
+// Group "jumbo 9 KiB": a getjcl+freem pair of an mbuf and a 9k jumbo cluster
+// (the freebsd profile's mbuf_jumbo_9k zone) against new Uint8Array(9216).
 // Checks: JS heap growth and GC count over 10 million get+free pairs, and the
 // share of the arena spent on metadata.
 
 import v8 from "node:v8";
 import { PerformanceObserver, performance } from "node:perf_hooks";
 import { MemPool } from "@thi.ng/malloc";
-import { Pool, MT, M_NOWAIT, M_PKTHDR } from "../../src/index.js";
+import { Pool, MT, M_NOWAIT, M_PKTHDR, MJUM9BYTES } from "../../src/index.js";
 import { GL } from "../../src/core/layout.js";
 import type { BenchCase, BenchCheck, BenchTarget } from "../types.js";
 import { JsFreelist, JsHeaderFreelist } from "../peers/freelist.js";
@@ -21,6 +23,7 @@ import { loadTlsf, type Tlsf } from "../peers/tlsf.js";
 
 const MBUF = "mbuf 256 B: alloc+free pair";
 const CLUSTER = "cluster 2 KiB: alloc+free pair";
+const JUMBO = "jumbo 9 KiB: alloc+free pair";
 const BULK = 64;
 /** Pairs the garbage checks run. */
 const PAIRS = 10_000_000;
@@ -139,6 +142,16 @@ export const cases: BenchCase[] = [
   {
     group: CLUSTER, name: "@thi.ng/malloc malloc(2048)+free", setup: setupAll,
     fn() { thing.free(thing.malloc(2048)); },
+  },
+
+  // === jumbo cluster, 9216 bytes ===
+  {
+    group: JUMBO, name: "new Uint8Array(9216)", baseline: true, setup: setupAll,
+    fn() { sink = new Uint8Array(MJUM9BYTES); },
+  },
+  {
+    group: JUMBO, name: "mbufpool getjcl(MJUM9BYTES)+freem", setup: setupAll, teardown: auditAll,
+    fn() { pool.freem(pool.getjcl(M_NOWAIT, MT.DATA, M_PKTHDR, MJUM9BYTES)); },
   },
 ];
 
