@@ -74,7 +74,7 @@ export const MB_MLEN: i32 = MLEN;
 export const MB_MHLEN: i32 = MHLEN;
 /** Bytes of an arena page. */
 export const MB_PAGE_SIZE: i32 = PAGE_SIZE;
-/** Zone records in the counters block (slot 0 unused; 4 to 6 the jumbo zones). */
+/** Zone records in the counters block (slots 0 and 7 unused; 4 to 6 the jumbo zones). */
 export const MB_ZONE_SLOTS: i32 = ZONE_SLOTS;
 /** Jumbo cluster sizes (jumbo.ts). */
 export const MB_MJUMPAGESIZE: i32 = MJUMPAGESIZE;

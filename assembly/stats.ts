@@ -3,7 +3,7 @@
 // Uint32Array and a Float64Array, so a snapshot costs no call into the core.
 //
 // ╒══════════════════════ counters block (mbstat) ═════════════════════╕
-// │ Zone[ZONE_SLOTS]   one 96-byte record per zone slot (slot 0 unused) │
+// │ Zone[ZONE_SLOTS]   one 96-byte record per zone slot (0 and 7 unused)│
 // ├─────────────────────────────────────────────────────────────────────┤
 // │ MbStat             census, drains, reservation, sequence, audit     │
 // └─────────────────────────────────────────────────────────────────────┘
