@@ -2,7 +2,10 @@
 //
 // A run of 4 KiB pages above the core's static data, capped by `thewall`.
 // Zones take pages one at a time and give whole free pages back; a page given
-// back goes on the arena's free list and may be taken by any zone. Memory is
+// back goes on the arena's free list and may be taken by any zone. The 9k
+// and 16k jumbo zones take a contiguous run of pages at once (run_take, for
+// a slab: slab.ts); a run is found in the page table, the lowest that fits,
+// free pages and never-carved ones alike. Memory is
 // imported from the host and grown here on demand (or once, to the cap, when
 // the host pins it), so nothing but the arena writes above the metadata.
 //
@@ -193,6 +196,47 @@ export function page_take(zone: u32, carved: u32): usize {
   store<u32>(meta_ptr(page), zone | (carved << META_CARVED_SHIFT));
   publish();
   return page;
+}
+
+/**
+ * Takes `n` contiguous pages for a slab of zone `zone` (slab.ts): the first
+ * page's entry carries the `carved` count, the others carved 0. The lowest
+ * run of free or never-carved pages is taken, so runs come from holes first
+ * and from the top last. Returns the first page's address, or 0 if no run fits
+ * under thewall. O(top + n), on the slow path only (a jumbo zone carving).
+ */
+export function run_take(zone: u32, n: u32, carved: u32): usize {
+  if (pages_available() < n) return 0; // no run can fit: spare the walk (an exhausted arena's common case)
+  let run: u32 = 0, start: u32 = 0;
+  for (let p: u32 = 0; p < maxPages && run < n; p++) {
+    if (p < top && page_entry(p) != 0) { run = 0; continue; }
+    if (run == 0) start = p;
+    run++;
+  }
+  if (run < n) return 0;
+  let end = start + n;
+  if (end > top && !ensure_memory(arenaBase + (<usize>end << PAGE_SHIFT))) return 0;
+  if (start < top) {
+    // Unlink the run's pages from the free list, in one pass.
+    let lo = arenaBase + (<usize>start << PAGE_SHIFT), hi = arenaBase + (<usize>min(end, top) << PAGE_SHIFT);
+    let prev: usize = 0, page = freePageHead;
+    while (page) {
+      let next = <usize>load<u32>(page);
+      if (page >= lo && page < hi) {
+        if (prev) store<u32>(prev, <u32>next); else freePageHead = next;
+        store<u32>(page, 0); // the link word: the rest was zeroed by page_give
+        freePages--;
+      } else {
+        prev = page;
+      }
+      page = next;
+    }
+  }
+  if (end > top) top = end;
+  store<u32>(page_entry_ptr(start), zone | (carved << META_CARVED_SHIFT));
+  for (let p = start + 1; p < end; p++) store<u32>(page_entry_ptr(p), zone);
+  publish();
+  return page_addr(start);
 }
 
 /** Gives a page back to the arena's free list. */

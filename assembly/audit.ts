@@ -1,7 +1,8 @@
 // The audit: recounts everything the core keeps and reports the first
 // problem, as DPDK's rte_mempool_audit and lwIP's freelist checks do.
 //
-// Every item must be free or in use exactly once: each freelist is walked
+// Every item must be free or in use exactly once (jumbo clusters as
+// clusters, over slabs of several pages: slab.ts): each freelist is walked
 // with a bound (its own count), so a cycle or a duplicate is reported and
 // never followed forever; every carved item of every page is visited and
 // classified; counters, the type census, links and cluster reference counts
@@ -16,10 +17,11 @@
 import {
   PAGE_SHIFT, MSIZE, M_NEXT, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, EXT_BUF, EXT_SIZE,
   M_EXT, M_PKTHDR, M_LINKED, M_BULKMARK, MT_FREE, MT_NTYPES, M_HDR_SIZE, M_PKTHDR_SIZE,
-  ZONE_MBUF, ZONE_CLUSTER, M_SPARE,
+  ZONE_MBUF, ZONE_CLUSTER, ZONE_JUMBOP, ZONE_JUMBO16, ZONE_SLOTS, M_SPARE,
 } from "./constants";
+import { slab_pages_for } from "./slab";
 import {
-  Zone, G, gload, G_READY, G_MAX_PAGES, G_POISON_HITS, G_POISON_ADDR, audit_report,
+  Zone, zoneOf, G, gload, G_READY, G_MAX_PAGES, G_POISON_HITS, G_POISON_ADDR, audit_report,
 } from "./stats";
 import {
   arenaBase, top, maxPages, capPages, scratch, ref_ptr, free_page_head, free_page_count,
@@ -105,7 +107,7 @@ function audit_freelist(z: Zone): u32 {
       return audit_report(A_FREE_IN_USE, item, MT_FREE, load<u16>(item, M_TYPE));
     if (z.id == ZONE_MBUF && (load<u16>(item, M_FLAGS) & PKT_CACHED_FLAGS))
       return audit_report(A_PACKET_MIXED, item, 0, load<u16>(item, M_FLAGS));
-    if (z.id == ZONE_CLUSTER && load<u32>(ref_ptr(item)) != 0)
+    if (z.id != ZONE_MBUF && load<u32>(ref_ptr(item)) != 0)
       return audit_report(A_FREE_IN_USE, item, 0, load<u32>(ref_ptr(item)));
     n++;
     item = <usize>load<u32>(item);
@@ -114,38 +116,62 @@ function audit_freelist(z: Zone): u32 {
   return 0;
 }
 
-/** Checks the page table against the zones and the arena's free page list. */
+/** Per-zone recounts of pages and items (ZONE_SLOTS u32 each). */
+const PAGES_RECOUNT: usize = memory.data(<i32>(ZONE_SLOTS << 2), 16);
+const ITEMS_RECOUNT: usize = memory.data(<i32>(ZONE_SLOTS << 2), 16);
+
+/** True for a zone that owns pages: mbufs, clusters, and the jumbo zones once set up. */
+// @ts-ignore: decorator
+@inline function page_zone(id: u32): bool {
+  return id == ZONE_MBUF || id == ZONE_CLUSTER || (id >= ZONE_JUMBOP && id <= ZONE_JUMBO16 && zoneOf(id).itemSize != 0);
+}
+
+/**
+ * Checks the page table against the zones and the arena's free page list:
+ * every page free or of a zone; a slab's head carries 1 to perPage items and
+ * is followed by exactly the pages they cover (slab.ts), each carved 0.
+ */
 function audit_pages(): u32 {
   if (top > maxPages || maxPages > capPages || gload(G_MAX_PAGES) != maxPages)
     return audit_report(A_WALL, 0, maxPages, top);
-  if (mbufZone.total > mbufZone.limit) return audit_report(A_LIMIT, ZONE_MBUF, mbufZone.limit, mbufZone.total);
-  if (clusterZone.total > clusterZone.limit) return audit_report(A_LIMIT, ZONE_CLUSTER, clusterZone.limit, clusterZone.total);
-  let mPages: u32 = 0, cPages: u32 = 0, mItems: u32 = 0, cItems: u32 = 0, freePages: u32 = 0;
+  memory.fill(PAGES_RECOUNT, 0, ZONE_SLOTS << 2);
+  memory.fill(ITEMS_RECOUNT, 0, ZONE_SLOTS << 2);
+  let freePages: u32 = 0;
+  let owed: u32 = 0, owedZone: u32 = 0; // later pages the last head's slab still covers
   for (let p: u32 = 0; p < top; p++) { // every page, free ones too
     let meta = page_entry(p);
     let zone = meta_zone(meta);
     let carved = meta_carved(meta);
     let addr = page_addr(p);
     if (meta >> META_COUNT_SHIFT) return audit_report(A_PAGE_ENTRY, addr, 0, meta);
+    if (owed) {
+      if (zone != owedZone || carved) return audit_report(A_PAGE_ENTRY, addr, owedZone, meta);
+      owed--;
+      store<u32>(PAGES_RECOUNT + (zone << 2), load<u32>(PAGES_RECOUNT + (zone << 2)) + 1);
+      continue;
+    }
     if (zone == 0) {
       if (carved) return audit_report(A_PAGE_ENTRY, addr, 0, meta);
       freePages++;
-    } else if (zone == ZONE_MBUF) {
-      if (carved == 0 || carved > mbufZone.perPage) return audit_report(A_PAGE_ENTRY, addr, mbufZone.perPage, carved);
-      mPages++; mItems += carved;
-    } else if (zone == ZONE_CLUSTER) {
-      if (carved == 0 || carved > clusterZone.perPage) return audit_report(A_PAGE_ENTRY, addr, clusterZone.perPage, carved);
-      cPages++; cItems += carved;
-    } else {
-      return audit_report(A_PAGE_ENTRY, addr, 0, meta);
+      continue;
     }
+    if (!page_zone(zone)) return audit_report(A_PAGE_ENTRY, addr, 0, meta);
+    let z = zoneOf(zone);
+    if (carved == 0 || carved > z.perPage) return audit_report(A_PAGE_ENTRY, addr, z.perPage, carved);
+    if (z.slabPages != 1) { owed = slab_pages_for(carved, z.itemSize) - 1; owedZone = zone; }
+    store<u32>(PAGES_RECOUNT + (zone << 2), load<u32>(PAGES_RECOUNT + (zone << 2)) + 1);
+    store<u32>(ITEMS_RECOUNT + (zone << 2), load<u32>(ITEMS_RECOUNT + (zone << 2)) + carved);
   }
-  if (mPages != mbufZone.pages) return audit_report(A_PAGE_COUNT, ZONE_MBUF, mbufZone.pages, mPages);
-  if (cPages != clusterZone.pages) return audit_report(A_PAGE_COUNT, ZONE_CLUSTER, clusterZone.pages, cPages);
-  if (mItems != mbufZone.total) return audit_report(A_TOTAL_COUNT, ZONE_MBUF, mbufZone.total, mItems);
-  if (cItems != clusterZone.total) return audit_report(A_TOTAL_COUNT, ZONE_CLUSTER, clusterZone.total, cItems);
-  if (mbufZone.peak < mbufZone.total) return audit_report(A_PEAK, ZONE_MBUF, mbufZone.total, mbufZone.peak);
-  if (clusterZone.peak < clusterZone.total) return audit_report(A_PEAK, ZONE_CLUSTER, clusterZone.total, clusterZone.peak);
+  if (owed) return audit_report(A_PAGE_ENTRY, page_addr(top - 1), owedZone, owed);
+  for (let id: u32 = ZONE_MBUF; id < ZONE_SLOTS; id++) {
+    if (!page_zone(id)) continue;
+    let z = zoneOf(id);
+    let pages = load<u32>(PAGES_RECOUNT + (id << 2)), items = load<u32>(ITEMS_RECOUNT + (id << 2));
+    if (z.total > z.limit) return audit_report(A_LIMIT, id, z.limit, z.total);
+    if (pages != z.pages) return audit_report(A_PAGE_COUNT, id, z.pages, pages);
+    if (items != z.total) return audit_report(A_TOTAL_COUNT, id, z.total, items);
+    if (z.peak < z.total) return audit_report(A_PEAK, id, z.total, z.peak);
+  }
   // The free page list: bounded by its count, every entry a free page.
   let count = free_page_count();
   if (count != freePages) return audit_report(A_ARENA_FREELIST, 0, freePages, count);
@@ -175,7 +201,6 @@ function audit_mbufs(): u32 {
   memory.fill(CENSUS_RECOUNT, 0, MT_NTYPES << 2);
   let freeCount: u32 = 0, links: u32 = 0, marked: u32 = 0;
   let parked: u32 = 0, origin: u32 = 0;
-  let clusterSize = clusterZone.itemSize;
   for (let p = first_page(ZONE_MBUF); p < top; p = next_page(p, ZONE_MBUF)) {
     let carved = meta_carved(page_entry(p));
     let page = page_addr(p);
@@ -215,9 +240,12 @@ function audit_mbufs(): u32 {
       if (flags & M_EXT) {
         let ext = ext_ptr(m, flags);
         lo = <usize>load<u32>(ext, EXT_BUF);
-        if (!zone_owns(clusterZone, lo) || load<u32>(ref_ptr(lo)) == 0) return audit_report(A_BAD_EXT, m, 0, <u32>lo);
-        if (load<u32>(ext, EXT_SIZE) != clusterSize) return audit_report(A_BAD_EXT, m, clusterSize, load<u32>(ext, EXT_SIZE));
-        hi = lo + clusterSize;
+        // A cluster or a jumbo cluster in use, of the size its zone carves.
+        let cz = ext_zone(lo);
+        if (!cz || load<u32>(ref_ptr(lo)) == 0) return audit_report(A_BAD_EXT, m, 0, <u32>lo);
+        let size = zoneOf(cz).itemSize;
+        if (load<u32>(ext, EXT_SIZE) != size) return audit_report(A_BAD_EXT, m, size, load<u32>(ext, EXT_SIZE));
+        hi = lo + size;
         let sp = scratch + (((lo - arenaBase) >> REF_SHIFT) << 2);
         store<u32>(sp, load<u32>(sp) + 1);
       } else {
@@ -240,12 +268,21 @@ function audit_mbufs(): u32 {
   return 0;
 }
 
-/** Visits every carved cluster: free count and reference counts against the recount. */
-function audit_clusters(): u32 {
+/** The zone of the cluster or jumbo cluster starting at `c`, or 0 if `c` is none. */
+function ext_zone(c: usize): u32 {
+  if (c < arenaBase || c - arenaBase >= (<usize>top << PAGE_SHIFT)) return 0;
+  let id = meta_zone(page_entry(<u32>((c - arenaBase) >> PAGE_SHIFT)));
+  if (id != ZONE_CLUSTER && !(id >= ZONE_JUMBOP && id <= ZONE_JUMBO16)) return 0;
+  if (!page_zone(id) || !zone_owns(zoneOf(id), c)) return 0;
+  return id;
+}
+
+/** Visits every carved item of cluster zone `z` (clusters, or a jumbo zone): free count and reference counts against the recount. */
+function audit_clusters(z: Zone): u32 {
   let freeCount: u32 = 0;
-  let size = <usize>clusterZone.itemSize;
-  for (let p = first_page(ZONE_CLUSTER); p < top; p = next_page(p, ZONE_CLUSTER)) {
-    let carved = meta_carved(page_entry(p));
+  let size = <usize>z.itemSize;
+  for (let p = first_page(z.id); p < top; p = next_page(p, z.id)) {
+    let carved = meta_carved(page_entry(p)); // 0 on a slab's later pages: nothing starts there
     let page = page_addr(p);
     for (let i: u32 = 0; i < carved; i++) {
       let c = page + (<usize>i) * size;
@@ -253,7 +290,7 @@ function audit_clusters(): u32 {
       let seen = load<u32>(scratch + (((c - arenaBase) >> REF_SHIFT) << 2));
       if (refs == 0) {
         if (!ASC_NO_ASSERT) {
-          let off = poison_find(ZONE_CLUSTER, c, <u32>size);
+          let off = poison_find(z.id, c, <u32>size);
           if (off) return audit_report(A_POISON, c, POISON, load<u32>(c + off));
         }
         freeCount++;
@@ -261,7 +298,7 @@ function audit_clusters(): u32 {
       if (refs != seen) return audit_report(A_REFCOUNT, c, refs, seen);
     }
   }
-  if (freeCount != clusterZone.free) return audit_report(A_FREE_COUNT, ZONE_CLUSTER, clusterZone.free, freeCount);
+  if (freeCount != z.free) return audit_report(A_FREE_COUNT, z.id, z.free, freeCount);
   return 0;
 }
 
@@ -308,10 +345,12 @@ export function mb_audit(): u32 {
   if (!gload(G_READY)) return audit_report(A_NOT_READY, 0, 0, 0);
   let r = audit_freelist(mbufZone);
   if (!r) r = audit_freelist(clusterZone);
+  for (let id = ZONE_JUMBOP; !r && id <= ZONE_JUMBO16; id++) if (page_zone(id)) r = audit_freelist(zoneOf(id));
   if (!r) r = audit_pages();
   if (!r) r = audit_mbufs();
   if (!r) r = audit_packets();
-  if (!r) r = audit_clusters();
+  if (!r) r = audit_clusters(clusterZone);
+  for (let id = ZONE_JUMBOP; !r && id <= ZONE_JUMBO16; id++) if (page_zone(id)) r = audit_clusters(zoneOf(id));
   if (!r) r = audit_chains(); // codes 21..23: pkthdr.len, socket buffers (audit_chain.ts)
   if (!r && load<f64>(G() + G_POISON_HITS) != 0)
     r = audit_report(A_POISON_HIT, gload(G_POISON_ADDR), 0, <u32>load<f64>(G() + G_POISON_HITS));

@@ -19,6 +19,7 @@
 
 import { MLEN, M_OWNER, M_EXT, M_PKTHDR } from "./constants";
 import { clusterZone, m_get, m_gethdr, m_getcl, chain_free, hold_mbuf, unhold_mbuf } from "./mbuf";
+import { m_getjcl } from "./jumbo";
 import { mnext, mlen, mflags, set_len, set_next } from "./header";
 
 // === Walks ===
@@ -47,14 +48,16 @@ export function chain_last(m: usize): usize {
 
 /**
  * Allocates `n` (>= 1) mbufs linked with set_next, with a cluster each if
- * `cluster`, the first with a packet header if `hdr`, stamped with `owner`.
+ * `cluster` (of `size` bytes, a jumbo one, if given), the first with a packet
+ * header if `hdr`, stamped with `owner`.
  * Returns the head, or 0 with everything taken given back.
  */
-export function alloc_list(n: u32, cluster: bool, hdr: bool, how: i32, type: i32, owner: u32): usize {
+export function alloc_list(n: u32, cluster: bool, hdr: bool, how: i32, type: i32, owner: u32, size: u32 = 0): usize {
   let head: usize = 0, tail: usize = 0;
   for (let i: u32 = 0; i < n; i++) {
     let f: i32 = (hdr && i == 0) ? <i32>M_PKTHDR : 0;
-    let r = cluster ? m_getcl(how, type, f) : f ? m_gethdr(how, type) : m_get(how, type);
+    let r = !cluster ? (f ? m_gethdr(how, type) : m_get(how, type))
+      : size ? m_getjcl(how, type, f, <i32>size) : m_getcl(how, type, f);
     if (r <= 0) {
       if (head) {
         unhold_mbuf(head);

@@ -8,19 +8,20 @@
 // writes only into storage the chain owns alone: m_prepare first extends the
 // chain (the last mbuf's trailing space, then clusters, then one mbuf) and
 // gives every shared cluster the range touches a private copy (copy on
-// write), all or nothing, as chain.ts's buffers are taken. pkthdr.len grows
-// with the chain.
+// write), all or nothing, as chain.ts's buffers are taken; a shared jumbo
+// cluster's copy is a jumbo cluster of its size. pkthdr.len grows with the
+// chain.
 
 import {
-  M_TYPE, M_OWNER, EXT_BUF, EINVAL, ERANGE,
+  M_TYPE, M_OWNER, EXT_BUF, EXT_SIZE, EINVAL, ERANGE, MJUMPAGESIZE, MJUM9BYTES, MJUM16BYTES,
 } from "./constants";
 import { RETRY, drain_mark, interrupted, retried } from "./drain";
-import { check_mbuf, check_head, valid_how, mbuf_free, chain_free } from "./mbuf";
+import { clusterZone, check_mbuf, check_head, valid_how, mbuf_free, chain_free, hold_mbuf, unhold_mbuf } from "./mbuf";
 import {
   mnext, mlen, mdata, mflags, mseq, set_len, set_data, ext_ptr, set_next, pkt_add, is_writable, leading_space,
   trailing_space,
 } from "./header";
-import { chain_length, in_range, alloc_list, alloc_room, set_lens, unlink_first } from "./chain";
+import { chain_length, chain_last, in_range, alloc_list, alloc_room, set_lens, unlink_first } from "./chain";
 
 // ╒═══════════════ data exchange area (DXCHG_CAP bytes, static) ═══════════════╕
 // │ bytes: copydata's destination, copyback's and sb_write's source, from 0     │
@@ -73,6 +74,65 @@ function copy_in(m: usize, off: u32, len: u32, src: usize): void {
   return len >= 0 && <u32>len <= DXCHG_CAP && a >= DXCHG && a - DXCHG <= <usize>(DXCHG_CAP - <u32>len);
 }
 
+// === Donors for copy on write: a cluster of each shared one's size ===
+
+/** ext_size of `m` (M_EXT set). */
+// @ts-ignore: decorator
+@inline function ext_size_of(m: usize): u32 { return load<u32>(ext_ptr(m, mflags(m)), EXT_SIZE); }
+
+/**
+ * `n` donors (mbufs with a cluster of `size` bytes) put after the list `head`
+ * (0: none yet), which is held while it grows. Returns the list's head, or 0
+ * with everything taken, `head` included, given back.
+ */
+function add_donors(head: usize, n: u32, size: u32, how: i32, type: i32, owner: u32): usize {
+  if (!n) return head;
+  let l = alloc_list(n, true, false, how, type, owner, size);
+  if (!l) {
+    if (head) { unhold_mbuf(head); chain_free(head); }
+    return 0;
+  }
+  if (!head) {
+    hold_mbuf(l); // no drain routine may free the list while it grows (as alloc_list's)
+    return l;
+  }
+  set_next(chain_last(head), l);
+  return head;
+}
+
+/**
+ * One donor per shared cluster the range touches, each of its size: `ncl`
+ * clusters and `np`, `n9`, `n16` jumbo ones, as one list. Returns its head,
+ * or 0 with everything taken given back.
+ */
+function alloc_donors(ncl: u32, np: u32, n9: u32, n16: u32, how: i32, type: i32, owner: u32): usize {
+  let head = add_donors(0, ncl, 0, how, type, owner);
+  if (ncl && !head) return 0;
+  head = add_donors(head, np, MJUMPAGESIZE, how, type, owner);
+  if (np && !head) return 0;
+  head = add_donors(head, n9, MJUM9BYTES, how, type, owner);
+  if (n9 && !head) return 0;
+  head = add_donors(head, n16, MJUM16BYTES, how, type, owner);
+  if (n16 && !head) return 0;
+  unhold_mbuf(head);
+  return head;
+}
+
+/**
+ * The first donor of the list `donors` whose cluster is `size` bytes. If it
+ * is not the head it is unlinked here; the head the caller unlinks itself.
+ */
+function take_donor(donors: usize, size: u32): usize {
+  let prev: usize = 0, d = donors;
+  while (d && ext_size_of(d) != size) { prev = d; d = mnext(d); }
+  if (prev) {
+    let n = mnext(d);
+    set_next(d, 0);
+    set_next(prev, n);
+  }
+  return d;
+}
+
 // === Exported operations ===
 
 /** m_length: bytes in the chain of `m`. Returns the length, or EBADHANDLE/EDOUBLEFREE. */
@@ -105,11 +165,20 @@ export function m_copydata(m: i32, off: i32, len: i32, dst: i32): i32 {
 function prepare(m: usize, off: u32, len: u32, how: i32): i32 {
   let total = chain_length(m);
   let end = off + len;
-  // Shared clusters the range touches, and the room at the tail.
+  // Shared clusters the range touches, by size (a donor's cluster must be as large), and the room at the tail.
   let nu: u32 = 0, pos: u32 = 0, x = m, last = m;
+  let ncl: u32 = 0, np: u32 = 0, n9: u32 = 0, n16: u32 = 0;
+  let cl = clusterZone.itemSize;
   while (x) {
     let l = mlen(x);
-    if (l && pos < end && pos + l > off && !is_writable(x)) nu++;
+    if (l && pos < end && pos + l > off && !is_writable(x)) {
+      nu++;
+      let size = ext_size_of(x);
+      if (size == cl) ncl++;
+      else if (size == MJUMPAGESIZE) np++;
+      else if (size == MJUM9BYTES) n9++;
+      else n16++;
+    }
     pos += l; last = x; x = mnext(x);
   }
   let grow: u32 = end > total ? end - total : 0;
@@ -118,7 +187,7 @@ function prepare(m: usize, off: u32, len: u32, how: i32): i32 {
   let type = <i32>load<u16>(m, M_TYPE), owner = load<u32>(m, M_OWNER);
   let d0 = drain_mark(), s0 = mseq(m);
   let donors: usize = 0, add: usize = 0;
-  if (nu) { donors = alloc_list(nu, true, false, how, type, owner); if (!donors) return 0; }
+  if (nu) { donors = alloc_donors(ncl, np, n9, n16, how, type, owner); if (!donors) return 0; }
   if (rem) { add = alloc_room(rem, false, how, type, owner); if (!add) { chain_free(donors); return 0; } }
   let lost = interrupted(d0, m, s0);
   if (lost) {
@@ -131,8 +200,9 @@ function prepare(m: usize, off: u32, len: u32, how: i32): i32 {
     while (x) {
       let l = mlen(x);
       if (l && pos < end && pos + l > off && !is_writable(x)) {
-        let d = donors;
-        donors = unlink_first(d);
+        let d = take_donor(donors, ext_size_of(x));
+        if (!d) break; // cannot happen: a donor of each shared size was taken above
+        if (d == donors) donors = unlink_first(d);
         let xf = mflags(x), df = mflags(d);
         let xe = ext_ptr(x, xf), de = ext_ptr(d, df);
         let xbuf = <usize>load<u32>(xe, EXT_BUF), dbuf = <usize>load<u32>(de, EXT_BUF);

@@ -2,7 +2,7 @@
 // NULL); failures are negative error codes (constants.ts), never traps.
 
 import {
-  MSIZE, MLEN, MHLEN, PAGE_SIZE, M_HDR_SIZE, M_PKTHDR_SIZE, ZONE_SLOTS,
+  MSIZE, MLEN, MHLEN, PAGE_SIZE, M_HDR_SIZE, M_PKTHDR_SIZE, ZONE_SLOTS, MJUMPAGESIZE, MJUM9BYTES, MJUM16BYTES,
   M_NEXT, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, M_OWNER, M_SEQ,
 } from "./constants";
 import { STATS, ZONE_BYTES, G_BYTES } from "./stats";
@@ -18,6 +18,8 @@ export {
   mb_set_owner, m_setowner, mb_set_reserved, mb_set_reserve, mb_wait_failed,
 } from "./mbuf";
 export { m_get_bulk, m_freem_bulk, bulk_index } from "./bulk";
+// Jumbo clusters (jumbo.ts)
+export { mb_jumbo_init, m_getjcl, m_cljget } from "./jumbo";
 export { mb_audit } from "./audit";
 export { mb_grow, mb_reclaim, mb_set_limit, mb_set_wall } from "./manage";
 
@@ -72,6 +74,12 @@ export const MB_MLEN: i32 = MLEN;
 export const MB_MHLEN: i32 = MHLEN;
 /** Bytes of an arena page. */
 export const MB_PAGE_SIZE: i32 = PAGE_SIZE;
+/** Zone records in the counters block (slots 0 and 7 unused; 4 to 6 the jumbo zones). */
+export const MB_ZONE_SLOTS: i32 = ZONE_SLOTS;
+/** Jumbo cluster sizes (jumbo.ts). */
+export const MB_MJUMPAGESIZE: i32 = MJUMPAGESIZE;
+export const MB_MJUM9BYTES: i32 = MJUM9BYTES;
+export const MB_MJUM16BYTES: i32 = MJUM16BYTES;
 /** Size of m_hdr. */
 export const MB_HDR_SIZE: i32 = M_HDR_SIZE;
 /** Size of m_hdr plus pkthdr. */

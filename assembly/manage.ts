@@ -7,12 +7,13 @@ import { ZONE_MBUF, ZONE_CLUSTER, EINVAL, EBUSY } from "./constants";
 import { zoneOf, gload, G_RESV_COUNT } from "./stats";
 import { zone_grow, zone_reclaim } from "./zone";
 import { packet_reclaim } from "./packet";
+import { jumbo_ready } from "./jumbo";
 import { arena_set_max } from "./arena";
 
-/** True for a zone id the host may name. */
+/** True for a zone id the host may name: mbufs, clusters, and the jumbo zones once set up. */
 // @ts-ignore: decorator
 @inline function valid_zone(zone: i32): bool {
-  return zone == <i32>ZONE_MBUF || zone == <i32>ZONE_CLUSTER;
+  return zone == <i32>ZONE_MBUF || zone == <i32>ZONE_CLUSTER || jumbo_ready(zone);
 }
 
 /**
@@ -37,13 +38,14 @@ export function mb_reclaim(zone: i32, keep: i32, maxPages: i32): i32 {
 }
 
 /**
- * Sets the most items `zone` may hold (a runtime write of nmbufs or
- * nmbclusters). Returns 0; EINVAL for a bad zone or a limit below 1;
+ * Sets the most items `zone` may hold (a runtime write of nmbufs,
+ * nmbclusters or a jumbo limit). Returns 0; EINVAL for a bad zone or a limit
+ * below 1 (below 0 for a jumbo zone, which may be empty);
  * EBUSY if the zone already carved more than `limit` items, or the cluster
  * reserve is larger than `limit`.
  */
 export function mb_set_limit(zone: i32, limit: i32): i32 {
-  if (!valid_zone(zone) || limit < 1) return EINVAL;
+  if (!valid_zone(zone) || limit < (zone <= <i32>ZONE_CLUSTER ? 1 : 0)) return EINVAL;
   let z = zoneOf(zone);
   if (<u32>limit < z.total) return EBUSY;
   if (zone == <i32>ZONE_CLUSTER && <u32>limit < gload(G_RESV_COUNT)) return EBUSY;

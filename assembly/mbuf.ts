@@ -32,6 +32,7 @@ import { zone_setup, zone_pop, zone_push, zone_alloc_slow } from "./zone";
 import { host_exhausted } from "./host";
 import { ext_ptr, mseq } from "./header";
 import { same_mbuf } from "./drain";
+import { jumbo_ready } from "./jumbo";
 import {
   packet_pop, packet_born, packet_failed, packet_park, packet_leave, packet_reclaim, packet_reclaimable, PKT_ORIGIN, PKT_EXT,
 } from "./packet";
@@ -110,10 +111,14 @@ export function mb_init(thewall: u32, clshift: u32, nmbufs: u32, nmbclusters: u3
 
 // === Allocation ===
 
-/** Called on an empty zone: the packet cache goes back first; then counts, asks the host to drain, retries once. */
-function alloc_failed(z: Zone, how: i32): usize {
+/**
+ * Called on an empty zone: the packet cache goes back first (for the mbuf and
+ * cluster zones, whose items it holds); then counts, asks the host to drain,
+ * retries once.
+ */
+export function alloc_failed(z: Zone, how: i32): usize {
   // Packet zone (packet.ts): parked pairs return to their zones before a request fails.
-  if (packet_reclaim()) {
+  if (z.id <= ZONE_CLUSTER && packet_reclaim()) {
     let item = zone_pop(z);
     if (item) return item;
   }
@@ -121,7 +126,7 @@ function alloc_failed(z: Zone, how: i32): usize {
     gcount(G_DRAINS);
     let item = zone_pop(z);
     if (!item) item = zone_alloc_slow(z);
-    if (!item && packet_reclaim()) item = zone_pop(z); // what the drain routines freed was parked
+    if (!item && z.id <= ZONE_CLUSTER && packet_reclaim()) item = zone_pop(z); // what the drain routines freed was parked
     if (item) return item;
   }
   if (how & M_WAITOK) z.delayed += 1.0; else z.denied += 1.0;
@@ -277,21 +282,31 @@ export function mbuf_free_run(n: i32, heads: usize): void {
 /** Attaches cluster `c` to `m` as its external storage. */
 // @ts-ignore: decorator
 @inline function ext_attach(m: usize, c: usize): void {
+  ext_attach_size(m, c, clusterZone.itemSize);
+}
+
+/** Attaches cluster `c` of `size` bytes (a cluster or a jumbo cluster) to `m` as its external storage. */
+// @ts-ignore: decorator
+@inline export function ext_attach_size(m: usize, c: usize, size: u32): void {
   let flags = load<u16>(m, M_FLAGS);
   let ext = ext_ptr(m, flags);
   store<u32>(ext, <u32>c, EXT_BUF);
-  store<u32>(ext, clusterZone.itemSize, EXT_SIZE);
+  store<u32>(ext, size, EXT_SIZE);
   store<u32>(m, <u32>c, M_DATA);
   store<u16>(m, flags | M_EXT, M_FLAGS);
 }
 
-/** Drops one reference to the external storage of `m`; frees the cluster on the last. */
+/**
+ * Drops one reference to the external storage of `m`; frees the cluster on
+ * the last, to the zone its page names (the cluster zone or a jumbo zone:
+ * every page of a slab carries its zone's id), so no size is compared.
+ */
 export function ext_release(m: usize, flags: u16): void {
   let c = <usize>load<u32>(ext_ptr(m, flags), EXT_BUF);
   let rp = ref_ptr(c);
   let refs = load<u32>(rp) - 1;
   store<u32>(rp, refs);
-  if (refs == 0) zone_push(clusterZone, c);
+  if (refs == 0) zone_push(zoneOf(meta_zone(load<u32>(meta_ptr(c)))), c);
 }
 
 /**
@@ -344,11 +359,11 @@ export function m_clget(m: i32, how: i32): i32 {
 
 /** m_clget's internal answer when `m` was freed meanwhile (never returned). */
 // @ts-ignore: decorator
-@inline const CLGET_LOST: i32 = -1;
+@inline export const CLGET_LOST: i32 = -1;
 
 /** 0 if m_clget may attach a cluster to `m`: an empty head without one; else its error. */
 // @ts-ignore: decorator
-@inline function clget_args(m: usize, how: i32): i32 {
+@inline export function clget_args(m: usize, how: i32): i32 {
   // A head only: a cluster attached inside a socket buffer would escape its sb_mbcnt.
   let e = check_head(m);
   if (e) return e;
@@ -514,7 +529,7 @@ export function mb_set_reserve(count: i32): i32 {
 
 /** Counts a waiting request that gave up (the host's wait timed out) as denied. */
 export function mb_wait_failed(zone: i32): i32 {
-  if (zone != <i32>ZONE_MBUF && zone != <i32>ZONE_CLUSTER) return EINVAL;
+  if (zone != <i32>ZONE_MBUF && zone != <i32>ZONE_CLUSTER && !jumbo_ready(zone)) return EINVAL;
   zoneOf(zone).denied += 1.0;
   return 0;
 }

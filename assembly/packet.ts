@@ -129,7 +129,7 @@ function reserved(): bool {
 
 /**
  * Parks `m` with its cluster if the pair is whole (the cluster's last
- * reference) and the packet zone is on. `m` must be in use, out of the
+ * reference, a 2 KiB cluster, not a jumbo one) and the packet zone is on. `m` must be in use, out of the
  * census and unlinked already. Returns true if parked.
  */
 // @ts-ignore: decorator
@@ -138,6 +138,7 @@ function reserved(): bool {
   let ext = m + ((flags & M_PKTHDR) ? M_PKTHDR_SIZE : M_HDR_SIZE);
   let c = load<u32>(ext, EXT_BUF);
   if (load<u32>(ref_ptr(<usize>c)) != 1) return false;
+  if (load<u32>(ext, EXT_SIZE) != clusters.itemSize) return false; // a jumbo cluster goes to its own zone
   let pz = packetZone;
   if (load<u32>(m, M_SPARE) != PKT_ORIGIN) {
     // A pair assembled by m_get + m_clget joins the packet zone here (the 2005 leak's source).

@@ -3,7 +3,7 @@
 // Uint32Array and a Float64Array, so a snapshot costs no call into the core.
 //
 // ╒══════════════════════ counters block (mbstat) ═════════════════════╕
-// │ Zone[ZONE_SLOTS]   one 96-byte record per zone slot (slot 0 unused) │
+// │ Zone[ZONE_SLOTS]   one 96-byte record per zone slot (0 and 7 unused)│
 // ├─────────────────────────────────────────────────────────────────────┤
 // │ MbStat             census, drains, reservation, sequence, audit     │
 // └─────────────────────────────────────────────────────────────────────┘
@@ -16,17 +16,17 @@ import { MT_NTYPES, ZONE_SLOTS } from "./constants";
 // ├──────────┬──────────┬───────────┬──────────┬─────────┬────────┬───────┬───────┤
 // │ freeHead │ itemSize │ itemShift │ perPage  │  limit  │ total  │ free  │ peak  │
 // ├──────────┼──────────┼───────────┼──────────┼─────────┴────────┴───────┴───────┤
-// │  pages   │  grows   │    id     │  (pad)   │ 48: allocs frees denied delayed    │
+// │  pages   │  grows   │    id     │slabPages │ 48: allocs frees denied delayed    │
 // │    32    │    36    │    40     │    44    │ 80: pagesIn pagesOut (f64 each)    │
 // └──────────┴──────────┴───────────┴──────────┴────────────────────────────────────┘
 @unmanaged export class Zone {
   /** First free item (intrusive singly linked freelist through word 0), 0 if none. */
   freeHead: u32;
-  /** Bytes per item: MSIZE or MCLBYTES. */
+  /** Bytes per item: MSIZE, MCLBYTES or a jumbo size (0: a jumbo zone not set up). */
   itemSize: u32;
-  /** log2(itemSize). */
+  /** log2(itemSize), for the power-of-two sizes that fit in a page (0 otherwise). */
   itemShift: u32;
-  /** Items carved from one page. */
+  /** Items carved from one slab (one page, or `slabPages` pages for the 9k and 16k jumbo zones). */
   perPage: u32;
   /** Most items the zone may hold (nmbufs, nmbclusters). */
   limit: u32;
@@ -40,10 +40,10 @@ import { MT_NTYPES, ZONE_SLOTS } from "./constants";
   pages: u32;
   /** 1 if an empty freelist may take a page from the arena inside the allocation. */
   grows: u32;
-  /** Zone id (ZONE_MBUF, ZONE_CLUSTER, ZONE_PACKET). */
+  /** Zone id (ZONE_MBUF, ZONE_CLUSTER, ZONE_PACKET, ZONE_JUMBO*). */
   id: u32;
-  /** Keeps the f64 counters 8-aligned. */
-  _pad: u32;
+  /** Contiguous arena pages a slab spans: 1, except for the 9k (9) and 16k (4) jumbo zones (slab.ts). */
+  slabPages: u32;
   /** Successful allocations. */
   allocs: f64;
   /** Frees back to the zone. */

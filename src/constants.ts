@@ -47,10 +47,21 @@ export const ZONE_MBUF = 1;
 export const ZONE_CLUSTER = 2;
 /** The packet zone's record (slot 3): its free count is the pairs parked in the packet cache. */
 export const ZONE_PACKET = 3;
+/** The jumbo zones (modern FreeBSD's mbuf_jumbo_page, mbuf_jumbo_9k, mbuf_jumbo_16k), slots 4 to 6. */
+export const ZONE_JUMBOP = 4;
+export const ZONE_JUMBO9 = 5;
+export const ZONE_JUMBO16 = 6;
 
 /** Sizes fixed by every profile. */
 export const MSIZE = 256;
 export const PAGE_SIZE = 4096;
+/**
+ * Jumbo cluster sizes, as <sys/mbuf.h>: for getjcl / cljget on the `freebsd` profile, whose
+ * zones hold them (kern.ipc.nmbjumbop, nmbjumbo9, nmbjumbo16). On AIX, MJUMPAGESIZE is its MCLBYTES.
+ */
+export const MJUMPAGESIZE = 4096;
+export const MJUM9BYTES = 9 * 1024;
+export const MJUM16BYTES = 16 * 1024;
 /** Data bytes in an mbuf without / with a packet header. */
 export const MLEN = 224;
 export const MHLEN = 216;

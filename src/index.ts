@@ -3,9 +3,10 @@
 
 export { Pool, type PoolOptions, type DrainRoutine, type PoolMessage } from "./pool.js";
 export { MbufError, type MbufErrorCode } from "./errors.js";
+export type { ZoneName } from "./validate.js";
 export {
   MT, MT_NAMES, MT_NTYPES, type MbufType, M_EXT, M_PKTHDR, M_EOR, M_RDONLY, M_BCAST, M_MCAST,
-  M_NOWAIT, M_WAITOK, M_RECV, MSIZE, MLEN, MHLEN, PAGE_SIZE,
+  M_NOWAIT, M_WAITOK, M_RECV, MSIZE, MLEN, MHLEN, PAGE_SIZE, MJUMPAGESIZE, MJUM9BYTES, MJUM16BYTES,
 } from "./constants.js";
 export {
   PROFILES, getProfile, resolveTunables, type Profile, type ProfileName, type TunableSpec, type Values, type Layout,

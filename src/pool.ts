@@ -3,6 +3,7 @@
 // call does lives in the module named after its mechanism:
 //
 //   allocation, bulk, header fields   here, one core call each (assembly/mbuf.ts, bulk.ts)
+//   jumbo clusters (getjcl, cljget)   here; their sizes in pool/jumbo.ts (assembly/jumbo.ts)
 //   chains and packet data            here; bytes cross in pool/exchange.ts (assembly/chain*.ts)
 //   sockets and socket buffers        pool/sockets.ts (assembly/sockbuf.ts, recv.ts)
 //   the reservation flag              waiting/reservation.ts (assembly/mbuf.ts cluster_alloc)
@@ -20,11 +21,12 @@
 import { MbufError, coreError, checkInt } from "./errors.js";
 import { M_NOWAIT, M_WAITOK, MT, M_PKTHDR, M_COPYALL } from "./constants.js";
 import { GL } from "./core/layout.js";
-import { zoneId, checkBool, checkOptions, checkArrayLike } from "./validate.js";
+import { zoneId, checkBool, checkOptions, checkArrayLike, type ZoneName } from "./validate.js";
 import { BULK_OPTION_KEYS } from "./pool/options.js";
 import { isInt, isHandle, ok } from "./pool/base.js";
 import { PoolReports } from "./pool/observe.js";
 import { checkRange, copyData, copyBack, applySegments } from "./pool/exchange.js";
+import { clusterSizes, isClusterSize, sizeError } from "./pool/jumbo.js";
 import type { PoolOptions } from "./pool/options.js";
 import { planWrite, tunableInfo, listTunables, type TunableInfo, type TunableChange } from "./tunables/rules.js";
 import { applyPlan } from "./tunables/sysctl.js";
@@ -95,6 +97,48 @@ export class Pool extends PoolReports {
     if (!isHandle(m)) throw this.badHandle("clget", m);
     if (!isInt(how)) throw this.argError("clget", m, how);
     return ok(this.ex.m_clget(m, how), "clget", m) !== 0;
+  }
+
+  /**
+   * m_getjcl: an mbuf with a cluster of `size` bytes: MCLBYTES (then exactly getcl), or on the
+   * `freebsd` profile MJUMPAGESIZE, MJUM9BYTES or MJUM16BYTES from its jumbo zone.
+   * @param flags 0 or M_PKTHDR.
+   * @returns the handle, or 0 if the mbuf or the cluster could not be had (counted as denied, or
+   *   delayed for M_WAITOK, in the zone that ran out; nothing is kept).
+   * @throws MbufError EINVAL for a bad how, type or flags, or a size the profile has no zone for.
+   */
+  getjcl(how: number, type: number, flags: number, size: number): number {
+    if (!isInt(how) || !isInt(type) || !isInt(flags) || !isInt(size)) throw this.argError("getjcl", how, size);
+    const m = this.ex.m_getjcl(how, type, flags, size);
+    if (m < 0) throw this.jclError(m, "getjcl", how, type, size);
+    return m;
+  }
+
+  /**
+   * m_cljget: attaches a cluster of `size` bytes (as getjcl's) to the empty mbuf `m`. Unlike the
+   * kernel's, it never hands out a cluster alone: the cluster is `m`'s.
+   * @returns true if attached; false if no cluster could be had (counted) or a drain routine freed
+   *   `m` meanwhile; `m` is unchanged then.
+   * @throws MbufError EBADHANDLE / EDOUBLEFREE for a bad handle, EBUSY inside a chain or socket buffer,
+   *   EINVAL if `m` has a cluster or data, for a bad how, or a size the profile has no zone for.
+   */
+  cljget(m: number, how: number, size: number): boolean {
+    if (!isHandle(m)) throw this.badHandle("cljget", m);
+    if (!isInt(how) || !isInt(size)) throw this.argError("cljget", m, how);
+    this.live();
+    if (!isClusterSize(size, this.sizes())) throw sizeError("cljget", size, this.profile.name, this.sizes());
+    return ok(this.ex.m_cljget(m, how, size), "cljget", m) !== 0;
+  }
+
+  /** The cluster sizes this pool gives (MCLBYTES, and the jumbo sizes on `freebsd`). */
+  private sizes(): readonly number[] {
+    return clusterSizes(this.mclbytes, this.shape);
+  }
+
+  /** The error of a failed getjcl, naming the argument that is wrong. */
+  private jclError(r: number, call: string, how: number, type: number, size: number): MbufError {
+    if (!isClusterSize(size, this.sizes())) return sizeError(call, size, this.profile.name, this.sizes());
+    return this.allocError(r, call, how, type);
   }
 
   /**
@@ -574,6 +618,20 @@ export class Pool extends PoolReports {
   }
 
   /**
+   * m_getjcl with M_WAITOK: an mbuf with a cluster of `size` bytes, now or when both can be had
+   * (a freed jumbo cluster of that size serves the first waiter for it). MCLBYTES is getclWait.
+   * @returns a promise of the handle.
+   * @throws (rejects) MbufError ETIMEDOUT (counted as denied in the zone it lacked), EINVAL (as getjcl), ECLOSED.
+   */
+  getjclWait(how: number, type: number, flags: number, size: number, options: WaitOptions = {}): Promise<number> {
+    if (!isInt(type) || !isInt(flags)) return Promise.reject(this.argError("getjclWait", how, type));
+    if (this.closed) return Promise.reject(new MbufError("ECLOSED", "getjclWait: the pool is closed"));
+    if (!isClusterSize(size, this.sizes())) return Promise.reject(sizeError("getjclWait", size, this.profile.name, this.sizes()));
+    if (size === this.mclbytes) return this.waits.request(WaitKind.GetCl, how, type, flags, 0, options);
+    return this.waits.request(WaitKind.GetJcl, how, type, flags, 0, options, size);
+  }
+
+  /**
    * m_clget with M_WAITOK: attaches a cluster to the empty mbuf `m`, now or when one is freed.
    * @returns a promise of `m`.
    * @throws (rejects) MbufError ETIMEDOUT (counted as denied), EBADHANDLE, EDOUBLEFREE, EINVAL, ECLOSED.
@@ -601,12 +659,14 @@ export class Pool extends PoolReports {
    * Gives fully free pages of a zone back to the arena, keeping `keep` items free.
    * Refused (returns 0) on profiles whose system never returned memory (freebsd4, rtems).
    * @returns pages released.
-   * @throws MbufError EINVAL for a zone other than "mbuf"/"cluster" or a bad count.
+   * @param zone "mbuf", "cluster", or on `freebsd` a jumbo zone ("jumbo_page", "jumbo_9k", "jumbo_16k",
+   *   whose free slabs go back whole).
+   * @throws MbufError EINVAL for another zone (a jumbo zone on a profile without them) or a bad count.
    */
-  reclaim(zone: "mbuf" | "cluster", keep = 0, maxPages = 0x7fffffff): number {
+  reclaim(zone: ZoneName, keep = 0, maxPages = 0x7fffffff): number {
     checkInt(keep, "keep", 0, 0x7fffffff);
     checkInt(maxPages, "maxPages", 0, 0x7fffffff);
-    const id = zoneId(zone, "reclaim");
+    const id = zoneId(zone, "reclaim", this.shape.jumbo !== undefined);
     this.live();
     if (!this.profile.reclaims) return 0;
     return ok(this.ex.mb_reclaim(id, keep, maxPages), "reclaim");
@@ -615,19 +675,19 @@ export class Pool extends PoolReports {
   /**
    * Grows a zone until `free` items are free (limit and thewall permitting), as netm does.
    * @returns items added.
-   * @throws MbufError EINVAL for a zone other than "mbuf"/"cluster" or a bad count.
+   * @throws MbufError EINVAL for a zone as reclaim() refuses it, or a bad count.
    */
-  grow(zone: "mbuf" | "cluster", free: number): number {
+  grow(zone: ZoneName, free: number): number {
     checkInt(free, "free", 0, 0x7fffffff);
-    const r = this.ex.mb_grow(zoneId(zone, "grow"), free);
+    const r = this.ex.mb_grow(zoneId(zone, "grow", this.shape.jumbo !== undefined), free);
     if (r < 0) throw coreError(r, "grow");
     if (r > 0) this.waits.serve();
     return r;
   }
 
   /** Counts a waiting request that gave up as denied (used by waiting allocation). @throws MbufError EINVAL for a bad zone. */
-  countWaitFailed(zone: "mbuf" | "cluster"): void {
-    this.ex.mb_wait_failed(zoneId(zone, "countWaitFailed"));
+  countWaitFailed(zone: ZoneName): void {
+    this.ex.mb_wait_failed(zoneId(zone, "countWaitFailed", this.shape.jumbo !== undefined));
   }
 
   // === Runtime tunables and netm ===

@@ -3,13 +3,22 @@
 // EINVAL, never a TypeError from deep inside a method.
 
 import { MbufError, describeValue } from "./errors.js";
-import { ZONE_MBUF, ZONE_CLUSTER } from "./constants.js";
+import { ZONE_MBUF, ZONE_CLUSTER, ZONE_JUMBOP, ZONE_JUMBO9, ZONE_JUMBO16 } from "./constants.js";
 
-/** The core zone id of a zone name; EINVAL for anything but "mbuf" or "cluster". */
-export function zoneId(zone: unknown, call: string): number {
+/** A zone's name: the mbuf and cluster zones, and the jumbo zones of the `freebsd` profile. */
+export type ZoneName = "mbuf" | "cluster" | "jumbo_page" | "jumbo_9k" | "jumbo_16k";
+
+/**
+ * The core zone id of a zone name; EINVAL for anything but a ZoneName, and for a jumbo
+ * zone unless `jumbo` (the pool has jumbo zones).
+ */
+export function zoneId(zone: unknown, call: string, jumbo = false): number {
   if (zone === "mbuf") return ZONE_MBUF;
   if (zone === "cluster") return ZONE_CLUSTER;
-  throw new MbufError("EINVAL", `${call}: zone must be "mbuf" or "cluster", got ${describe(zone)}`);
+  const j = zone === "jumbo_page" ? ZONE_JUMBOP : zone === "jumbo_9k" ? ZONE_JUMBO9 : zone === "jumbo_16k" ? ZONE_JUMBO16 : 0;
+  if (j && jumbo) return j;
+  if (j) throw new MbufError("EINVAL", `${call}: this pool has no jumbo zones (they are the freebsd profile's), got ${describe(zone)}`);
+  throw new MbufError("EINVAL", `${call}: zone must be "mbuf" or "cluster"${jumbo ? ', or "jumbo_page", "jumbo_9k", "jumbo_16k"' : ""}, got ${describe(zone)}`);
 }
 
 /** Throws EINVAL unless `v` is a boolean. */

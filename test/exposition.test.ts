@@ -2,7 +2,7 @@
 import { describe, it, expect } from "vitest";
 import { register as globalRegistry } from "prom-client";
 import {
-  MT, M_NOWAIT, M_WAITOK, M_PKTHDR, MT_NAMES, STATS_JSON_SCHEMA, STATS_JSON_VERSION, formatPrometheus,
+  MT, M_NOWAIT, M_WAITOK, M_PKTHDR, MJUM9BYTES, MJUM16BYTES, MT_NAMES, STATS_JSON_SCHEMA, STATS_JSON_VERSION, formatPrometheus,
   type PoolStats, type StatsJSON, type ZoneStats,
 } from "mbufpool";
 import { makePool } from "./helpers.js";
@@ -16,6 +16,12 @@ function busyPool() {
   expect(pool.getcl(M_WAITOK)).toBe(0);
   held.push(pool.get(M_NOWAIT, MT.SONAME), pool.get(M_NOWAIT, MT.PCB), pool.get(M_NOWAIT, MT.PCB));
   pool.freem(held.pop() as number);
+  // A 9k jumbo cluster in use and three cached (one slab), and the 16k zone run dry once.
+  held.push(pool.getjcl(M_NOWAIT, MT.DATA, 0, MJUM9BYTES));
+  pool.sysctl("kern.ipc.nmbjumbo16", 10);
+  const big = Array.from({ length: 10 }, () => pool.getjcl(M_NOWAIT, MT.DATA, 0, MJUM16BYTES));
+  expect(pool.getjcl(M_NOWAIT, MT.DATA, 0, MJUM16BYTES)).toBe(0);
+  for (const m of big) pool.freem(m);
   return { pool, held };
 }
 
@@ -88,14 +94,19 @@ function expected(s: PoolStats): Map<string, number> {
   const e = new Map<string, number>();
   const key = (name: string, labels: Record<string, string> = {}) =>
     `mbufpool_${name}${JSON.stringify(Object.entries({ ...labels, profile: s.profile }).sort())}`;
-  for (const [zone, z] of [["mbuf", s.mbufs], ["cluster", s.clusters]] as const) {
+  const j = s.jumbo!;
+  for (const [zone, z] of [
+    ["mbuf", s.mbufs], ["cluster", s.clusters], ["jumbo_page", j.page], ["jumbo_9k", j.nine], ["jumbo_16k", j.sixteen],
+  ] as const) {
     for (const [name, field] of Object.entries(ZONE_SERIES)) e.set(key(name, { zone }), z[field]);
   }
+  const jumboIn = j.page.current * 4096 + j.nine.current * 9216 + j.sixteen.current * 16384;
+  const jumboCache = j.page.cache * 4096 + j.nine.cache * 9216 + j.sixteen.cache * 16384;
   for (let t = 1; t < 16; t++) e.set(key("mbufs_in_use_by_type", { type: MT_NAMES[t] }), s.census[t]);
   e.set(key("packets", { state: "in_use" }), s.packets.current);
   e.set(key("packets", { state: "cache" }), s.packets.cache);
-  e.set(key("network_bytes", { state: "in_use" }), s.mbufs.current * 256 + s.clusters.current * s.mclbytes);
-  e.set(key("network_bytes", { state: "cache" }), s.mbufs.cache * 256 + s.clusters.cache * s.mclbytes);
+  e.set(key("network_bytes", { state: "in_use" }), s.mbufs.current * 256 + s.clusters.current * s.mclbytes + jumboIn);
+  e.set(key("network_bytes", { state: "cache" }), s.mbufs.cache * 256 + s.clusters.cache * s.mclbytes + jumboCache);
   e.set(key("drain_calls_total"), s.drains);
   e.set(key("reserved_denied_total"), s.reservedDenied);
   e.set(key("copym_failures_total"), s.mcfail);
@@ -171,9 +182,12 @@ describe("JSON report", () => {
     // The field names are the contract: any change here is a new version.
     expect(Object.keys(j)).toEqual([
       "schema", "version", "profile", "msizeBytes", "mclbytesBytes", "zones", "packets", "types", "network", "drains",
-      "reservedDenied", "copymFailures", "pullupFailures", "reservation", "arena", "jumboLimits",
+      "reservedDenied", "copymFailures", "pullupFailures", "reservation", "arena", "jumbo", "jumboLimits",
     ]);
-    for (const [z, zs] of [[j.zones.mbuf, s.mbufs], [j.zones.cluster, s.clusters]] as const) {
+    const js = s.jumbo!;
+    for (const [z, zs] of [
+      [j.zones.mbuf, s.mbufs], [j.zones.cluster, s.clusters], [j.jumbo!.page, js.page], [j.jumbo!.nine, js.nine], [j.jumbo!.sixteen, js.sixteen],
+    ] as const) {
       expect(z).toEqual({
         sizeBytes: zs.size, limit: zs.limit, inUse: zs.current, cache: zs.cache, total: zs.total, peak: zs.peak,
         pages: zs.pages, allocs: zs.allocs, frees: zs.frees, denied: zs.denied, delayed: zs.delayed,
@@ -181,10 +195,12 @@ describe("JSON report", () => {
       });
     }
     expect(j.types).toEqual(Object.fromEntries(MT_NAMES.slice(1).map((n, i) => [n, s.census[i + 1]])));
-    expect(j.types.data).toBe(8);
+    expect(j.types.data).toBe(9);
     expect(j.types.pcb).toBe(1);
     expect(j.network.totalBytes).toBe(j.network.inUseBytes + j.network.cacheBytes);
-    expect(j.network.inUseBytes).toBe(s.mbufs.current * 256 + s.clusters.current * 2048);
+    expect(j.network.inUseBytes).toBe(s.mbufs.current * 256 + s.clusters.current * 2048 + 9216);
+    expect(j.network.cacheBytes).toBe(s.mbufs.cache * 256 + s.clusters.cache * 2048 + 3 * 9216 + 10 * 16384);
+    expect(j.jumbo!.sixteen).toMatchObject({ limit: 10, inUse: 0, cache: 10, pages: 40, denied: 1 });
     expect(j.arena).toEqual({
       limitBytes: s.arena.thewall, pageBytes: 4096, maxPages: s.arena.maxPages, carvedPages: s.arena.carvedPages,
       freePages: s.arena.freePages, zonePages: s.arena.zonePages, pinned: s.arena.pinned,
@@ -199,25 +215,29 @@ describe("JSON report", () => {
 describe("vmstat -z", () => {
   it("prints the zones as FreeBSD's vmstat -z does, then the census", () => {
     const { pool, held } = busyPool();
-    // nmbufs = max(1 MiB / 256 / 5, nmbclusters + jumbo limits) = 819. 10 mbufs in use of one
-    // page of 16: the 8 getcl pairs are the packet zone's (REQ 10 getcl calls, 1 failed without
-    // waiting, 1 while waiting), the other 2 the mbuf zone's own. The mbuf zone's REQ counts 13
-    // items: 11 kept + the 2 that getcl took and gave back when no cluster was left.
+    // nmbufs = max(1 MiB / 256 / 5, nmbclusters + jumbo limits) = 819. 8 getcl pairs are the
+    // packet zone's (REQ 10 getcl calls, 1 failed without waiting, 1 while waiting); the mbuf
+    // zone's own are the 3 others in use (2 plain, 1 with the 9k cluster) of 24 (two pages of 16,
+    // less the 8 pairs). Its REQ counts 25: 11 kept, the 2 that getcl took and gave back when no
+    // cluster was left, the 11 getjcl of a 16k cluster (the last gave its mbuf back), the 9k one.
     expect(pool.vmstatZ().split("\n")).toEqual([
       "ITEM                   SIZE  LIMIT     USED     FREE      REQ FAIL SLEEP",
       "",
       "mbuf_packet:            256,      0,       8,       0,      10,   1,   1",
-      "mbuf:                   256,    819,       2,       6,      13,   0,   0",
+      "mbuf:                   256,    819,       3,      21,      25,   0,   0",
       "mbuf_cluster:          2048,      8,       8,       0,       8,   1,   1",
+      "mbuf_jumbo_page:       4096,     64,       0,       0,       0,   0,   0",
+      "mbuf_jumbo_9k:         9216,     18,       1,       3,       1,   0,   0",
+      "mbuf_jumbo_16k:       16384,     10,       0,      10,      10,   1,   0",
       "",
       "TYPE          INUSE",
-      "data               8",
+      "data               9",
       "pcb                1",
       "soname             1",
       "",
     ]);
     const z = pool.zones();
-    expect(z.zones.map((r) => r.item)).toEqual(["mbuf_packet", "mbuf", "mbuf_cluster"]);
+    expect(z.zones.map((r) => r.item)).toEqual(["mbuf_packet", "mbuf", "mbuf_cluster", "mbuf_jumbo_page", "mbuf_jumbo_9k", "mbuf_jumbo_16k"]);
     expect(z.types).toHaveLength(15);
     for (const m of held) pool.freem(m);
   });

@@ -149,6 +149,10 @@ const MERGED_POOL_ENTRIES: Entry[] = [
   poolRow("getclWait", [waitHowArg(), typeArg(), { name: "flags", kind: "flags", optional: true, valid: () => M_PKTHDR },
     { name: "options", kind: "waitOptions", optional: true, valid: () => ({ timeout: 0 }) }], { async: true }),
   poolRow("clgetWait", [handleArg(), waitHowArg(), { name: "options", kind: "waitOptions", optional: true, valid: () => ({ timeout: 0 }) }], { async: true }),
+  // The fixture is a freebsd4 pool: a jumbo size is EINVAL there (it has no jumbo zones).
+  poolRow("getjclWait", [waitHowArg(), typeArg(), { name: "flags", kind: "flags", optional: true, valid: () => M_PKTHDR },
+    { name: "size", kind: "clusterSize", valid: () => 2048, extra: [{ cls: cls("MJUM9BYTES (no jumbo zones here)", 9216), code: "EINVAL" }] },
+    { name: "options", kind: "waitOptions", optional: true, valid: () => ({ timeout: 0 }) }], { async: true }),
   poolRow("vmstatZ", []),
   poolRow("zones", []),
   poolRow("listTunables", []),
@@ -304,6 +308,25 @@ const CORE_ENTRIES: Entry[] = [
     call: (f, a) => raw(f, "mb_set_reserve", a),
   },
   { name: "core.mb_wait_failed", side: "core", args: [z("zone", () => 2, "zoneId")], call: (f, a) => raw(f, "mb_wait_failed", a) },
+  {
+    // Only at boot, before any page is carved: on the running fixture every call is ESTATE.
+    name: "core.mb_jumbo_init", side: "core",
+    args: [z("page", () => 1, undefined, [{ cls: cls("-1", -1) }, { cls: cls("2**31-1", 2 ** 31 - 1) }]),
+      z("nine", () => 1, undefined, [{ cls: cls("-1", -1) }]), z("sixteen", () => 1, undefined, [{ cls: cls("NaN", { $: "NaN" }) }])],
+    call: (f, a) => raw(f, "mb_jumbo_init", a),
+  },
+  {
+    name: "core.m_getjcl", side: "core",
+    args: [z("how", () => M_NOWAIT, "how"), z("type", () => MT.DATA, "type"), z("flags", () => M_PKTHDR, "flags"),
+      z("size", () => 2048, "clusterSize", [{ cls: cls("MJUM9BYTES (no jumbo zones here)", 9216) }])],
+    call: (f, a) => raw(f, "m_getjcl", a),
+  },
+  {
+    name: "core.m_cljget", side: "core",
+    args: [z("m", (f) => f.plain, "handle", [{ cls: cls("an mbuf that has a cluster", { $: "cluster-holder" }) }]), z("how", () => M_NOWAIT, "how"),
+      z("size", () => 2048, "clusterSize", [{ cls: cls("MJUM16BYTES (no jumbo zones here)", 16384) }])],
+    call: (f, a) => raw(f, "m_cljget", a),
+  },
   {
     name: "core.m_get_bulk", side: "core",
     args: [
@@ -753,6 +776,7 @@ function closedPool(): void {
   const m = 8192, b = new Uint8Array(4);
   const acts: Record<string, () => unknown> = {
     get: () => p.get(), gethdr: () => p.gethdr(), getcl: () => p.getcl(), clget: () => p.clget(m), free: () => p.free(m),
+    getjcl: () => p.getjcl(M_NOWAIT, MT.DATA, 0, 9216), cljget: () => p.cljget(m, M_NOWAIT, 9216),
     freem: () => p.freem(m), getBulk: () => p.getBulk(new Int32Array(2), 2), freemBulk: () => p.freemBulk([m]),
     bulkArea: () => p.bulkArea(), chtype: () => p.chtype(m, 1), setOwner: () => p.setOwner(1), length: () => p.length(m),
     copydata: () => p.copydata(m, 0, 1), copyback: () => p.copyback(m, 0, b), append: () => p.append(m, b),
@@ -775,6 +799,7 @@ function closedPool(): void {
   };
   const waits: Record<string, () => Promise<unknown>> = {
     getWait: () => p.getWait(), gethdrWait: () => p.gethdrWait(), getclWait: () => p.getclWait(), clgetWait: () => p.clgetWait(m),
+    getjclWait: () => p.getjclWait(M_WAITOK, MT.DATA, 0, 9216),
   };
   const covered = new Set([...Object.keys(reads), ...Object.keys(acts), ...Object.keys(waits)]);
   const missing = publicPoolMethods().map((n) => n.slice("Pool.".length)).filter((n) => !covered.has(n));
@@ -846,6 +871,7 @@ function uninitialisedCases(): MatrixCase[] {
     m_get: [1, 1], m_gethdr: [1, 1], m_getcl: [1, 1, 2], m_clget: [8192, 1], m_free: [8192], m_freem: [8192],
     m_chtype: [8192, 1], m_setflags: [8192, 4, 0], m_setowner: [8192, 1], mb_set_reserve: [1], mb_wait_failed: [2],
     m_get_bulk: [4, 1, 1, 0, 1], m_freem_bulk: [1], mb_grow: [1, 10], mb_reclaim: [1, 0, 10],
+    mb_jumbo_init: [1, 1, 1], m_getjcl: [1, 1, 2, 9216], m_cljget: [8192, 1, 16384],
   };
   const out: MatrixCase[] = [];
   for (const name of Object.keys(argsOf)) {

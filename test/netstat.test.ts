@@ -61,6 +61,8 @@ describe("netstat -m, modern FreeBSD", () => {
       "2K/5K/8K bytes allocated to network (current/cache/total)",
       "0/0/0 requests for mbufs denied (mbufs/clusters/mbuf+clusters)",
       "0/0/0 requests for mbufs delayed (mbufs/clusters/mbuf+clusters)",
+      "0/0/0 requests for jumbo clusters delayed (4k/9k/16k)",
+      "0/0/0 requests for jumbo clusters denied (4k/9k/16k)",
       "",
     ]);
     expect(pool.netstat({ format: "freebsd6" }).trimEnd().split("\n").at(-1)).toBe("0 calls to protocol drain routines");

@@ -189,7 +189,8 @@ describe("runtime writes (sysctl)", () => {
         const pool = makePool({ profile: "freebsd", tunables: { "kern.ipc.maxmbufmem": MiB } });
         const model: Record<string, number> = { ...pool.tunables };
         for (const [name, value] of writes) {
-          const max = name === "kern.ipc.nmbufs" ? MiB / 256 : name === "kern.ipc.nmbclusters" ? MiB / 2048 : 2 ** 31 - 1;
+          // A jumbo limit must fit in the arena on its own (its zone may grow to it): 256 pages here.
+          const max = name === "kern.ipc.nmbufs" ? MiB / 256 : name === "kern.ipc.nmbclusters" ? MiB / 2048 : MiB / 4096;
           const next = { ...model, [name]: value };
           const ok = value === model[name] || (value > model[name] && value <= max && next["kern.ipc.nmbclusters"] <= next["kern.ipc.nmbufs"]);
           let accepted = true;
@@ -206,6 +207,7 @@ describe("runtime writes (sysctl)", () => {
           const s = pool.stats();
           expect(s.clusters.limit).toBe(model["kern.ipc.nmbclusters"]);
           expect(s.mbufs.limit).toBe(model["kern.ipc.nmbufs"]);
+          expect(s.jumbo!.page.limit).toBe(model["kern.ipc.nmbjumbop"]);
         }
         expect(pool.audit().ok).toBe(true);
         pool.close();

@@ -12,6 +12,10 @@ export interface CoreExports {
   m_gethdr(how: number, type: number): number;
   m_getcl(how: number, type: number, flags: number): number;
   m_clget(m: number, how: number): number;
+  // Jumbo clusters (assembly/jumbo.ts)
+  mb_jumbo_init(page: number, nine: number, sixteen: number): number;
+  m_getjcl(how: number, type: number, flags: number, size: number): number;
+  m_cljget(m: number, how: number, size: number): number;
   m_free(m: number): number;
   m_freem(m: number): number;
   m_chtype(m: number, type: number): number;
@@ -89,6 +93,10 @@ export interface CoreExports {
   readonly MB_MHLEN: G;
   readonly MB_PAGE_SIZE: G;
   readonly MB_HDR_SIZE: G;
+  readonly MB_ZONE_SLOTS: G;
+  readonly MB_MJUMPAGESIZE: G;
+  readonly MB_MJUM9BYTES: G;
+  readonly MB_MJUM16BYTES: G;
   readonly MB_PKTHDR_SIZE: G;
   // mbuf header offsets (the host's H in layout.ts)
   readonly MB_M_NEXT: G;

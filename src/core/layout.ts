@@ -5,9 +5,11 @@
 /** Zone record fields (u32 unless marked f64). */
 export const Z = {
   freeHead: 0, itemSize: 4, itemShift: 8, perPage: 12, limit: 16, total: 20, free: 24, peak: 28,
-  pages: 32, grows: 36, id: 40,
+  pages: 32, grows: 36, id: 40, slabPages: 44,
   allocs: 48, frees: 56, denied: 64, delayed: 72, pagesIn: 80, pagesOut: 88, // f64
   BYTES: 96,
+  /** Zone records in the block: slot 0 unused, 1 mbuf, 2 cluster, 3 packet, 4 to 6 the jumbo zones, 7 unused (alignment). */
+  SLOTS: 8,
 } as const;
 
 /** Global fields, from the start of the global part (u32 unless marked f64). */

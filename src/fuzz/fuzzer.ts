@@ -76,6 +76,12 @@ export interface FuzzOptions {
   badRate?: number;
   /** Also generate the reentrant ops: drain routines and listeners that throw, close sockets or audit (default off). */
   reentrant?: boolean;
+  /**
+   * Also generate the jumbo-cluster ops, getjcl, cljget and freeing their mbufs (default off, so a
+   * seed names the cases it named before they existed); on profiles without jumbo zones getjcl
+   * is getcl. The bad-value classes and replays cover them either way.
+   */
+  jumbo?: boolean;
   /** Core build (release by default, or MBUFPOOL_BUILD). */
   build?: Build;
   /** Makes the pools (tests pass a deliberately broken wrapper here). */
@@ -132,7 +138,7 @@ class CaseFailure extends Error {
 /** The fast-check arbitrary of a case. */
 export function caseArbitrary(options: FuzzOptions = {}): fc.Arbitrary<Case> {
   const badRate = options.badRate ?? 0.1;
-  const ops = OPS.filter((o) => o.weight > 0 && (!o.reentrant || options.reentrant));
+  const ops = OPS.filter((o) => o.weight > 0 && (!o.reentrant || options.reentrant) && (!o.jumbo || options.jumbo));
   const opName = fc.oneof(...ops.map((o) => ({ arbitrary: fc.constant(o.name), weight: o.weight })));
   const badWeight = Math.round(badRate * 100);
   const bad = fc.oneof(

@@ -25,8 +25,16 @@
 // shares is layout, read from the pool (walk.ts) and recounted by `reshape`;
 // `checkHeld` then holds the pool to exactly what the chains and sockets hold.
 // Socket buffers are modelled as records of bytes with sb_hiwat and sb_lowat.
+//
+// Jumbo clusters (the freebsd profile's getjcl / cljget) are modelled by zone:
+// limit, carved items and pages, items in use, denied and delayed. An mbuf
+// with a jumbo cluster is kept apart from the chain ops' handles (`jumbos`):
+// the trace only frees it. A 9k or 16k slab needs contiguous pages, which
+// the model knows only while no page ever went back to the arena (then the
+// free pages are exactly those above the last carved one): after a reclaim
+// that released pages (`holes`), only page-size jumbo clusters are generated.
 
-import { M_WAITOK, M_RECV, MT_NTYPES } from "../constants.js";
+import { M_WAITOK, M_RECV, MT_NTYPES, MJUMPAGESIZE, MJUM9BYTES, MJUM16BYTES, PAGE_SIZE } from "../constants.js";
 import type { Profile, Layout } from "../tunables/profiles.js";
 import type { PoolStats } from "../stats/snapshot.js";
 
@@ -140,6 +148,22 @@ export interface ModelZone {
   delayed: number;
 }
 
+/** A jumbo zone of the model. */
+export interface ModelJumbo {
+  readonly size: number;
+  readonly perSlab: number;
+  readonly slabPages: number;
+  limit: number;
+  total: number;
+  pages: number;
+  inUse: number;
+  denied: number;
+  delayed: number;
+}
+
+/** One zone's figures the model predicts. */
+type ZoneFigures = { current: number; total: number; pages: number; denied: number; delayed: number };
+
 /** The part of a pool's statistics the model predicts exactly. */
 export interface ModelStats {
   mbufs: { current: number; total: number; pages: number; denied: number; delayed: number };
@@ -150,6 +174,11 @@ export interface ModelStats {
   reservation: { flag: boolean; count: number; auto: boolean };
   /** Pairs parked in the packet cache. */
   packetCache: number;
+  /**
+   * The jumbo zones (page-size, 9k, 16k), once one was used (a trace of a pool that never uses
+   * one reads as it did before they existed).
+   */
+  jumbo?: ZoneFigures[];
 }
 
 export class Model {
@@ -187,6 +216,12 @@ export class Model {
   netm = false;
   /** Pairs parked in the packet cache (also counted by neither zone's free items). */
   parked = 0;
+  /** The jumbo zones by size (none on a profile without them). */
+  readonly jumbo = new Map<number, ModelJumbo>();
+  /** Live mbufs holding a jumbo cluster, by handle name: their type and cluster size. */
+  readonly jumbos = new Map<string, { type: number; size: number }>();
+  /** True once a page went back to the arena: contiguous free pages are no longer known. */
+  holes = false;
   /**
    * Clusters shared by reference (m_copym, m_split), by address: how many
    * chain references each has. Such a cluster is in use, owned by no chain
@@ -209,6 +244,14 @@ export class Model {
       mbuf: zone(layout.nmbufs, 16, layout.mbufGrows),
       cluster: zone(layout.nmbclusters, clPerPage, layout.clusterGrows),
     };
+    if (layout.jumbo) {
+      const j = (size: number, perSlab: number, slabPages: number, limit: number): void => {
+        this.jumbo.set(size, { size, perSlab, slabPages, limit, total: 0, pages: 0, inUse: 0, denied: 0, delayed: 0 });
+      };
+      j(MJUMPAGESIZE, 1, 1, layout.jumbo.page);
+      j(MJUM9BYTES, 4, 9, layout.jumbo.nine);
+      j(MJUM16BYTES, 1, 4, layout.jumbo.sixteen);
+    }
     // Pool.create carves the profile's start-up items with mb_grow.
     if (layout.preallocMbufs) this.grow("mbuf", layout.preallocMbufs);
     if (layout.preallocClusters) this.grow("cluster", layout.preallocClusters);
@@ -216,7 +259,7 @@ export class Model {
 
   /** Items of a zone in use. */
   inUse(z: ZoneName): number {
-    return z === "mbuf" ? this.live.size + this.held.mbufs : this.clusterCount + this.held.clusters + this.shared.size;
+    return z === "mbuf" ? this.live.size + this.jumbos.size + this.held.mbufs : this.clusterCount + this.held.clusters + this.shared.size;
   }
 
   /** Adds `d` to holding `h` and to the sum. */
@@ -255,7 +298,88 @@ export class Model {
 
   /** Pages no zone owns (the arena's free list plus never-carved pages). */
   pagesAvailable(): number {
-    return this.maxPages - this.zones.mbuf.pages - this.zones.cluster.pages;
+    let jumboPages = 0;
+    for (const j of this.jumbo.values()) jumboPages += j.pages;
+    return this.maxPages - this.zones.mbuf.pages - this.zones.cluster.pages - jumboPages;
+  }
+
+  /** The cluster sizes getjcl may be generated with now (see `holes`). */
+  jumboSizes(): number[] {
+    const sizes: number[] = [this.profile.mclbytes];
+    if (this.jumbo.size) sizes.push(...(this.holes ? [MJUMPAGESIZE] : [MJUMPAGESIZE, MJUM9BYTES, MJUM16BYTES]));
+    return sizes;
+  }
+
+  /** Carves one slab into jumbo zone `j` if its limit and the arena allow (contiguous pages: see `holes`). */
+  private carveJumbo(j: ModelJumbo): boolean {
+    const room = j.limit - j.total;
+    if (room <= 0) return false;
+    const n = Math.min(room, j.perSlab);
+    const pages = Math.ceil((n * j.size) / PAGE_SIZE);
+    if (this.pagesAvailable() < pages) return false;
+    j.total += n;
+    j.pages += pages;
+    return true;
+  }
+
+  /** Takes a jumbo cluster of zone `j`: a free one, a new slab, or after the drain routines (the cluster zone's rule), else counted. */
+  private takeJumbo(j: ModelJumbo, how: number): boolean {
+    if (j.total - j.inUse > 0 || this.carveJumbo(j)) return true;
+    const rule = this.profile.drain.cluster;
+    if (rule === "always" || (rule === "wait" && (how & M_WAITOK))) {
+      this.drains++;
+      this.runDrains();
+      if (j.total - j.inUse > 0 || this.carveJumbo(j)) return true;
+    }
+    if (how & M_WAITOK) j.delayed++;
+    else j.denied++;
+    return false;
+  }
+
+  /** m_getjcl of a jumbo size: the new handle's name, or 0 (the mbuf goes back if no cluster). */
+  getjcl(how: number, type: number, pkthdr: boolean, size: number): string | 0 {
+    if (size === this.profile.mclbytes) return this.getcl(how, type, pkthdr);
+    const j = this.jumbo.get(size)!;
+    if (!this.takeMbuf(how) || !this.takeJumbo(j, how)) return 0;
+    j.inUse++;
+    const name = `h${++this.allocated}`;
+    this.jumbos.set(name, { type, size });
+    return name;
+  }
+
+  /** m_cljget of a jumbo size on a live empty head without a cluster: true if one was attached (the handle is a jumbo one then). */
+  cljget(name: string, how: number, size: number): boolean {
+    if (size === this.profile.mclbytes) return this.clget(name, how);
+    const j = this.jumbo.get(size)!;
+    if (!this.takeJumbo(j, how)) return false;
+    const l = this.live.get(name);
+    if (!l) return false; // a drain routine freed the mbuf during the call: the cluster goes back
+    this.live.delete(name);
+    this.jumbos.set(name, { type: l.type, size });
+    j.inUse++;
+    return true;
+  }
+
+  /**
+   * A runtime write of a jumbo limit (kern.ipc.nmbjumbop / nmbjumbo9 / nmbjumbo16 for zone
+   * `size`): only raised, and the zone's items must fit in thewall on their own. Returns the
+   * change, or ETUNABLE.
+   */
+  sysctlJumbo(name: string, size: number, value: number): { name: string; old: number; new: number } | { error: string } {
+    const j = this.jumbo.get(size)!, old = j.limit;
+    if (value === old) return { name, old, new: value };
+    if (value < old || value * size > this.layout.thewall) return { error: "ETUNABLE" };
+    j.limit = value;
+    return { name, old, new: value };
+  }
+
+  /** Frees an mbuf with a jumbo cluster: the cluster goes back to its zone (never to the packet cache). */
+  releaseJumbo(name: string): void {
+    const l = this.jumbos.get(name);
+    if (!l) throw new Error(`model: ${name} holds no jumbo cluster`);
+    this.jumbo.get(l.size)!.inUse--;
+    this.jumbos.delete(name);
+    this.dead.add(name);
   }
 
   /** Carves one page into a zone if its limit and the arena allow. */
@@ -298,7 +422,10 @@ export class Model {
 
   /** Runs the drain routines: each frees its handle (and the handle's cluster) if it is still live. */
   private runDrains(): void {
-    for (const name of this.drainRoutines) if (this.live.has(name)) this.release(name);
+    for (const name of this.drainRoutines) {
+      if (this.live.has(name)) this.release(name);
+      else if (this.jumbos.has(name)) this.releaseJumbo(name);
+    }
     for (const so of this.drainCloses) if (this.sockets.has(so)) this.closeSocket(so);
   }
 
@@ -614,6 +741,7 @@ export class Model {
       if (after.denied !== zone.denied || after.delayed !== zone.delayed) return `netm counted a failed ${z} request`;
       if (after.total > zone.limit) return `netm grew the ${z} zone past its limit`;
       if (z === "mbuf" && after.total < zone.total) return "netm shrank the mbuf zone (AIX never does)";
+      if (after.pages < zone.pages) this.holes = true;
       zone.total = after.total;
       zone.pages = after.pages;
     }
@@ -662,6 +790,7 @@ export class Model {
     if (after.total > zone.total) return "reclaim grew the zone";
     zone.total = after.total;
     zone.pages = after.pages;
+    if (pages > 0) this.holes = true;
     return undefined;
   }
 
@@ -669,7 +798,11 @@ export class Model {
   stats(): ModelStats {
     const census = new Array<number>(MT_NTYPES).fill(0);
     for (const l of this.live.values()) census[l.type]++;
+    for (const l of this.jumbos.values()) census[l.type]++;
     for (let t = 0; t < MT_NTYPES; t++) census[t] += this.held.census[t];
+    const jumbo = [...this.jumbo.values()].map((j) => ({
+      current: j.inUse, total: j.total, pages: j.pages, denied: j.denied, delayed: j.delayed,
+    }));
     const z = (n: ZoneName) => ({
       current: this.inUse(n), total: this.zones[n].total, pages: this.zones[n].pages,
       denied: this.zones[n].denied, delayed: this.zones[n].delayed,
@@ -677,6 +810,7 @@ export class Model {
     return {
       mbufs: z("mbuf"), clusters: z("cluster"), census, drains: this.drains, reservedDenied: this.reservedDenied,
       reservation: { flag: this.resvFlag, count: this.resvCount, auto: false }, packetCache: this.parked,
+      ...jumboFigures(jumbo),
     };
   }
 }
@@ -692,5 +826,11 @@ export function observedStats(s: PoolStats): ModelStats {
   return {
     mbufs: z(s.mbufs), clusters: z(s.clusters), census: [...s.census], drains: s.drains,
     reservedDenied: s.reservedDenied, reservation: { ...s.reservation }, packetCache: s.packets.cache,
+    ...jumboFigures(s.jumbo ? [s.jumbo.page, s.jumbo.nine, s.jumbo.sixteen].map(z) : []),
   };
+}
+
+/** `{ jumbo }` if any jumbo zone was used (carved, or refused a request), else nothing. */
+function jumboFigures(zones: ZoneFigures[]): { jumbo?: ZoneFigures[] } {
+  return zones.some((z) => z.total || z.pages || z.denied || z.delayed) ? { jumbo: zones } : {};
 }

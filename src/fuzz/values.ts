@@ -217,6 +217,20 @@ const ZONE_ID: ArgKind = {
   classes: [k("0", true, 0), k("3", true, 3), k("-1", true, -1), k("2**31-1", true, 2 ** 31 - 1), ...wrongTypes(true, false)],
 };
 
+/**
+ * A cluster size (getjcl, cljget): MCLBYTES, and on the freebsd profile the jumbo sizes;
+ * 8192, a size no system had, and a jumbo size on a profile without jumbo zones are refused.
+ */
+const CLUSTER_SIZE: ArgKind = {
+  name: "cluster size",
+  code: "EINVAL",
+  classes: [
+    k("8192 (no zone)", true, 8192), k("0", true, 0), k("-1", true, -1), k("MJUM16BYTES + 1", true, 16385),
+    k("2**31-1", true, 2 ** 31 - 1), k("2**32 + MJUM9BYTES (wraps)", false, 2 ** 32 + 9216), k("9216.5", false, 9216.5),
+    ...wrongTypes(true, false),
+  ],
+};
+
 /** A boolean. */
 const BOOL: ArgKind = {
   name: "bool",
@@ -364,7 +378,7 @@ export const KINDS = {
   zone: ZONE, zoneId: ZONE_ID, bool: BOOL, handles: HANDLES, out: OUT, fn: FN, ms: MS,
   options: OPTIONS, format: FORMAT, offset: OFFSET, length: LENGTH, packetZone: PACKET_ZONE,
   socket: SOCKET, sockbuf: SOCKBUF, bytes: BYTES, tunableName: TUNABLE_NAME, tunableValue: TUNABLE_VALUE,
-  waitOptions: WAIT_OPTIONS, waitHow: WAIT_HOW,
+  waitOptions: WAIT_OPTIONS, waitHow: WAIT_HOW, clusterSize: CLUSTER_SIZE,
 } as const;
 export type KindName = keyof typeof KINDS;
 

@@ -16,8 +16,10 @@ import { instantiateCore, type Build, type CoreImports } from "../core/module.js
 import { type CoreExports, INIT_PINNED, INIT_MBUF_GROWS, INIT_CLUSTER_GROWS } from "../core/exports.js";
 import { Z, GL, H, PAGE_META, EXT_AT } from "../core/layout.js";
 import { MbufError, coreError } from "../errors.js";
-import { THEWALL_MAX, type Profile, type Layout } from "../tunables/profiles.js";
-import { ZONE_MBUF, ZONE_CLUSTER, PAGE_SIZE, MSIZE, MLEN, MHLEN } from "../constants.js";
+import { THEWALL_MAX, jumboOverflow, type Profile, type Layout } from "../tunables/profiles.js";
+import {
+  ZONE_MBUF, ZONE_CLUSTER, PAGE_SIZE, MSIZE, MLEN, MHLEN, MJUMPAGESIZE, MJUM9BYTES, MJUM16BYTES,
+} from "../constants.js";
 
 /** Static data the core needs below the arena, with room to spare. */
 const STATIC_SLACK = 128 * 1024;
@@ -68,6 +70,8 @@ export function bootCore(req: BootRequest): BootedCore {
     throw new MbufError("ETUNABLE",
       `the limits do not fit in the arena: ${L.nmbufs} mbufs and ${L.nmbclusters} clusters against ${L.thewall} bytes`);
   }
+  const jumboMisfit = jumboOverflow(L);
+  if (jumboMisfit) throw new MbufError("ETUNABLE", `the limits do not fit in the arena: ${jumboMisfit}`);
   const maxThewall = req.maxThewall ?? defaultMaxThewall(req.profile, L.thewall);
   if (!Number.isInteger(maxThewall) || maxThewall < L.thewall || maxThewall > THEWALL_MAX) {
     throw new MbufError("ETUNABLE", `maxThewall=${String(req.maxThewall)} refused: it must be an integer from thewall (${L.thewall} bytes) to ${THEWALL_MAX}`);
@@ -82,6 +86,10 @@ export function bootCore(req: BootRequest): BootedCore {
   if (r < 0) throw coreError(r, "mb_init");
   const w = ex.mb_set_wall(Math.floor(L.thewall / PAGE_SIZE));
   if (w < 0) throw coreError(w, "mb_set_wall");
+  if (L.jumbo) {
+    const j = ex.mb_jumbo_init(L.jumbo.page, L.jumbo.nine, L.jumbo.sixteen);
+    if (j < 0) throw coreError(j, "mb_jumbo_init");
+  }
   if (L.preallocMbufs) ex.mb_grow(ZONE_MBUF, L.preallocMbufs);
   if (L.preallocClusters) ex.mb_grow(ZONE_CLUSTER, L.preallocClusters);
   return {
@@ -106,6 +114,10 @@ function checkLayout(ex: CoreExports): void {
     ["MB_PAGE_SIZE", ex.MB_PAGE_SIZE, PAGE_SIZE],
     ["MB_HDR_SIZE", ex.MB_HDR_SIZE, EXT_AT.plain], // == MSIZE - MLEN: the data area follows the header
     ["MB_PKTHDR_SIZE", ex.MB_PKTHDR_SIZE, EXT_AT.pkthdr], // == MSIZE - MHLEN
+    ["MB_ZONE_SLOTS", ex.MB_ZONE_SLOTS, Z.SLOTS],
+    ["MB_MJUMPAGESIZE", ex.MB_MJUMPAGESIZE, MJUMPAGESIZE],
+    ["MB_MJUM9BYTES", ex.MB_MJUM9BYTES, MJUM9BYTES],
+    ["MB_MJUM16BYTES", ex.MB_MJUM16BYTES, MJUM16BYTES],
     ["MB_M_NEXT", ex.MB_M_NEXT, H.next],
     ["MB_M_NEXTPKT", ex.MB_M_NEXTPKT, H.nextpkt],
     ["MB_M_DATA", ex.MB_M_DATA, H.data],

@@ -24,7 +24,7 @@
 import type { Clock } from "../clock.js";
 import type { Profile } from "../tunables/profiles.js";
 import { MbufError } from "../errors.js";
-import { M_WAITOK, ZONE_MBUF } from "../constants.js";
+import { M_WAITOK, ZONE_MBUF, ZONE_JUMBOP, ZONE_JUMBO16 } from "../constants.js";
 
 /** A console message of the modelled system. */
 export interface PoolMessage {
@@ -97,10 +97,12 @@ export class Drains<P> {
   };
 
   private onExhausted(zone: number, how: number): number {
+    // A jumbo zone is a cluster zone: the event and the drain rule are the cluster's, the message its own.
     const name = zone === ZONE_MBUF ? "mbuf" : "cluster";
     this.host.kickNetm();
     this.deliver("exhausted", [name, how]);
-    const text = this.profile.exhaustedMessage[name];
+    const jumbo = zone >= ZONE_JUMBOP && zone <= ZONE_JUMBO16;
+    const text = jumbo ? this.profile.exhaustedMessage.jumbo?.[zone - ZONE_JUMBOP] : this.profile.exhaustedMessage[name];
     if (text) this.say(name, text);
     const rule = this.profile.drain[name];
     if (this.running || rule === "never" || (rule === "wait" && !(how & M_WAITOK))) return 0;
@@ -119,12 +121,12 @@ export class Drains<P> {
     return 1;
   }
 
-  /** Emits a console message, at most once per the profile's interval per zone. */
+  /** Emits a console message, at most once per the profile's interval per message (each zone has its own). */
   private say(zone: "mbuf" | "cluster", text: string): void {
     const now = this.clock.now();
-    const last = this.lastMessage.get(zone);
+    const last = this.lastMessage.get(text);
     if (last !== undefined && now - last < this.profile.exhaustedMessage.everyMs) return;
-    this.lastMessage.set(zone, now);
+    this.lastMessage.set(text, now);
     this.message(zone, text);
   }
 

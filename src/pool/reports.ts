@@ -1,6 +1,6 @@
 // A pool's snapshot: the core's counters block read through typed-array views
-// (stats/snapshot.ts), completed with what only the host knows: the tunables'
-// jumbo limits, the packet balancer's policy, the waits and netm's counters.
+// (stats/snapshot.ts), completed with what only the host knows: the packet
+// balancer's policy, the waits and netm's counters.
 // Every report (netstat -m, vmstat -z, JSON, Prometheus, the samplers) is a
 // formatter over this one object.
 
@@ -26,15 +26,9 @@ export interface StatsSources {
 
 /** The snapshot of a pool now. */
 export function poolStats(src: StatsSources): PoolStats {
-  const t = src.tunables;
   const s = readSnapshot(src.buffer, src.statsAddr, src.zoneBytes, src.globalOff, {
     profile: src.profile.name,
     mclbytes: src.mclbytes,
-    jumboLimits: {
-      page: t["kern.ipc.nmbjumbop"] ?? 0,
-      nine: t["kern.ipc.nmbjumbo9"] ?? 0,
-      sixteen: t["kern.ipc.nmbjumbo16"] ?? 0,
-    },
     packet: src.packet,
   });
   s.reservation.auto = src.waits.autoFlag;

@@ -1,7 +1,7 @@
 // netstat -m as FreeBSD prints it: the modern libxo layout and the 4.x
 // layout (usr.bin/netstat/mbuf.c). Arithmetic per REFERENCE.md.
 
-import type { PoolStats } from "./snapshot.js";
+import type { PoolStats, ZoneStats } from "./snapshot.js";
 import { networkBytes } from "./snapshot.js";
 import { MT } from "../constants.js";
 
@@ -60,6 +60,12 @@ export function formatFreeBSD4(s: PoolStats): string {
   ].join("\n") + "\n";
 }
 
+/** One jumbo zone's line: current/cache/total/max (zeros but the limit for a pool without that zone). */
+function jumboLine(z: ZoneStats | undefined, limit: number, name: string): string {
+  const cur = z?.current ?? 0, cache = z?.cache ?? 0;
+  return `${cur}/${cache}/${cur + cache}/${limit} ${name} jumbo clusters in use (current/cache/total/max)`;
+}
+
 /** Modern FreeBSD `netstat -m` (the lines REFERENCE.md lists); `drainLine` adds FreeBSD 6-8's last line. */
 export function formatFreeBSD(s: PoolStats, drainLine = false): string {
   const p = s.packets;
@@ -70,17 +76,19 @@ export function formatFreeBSD(s: PoolStats, drainLine = false): string {
   const cCur = s.clusters.current, cCache = s.clusters.cache;
   const net = networkBytes(s);
   const cur = net.inUse, cache = net.cache;
-  const j = s.jumboLimits;
+  const j = s.jumbo;
   const lines = [
     `${mCur}/${mCache}/${mCur + mCache} mbufs in use (current/cache/total)`,
     `${cCur}/${cCache}/${cCur + cCache}/${s.clusters.limit} mbuf clusters in use (current/cache/total/max)`,
     `${p.current}/${p.cache} mbuf+clusters out of packet secondary zone in use (current/cache)`,
-    `0/0/0/${j.page} 4k (page size) jumbo clusters in use (current/cache/total/max)`,
-    `0/0/0/${j.nine} 9k jumbo clusters in use (current/cache/total/max)`,
-    `0/0/0/${j.sixteen} 16k jumbo clusters in use (current/cache/total/max)`,
+    jumboLine(s.jumbo?.page, s.jumboLimits.page, "4k (page size)"),
+    jumboLine(s.jumbo?.nine, s.jumboLimits.nine, "9k"),
+    jumboLine(s.jumbo?.sixteen, s.jumboLimits.sixteen, "16k"),
     `${Math.floor(cur / 1024)}K/${Math.floor(cache / 1024)}K/${Math.floor((cur + cache) / 1024)}K bytes allocated to network (current/cache/total)`,
     `${s.mbufs.denied}/${s.clusters.denied}/${p.denied} requests for mbufs denied (mbufs/clusters/mbuf+clusters)`,
     `${s.mbufs.delayed}/${s.clusters.delayed}/${p.delayed} requests for mbufs delayed (mbufs/clusters/mbuf+clusters)`,
+    `${j?.page.delayed ?? 0}/${j?.nine.delayed ?? 0}/${j?.sixteen.delayed ?? 0} requests for jumbo clusters delayed (4k/9k/16k)`,
+    `${j?.page.denied ?? 0}/${j?.nine.denied ?? 0}/${j?.sixteen.denied ?? 0} requests for jumbo clusters denied (4k/9k/16k)`,
   ];
   if (drainLine) lines.push(`${s.drains} calls to protocol drain routines`);
   return lines.join("\n") + "\n";

@@ -64,7 +64,9 @@ export interface StatsJSON {
     limitBytes: number; pageBytes: number; maxPages: number;
     carvedPages: number; freePages: number; zonePages: number; pinned: boolean;
   };
-  /** Limits of zones reported but not allocated (modern FreeBSD's jumbo zones). */
+  /** The jumbo zones (modern FreeBSD's mbuf_jumbo_page, _9k, _16k), or null on a profile without them. */
+  jumbo: { page: ZoneJSON; nine: ZoneJSON; sixteen: ZoneJSON } | null;
+  /** The jumbo zones' limits (0 on a profile without them). */
   jumboLimits: { page: number; nine: number; sixteen: number };
 }
 
@@ -99,6 +101,7 @@ export function statsJSON(s: PoolStats): StatsJSON {
       carvedPages: s.arena.carvedPages, freePages: s.arena.freePages, zonePages: s.arena.zonePages,
       pinned: s.arena.pinned,
     },
+    jumbo: s.jumbo ? { page: zoneJSON(s.jumbo.page), nine: zoneJSON(s.jumbo.nine), sixteen: zoneJSON(s.jumbo.sixteen) } : null,
     jumboLimits: { ...s.jumboLimits },
   };
 }

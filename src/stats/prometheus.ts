@@ -12,7 +12,7 @@ import { networkBytes } from "./snapshot.js";
 /** Prefix of every metric name. */
 export const METRIC_PREFIX = "mbufpool_";
 
-type ZoneLabel = "mbuf" | "cluster";
+type ZoneLabel = "mbuf" | "cluster" | "jumbo_page" | "jumbo_9k" | "jumbo_16k";
 type Setter = (s: PoolStats) => void;
 
 /** The metrics of one pool, in a Registry of their own. */
@@ -25,22 +25,32 @@ export class PoolMetrics {
   constructor(labels: Record<string, string> = {}) {
     this.registry = new Registry();
     this.registry.setDefaultLabels(labels);
-    const zones: ReadonlyArray<readonly [ZoneLabel, (s: PoolStats) => ZoneStats]> = [
+    // The jumbo zones are series of their own where the profile has them (z returns undefined elsewhere).
+    const zones: ReadonlyArray<readonly [ZoneLabel, (s: PoolStats) => ZoneStats | undefined]> = [
       ["mbuf", (s) => s.mbufs], ["cluster", (s) => s.clusters],
+      ["jumbo_page", (s) => s.jumbo?.page], ["jumbo_9k", (s) => s.jumbo?.nine], ["jumbo_16k", (s) => s.jumbo?.sixteen],
     ];
     const zoneGauge = (name: string, help: string, get: (z: ZoneStats) => number): void => {
       const g = this.gauge(name, help, ["zone"]);
-      this.setters.push((s) => { for (const [zone, z] of zones) g.set({ zone }, get(z(s))); });
+      this.setters.push((s) => {
+        for (const [zone, z] of zones) {
+          const v = z(s);
+          if (v) g.set({ zone }, get(v));
+        }
+      });
     };
     const zoneCounter = (name: string, help: string, get: (z: ZoneStats) => number): void => {
       const c = this.counter(name, help, ["zone"]);
       this.setters.push((s) => {
         c.reset();
-        for (const [zone, z] of zones) c.inc({ zone }, get(z(s)));
+        for (const [zone, z] of zones) {
+          const v = z(s);
+          if (v) c.inc({ zone }, get(v));
+        }
       });
     };
-    zoneGauge("zone_item_size_bytes", "Bytes per item of the zone (MSIZE, MCLBYTES).", (z) => z.size);
-    zoneGauge("zone_limit_items", "Most items the zone may hold (nmbufs, nmbclusters).", (z) => z.limit);
+    zoneGauge("zone_item_size_bytes", "Bytes per item of the zone (MSIZE, MCLBYTES, a jumbo size).", (z) => z.size);
+    zoneGauge("zone_limit_items", "Most items the zone may hold (nmbufs, nmbclusters, nmbjumbo*).", (z) => z.limit);
     zoneGauge("zone_in_use_items", "Items of the zone in use.", (z) => z.current);
     zoneGauge("zone_cache_items", "Free items held by the zone (its cache).", (z) => z.cache);
     zoneGauge("zone_carved_items", "Items carved from the zone's pages (in use + cache).", (z) => z.total);

@@ -1,7 +1,7 @@
 // One sample of a pool's usage, taken from a snapshot: what the usage
 // recorder keeps, the leak detector judges and the charts draw.
 
-import type { PoolStats } from "./snapshot.js";
+import type { PoolStats, ZoneStats } from "./snapshot.js";
 
 /** One sample. */
 export interface UsageSample {
@@ -12,9 +12,9 @@ export interface UsageSample {
   clustersInUse: number;
   clustersCache: number;
   packetsInUse: number;
-  /** Allocations + frees of both zones, ever (its growth between samples is the activity). */
+  /** Allocations + frees of every zone (jumbo ones too), ever (its growth between samples is the activity). */
   ops: number;
-  /** Requests denied / delayed, ever (both zones). */
+  /** Requests denied / delayed, ever (every zone). */
   denied: number;
   delayed: number;
 }
@@ -29,9 +29,14 @@ export function sampleOf(s: PoolStats, t: number): UsageSample {
     clustersCache: s.clusters.cache,
     packetsInUse: s.packets.current,
     ops: userOps(s),
-    denied: s.mbufs.denied + s.clusters.denied,
-    delayed: s.mbufs.delayed + s.clusters.delayed,
+    denied: s.mbufs.denied + s.clusters.denied + jumboSum(s, (z) => z.denied),
+    delayed: s.mbufs.delayed + s.clusters.delayed + jumboSum(s, (z) => z.delayed),
   };
+}
+
+/** A figure summed over the jumbo zones (0 on a profile without them). */
+function jumboSum(s: PoolStats, f: (z: ZoneStats) => number): number {
+  return s.jumbo ? f(s.jumbo.page) + f(s.jumbo.nine) + f(s.jumbo.sixteen) : 0;
 }
 
 /**
@@ -42,6 +47,6 @@ export function sampleOf(s: PoolStats, t: number): UsageSample {
  */
 export function userOps(s: PoolStats): number {
   const p = s.packets;
-  const zoneOps = s.mbufs.allocs + s.mbufs.frees + s.clusters.allocs + s.clusters.frees;
+  const zoneOps = s.mbufs.allocs + s.mbufs.frees + s.clusters.allocs + s.clusters.frees + jumboSum(s, (z) => z.allocs + z.frees);
   return zoneOps + p.hits + p.parked - 2 * (p.refilled + p.drained + p.reclaimed);
 }

@@ -1,7 +1,7 @@
 // Snapshots: plain objects read from the counters block through typed-array
 // views, with no call into the core.
 
-import { MT_NTYPES, MSIZE, PAGE_SIZE } from "../constants.js";
+import { MT_NTYPES, MSIZE, PAGE_SIZE, ZONE_JUMBOP, ZONE_JUMBO9, ZONE_JUMBO16 } from "../constants.js";
 import { Z, GL } from "../core/layout.js";
 
 /** What netm has done (src/netm.ts). */
@@ -153,8 +153,20 @@ export interface PoolStats {
     zonePages: number;
     pinned: boolean;
   };
-  /** Limits reported for zones the pool does not allocate (modern FreeBSD's jumbo zones). */
+  /**
+   * The jumbo zones (modern FreeBSD's mbuf_jumbo_page, mbuf_jumbo_9k, mbuf_jumbo_16k), or null
+   * on a profile whose system has none.
+   */
+  jumbo: JumboStats | null;
+  /** The jumbo zones' limits (kern.ipc.nmbjumbop, nmbjumbo9, nmbjumbo16; 0 where there are none). */
   jumboLimits: { page: number; nine: number; sixteen: number };
+}
+
+/** The three jumbo zones, each a zone like the cluster zone (its size is 4096, 9216 or 16384). */
+export interface JumboStats {
+  page: ZoneStats;
+  nine: ZoneStats;
+  sixteen: ZoneStats;
 }
 
 /** Reads one zone record. */
@@ -212,7 +224,7 @@ function packetStats(u32: Uint32Array, f64: Float64Array, base: number, g: numbe
 /** Builds a snapshot from the counters block at `stats` (global part at `stats + global`). */
 export function readSnapshot(
   buffer: ArrayBuffer, stats: number, zoneBytes: number, global: number,
-  meta: { profile: string; mclbytes: number; jumboLimits: PoolStats["jumboLimits"]; packet?: PacketPolicyState },
+  meta: { profile: string; mclbytes: number; packet?: PacketPolicyState },
 ): PoolStats {
   const u32 = new Uint32Array(buffer), f64 = new Float64Array(buffer);
   const g = stats + global, gw = g >>> 2, gd = g >>> 3;
@@ -226,6 +238,14 @@ export function readSnapshot(
   mbufs.cache += packets.cache;
   clusters.current -= packets.cache;
   clusters.cache += packets.cache;
+  // Jumbo zones set up by the core have an item size; on other profiles their records are zero.
+  const jp = stats + zoneBytes * ZONE_JUMBOP;
+  const jumbo: JumboStats | null = u32[(jp + Z.itemSize) >>> 2] === 0 ? null : {
+    page: zone(u32, f64, jp),
+    nine: zone(u32, f64, stats + zoneBytes * ZONE_JUMBO9),
+    sixteen: zone(u32, f64, stats + zoneBytes * ZONE_JUMBO16),
+  };
+  const jumboPages = jumbo ? jumbo.page.pages + jumbo.nine.pages + jumbo.sixteen.pages : 0;
   return {
     profile: meta.profile,
     msize: MSIZE,
@@ -248,10 +268,11 @@ export function readSnapshot(
       maxPages: u32[gw + GL.maxPages / 4],
       carvedPages: u32[gw + GL.top / 4],
       freePages: u32[gw + GL.freePages / 4],
-      zonePages: mbufs.pages + clusters.pages,
+      zonePages: mbufs.pages + clusters.pages + jumboPages,
       pinned: u32[gw + GL.pinned / 4] !== 0,
     },
-    jumboLimits: meta.jumboLimits,
+    jumbo,
+    jumboLimits: { page: jumbo?.page.limit ?? 0, nine: jumbo?.nine.limit ?? 0, sixteen: jumbo?.sixteen.limit ?? 0 },
   };
 }
 
@@ -260,8 +281,13 @@ export function readSnapshot(
  * zone figures are already FreeBSD's current/cache (packet-cache pairs count as cache).
  */
 export function networkBytes(s: PoolStats): { inUse: number; cache: number } {
-  return {
-    inUse: s.mbufs.current * s.msize + s.clusters.current * s.mclbytes,
-    cache: s.mbufs.cache * s.msize + s.clusters.cache * s.mclbytes,
-  };
+  let inUse = s.mbufs.current * s.msize + s.clusters.current * s.mclbytes;
+  let cache = s.mbufs.cache * s.msize + s.clusters.cache * s.mclbytes;
+  if (s.jumbo) {
+    for (const z of [s.jumbo.page, s.jumbo.nine, s.jumbo.sixteen]) {
+      inUse += z.current * z.size;
+      cache += z.cache * z.size;
+    }
+  }
+  return { inUse, cache };
 }

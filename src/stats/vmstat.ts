@@ -3,12 +3,12 @@
 // "ITEM  SIZE  LIMIT  USED  FREE  REQ FAIL SLEEP"), and the type census.
 // FAIL counts requests denied, SLEEP requests delayed (left to wait).
 
-import type { PoolStats } from "./snapshot.js";
+import type { PoolStats, ZoneStats } from "./snapshot.js";
 import { MT_NAMES } from "../constants.js";
 
 /** One row of the zone table. */
 export interface ZoneRow {
-  /** UMA's zone name: mbuf_packet, mbuf, mbuf_cluster. */
+  /** UMA's zone name: mbuf_packet, mbuf, mbuf_cluster, and on freebsd mbuf_jumbo_page, mbuf_jumbo_9k, mbuf_jumbo_16k. */
   item: string;
   size: number;
   /** 0 means no limit of its own, as UMA prints it. */
@@ -33,7 +33,16 @@ export function zoneRows(s: PoolStats): ZoneRow[] {
       req: s.mbufs.allocs, fail: s.mbufs.denied, sleep: s.mbufs.delayed },
     { item: "mbuf_cluster", size: s.clusters.size, limit: s.clusters.limit, used: s.clusters.current + p.cache, free: s.clusters.cache - p.cache,
       req: s.clusters.allocs, fail: s.clusters.denied, sleep: s.clusters.delayed },
+    ...(s.jumbo ? JUMBO_ZONES.map(([item, key]) => jumboRow(item, s.jumbo![key])) : []),
   ];
+}
+
+/** UMA's names of the jumbo zones, in vmstat's order, and their snapshot keys. */
+const JUMBO_ZONES = [["mbuf_jumbo_page", "page"], ["mbuf_jumbo_9k", "nine"], ["mbuf_jumbo_16k", "sixteen"]] as const;
+
+/** A jumbo zone's row: its own items, no packet cache in between. */
+function jumboRow(item: string, z: ZoneStats): ZoneRow {
+  return { item, size: z.size, limit: z.limit, used: z.current, free: z.cache, req: z.allocs, fail: z.denied, sleep: z.delayed };
 }
 
 /** The type census as [name, count] pairs, in type order (every type, zeros included). */

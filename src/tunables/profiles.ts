@@ -3,7 +3,7 @@
 // Facts and formulas: REFERENCE.md ("Sizes and limits").
 
 import { MbufError, describeValue } from "../errors.js";
-import { MSIZE, PAGE_SIZE } from "../constants.js";
+import { MSIZE, PAGE_SIZE, MJUMPAGESIZE, MJUM9BYTES, MJUM16BYTES } from "../constants.js";
 
 export type ProfileName = "freebsd" | "freebsd4" | "rtems" | "aix";
 /** When a failed allocation runs the protocol drain routines (m_reclaim). */
@@ -50,6 +50,8 @@ export interface Layout {
   /** Items to carve at creation. */
   preallocMbufs: number;
   preallocClusters: number;
+  /** Limits of the jumbo zones (modern FreeBSD only; absent: the system has none, and a jumbo size is EINVAL). */
+  jumbo?: { page: number; nine: number; sixteen: number };
 }
 
 export interface Profile {
@@ -63,7 +65,12 @@ export interface Profile {
   layout(v: Values): Layout;
   readonly drain: { readonly mbuf: DrainRule; readonly cluster: DrainRule };
   /** The system's console message when a zone runs dry, and how often it may repeat. */
-  readonly exhaustedMessage: { readonly mbuf?: string; readonly cluster?: string; readonly everyMs: number };
+  readonly exhaustedMessage: {
+    readonly mbuf?: string; readonly cluster?: string;
+    /** The jumbo zones' messages: page-size, 9k, 16k. */
+    readonly jumbo?: readonly [string, string, string];
+    readonly everyMs: number;
+  };
   /** Whether free pages may go back to the arena (FreeBSD 4 never returned map pages). */
   readonly reclaims: boolean;
   /** Why a `boot` tunable is read-only at runtime on this system (refusal messages). */
@@ -134,11 +141,11 @@ const freebsd: Profile = {
       "from 64 KiB to 3/4 of hw.physmem and at most 1 GiB",
       (v) => Math.min(Math.floor(v["hw.physmem"] / 2), THEWALL_MAX), () => 64 * KiB,
       (v) => Math.min(Math.floor((v["hw.physmem"] * 3) / 4), THEWALL_MAX)),
-    spec("kern.ipc.nmbjumbop", "limit of page-size jumbo clusters (reported; the pool allocates none)", "count",
+    spec("kern.ipc.nmbjumbop", "limit of page-size (4 KiB) jumbo clusters, the mbuf_jumbo_page zone", "count",
       "at least 0", (v) => Math.floor(v["kern.ipc.maxmbufmem"] / PAGE_SIZE / 4), () => 0, () => 2 ** 31 - 1, "raise"),
-    spec("kern.ipc.nmbjumbo9", "limit of 9k jumbo clusters (reported; the pool allocates none)", "count",
+    spec("kern.ipc.nmbjumbo9", "limit of 9k jumbo clusters, the mbuf_jumbo_9k zone", "count",
       "at least 0", (v) => Math.floor(v["kern.ipc.maxmbufmem"] / 9216 / 6), () => 0, () => 2 ** 31 - 1, "raise"),
-    spec("kern.ipc.nmbjumbo16", "limit of 16k jumbo clusters (reported; the pool allocates none)", "count",
+    spec("kern.ipc.nmbjumbo16", "limit of 16k jumbo clusters, the mbuf_jumbo_16k zone", "count",
       "at least 0", (v) => Math.floor(v["kern.ipc.maxmbufmem"] / 16384 / 6), () => 0, () => 2 ** 31 - 1, "raise"),
     spec("kern.ipc.nmbclusters", "limit of mbuf clusters", "count",
       "at least 1, and the clusters must fit in kern.ipc.maxmbufmem",
@@ -154,11 +161,17 @@ const freebsd: Profile = {
   layout: (v) => ({
     thewall: v["kern.ipc.maxmbufmem"], nmbufs: v["kern.ipc.nmbufs"], nmbclusters: v["kern.ipc.nmbclusters"],
     ...GROWN_ON_DEMAND,
+    jumbo: { page: v["kern.ipc.nmbjumbop"], nine: v["kern.ipc.nmbjumbo9"], sixteen: v["kern.ipc.nmbjumbo16"] },
   }),
   drain: { mbuf: "always", cluster: "always" },
   exhaustedMessage: {
     mbuf: "[zone: mbuf] kern.ipc.nmbufs limit reached",
     cluster: "[zone: mbuf_cluster] kern.ipc.nmbclusters limit reached",
+    jumbo: [
+      "[zone: mbuf_jumbo_page] kern.ipc.nmbjumbop limit reached",
+      "[zone: mbuf_jumbo_9k] kern.ipc.nmbjumbo9 limit reached",
+      "[zone: mbuf_jumbo_16k] kern.ipc.nmbjumbo16 limit reached",
+    ],
     everyMs: 300_000,
   },
   reclaims: true,
@@ -269,6 +282,18 @@ const aix: Profile = {
   netm: true,
   wake: "handoff",
 };
+
+/** Which jumbo limit does not fit in thewall on its own (each zone may grow to it), or "" if all do. */
+export function jumboOverflow(L: Layout): string {
+  if (!L.jumbo) return "";
+  const sizes: Array<[string, number, number]> = [
+    ["page-size", L.jumbo.page, MJUMPAGESIZE], ["9k", L.jumbo.nine, MJUM9BYTES], ["16k", L.jumbo.sixteen, MJUM16BYTES],
+  ];
+  for (const [name, n, size] of sizes) {
+    if (n * size > L.thewall) return `${n} ${name} jumbo clusters against ${L.thewall} bytes`;
+  }
+  return "";
+}
 
 /** Every profile by name. */
 export const PROFILES: Readonly<Record<ProfileName, Profile>> = { freebsd, freebsd4, rtems, aix };

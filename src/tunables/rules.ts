@@ -13,7 +13,7 @@
 import { readFileSync } from "node:fs";
 import { MbufError } from "../errors.js";
 import { PAGE_SIZE, MSIZE } from "../constants.js";
-import { canonicalName, checkTunable, type Profile, type TunableSpec, type Values, type Layout, type TunableRuntime } from "./profiles.js";
+import { canonicalName, checkTunable, jumboOverflow, type Profile, type TunableSpec, type Values, type Layout, type TunableRuntime } from "./profiles.js";
 
 /** One tunable as `sysctl -d` / `no -a` show it: its spec and its current value. */
 export interface TunableInfo {
@@ -119,7 +119,7 @@ export function planWrite(p: Profile, values: Values, name: string, value: unkno
     prior[x.name] = next[x.name];
   }
   const layout = p.layout(next);
-  if (layout.nmbufs * MSIZE > layout.thewall || layout.nmbclusters * p.mclbytes > layout.thewall) {
+  if (layout.nmbufs * MSIZE > layout.thewall || layout.nmbclusters * p.mclbytes > layout.thewall || jumboOverflow(layout)) {
     throw refuse(t.name, value, `the limits must fit in the arena (${layout.thewall} bytes)`);
   }
   if (layout.thewall > arena.capBytes) {

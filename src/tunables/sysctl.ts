@@ -7,7 +7,7 @@
 
 import type { CoreExports } from "../core/exports.js";
 import { coreError } from "../errors.js";
-import { ZONE_MBUF, ZONE_CLUSTER, PAGE_SIZE } from "../constants.js";
+import { ZONE_MBUF, ZONE_CLUSTER, ZONE_JUMBOP, ZONE_JUMBO9, ZONE_JUMBO16, PAGE_SIZE } from "../constants.js";
 import type { Profile, Values, Layout } from "./profiles.js";
 import type { TunablePlan } from "./rules.js";
 
@@ -23,6 +23,11 @@ export function applyPlan(ex: CoreExports, profile: Profile, plan: TunablePlan, 
   if (after.thewall > before.thewall) wall();
   if (after.nmbufs !== before.nmbufs) check(ex.mb_set_limit(ZONE_MBUF, after.nmbufs));
   if (after.nmbclusters !== before.nmbclusters) check(ex.mb_set_limit(ZONE_CLUSTER, after.nmbclusters));
+  if (after.jumbo && before.jumbo) {
+    if (after.jumbo.page !== before.jumbo.page) check(ex.mb_set_limit(ZONE_JUMBOP, after.jumbo.page));
+    if (after.jumbo.nine !== before.jumbo.nine) check(ex.mb_set_limit(ZONE_JUMBO9, after.jumbo.nine));
+    if (after.jumbo.sixteen !== before.jumbo.sixteen) check(ex.mb_set_limit(ZONE_JUMBO16, after.jumbo.sixteen));
+  }
   if (after.thewall < before.thewall) wall();
   const resv = profile.aliases["reserve"];
   if (plan.values[resv] !== values[resv]) check(ex.mb_set_reserve(plan.values[resv]));

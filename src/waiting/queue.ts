@@ -16,6 +16,11 @@
 // tick, as RTEMS's m_clalloc loop did, so a caller that does not wait can
 // take a freed cluster first -- seed 001's starvation.
 //
+// A waiter for a jumbo cluster (getjclWait) waits on its jumbo zone alone:
+// it blocks later jumbo waiters of that size, not cluster or mbuf waiters,
+// and it is no receiver waiting for a cluster (the reservation guards the
+// cluster zone only).
+//
 // The queue tells the reservation flag (reservation.ts) whether a receiver
 // waits for a cluster; while the flag is up, a freed cluster is handed to the
 // receiver at once, on every profile.
@@ -27,13 +32,21 @@ import { MbufError, coreError } from "../errors.js";
 import type { WaitStats } from "../stats/snapshot.js";
 import { optionKeys, checkOptions } from "../validate.js";
 import { Z, GL, H } from "../core/layout.js";
-import { M_NOWAIT, M_WAITOK, M_RECV, ZONE_MBUF, ZONE_CLUSTER, ZONE_PACKET } from "../constants.js";
+import {
+  M_NOWAIT, M_WAITOK, M_RECV, ZONE_MBUF, ZONE_CLUSTER, ZONE_PACKET, ZONE_JUMBOP, MJUMPAGESIZE, MJUM9BYTES,
+} from "../constants.js";
 
 /** What a waiter asked for. */
-export const WaitKind = { Get: 0, GetHdr: 1, GetCl: 2, ClGet: 3 } as const;
+export const WaitKind = { Get: 0, GetHdr: 1, GetCl: 2, ClGet: 3, GetJcl: 4 } as const;
 type Kind = (typeof WaitKind)[keyof typeof WaitKind];
-const { Get, GetHdr, GetCl, ClGet } = WaitKind;
-const CALL = ["getWait", "gethdrWait", "getclWait", "clgetWait"] as const;
+const { Get, GetHdr, GetCl, ClGet, GetJcl } = WaitKind;
+const CALL = ["getWait", "gethdrWait", "getclWait", "clgetWait", "getjclWait"] as const;
+
+/** The jumbo zone of a jumbo size (the caller checked the size against the profile). */
+export function jumboZoneOf(size: number): number {
+  return ZONE_JUMBOP + (size === MJUMPAGESIZE ? 0 : size === MJUM9BYTES ? 1 : 2);
+}
+const JUMBO_NAMES = ["page-size jumbo cluster", "9k jumbo cluster", "16k jumbo cluster"] as const;
 /** What the queue needs of the pool beyond its core view: hooks the pool keeps private. */
 export interface WaitHooks {
   /** True while the core is inside an operation (its exhausted hook runs user code). */
@@ -60,6 +73,9 @@ interface Waiter {
   seq: number;
   needM: boolean;
   needC: boolean;
+  /** For getjcl: the jumbo zone it waits on (0: none). */
+  jumbo: number;
+  size: number;
   recv: boolean;
   resolve: (h: number) => void;
   reject: (e: Error) => void;
@@ -113,7 +129,7 @@ export class WaitQueue {
    * A waiting request: tries at once, else queues.
    * @returns a promise of the handle (for clget, the mbuf `m`).
    */
-  request(kind: Kind, how: number, type: number, flags: number, m: number, options: WaitOptions): Promise<number> {
+  request(kind: Kind, how: number, type: number, flags: number, m: number, options: WaitOptions, size = 0): Promise<number> {
     const call = CALL[kind];
     // An i32 only: 2**32 + M_WAITOK would pass the mask after ToInt32.
     if (typeof how !== "number" || (how | 0) !== how || (how & ~(M_NOWAIT | M_WAITOK | M_RECV)) !== 0) {
@@ -132,6 +148,7 @@ export class WaitQueue {
     const w: Waiter = {
       kind, how: (how & M_RECV) | M_WAITOK, type, flags, m, seq: 0,
       needM: kind !== ClGet, needC: kind === GetCl || kind === ClGet, recv: (how & M_RECV) !== 0,
+      jumbo: kind === GetJcl ? jumboZoneOf(size) : 0, size,
       resolve: () => {}, reject: () => {}, timer: 0, msgTimer: 0,
     };
     let first: number;
@@ -172,18 +189,20 @@ export class WaitQueue {
       return;
     }
     const onlyFlagged = fromFree && this.mode === "poll";
-    let blockedM = false, blockedC = false;
+    let blockedM = false, blockedC = false, blockedJ = 0; // blockedJ: a bit per jumbo zone
     for (const q of [this.recvQ, this.otherQ]) {
       if (onlyFlagged && q !== this.recvQ) break;
       for (let i = 0; i < q.length;) {
         const w = q[i];
         if (onlyFlagged && !(this.flag.raised && w.needC)) { i++; continue; }
-        if ((w.needM && blockedM) || (w.needC && blockedC)) { i++; continue; }
+        if ((w.needM && blockedM) || (w.needC && blockedC) || (blockedJ & (1 << w.jumbo))) { i++; continue; }
         const okM = !w.needM || this.mbufAvailable();
         const okC = !w.needC || this.clusterAvailable(w.recv);
-        if (!okM || !okC) {
+        const okJ = !w.jumbo || this.jumboAvailable(w.jumbo);
+        if (!okM || !okC || !okJ) {
           if (!okM) blockedM = true;
           if (!okC) blockedC = true;
+          if (!okJ) blockedJ |= 1 << w.jumbo;
           i++;
           continue;
         }
@@ -207,6 +226,7 @@ export class WaitQueue {
         } else {
           if (w.needM) blockedM = true;
           if (w.needC) blockedC = true;
+          if (w.jumbo) blockedJ |= 1 << w.jumbo;
           i++;
         }
       }
@@ -235,6 +255,7 @@ export class WaitQueue {
       case Get: r = ex.m_get(w.how, w.type); break;
       case GetHdr: r = ex.m_gethdr(w.how, w.type); break;
       case GetCl: r = ex.m_getcl(w.how, w.type, w.flags); break;
+      case GetJcl: r = ex.m_getjcl(w.how, w.type, w.flags, w.size); break;
       default: r = ex.m_clget(w.m, w.how); break;
     }
     if (r < 0) throw coreError(r, CALL[w.kind], w.kind === ClGet ? w.m : w.type);
@@ -250,8 +271,9 @@ export class WaitQueue {
     const mbuf = this.lacksMbuf(w);
     this.finish(w);
     this.s.timedOut++;
-    this.pool.core.mb_wait_failed(mbuf ? ZONE_MBUF : ZONE_CLUSTER);
-    w.reject(new MbufError("ETIMEDOUT", `${call}: no ${mbuf ? "mbuf" : "mbuf cluster"} within ${timeout} ms`));
+    this.pool.core.mb_wait_failed(mbuf ? ZONE_MBUF : w.jumbo || ZONE_CLUSTER);
+    const what = mbuf ? "mbuf" : w.jumbo ? JUMBO_NAMES[w.jumbo - ZONE_JUMBOP] : "mbuf cluster";
+    w.reject(new MbufError("ETIMEDOUT", `${call}: no ${what} within ${timeout} ms`));
     this.changed();
   }
 
@@ -308,6 +330,23 @@ export class WaitQueue {
     // A parked packet pair is an mbuf too: the core splits the cache when the zone runs dry.
     if (u32[w + Z.free / 4] > 0 || u32[z(ZONE_PACKET) + Z.free / 4] > 0) return true;
     return u32[w + Z.grows / 4] !== 0 && u32[w + Z.total / 4] < u32[w + Z.limit / 4] && this.pagesAvailable(u32, g) > 0;
+  }
+
+  /**
+   * Free jumbo clusters of zone `id`, or room to carve a slab of them. The pages counted
+   * need not be contiguous, so a fragmented arena may still fail the attempt (then the
+   * waiter stays, and the failure counts as delayed once more).
+   */
+  private jumboAvailable(id: number): boolean {
+    const { u32, z, g } = this.words();
+    const w = z(id);
+    if (u32[w + Z.free / 4] > 0) return true;
+    if (u32[w + Z.total / 4] >= u32[w + Z.limit / 4]) return false;
+    const slabPages = u32[w + Z.slabPages / 4];
+    const perSlab = u32[w + Z.perPage / 4];
+    const n = Math.min(perSlab, u32[w + Z.limit / 4] - u32[w + Z.total / 4]);
+    const need = Math.min(slabPages, Math.ceil((n * u32[w + Z.itemSize / 4]) / 4096));
+    return this.pagesAvailable(u32, g) >= need;
   }
 
   /** Mirrors the core's m_clalloc: free clusters plus what the zone may carve, less the reservation. */

@@ -7,13 +7,15 @@
 // Group "cluster 2 KiB": a getcl+freem pair (mbuf + cluster) and bulk, against
 // new Uint8Array(2048) (the baseline), Buffer.allocUnsafeSlow(2048), TLSF and
 // @thi.ng/malloc for 2048 bytes.
+// Group "jumbo 9 KiB": a getjcl+freem pair of an mbuf and a 9k jumbo cluster
+// (the freebsd profile's mbuf_jumbo_9k zone) against new Uint8Array(9216).
 // Checks: JS heap growth and GC count over 10 million get+free pairs, and the
 // share of the arena spent on metadata.
 
 import v8 from "node:v8";
 import { PerformanceObserver, performance } from "node:perf_hooks";
 import { Pool } from "../../pool.js";
-import { MT, M_NOWAIT, M_PKTHDR } from "../../constants.js";
+import { MT, M_NOWAIT, M_PKTHDR, MJUM9BYTES } from "../../constants.js";
 import { GL } from "../../core/layout.js";
 import type { BenchCase, BenchCheck, BenchSuite, BenchTarget } from "../types.js";
 import { JsFreelist, JsHeaderFreelist } from "../peers/freelist.js";
@@ -32,6 +34,7 @@ const NEEDS: Record<keyof AllocPeers, string> = { tlsf: TLSF_NEEDS, thing: THING
 
 const MBUF = "mbuf 256 B: alloc+free pair";
 const CLUSTER = "cluster 2 KiB: alloc+free pair";
+const JUMBO = "jumbo 9 KiB: alloc+free pair";
 const BULK = 64;
 /** Pairs the garbage checks run. */
 const PAIRS = 10_000_000;
@@ -148,6 +151,16 @@ const cases: AllocCase[] = [
   {
     group: CLUSTER, name: "@thi.ng/malloc malloc(2048)+free", setup: setupAll, peer: "thing",
     fn() { thing.free(thing.malloc(2048)); },
+  },
+
+  // === jumbo cluster, 9216 bytes ===
+  {
+    group: JUMBO, name: "new Uint8Array(9216)", baseline: true, setup: setupAll,
+    fn() { kept.last = new Uint8Array(MJUM9BYTES); },
+  },
+  {
+    group: JUMBO, name: "mbufpool getjcl(MJUM9BYTES)+freem", setup: setupAll, teardown: auditAll,
+    fn() { pool.freem(pool.getjcl(M_NOWAIT, MT.DATA, M_PKTHDR, MJUM9BYTES)); },
   },
 ];
 

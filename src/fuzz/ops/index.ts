@@ -1,5 +1,5 @@
 // The op table: one entry per trace operation, gathered from its families
-// (alloc, chain, copy, recv, sockbuf, packet, manage, reentrant). Each entry says how
+// (alloc, chain, copy, recv, sockbuf, packet, manage, reentrant, jumbo). Each entry says how
 // to choose valid arguments from the model's state, how to run the
 // operation on a pool, how to apply it to the model (its predicted result),
 // and which kind each argument is (the kind names the classes of bad value
@@ -19,6 +19,7 @@ import { SOCKBUF_OPS } from "./sockbuf.js";
 import { PACKET_OPS } from "./packet.js";
 import { MANAGE_OPS, CHECKPOINT_OPS } from "./manage.js";
 import { REENTRANT_OPS } from "./reentrant.js";
+import { JUMBO_OPS } from "./jumbo.js";
 import type { OpSpec } from "./spec.js";
 
 export { argError, type OpSpec, type ArgSpec, type Args, type Decoded, type Choices } from "./spec.js";
@@ -34,6 +35,8 @@ const TABLE_ORDER = [
   "commit", "writable",
   "socreate", "sbwrite", "sbdrop", "sbflush", "sbappend", "sbappendrecord", "sbdroprecord", "sbtake", "sbreserve", "sbsetlowat",
   "sysctlLimit", "soclose", "sysctl",
+  // Generated only with the jumbo option (jumbo clusters): without it the ops drawn from are the others.
+  "getjcl", "cljget", "freemJumbo", "sysctlJumbo",
   // Generated only with the reentrant option: without it the ops drawn from are the ones above.
   "onDrainThrow", "onExhaustedThrow", "onDrainAudit", "onDrainClose", "drainLog",
   "stats", "audit",
@@ -57,7 +60,7 @@ function inOrder(families: readonly (readonly OpSpec[])[], order: readonly strin
 }
 
 export const OPS: readonly OpSpec[] = inOrder(
-  [ALLOC_OPS, CHAIN_OPS, COPY_OPS, RECV_OPS, SOCKBUF_OPS, PACKET_OPS, MANAGE_OPS, REENTRANT_OPS, CHECKPOINT_OPS], TABLE_ORDER);
+  [ALLOC_OPS, CHAIN_OPS, COPY_OPS, RECV_OPS, SOCKBUF_OPS, PACKET_OPS, MANAGE_OPS, REENTRANT_OPS, JUMBO_OPS, CHECKPOINT_OPS], TABLE_ORDER);
 
 /** The op table by name. */
 export const OP_BY_NAME: ReadonlyMap<string, OpSpec> = new Map(OPS.map((o) => [o.name, o]));

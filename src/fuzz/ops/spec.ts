@@ -38,6 +38,8 @@ export interface OpSpec {
   readonly weight: number;
   /** Generated only when the fuzzer runs with `reentrant` (routines and listeners that throw or call back in). */
   readonly reentrant?: boolean;
+  /** Generated only when the fuzzer runs with `jumbo` (getjcl, cljget). */
+  readonly jumbo?: boolean;
   readonly args: readonly ArgSpec[];
   /** Valid arguments drawn from the model's state, or undefined if the op does not apply now. */
   gen(m: Model, r: Choices): Args | undefined;
@@ -101,6 +103,7 @@ export function validByKind(kind: KindName, v: Encoded, m: Model): boolean {
     case "amount": return inRange(v, 0, 2 ** 31 - 1);
     case "tag": return inRange(v, 0, 2 ** 32 - 1);
     case "zone": return v === "mbuf" || v === "cluster";
+    case "clusterSize": return typeof v === "number" && (v === m.profile.mclbytes || (m.jumbo.has(v)));
     case "zoneId": return v === 1 || v === 2;
     case "bool": return typeof v === "boolean";
     case "handles": return Array.isArray(v);
