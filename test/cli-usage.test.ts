@@ -173,4 +173,10 @@ describe("mbufpool as a tool", () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain("mbuf clusters in use");
   });
+
+  it("fuzz --jumbo runs the jumbo-cluster operations against the model", () => {
+    const r = run(["fuzz", "--jumbo", "--ops", "1500", "--seed", "3", "--profile", "freebsd", "--no-progress"]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^fuzz: \d+ operations in \d+ cases, seeds 3\.\.\d+, 0 failures/);
+  });
 });

@@ -17,7 +17,7 @@ const count = integer(1, 1_000_000_000);
 
 interface Opts {
   seed?: number; ops?: number; time?: number; shrinkTime?: number; profile?: ProfileName; auditEvery: number; caseLength: number;
-  badRate: number; reentrant: boolean; build: Build; out?: string; progress: boolean;
+  badRate: number; reentrant: boolean; jumbo: boolean; build: Build; out?: string; progress: boolean;
 }
 
 /** Where a failure's trace goes unless -o says: the system's temporary folder, never the working tree. */
@@ -40,6 +40,7 @@ export function registerFuzz(program: Command): void {
     .option("--case-length <n>", "operations per case (one fresh pool each), at most", integer(1, 100_000), 200)
     .option("--bad-rate <r>", "share of operations given a bad argument (0 to 1)", rateArg, 0.1)
     .option("--reentrant", "also run drain routines and listeners that throw, close sockets or audit inside an allocation", false)
+    .option("--jumbo", "also run the jumbo-cluster operations (getjcl, cljget and their frees; jumbo zones on the freebsd profile)", false)
     .addOption(new Option("--build <build>", "core build").choices(["release", "debug"]).default("release"))
     .option("-o, --out <file>", "where to write the trace of a failure (default: fuzz-failure-<seed>.jsonl in the temporary folder; its folder must exist)", outputPath)
     .option("--no-progress", "no progress bar (it is shown only when stderr is a terminal)")
@@ -49,7 +50,7 @@ export function registerFuzz(program: Command): void {
         () => Promise.all([import("../fuzz/fuzzer.js"), import("../fuzz/trace.js")]));
       const options: FuzzOptions = {
         seed: o.seed, ops: o.ops, timeMs: o.time, shrinkTimeMs: o.shrinkTime, profile: o.profile, auditEvery: o.auditEvery,
-        caseLength: o.caseLength, badRate: o.badRate, reentrant: o.reentrant, build: o.build,
+        caseLength: o.caseLength, badRate: o.badRate, reentrant: o.reentrant, jumbo: o.jumbo, build: o.build,
       };
       options.seed ??= Math.floor(Math.random() * 2 ** 31);
       options.traceFile = o.out ?? defaultTraceFile(options.seed);
