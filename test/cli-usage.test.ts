@@ -177,6 +177,6 @@ describe("mbufpool as a tool", () => {
   it("fuzz --jumbo runs the jumbo-cluster operations against the model", () => {
     const r = run(["fuzz", "--jumbo", "--ops", "1500", "--seed", "3", "--profile", "freebsd", "--no-progress"]);
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/^fuzz: \d+ operations in \d+ cases, seeds 3\.\.\d+, 0 failures/);
+    expect(r.out).toMatch(/^fuzz: \d+ operations in \d+ cases, seeds? 3(\.\.\d+)?, 0 failures/);
   });
 });
