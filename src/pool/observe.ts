@@ -10,7 +10,7 @@ import { readAudit, type AuditResult } from "../core/audit.js";
 import { PoolSockets } from "./sockets.js";
 import { NETSTAT_OPTION_KEYS } from "./options.js";
 import { formatNetstat, PROFILE_FORMAT } from "../stats/netstat.js";
-import { formatVmstatZ, formatCensus, zoneRows, typeCensus, type ZoneRow } from "../stats/vmstat.js";
+import { formatVmstat, vmstatJSON, type ZoneRow } from "../stats/vmstat.js";
 import { PoolMetrics } from "../stats/prometheus.js";
 import { outstanding, OUTSTANDING_OPTION_KEYS, type OutstandingOptions, type OutstandingReport } from "../leak/outstanding.js";
 import { LeakDetector, LEAK_DETECTOR_OPTION_KEYS, type LeakDetectorOptions } from "../leak/detector.js";
@@ -41,14 +41,12 @@ export abstract class PoolReports extends PoolSockets {
 
   /** FreeBSD's `vmstat -z` for the pool's zones, then the type census of mbufs in use. */
   vmstatZ(): string {
-    const s = this.stats();
-    return `${formatVmstatZ(s)}\n${formatCensus(s)}`;
+    return formatVmstat(this.stats());
   }
 
   /** The pool's zones as `vmstat -z` rows and the census as [type name, in use] pairs, as data. */
   zones(): { zones: ZoneRow[]; types: Array<[string, number]> } {
-    const s = this.stats();
-    return { zones: zoneRows(s), types: typeCensus(s) };
+    return vmstatJSON(this.stats());
   }
 
   /** The pool's Prometheus Registry (a fresh one per pool, never prom-client's global registry). */
