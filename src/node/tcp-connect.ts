@@ -27,7 +27,7 @@ export function connect(pool: Pool, options: TcpConnectOptions, stats: TcpStats 
   stats.accepted++;
   stats.open++;
   let conn: MbufSocket | undefined = undefined;
-  conn = new MbufSocket(pool, so, owner, o, stats, { posted: 0 }, (onread) =>
+  conn = new MbufSocket(pool, so, owner, o, stats, (onread) =>
     net.connect({ port: options.port, host, onread, allowHalfOpen: true }, () => conn?.emit("connect")));
   return conn;
 }

@@ -30,11 +30,10 @@ export interface TcpOptions {
    */
   waitMs?: number;
   /**
-   * Most clusters the connections of one server may keep posted for their next read at once
-   * (default: a quarter of the cluster limit). The rest of the pool stays free for data in flight,
-   * so connections that went quiet right after a full read cannot pin the pool.
+   * Most bytes one read takes from the kernel (65536, Node's own; a cluster to 1 MiB). Less
+   * when the receive socket buffer has less room, and less while the pool is short of clusters.
    */
-  maxPosted?: number;
+  readSize?: number;
   /** First owner tag of the connections (connection n gets ownerBase + n); 0x10000 by default. */
   ownerBase?: number;
   /** Owner tag set back after a connection's allocation (0 by default). */
@@ -65,17 +64,20 @@ export interface ListenOptions {
 }
 
 const TCP_KEYS = {
-  rcvHiwat: 1, sndHiwat: 1, idleTimeoutMs: 1, keepAliveMs: 1, noDelay: 1, waitMs: 1, maxPosted: 1,
+  rcvHiwat: 1, sndHiwat: 1, idleTimeoutMs: 1, keepAliveMs: 1, noDelay: 1, waitMs: 1, readSize: 1,
   ownerBase: 1, owner: 1,
 } as const satisfies { [K in keyof Required<TcpOptions>]: 1 };
 export const SERVER_OPTION_KEYS = optionKeys<TcpServerOptions>({ ...TCP_KEYS, name: 1, metrics: 1 });
 export const CONNECT_OPTION_KEYS = optionKeys<TcpConnectOptions>({ ...TCP_KEYS, port: 1, host: 1 });
 export const LISTEN_OPTION_KEYS = optionKeys<ListenOptions>({ port: 1, host: 1 });
 
+/** The largest readSize. */
+export const READ_SIZE_MAX = 1 << 20;
+
 /** TcpOptions with every default filled in. */
 export interface Resolved {
   rcvHiwat: number; sndHiwat: number; idleTimeoutMs: number; keepAliveMs: number; waitMs: number;
-  noDelay: boolean; maxPosted: number | undefined; ownerBase: number; owner: number;
+  noDelay: boolean; readSize: number; ownerBase: number; owner: number;
 }
 
 /**
@@ -96,7 +98,7 @@ export function resolve(pool: Pool, o: TcpOptions, call: string, keys: readonly 
     keepAliveMs: checkInt(o.keepAliveMs ?? 0, "keepAliveMs", 0, 0x7fffffff),
     waitMs: checkInt(o.waitMs ?? 1000, "waitMs", 1, 0x7fffffff),
     noDelay: checkBool(o.noDelay ?? true, "noDelay"),
-    maxPosted: o.maxPosted === undefined ? undefined : checkInt(o.maxPosted, "maxPosted", 0, 0x7fffffff),
+    readSize: checkInt(o.readSize ?? 65536, "readSize", pool.mclbytes, READ_SIZE_MAX),
     ownerBase: checkInt(o.ownerBase ?? 0x10000, "ownerBase", 0, 0xffffffff),
     owner: checkInt(o.owner ?? 0, "owner", 0, 0xffffffff),
   };

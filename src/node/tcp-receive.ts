@@ -1,27 +1,38 @@
-// The receive path of a connection over pool buffers: Node reads into
-// clusters, the read callback queues what arrived in the receive socket
-// buffer, and reading stops (back-pressure) while the buffer or the pool is
-// full.
+// The receive path of a connection over pool buffers: large reads, copied
+// into the receive socket buffer in one core call, and back-pressure that is
+// woken by the free that ends it.
 //
-// Each connection is a net.Socket created with Node's `onread` option. After
-// every read Node asks for the buffer of the next one. While data streams
-// (the last read filled its buffer, so more is waiting in the kernel) it gets
-// a Uint8Array view of the trailing space of a fresh cluster
-// (pool.tailspace), so the kernel's bytes land in pool memory with no copy;
-// the read callback commits them (pool.commit: m_len and pkthdr.len) and
-// appends the mbuf to the receive socket buffer. After a short read the
-// connection is probably idle, so Node gets the connection's spill buffer (a
-// cluster's worth of JS memory) instead, and the first read of the next burst
-// is copied into a cluster: an idle connection holds no cluster. (Were every
-// connection to keep a cluster posted, idle connections could hold the whole
-// pool while busy ones starve: the RTEMS deadlock.)
+// Read size. A read costs a system call and a trip through Node's stream
+// code whatever its size, and that, not the copy, is where an echo server's
+// time goes (bench/README.md): reading straight into a 2 KiB cluster, as
+// this adapter first did, made 32 reads of what Node does in one. So a
+// connection reads up to `readSize` (64 KiB, Node's own) at once, into a
+// staging buffer shared by every connection of the process (Node copies
+// nothing out of it: the read callback runs before the next read of any
+// socket, and moves the bytes into the receive socket buffer with sbwrite, one
+// core call per 16 KiB, filling the trailing space of the last mbuf first,
+// then clusters). An idle connection so holds no cluster and no memory of its
+// own (seed 001's deadlock came from idle connections each keeping a cluster
+// posted). A pool with clusters as large as a read would let the kernel write
+// into the cluster itself; with 2 KiB clusters the memcpy of a 64 KiB read
+// costs a few microseconds, far less than the 31 reads it saves.
 //
-// Back-pressure, never failure: when the receive socket buffer is full, or
-// the pool has no cluster for a read that landed in the spill buffer, the
-// read callback returns false (Node stops reading); reading resumes when the
-// application consumes, or when a waiting allocation of the receive class
-// (getclWait with M_RECV, which raises the reservation flag if the pool has
-// `reserveFlag`) is served. No byte is ever dropped.
+// Each read is as large as the receive socket buffer has room for (the
+// largest size class, a power of two from one cluster to readSize, that
+// fits), and halves while the pool is short: a read the pool could not hold
+// makes the next one half as large, a read it held lets the next one double
+// again, so under shortage a connection asks for what the pool can give.
+//
+// Back-pressure, never failure. When the receive socket buffer is full, or
+// the pool had no buffers for a read, the read callback returns false (Node
+// stops reading). The bytes of a read the pool could not hold are kept (a
+// JS copy: only under shortage) and go in, one served cluster at a time, as
+// buffers come back: the connection waits for a cluster in the pool's wait
+// queue as the receive class (getclWait with M_RECV, which raises the
+// reservation flag if the pool has `reserveFlag`), so the free that makes a
+// cluster available serves it, in the queue's order, before any other class.
+// `waitMs` is only the safety net of that wait. Reading resumes when the
+// socket buffer has room again and nothing is kept. No byte is ever dropped.
 
 import type net from "node:net";
 import { EventEmitter } from "node:events";
@@ -31,11 +42,20 @@ import { M_NOWAIT, M_WAITOK, M_RECV, M_PKTHDR, MT } from "../constants.js";
 import type { TcpStats } from "./stats.js";
 import type { Resolved } from "./tcp-options.js";
 
-/** Clusters posted for reads now, shared by the connections of one server. */
-export interface Posting { posted: number }
-
 /** Node's `onread` option. */
 export type OnRead = { buffer: () => Uint8Array; callback: (n: number, buf: Uint8Array) => boolean };
+
+/** The staging buffer every connection reads into (grown to the largest readSize in use). */
+let staging = new Uint8Array(0);
+
+/** Views of the staging buffer, one per size class: a cluster, doubling up to `readSize`. */
+function readViews(mclbytes: number, readSize: number): Uint8Array[] {
+  if (staging.length < readSize) staging = new Uint8Array(readSize);
+  const views: Uint8Array[] = [];
+  for (let n = mclbytes; n < readSize; n *= 2) views.push(staging.subarray(0, n));
+  views.push(staging.subarray(0, readSize));
+  return views;
+}
 
 /** What a connection is made of, and its receive path; MbufSocket adds the rest. */
 export abstract class SoReceive extends EventEmitter {
@@ -49,15 +69,11 @@ export abstract class SoReceive extends EventEmitter {
   released = false;
 
   protected readonly opt: Resolved;
-  /** A cluster taken ahead for the next read (0: none). */
-  protected cur = 0;
-  /** This connection's spill buffer (JS memory, made on first use). */
-  private spill: Buffer | null = null;
-  /** The mbuf whose tail Node is reading into now (0: a spill buffer). */
-  protected reading = 0;
-  private readView: Uint8Array | null = null;
-  /** Read data not yet in the receive socket buffer: chains, or spilled bytes. */
-  protected readonly pend: Array<number | Uint8Array> = [];
+  /** The read buffers by size class, and the largest class the pool's shortage allows now. */
+  private readonly views: Uint8Array[];
+  private cap: number;
+  /** Bytes read that are not in the receive socket buffer yet (the pool had no buffers): JS copies. */
+  protected readonly pend: Uint8Array[] = [];
   private paused = false;
   private waiting = false;
   private starved = false;
@@ -66,66 +82,46 @@ export abstract class SoReceive extends EventEmitter {
   private readableSoon = false;
 
   constructor(readonly pool: Pool, so: number, owner: number, opt: Resolved, readonly stats: TcpStats,
-    protected readonly posting: Posting, make: (onread: OnRead) => net.Socket) {
+    make: (onread: OnRead) => net.Socket) {
     super();
     this.so = so;
     this.owner = owner;
     this.opt = opt;
+    this.views = readViews(pool.mclbytes, opt.readSize);
+    this.cap = this.views.length - 1;
     this.socket = make({ buffer: this.nextBuffer, callback: this.onRead });
   }
 
   /** Frees everything the connection holds (soclose) and emits "close". */
   protected abstract release(): void;
 
-  /** Takes a cluster for a read, under this connection's owner tag; 0 if the pool has none. */
-  private take(): number {
-    const p = this.pool;
-    p.setOwner(this.owner);
-    const m = p.getcl(M_NOWAIT | M_RECV, MT.DATA, M_PKTHDR);
-    p.setOwner(this.opt.owner);
-    if (m === 0) this.stats.denied++;
-    return m;
-  }
-
-  /**
-   * Node's buffer generator: the tail of the cluster taken after a full read (data is streaming:
-   * the next read lands in the pool with no copy), else the connection's spill buffer.
-   */
+  /** Node's buffer generator: the largest size class the receive socket buffer has room for, up to the cap. */
   private readonly nextBuffer = (): Uint8Array => {
-    let m = this.released ? 0 : this.cur;
-    this.cur = 0;
-    if (m !== 0 && !this.mayPost()) {
-      this.pool.freem(m);
-      m = 0;
-    }
-    if (m !== 0) this.posting.posted++;
-    this.reading = m;
-    this.readView = m !== 0 ? this.pool.tailspace(m) : (this.spill ??= Buffer.allocUnsafe(this.pool.mclbytes));
-    return this.readView;
+    const space = this.released || this.pool.isClosed ? 0 : this.pool.sbspace(this.so, "rcv");
+    let i = this.cap;
+    while (i > 0 && this.views[i].length > space) i--;
+    return this.views[i];
   };
 
-  /** Node's read callback: commit, queue, deliver; false stops reading. */
+  /** Node's read callback: into the receive socket buffer (or kept, if the pool is short); false stops reading. */
   private readonly onRead = (n: number, buf: Uint8Array): boolean => {
     if (this.released || this.pool.isClosed) {
       this.release();
       return false;
     }
     this.stats.bytesIn += n;
-    if (this.reading !== 0 && buf === this.readView) {
-      this.pool.commit(this.reading, n);
-      this.pend.push(this.reading);
-      this.stats.zeroCopyReads++;
+    this.stats.reads++;
+    const bytes = n === buf.length ? buf : buf.subarray(0, n);
+    if (this.pend.length === 0 && this.sbwrite(bytes)) {
+      if (n === buf.length && this.cap < this.views.length - 1) this.cap++;
+      this.readable();
     } else {
-      this.pend.push(buf.subarray(0, n));
+      // The pool could not hold it (or earlier bytes still wait): keep a copy, ask for less next time.
+      this.pend.push(bytes.slice());
       this.stats.spilledReads++;
+      if (this.cap > 0) this.cap--;
+      this.deliver();
     }
-    const full = n === buf.length;
-    if (this.reading !== 0) this.posting.posted--;
-    this.reading = 0;
-    this.readView = null;
-    this.deliver();
-    // A full read: more is likely waiting in the kernel, read it straight into a cluster.
-    if (full && this.cur === 0 && this.pend.length === 0 && this.mayPost()) this.cur = this.take();
     if (this.mustPause()) {
       this.pauseReading();
       return false;
@@ -133,40 +129,65 @@ export abstract class SoReceive extends EventEmitter {
     return true;
   };
 
-  /** Moves queued reads into the receive socket buffer while it has room (and clusters for spills). */
-  private deliver(): void {
+  /** sosend's copy into the receive socket buffer, under this connection's owner tag, as the receive class. */
+  private sbwrite(bytes: Uint8Array): boolean {
+    const p = this.pool;
+    p.setOwner(this.owner);
+    try {
+      if (p.sbwrite(this.so, "rcv", bytes, M_NOWAIT | M_RECV)) return true;
+    } finally {
+      p.setOwner(this.opt.owner);
+    }
+    this.stats.denied++;
+    return false;
+  }
+
+  /** Moves kept bytes into the receive socket buffer while it has room and the pool has buffers. */
+  private deliver(cluster = 0): void {
     const p = this.pool;
     let moved = false;
     this.starved = false;
     while (this.pend.length > 0) {
       const x = this.pend[0];
-      if (typeof x === "number") {
-        if (!p.sbappend(this.so, "rcv", x)) break;
-      } else {
-        if (p.sbspace(this.so, "rcv") < x.length) break;
-        if (this.cur === 0) this.cur = this.take();
-        if (this.cur === 0) {
-          this.starved = true;
-          break;
-        }
-        const m = this.cur;
-        this.cur = 0;
-        p.tailspace(m).set(x);
-        p.commit(m, x.length);
-        if (!p.sbappend(this.so, "rcv", m)) {
-          p.freem(m);
+      const space = p.sbspace(this.so, "rcv");
+      if (space === 0) break;
+      const part = x.length <= space ? x : x.subarray(0, space);
+      if (this.sbwrite(part)) {
+        moved = true;
+      } else if (cluster !== 0) {
+        // The cluster the wait queue served: at least its worth goes in, whatever others take.
+        const room = p.tailspace(cluster);
+        const k = Math.min(room.length, part.length);
+        room.set(part.subarray(0, k));
+        p.commit(cluster, k);
+        if (!p.sbappend(this.so, "rcv", cluster)) {
+          p.freem(cluster);
           throw new MbufError("ESTATE", "sbappend refused a chain sbspace had room for");
         }
+        cluster = 0;
+        moved = true;
+        this.pend[0] = x.subarray(k);
+        if (this.pend[0].length === 0) this.pend.shift();
+        continue;
+      } else {
+        this.starved = true;
+        break;
       }
-      this.pend.shift();
-      moved = true;
+      if (part === x) this.pend.shift();
+      else this.pend[0] = x.subarray(part.length);
     }
-    // One "readable" per turn of the event loop: the reads of a poll phase (libuv reads up to 32 in a row)
-    // are taken out as one chain and written back with one writev.
-    if (moved && !this.readableSoon) {
-      this.readableSoon = true;
-      setImmediate(this.emitReadable);
-    }
+    if (cluster !== 0) p.freem(cluster);
+    if (moved) this.readable();
+  }
+
+  /**
+   * One "readable" per turn of the event loop: the reads of a poll phase (libuv reads up to 32
+   * in a row) are taken out as one chain and written back with one writev.
+   */
+  private readable(): void {
+    if (this.readableSoon) return;
+    this.readableSoon = true;
+    setImmediate(this.emitReadable);
   }
 
   private readonly emitReadable = (): void => {
@@ -174,13 +195,7 @@ export abstract class SoReceive extends EventEmitter {
     if (!this.released) this.emit("readable");
   };
 
-  /** True if one more cluster may be posted for a read (maxPosted). */
-  private mayPost(): boolean {
-    const max = this.opt.maxPosted ?? Math.max(1, this.pool.layout.nmbclusters >> 2);
-    return this.posting.posted < max;
-  }
-
-  /** True if reading must stop: a read is still queued (the socket buffer or the pool is full) or the socket buffer is nearly full. */
+  /** True if reading must stop: bytes are still kept (the pool is short) or the socket buffer is nearly full. */
   private mustPause(): boolean {
     if (this.pend.length > 0) return true;
     return this.pool.sbspace(this.so, "rcv") < this.pool.mclbytes;
@@ -195,30 +210,31 @@ export abstract class SoReceive extends EventEmitter {
     if (this.starved) this.waitForCluster();
   }
 
-  /** A waiting allocation of the receive class: served first when a cluster is freed. */
+  /** A waiting allocation of the receive class: served by the free that makes a cluster available. */
   private waitForCluster(): void {
     if (this.waiting || this.released) return;
     this.waiting = true;
     this.pool.getclWait(M_WAITOK | M_RECV, MT.DATA, M_PKTHDR, { timeout: this.opt.waitMs, unref: true }).then((m) => {
       this.waiting = false;
-      if (this.released || this.cur !== 0) {
-        this.pool.freem(m);
-      } else {
-        this.pool.core.m_setowner(m, this.owner);
-        this.cur = m;
+      if (this.released || this.pool.isClosed) {
+        if (!this.pool.isClosed) this.pool.freem(m);
+        return;
       }
+      this.pool.core.m_setowner(m, this.owner);
+      this.deliver(m);
       this.maybeResume();
     }, (e: MbufError) => {
+      // The safety net: nobody served the wait for waitMs; look again (and wait again if need be).
       this.waiting = false;
       if (e.code !== "ECLOSED") this.maybeResume();
     });
   }
 
-  /** Resumes reading if the socket buffer has room and a cluster is ready; else keeps waiting. */
+  /** Resumes reading if nothing is kept and the socket buffer has room; else keeps waiting. */
   protected maybeResume(): void {
     if (this.pool.isClosed) return this.release();
     if (!this.paused || this.released) return;
-    this.deliver();
+    if (this.pend.length > 0) this.deliver();
     if (this.mustPause()) {
       if (this.starved) this.waitForCluster();
       return;
@@ -229,21 +245,8 @@ export abstract class SoReceive extends EventEmitter {
     this.socket.resume();
   }
 
-  /** Frees the read clusters and queued reads (release). */
+  /** Forgets the kept bytes (release: the connection is gone). */
   protected releaseReads(): void {
-    const p = this.pool;
-    if (this.reading !== 0) this.posting.posted--;
-    if (!p.isClosed) {
-      for (const m of [this.cur, this.reading]) if (m !== 0) p.freem(m);
-      for (const x of this.pend) if (typeof x === "number") p.freem(x);
-    }
-    this.cur = this.reading = 0;
     this.pend.length = 0;
-  }
-
-  /** Names the read buffers and queued reads for holders(). */
-  protected readHolders(out: Map<number, string>, who: string): void {
-    for (const m of [this.cur, this.reading]) if (m) out.set(m, `read buffer of ${who}`);
-    for (const x of this.pend) if (typeof x === "number") out.set(x, `receive queue of ${who}`);
   }
 }

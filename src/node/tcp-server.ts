@@ -21,7 +21,6 @@ import { checkOptions } from "../validate.js";
 import type { HolderClassifier } from "../leak/outstanding.js";
 import { tcpStats, registerStats, type TcpStats } from "./stats.js";
 import { resolve, SERVER_OPTION_KEYS, LISTEN_OPTION_KEYS, type Resolved, type TcpServerOptions, type ListenOptions } from "./tcp-options.js";
-import type { Posting } from "./tcp-receive.js";
 import { BrokenPipeError } from "./tcp-send.js";
 import { MbufSocket, holdersOf } from "./tcp-socket.js";
 
@@ -66,7 +65,6 @@ export class MbufServer extends EventEmitter {
   readonly stats: TcpStats = tcpStats();
   private readonly opt: Resolved;
   private next = 0;
-  private readonly posting: Posting = { posted: 0 };
 
   /** @throws MbufError EINVAL if the pool is not pinned or an option is bad. */
   constructor(readonly pool: Pool, options: TcpServerOptions = {}) {
@@ -104,7 +102,7 @@ export class MbufServer extends EventEmitter {
     raw.destroy();
     this.stats.accepted++;
     this.stats.open++;
-    const conn = new MbufSocket(this.pool, so, owner, o, this.stats, this.posting, (onread) =>
+    const conn = new MbufSocket(this.pool, so, owner, o, this.stats, (onread) =>
       new net.Socket({ handle, onread, readable: true, writable: true, allowHalfOpen: true } as net.SocketConstructorOpts));
     this.connections.add(conn);
     conn.on("close", () => this.connections.delete(conn));

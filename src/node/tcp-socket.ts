@@ -10,8 +10,8 @@
 // reply is written.
 //
 // Drops free everything: on the idle timeout, a keepalive failure, an error
-// or destroy(), soclose frees both socket buffers, and the read cluster,
-// queued reads and queued writes are freed too. Every buffer a connection
+// or destroy(), soclose frees both socket buffers, and queued writes are
+// freed too. Every buffer a connection
 // takes carries its owner tag, and holders() names them for the leak
 // detector.
 //
@@ -25,7 +25,7 @@ import { M_NOWAIT, M_WAITOK, MT } from "../constants.js";
 import type { HolderClassifier } from "../leak/outstanding.js";
 import type { TcpStats } from "./stats.js";
 import type { Resolved } from "./tcp-options.js";
-import type { OnRead, Posting } from "./tcp-receive.js";
+import type { OnRead } from "./tcp-receive.js";
 import { SoSend } from "./tcp-send.js";
 
 /**
@@ -46,8 +46,8 @@ export class MbufSocket extends SoSend {
 
   /** @internal Use createServer or connect. */
   constructor(pool: Pool, so: number, owner: number, opt: Resolved, stats: TcpStats,
-    posting: Posting, make: (onread: OnRead) => net.Socket) {
-    super(pool, so, owner, opt, stats, posting, make);
+    make: (onread: OnRead) => net.Socket) {
+    super(pool, so, owner, opt, stats, make);
     this.remote = `${this.socket.remoteAddress ?? "?"}:${this.socket.remotePort ?? "?"}`;
     const s = this.socket;
     s.on("end", () => {
@@ -229,7 +229,7 @@ export class MbufSocket extends SoSend {
     this.release();
   }
 
-  /** Frees both socket buffers (soclose), the read cluster and the queues. */
+  /** Frees both socket buffers (soclose) and the queues. */
   protected release(): void {
     if (this.released) return;
     this.released = true;
@@ -254,7 +254,6 @@ export class MbufSocket extends SoSend {
     if (s) out.set(s, `sockbuf:so_snd of ${who}`);
     const pcb = p.sopcb(this.so);
     if (pcb) out.set(pcb, `pcb of ${who}`);
-    this.readHolders(out, who);
     for (const m of this.sendq) out.set(m, `send queue of ${who}`);
   }
 }
