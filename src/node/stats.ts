@@ -38,6 +38,8 @@ export interface TcpStats {
   readDenied: number;
   /** Times write() asked the writer to wait for "drain" (the send socket buffer was full). */
   writeBlocked: number;
+  /** Times autosizing grew a socket buffer (net.inet.tcp.sendbuf_auto, recvbuf_auto). */
+  sbGrown: number;
 }
 
 /** What a UDP socket has seen. */
@@ -59,7 +61,7 @@ export function tcpStats(): TcpStats {
   return {
     accepted: 0, refused: 0, open: 0, closed: 0, idleDrops: 0, errors: 0, bytesIn: 0, bytesOut: 0,
     reads: 0, spilledReads: 0, denied: 0, pausedSockbuf: 0, pausedPool: 0, resumed: 0,
-    readDenied: 0, writeBlocked: 0,
+    readDenied: 0, writeBlocked: 0, sbGrown: 0,
   };
 }
 

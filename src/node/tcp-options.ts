@@ -34,6 +34,12 @@ export interface TcpOptions {
    * when the receive socket buffer has less room, and less while the pool is short of clusters.
    */
   readSize?: number;
+  /**
+   * Grow the socket buffers of a busy connection (true), as FreeBSD's net.inet.tcp.sendbuf_auto
+   * and recvbuf_auto do; the pool's tunables of those names say whether, by how much and up to
+   * where. rcvHiwat and sndHiwat are then the starting sizes.
+   */
+  autotune?: boolean;
   /** First owner tag of the connections (connection n gets ownerBase + n); 0x10000 by default. */
   ownerBase?: number;
   /** Owner tag set back after a connection's allocation (0 by default). */
@@ -64,7 +70,7 @@ export interface ListenOptions {
 }
 
 const TCP_KEYS = {
-  rcvHiwat: 1, sndHiwat: 1, idleTimeoutMs: 1, keepAliveMs: 1, noDelay: 1, waitMs: 1, readSize: 1,
+  rcvHiwat: 1, sndHiwat: 1, idleTimeoutMs: 1, keepAliveMs: 1, noDelay: 1, waitMs: 1, readSize: 1, autotune: 1,
   ownerBase: 1, owner: 1,
 } as const satisfies { [K in keyof Required<TcpOptions>]: 1 };
 export const SERVER_OPTION_KEYS = optionKeys<TcpServerOptions>({ ...TCP_KEYS, name: 1, metrics: 1 });
@@ -77,7 +83,7 @@ export const READ_SIZE_MAX = 1 << 20;
 /** TcpOptions with every default filled in. */
 export interface Resolved {
   rcvHiwat: number; sndHiwat: number; idleTimeoutMs: number; keepAliveMs: number; waitMs: number;
-  noDelay: boolean; readSize: number; ownerBase: number; owner: number;
+  noDelay: boolean; readSize: number; autotune: boolean; ownerBase: number; owner: number;
 }
 
 /**
@@ -99,6 +105,7 @@ export function resolve(pool: Pool, o: TcpOptions, call: string, keys: readonly 
     waitMs: checkInt(o.waitMs ?? 1000, "waitMs", 1, 0x7fffffff),
     noDelay: checkBool(o.noDelay ?? true, "noDelay"),
     readSize: checkInt(o.readSize ?? 65536, "readSize", pool.mclbytes, READ_SIZE_MAX),
+    autotune: checkBool(o.autotune ?? true, "autotune"),
     ownerBase: checkInt(o.ownerBase ?? 0x10000, "ownerBase", 0, 0xffffffff),
     owner: checkInt(o.owner ?? 0, "owner", 0, 0xffffffff),
   };

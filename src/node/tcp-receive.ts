@@ -41,6 +41,7 @@ import { MbufError } from "../errors.js";
 import { M_NOWAIT, M_WAITOK, M_RECV, M_PKTHDR, MT } from "../constants.js";
 import type { TcpStats } from "./stats.js";
 import type { Resolved } from "./tcp-options.js";
+import { autosizes, sbautosize } from "./tcp-autosize.js";
 
 /** Node's `onread` option. */
 export type OnRead = { buffer: () => Uint8Array; callback: (n: number, buf: Uint8Array) => boolean };
@@ -80,6 +81,11 @@ export abstract class SoReceive extends EventEmitter {
   /** The Node socket closed cleanly with data still unread: released after "end". */
   protected lingering = false;
   private readableSoon = false;
+  /** Socket-buffer autosizing is on (tcp-autosize.ts), and the receive buffer's size now. */
+  protected readonly autotune: boolean;
+  private rcvHiwat: number;
+  /** Bytes read from the kernel in this turn of the event loop. */
+  private turnBytes = 0;
 
   constructor(readonly pool: Pool, so: number, owner: number, opt: Resolved, readonly stats: TcpStats,
     make: (onread: OnRead) => net.Socket) {
@@ -89,6 +95,8 @@ export abstract class SoReceive extends EventEmitter {
     this.opt = opt;
     this.views = readViews(pool.mclbytes, opt.readSize);
     this.cap = this.views.length - 1;
+    this.autotune = opt.autotune && autosizes(pool);
+    this.rcvHiwat = opt.rcvHiwat;
     this.socket = make({ buffer: this.nextBuffer, callback: this.onRead });
   }
 
@@ -111,6 +119,7 @@ export abstract class SoReceive extends EventEmitter {
     }
     this.stats.bytesIn += n;
     this.stats.reads++;
+    this.turnBytes += n;
     const bytes = n === buf.length ? buf : buf.subarray(0, n);
     if (this.pend.length === 0 && this.sbwrite(bytes)) {
       if (n === buf.length && this.cap < this.views.length - 1) this.cap++;
@@ -192,7 +201,14 @@ export abstract class SoReceive extends EventEmitter {
 
   private readonly emitReadable = (): void => {
     this.readableSoon = false;
-    if (!this.released) this.emit("readable");
+    if (this.released) return;
+    // More than 7/8 of the receive buffer came in one turn: it limits the connection; grow it.
+    if (this.autotune && this.turnBytes > this.rcvHiwat / 8 * 7 && sbautosize(this.pool, this.so, "rcv")) {
+      this.rcvHiwat = this.pool.sbstat(this.so, "rcv").hiwat;
+      this.stats.sbGrown++;
+    }
+    this.turnBytes = 0;
+    this.emit("readable");
   };
 
   /** True if reading must stop: bytes are still kept (the pool is short) or the socket buffer is nearly full. */

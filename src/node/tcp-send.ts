@@ -17,6 +17,7 @@
 import { M_NOWAIT, M_WAITOK, MT } from "../constants.js";
 import { MbufError, coreError, describeValue } from "../errors.js";
 import { SoReceive } from "./tcp-receive.js";
+import { sbautosize } from "./tcp-autosize.js";
 
 /** write() after end(), or on a connection that closed: the sending side is shut down (sosend's EPIPE). */
 export class BrokenPipeError extends Error {
@@ -41,6 +42,8 @@ export abstract class SoSend extends SoReceive {
   private wantDrain = false;
   /** A wait for a buffer is pending (the pool had none for writeBytes or for a split). */
   private bufWait = false;
+  /** The send buffer's size now (autosizing grows it). */
+  private sndHiwat = this.opt.sndHiwat;
 
   /** The error of a write the connection cannot take any more. */
   private broken(): BrokenPipeError {
@@ -205,6 +208,12 @@ export abstract class SoSend extends SoReceive {
     if (this.released) return;
     if (this.pool.isClosed) return this.release();
     this.stats.bytesOut += len;
+    // The kernel took a write while the buffer was 7/8 full and more waited: it limits the connection; grow it.
+    if (this.autotune && (this.sendq.length > 0 || this.wantDrain) && this.pool.sbcc(this.so, "snd") >= this.sndHiwat / 8 * 7 &&
+      sbautosize(this.pool, this.so, "snd")) {
+      this.sndHiwat = this.pool.sbstat(this.so, "snd").hiwat;
+      this.stats.sbGrown++;
+    }
     this.pool.sbdrop(this.so, "snd", len);
     this.pump();
     this.drainNow();
