@@ -74,6 +74,36 @@ describe("socket-buffer autosizing", () => {
     expect(Math.max(...sizes.rcv)).toBe(pool.sbHiwatMax);
   }, 30_000);
 
+  it("the growth of all connections together stays within a quarter of the pool", async () => {
+    const pool = makePool({ pinned: true, tunables: { nmbclusters: 256 } });
+    const budget = (256 * pool.mclbytes) / 4;
+    let most = 0;
+    const server = createServer(pool, async (conn: MbufSocket) => {
+      conn.on("end", () => conn.end());
+      for await (const chain of conn) {
+        let grown = 0;
+        for (const c of server.connections) grown += pool.sbstat(c.so, "rcv").hiwat - 65536 + pool.sbstat(c.so, "snd").hiwat - 32768;
+        most = Math.max(most, grown);
+        if (!conn.write(chain)) await conn.drained();
+      }
+    });
+    const { port } = await server.listen();
+    const data = Buffer.alloc(2 << 20, 9);
+    await Promise.all(Array.from({ length: 8 }, () => new Promise<void>((resolve, reject) => {
+      const c = net.connect(port, "127.0.0.1", () => c.end(data));
+      let got = 0;
+      c.on("data", (d: Buffer) => (got += d.length));
+      c.on("error", reject);
+      c.on("end", () => (got === data.length ? resolve() : reject(new Error(`got ${got}`))));
+    })));
+    expect(server.stats.sbGrown).toBeGreaterThan(0);
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(budget);
+    await until(() => server.connections.size === 0);
+    await server.close();
+    expect(pool.outstanding().total).toBe(0);
+  }, 30_000);
+
   it("does not grow the buffer of an application that stops reading", async () => {
     const pool = makePool({ pinned: true });
     const server = createServer(pool, { rcvHiwat: 65536 }); // never reads

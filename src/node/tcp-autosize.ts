@@ -14,21 +14,48 @@
 //    nothing more arrives in the next turns.
 //  - send: a write completed (the kernel took it, so the peer's window was
 //    open) while the buffer was 7/8 full and more waited to go in. A peer
-//    that stops reading never completes writes, and never grows the buffer.
+//    that stops reading stops completing writes, and stops the growth.
+//
+// One rule of mbufpool's own: the growth of every connection of a pool
+// together may promise at most a quarter of the pool's cluster bytes beyond
+// the connections' starting sizes, and nothing grows while anyone waits in
+// the pool's queue. FreeBSD's memory is the machine's; a pool is small and
+// bounded, and without this rule the first busy connections grow buffers the
+// pool cannot fill for everyone, and the others starve until they are
+// dropped. A connection gives its growth back to the budget when it closes.
+//
 // Only the freebsd profile has these tunables: the older systems modelled
 // (FreeBSD 4, RTEMS, AIX) had fixed socket buffers, and their connections
 // keep theirs.
 
 import type { Pool } from "../pool.js";
 
-/** Grows a socket buffer of `so` by one step if autosizing allows; true if it grew. */
-export function sbautosize(pool: Pool, so: number, which: "rcv" | "snd"): boolean {
+/** Bytes of growth promised by the open connections of each pool. */
+const promised = new WeakMap<Pool, { bytes: number }>();
+
+/**
+ * Grows a socket buffer of `so` by one step if autosizing allows.
+ * @returns the bytes it grew by (0: it did not); give them back with sbautosizeRelease on close.
+ */
+export function sbautosize(pool: Pool, so: number, which: "rcv" | "snd"): number {
   const t = pool.tunables, dir = which === "snd" ? "net.inet.tcp.sendbuf" : "net.inet.tcp.recvbuf";
-  if (t[`${dir}_auto`] !== 1) return false;
+  if (t[`${dir}_auto`] !== 1) return 0;
   const hiwat = pool.sbstat(so, which).hiwat;
   const max = Math.min(t[`${dir}_max`], pool.sbHiwatMax);
-  if (hiwat >= max) return false;
-  return pool.sbreserve(so, which, Math.min(hiwat + t[`${dir}_inc`], max));
+  if (hiwat >= max) return 0;
+  let p = promised.get(pool);
+  if (p === undefined) promised.set(pool, (p = { bytes: 0 }));
+  const step = Math.min(hiwat + t[`${dir}_inc`], max) - hiwat;
+  if (p.bytes + step > (pool.layout.nmbclusters * pool.mclbytes) / 4 || pool.stats().waits.waiting > 0) return 0;
+  if (!pool.sbreserve(so, which, hiwat + step)) return 0;
+  p.bytes += step;
+  return step;
+}
+
+/** A connection closed: the growth it had goes back to its pool's budget. */
+export function sbautosizeRelease(pool: Pool, bytes: number): void {
+  const p = promised.get(pool);
+  if (p !== undefined) p.bytes = Math.max(0, p.bytes - bytes);
 }
 
 /** True if the pool's profile autosizes socket buffers (its tunables exist). */

@@ -41,7 +41,7 @@ import { MbufError } from "../errors.js";
 import { M_NOWAIT, M_WAITOK, M_RECV, M_PKTHDR, MT } from "../constants.js";
 import type { TcpStats } from "./stats.js";
 import type { Resolved } from "./tcp-options.js";
-import { autosizes, sbautosize } from "./tcp-autosize.js";
+import { autosizes, sbautosize, sbautosizeRelease } from "./tcp-autosize.js";
 
 /** Node's `onread` option. */
 export type OnRead = { buffer: () => Uint8Array; callback: (n: number, buf: Uint8Array) => boolean };
@@ -84,6 +84,8 @@ export abstract class SoReceive extends EventEmitter {
   /** Socket-buffer autosizing is on (tcp-autosize.ts), and the receive buffer's size now. */
   protected readonly autotune: boolean;
   private rcvHiwat: number;
+  /** Bytes autosizing added to this connection's buffers (given back on release). */
+  protected grown = 0;
   /** Bytes read from the kernel in this turn of the event loop. */
   private turnBytes = 0;
 
@@ -102,6 +104,8 @@ export abstract class SoReceive extends EventEmitter {
 
   /** Frees everything the connection holds (soclose) and emits "close". */
   protected abstract release(): void;
+  /** Wakes the connection's iterator, if one waits for data. */
+  protected abstract wakeReader(): void;
 
   /** Node's buffer generator: the largest size class the receive socket buffer has room for, up to the cap. */
   private readonly nextBuffer = (): Uint8Array => {
@@ -203,11 +207,16 @@ export abstract class SoReceive extends EventEmitter {
     this.readableSoon = false;
     if (this.released) return;
     // More than 7/8 of the receive buffer came in one turn: it limits the connection; grow it.
-    if (this.autotune && this.turnBytes > this.rcvHiwat / 8 * 7 && sbautosize(this.pool, this.so, "rcv")) {
-      this.rcvHiwat = this.pool.sbstat(this.so, "rcv").hiwat;
-      this.stats.sbGrown++;
+    if (this.autotune && this.turnBytes > this.rcvHiwat / 8 * 7) {
+      const step = sbautosize(this.pool, this.so, "rcv");
+      if (step > 0) {
+        this.rcvHiwat += step;
+        this.grown += step;
+        this.stats.sbGrown++;
+      }
     }
     this.turnBytes = 0;
+    this.wakeReader();
     this.emit("readable");
   };
 
@@ -261,8 +270,10 @@ export abstract class SoReceive extends EventEmitter {
     this.socket.resume();
   }
 
-  /** Forgets the kept bytes (release: the connection is gone). */
+  /** Forgets the kept bytes and gives the autosized growth back (release: the connection is gone). */
   protected releaseReads(): void {
     this.pend.length = 0;
+    sbautosizeRelease(this.pool, this.grown);
+    this.grown = 0;
   }
 }

@@ -209,10 +209,13 @@ export abstract class SoSend extends SoReceive {
     if (this.pool.isClosed) return this.release();
     this.stats.bytesOut += len;
     // The kernel took a write while the buffer was 7/8 full and more waited: it limits the connection; grow it.
-    if (this.autotune && (this.sendq.length > 0 || this.wantDrain) && this.pool.sbcc(this.so, "snd") >= this.sndHiwat / 8 * 7 &&
-      sbautosize(this.pool, this.so, "snd")) {
-      this.sndHiwat = this.pool.sbstat(this.so, "snd").hiwat;
-      this.stats.sbGrown++;
+    if (this.autotune && (this.sendq.length > 0 || this.wantDrain) && this.pool.sbcc(this.so, "snd") >= this.sndHiwat / 8 * 7) {
+      const step = sbautosize(this.pool, this.so, "snd");
+      if (step > 0) {
+        this.sndHiwat += step;
+        this.grown += step;
+        this.stats.sbGrown++;
+      }
     }
     this.pool.sbdrop(this.so, "snd", len);
     this.pump();
