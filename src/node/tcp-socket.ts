@@ -155,6 +155,7 @@ export class MbufSocket extends SoSend {
     if (this.eof && !this.ended && !this.released && !this.holding && this.pend.length === 0 &&
       this.pool.sbcc(this.so, "rcv") === 0) {
       this.ended = true;
+      this.wakeReader();
       this.emit("end");
       if (this.lingering) this.release();
     }
@@ -200,19 +201,28 @@ export class MbufSocket extends SoSend {
           }
           continue;
         }
-        await new Promise<void>((res) => {
-          const done = (): void => {
-            this.off("readable", done).off("end", done).off("close", done);
-            res();
-          };
-          this.on("readable", done).on("end", done).on("close", done);
-        });
+        await new Promise<void>(this.park);
       }
     } finally {
       // A loop left early (break, throw) holds no chain any more.
       this.holding = false;
       if (this.eof) this.deferEnd();
     }
+  }
+
+  /** The iterator waiting for "readable", "end" or "close" (one slot: no listener made per chain). */
+  private parked: (() => void) | null = null;
+  private readonly park = (res: () => void): void => {
+    const before = this.parked;
+    this.parked = before === null ? res : () => { before(); res(); };
+  };
+
+  /** Wakes a parked iterator (after "readable", "end" and "close"). */
+  protected wakeReader(): void {
+    const r = this.parked;
+    if (r === null) return;
+    this.parked = null;
+    r();
   }
 
   /** Drops the connection now; every buffer it holds goes back to the pool. */
@@ -241,6 +251,7 @@ export class MbufSocket extends SoSend {
     this.releaseWrites();
     this.stats.open--;
     this.stats.closed++;
+    this.wakeReader();
     this.emit("close", this.dropReason);
   }
 
