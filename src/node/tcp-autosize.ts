@@ -34,13 +34,12 @@ import type { Pool } from "../pool.js";
 const promised = new WeakMap<Pool, { bytes: number }>();
 
 /**
- * Grows a socket buffer of `so` by one step if autosizing allows.
+ * Grows a socket buffer of `so`, of size `hiwat` now, by one step if autosizing allows.
  * @returns the bytes it grew by (0: it did not); give them back with sbautosizeRelease on close.
  */
-export function sbautosize(pool: Pool, so: number, which: "rcv" | "snd"): number {
+export function sbautosize(pool: Pool, so: number, which: "rcv" | "snd", hiwat: number): number {
   const t = pool.tunables, dir = which === "snd" ? "net.inet.tcp.sendbuf" : "net.inet.tcp.recvbuf";
   if (t[`${dir}_auto`] !== 1) return 0;
-  const hiwat = pool.sbstat(so, which).hiwat;
   const max = Math.min(t[`${dir}_max`], pool.sbHiwatMax);
   if (hiwat >= max) return 0;
   let p = promised.get(pool);

@@ -208,7 +208,7 @@ export abstract class SoReceive extends EventEmitter {
     if (this.released) return;
     // More than 7/8 of the receive buffer came in one turn: it limits the connection; grow it.
     if (this.autotune && this.turnBytes > this.rcvHiwat / 8 * 7) {
-      const step = sbautosize(this.pool, this.so, "rcv");
+      const step = sbautosize(this.pool, this.so, "rcv", this.rcvHiwat);
       if (step > 0) {
         this.rcvHiwat += step;
         this.grown += step;

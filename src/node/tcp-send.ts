@@ -210,7 +210,7 @@ export abstract class SoSend extends SoReceive {
     this.stats.bytesOut += len;
     // The kernel took a write while the buffer was 7/8 full and more waited: it limits the connection; grow it.
     if (this.autotune && (this.sendq.length > 0 || this.wantDrain) && this.pool.sbcc(this.so, "snd") >= this.sndHiwat / 8 * 7) {
-      const step = sbautosize(this.pool, this.so, "snd");
+      const step = sbautosize(this.pool, this.so, "snd", this.sndHiwat);
       if (step > 0) {
         this.sndHiwat += step;
         this.grown += step;
@@ -225,19 +225,29 @@ export abstract class SoSend extends SoReceive {
   private drainNow(): void {
     if (this.released || !this.wantDrain || this.sendq.length > 0) return;
     this.wantDrain = false;
+    this.wakeWriters();
     this.emit("drain");
   }
 
   /** Resolves on the next "drain" (write may go on) or when the connection closes. */
   drained(): Promise<void> {
     if (this.released) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        this.off("drain", done).off("close", done);
-        resolve();
-      };
-      this.on("drain", done).on("close", done);
-    });
+    return new Promise(this.parkWriter);
+  }
+
+  /** Writers waiting in drained(), woken on "drain" and on close (one slot: no listener made per wait). */
+  private parkedWriters: (() => void) | null = null;
+  private readonly parkWriter = (res: () => void): void => {
+    const before = this.parkedWriters;
+    this.parkedWriters = before === null ? res : () => { before(); res(); };
+  };
+
+  /** Wakes every writer waiting in drained(). */
+  protected wakeWriters(): void {
+    const w = this.parkedWriters;
+    if (w === null) return;
+    this.parkedWriters = null;
+    w();
   }
 
   /** Ends the sending side (shutdown(SHUT_WR)) once queued chains are written; write() fails from now on. */

@@ -252,6 +252,7 @@ export class MbufSocket extends SoSend {
     this.stats.open--;
     this.stats.closed++;
     this.wakeReader();
+    this.wakeWriters();
     this.emit("close", this.dropReason);
   }
 
