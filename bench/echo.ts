@@ -134,9 +134,15 @@ async function measure(shape: Shape, start: () => Promise<Server>): Promise<Roun
   };
 }
 
-/** The README's echo server on a pool. */
+/**
+ * The pool of every mbufpool round: one for the run, as a service keeps one (JS-to-Wasm calls
+ * stay fast only while a call site has seen one WebAssembly instance: docs/performance.md).
+ */
+let benchPool: Pool | null = null;
+
+/** The README's echo server on the run's pool; each round ends with nothing in use and the audit clean. */
 async function mbufpoolServer(): Promise<Server> {
-  const pool = Pool.create({ pinned: true, build: "release", tunables: { nmbclusters: 16384 }, reserveFlag: true });
+  const pool = (benchPool ??= Pool.create({ pinned: true, build: "release", tunables: { nmbclusters: 16384 }, reserveFlag: true }));
   const server = createServer(pool, { metrics: false }, async (conn) => {
     conn.on("end", () => conn.end());
     for await (const chain of conn) if (!conn.write(chain)) await conn.drained();
@@ -147,7 +153,6 @@ async function mbufpoolServer(): Promise<Server> {
       await server.close();
       pool.assertAudit();
       if (pool.outstanding().total !== 0) throw new Error("mbufpool echo leaked buffers");
-      pool.close();
     },
   };
 }
