@@ -4,17 +4,22 @@
 // sendbuf_max / recvbuf_max and to what sb_max (kern.ipc.maxsockbuf) lets
 // sbreserve give. The growth shows in pool.sbstat(so, which).hiwat.
 //
-// FreeBSD grows the receive buffer when more than 7/8 of it arrived within
-// one round trip (tcp_input.c), and the send buffer when it is 7/8 full while
-// the peer's window would take more (tcp_output.c). The adapter sees neither
-// round trips nor windows, so it uses what stands for them here:
-//  - receive: more than 7/8 of the buffer was read from the kernel within
-//    one turn of the event loop (the application then drains it). A reader
-//    that stops reading never grows: reading stops with the buffer full, and
-//    nothing more arrives in the next turns.
+// FreeBSD grows the receive buffer when more than 3/8 of it arrived within
+// half a round trip, by half its size (tcp_autorcvbuf in tcp_input.c; before
+// FreeBSD 11, by recvbuf_inc once 7/8 arrived within a round trip), and the
+// send buffer by sendbuf_inc when it is 7/8 full while the peer's window
+// would take more (tcp_sndbuf_autoscale in tcp_output.c). The adapter sees
+// neither round trips nor windows, so it uses what stands for them here:
+//  - receive: more than 3/8 of the buffer was read from the kernel within
+//    one turn of the event loop (the application then drains it); it grows
+//    by half, and at least recvbuf_inc. A reader that stops reading grows at
+//    most once: reading stops with the buffer full, and nothing more arrives
+//    in the next turns.
 //  - send: a write completed (the kernel took it, so the peer's window was
-//    open) while the buffer was 7/8 full and more waited to go in. A peer
-//    that stops reading stops completing writes, and stops the growth.
+//    open) while the buffer was 7/8 full and more waited to go in; it grows
+//    by half, and at least sendbuf_inc: one completion stands for the many
+//    ACKs at each of which FreeBSD may add sendbuf_inc. A peer that stops
+//    reading stops completing writes, and stops the growth.
 //
 // One rule of mbufpool's own: the growth of every connection of a pool
 // together may promise at most a quarter of the pool's cluster bytes beyond
@@ -44,7 +49,8 @@ export function sbautosize(pool: Pool, so: number, which: "rcv" | "snd", hiwat: 
   if (hiwat >= max) return 0;
   let p = promised.get(pool);
   if (p === undefined) promised.set(pool, (p = { bytes: 0 }));
-  const step = Math.min(hiwat + t[`${dir}_inc`], max) - hiwat;
+  const inc = Math.max(t[`${dir}_inc`], hiwat >>> 1);
+  const step = Math.min(hiwat + inc, max) - hiwat;
   if (p.bytes + step > (pool.layout.nmbclusters * pool.mclbytes) / 4 || pool.stats().waits.waiting > 0) return 0;
   if (!pool.sbreserve(so, which, hiwat + step)) return 0;
   p.bytes += step;

@@ -206,8 +206,8 @@ export abstract class SoReceive extends EventEmitter {
   private readonly emitReadable = (): void => {
     this.readableSoon = false;
     if (this.released) return;
-    // More than 7/8 of the receive buffer came in one turn: it limits the connection; grow it.
-    if (this.autotune && this.turnBytes > this.rcvHiwat / 8 * 7) {
+    // More than 3/8 of the receive buffer came in one turn: it limits the connection; grow it.
+    if (this.autotune && this.turnBytes > this.rcvHiwat / 8 * 3) {
       const step = sbautosize(this.pool, this.so, "rcv", this.rcvHiwat);
       if (step > 0) {
         this.rcvHiwat += step;
