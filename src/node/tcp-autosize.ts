@@ -35,6 +35,10 @@
 
 import type { Pool } from "../pool.js";
 
+/** The tunables' names, made once (the checks run on hot paths). */
+const SND = { auto: "net.inet.tcp.sendbuf_auto", inc: "net.inet.tcp.sendbuf_inc", max: "net.inet.tcp.sendbuf_max" } as const;
+const RCV = { auto: "net.inet.tcp.recvbuf_auto", inc: "net.inet.tcp.recvbuf_inc", max: "net.inet.tcp.recvbuf_max" } as const;
+
 /** Bytes of growth promised by the open connections of each pool. */
 const promised = new WeakMap<Pool, { bytes: number }>();
 
@@ -43,13 +47,13 @@ const promised = new WeakMap<Pool, { bytes: number }>();
  * @returns the bytes it grew by (0: it did not); give them back with sbautosizeRelease on close.
  */
 export function sbautosize(pool: Pool, so: number, which: "rcv" | "snd", hiwat: number): number {
-  const t = pool.tunables, dir = which === "snd" ? "net.inet.tcp.sendbuf" : "net.inet.tcp.recvbuf";
-  if (t[`${dir}_auto`] !== 1) return 0;
-  const max = Math.min(t[`${dir}_max`], pool.sbHiwatMax);
+  const t = pool.tunables, k = which === "snd" ? SND : RCV;
+  if (t[k.auto] !== 1) return 0;
+  const max = Math.min(t[k.max], pool.sbHiwatMax);
   if (hiwat >= max) return 0;
   let p = promised.get(pool);
   if (p === undefined) promised.set(pool, (p = { bytes: 0 }));
-  const inc = Math.max(t[`${dir}_inc`], hiwat >>> 1);
+  const inc = Math.max(t[k.inc], hiwat >>> 1);
   const step = Math.min(hiwat + inc, max) - hiwat;
   if (p.bytes + step > (pool.layout.nmbclusters * pool.mclbytes) / 4 || pool.stats().waits.waiting > 0) return 0;
   if (!pool.sbreserve(so, which, hiwat + step)) return 0;
@@ -65,5 +69,5 @@ export function sbautosizeRelease(pool: Pool, bytes: number): void {
 
 /** True if the pool's profile autosizes socket buffers (its tunables exist). */
 export function autosizes(pool: Pool): boolean {
-  return pool.tunables["net.inet.tcp.sendbuf_auto"] !== undefined;
+  return pool.tunables[SND.auto] !== undefined;
 }
