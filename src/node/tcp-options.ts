@@ -93,7 +93,7 @@ export interface Resolved {
 export function resolve(pool: Pool, o: TcpOptions, call: string, keys: readonly string[]): Resolved {
   checkOptions(o, `${call} options`, keys);
   if (!pool.pinned) {
-    throw new MbufError("EINVAL", "mbufpool/node reads into pool memory: create the pool with { pinned: true }");
+    throw new MbufError("EINVAL", "mbufpool/node writes from pool memory: create the pool with { pinned: true }");
   }
   return {
     // The receive buffer must hold two clusters, the send buffer one.

@@ -16,7 +16,7 @@
 // detector.
 //
 // The pool must be pinned (Pool.create({ pinned: true })): Node keeps the raw
-// address of a read buffer and of a pending write, which must not move.
+// address of a pending write (views of pool memory), which must not move.
 
 import type net from "node:net";
 import type { Pool } from "../pool.js";
