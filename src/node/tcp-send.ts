@@ -157,17 +157,32 @@ export abstract class SoSend extends SoReceive {
 
   /** Hands `len` bytes of the send socket buffer from offset `off` to the socket: one writev. */
   private hand(off: number, len: number): void {
-    const s = this.socket;
     this.inflight.push(len);
     this.wLeft = len;
-    s.cork();
-    this.pool.apply(this.pool.sbmb(this.so, "snd"), off, len, this.writeView);
-    s.uncork();
+    try {
+      this.pool.apply(this.pool.sbmb(this.so, "snd"), off, len, this.writeView);
+    } finally {
+      if (this.corked) {
+        this.corked = false;
+        this.socket.uncork();
+      }
+    }
   }
 
-  /** Hands one segment to the socket; the last one of a write carries its completion. */
+  /** The socket is corked for the segments of one write. */
+  private corked = false;
+
+  /**
+   * Hands one segment to the socket; the last one of a write carries its completion. A write of
+   * several segments is corked from its first, so Node sends them with one writev; a write of one
+   * segment goes straight.
+   */
   private readonly writeView = (view: Uint8Array): void => {
     this.wLeft -= view.length;
+    if (this.wLeft !== 0 && !this.corked) {
+      this.corked = true;
+      this.socket.cork();
+    }
     this.socket.write(view, this.wLeft === 0 ? this.onWritten : undefined);
   };
 
