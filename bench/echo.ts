@@ -7,16 +7,19 @@
 //  - request/response: each client sends 64 bytes and waits for the 64 back
 //    (32 connections), for exchanges/s and the latency of one exchange.
 // The baselines are Node's two idioms: `socket.pipe(socket)`, and a
-// `for await` over the socket's data that writes each chunk back. The clients
+// `for await` over the socket's data that writes each chunk back; mbufpool
+// runs its two: "readable" events with read() (pipe's shape), and the
+// README's `for await` over chains. The clients
 // run in a worker thread, so the GC pauses counted are the server's isolate
 // only. Rounds alternate between the servers; each figure is a median, and
-// mbufpool's ratio to each baseline is printed (throughput: higher is better;
+// mbufpool's ratios to the baselines are printed (throughput: higher is better;
 // latency and GC: lower is better).
 //
 //   npm run bench:echo [-- --rounds 3 --scale 1 --shape request --server "node pipe"]
 //
 // --scale multiplies every size (0.25 for a quick look); --shape runs only the
-// shapes whose name contains a word, --server only one server (to profile it
+// shapes whose name contains a word, --server only one server ("node pipe",
+// "node for await", "mbufpool readable", "mbufpool for await": to profile it
 // alone with node --cpu-prof). An async benchmark does not fit bench/types.ts's
 // synchronous BenchCase contract, hence a script of its own.
 
@@ -140,13 +143,28 @@ async function measure(shape: Shape, start: () => Promise<Server>): Promise<Roun
  */
 let benchPool: Pool | null = null;
 
-/** The README's echo server on the run's pool; each round ends with nothing in use and the audit clean. */
-async function mbufpoolServer(): Promise<Server> {
+/**
+ * An echo server on the run's pool, in one of mbufpool/node's two idioms: the README's `for await`
+ * over chains, or "readable" events with read() (pipe's shape: reading waits while a write
+ * waits for "drain"). Each round ends with nothing in use and the audit clean.
+ */
+async function mbufpoolServer(idiom: "for await" | "readable"): Promise<Server> {
   const pool = (benchPool ??= Pool.create({ pinned: true, build: "release", tunables: { nmbclusters: 16384 }, reserveFlag: true }));
-  const server = createServer(pool, { metrics: false }, async (conn) => {
-    conn.on("end", () => conn.end());
-    for await (const chain of conn) if (!conn.write(chain)) await conn.drained();
-  });
+  const server = idiom === "for await"
+    ? createServer(pool, { metrics: false }, async (conn) => {
+      conn.on("end", () => conn.end());
+      for await (const chain of conn) if (!conn.write(chain)) await conn.drained();
+    })
+    : createServer(pool, { metrics: false }, (conn) => {
+      let blocked = false;
+      const echo = (): void => {
+        blocked = false;
+        for (let m; !blocked && (m = conn.read()) !== 0;) blocked = !conn.write(m);
+      };
+      conn.on("readable", () => { if (!blocked) echo(); });
+      conn.on("drain", echo);
+      conn.on("end", () => conn.end());
+    });
   const { port } = await server.listen();
   return {
     port, stop: async () => {
@@ -173,8 +191,14 @@ const SERVERS: Record<string, () => Promise<Server>> = {
     for await (const d of s) if (!s.write(d as Buffer)) await once(s, "drain");
     s.end();
   })().catch(() => s.destroy())),
-  "mbufpool/node": mbufpoolServer,
+  "mbufpool readable": () => mbufpoolServer("readable"),
+  "mbufpool for await": () => mbufpoolServer("for await"),
 };
+
+/** The ratios printed: each idiom of mbufpool/node against Node's of the same shape, and the README's server against pipe. */
+const RATIOS: Array<[string, string]> = [
+  ["mbufpool readable", "node pipe"], ["mbufpool for await", "node for await"], ["mbufpool for await", "node pipe"],
+];
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -203,10 +227,9 @@ for (const shape of SHAPES.filter((s) => s.name.includes(ONLY_SHAPE))) {
   for (const [name, x] of Object.entries(rows)) {
     console.log(`${name.padEnd(26)}${fmt(x.rate, rr ? 0 : 1)}${rr ? `${fmt(x.p50)}${fmt(x.p99)}` : ""}${fmt(x.gcCount, 0)}${fmt(x.gcMs, 2)}`);
   }
-  const a = rows["mbufpool/node"];
-  if (a === undefined) continue;
-  for (const base of ["node pipe", "node for await"].filter((b) => rows[b] !== undefined)) {
-    const b = rows[base];
-    console.log(`${`mbufpool / ${base}`.padEnd(26)}${ratio(a.rate, b.rate)}${rr ? `${ratio(a.p50, b.p50)}${ratio(a.p99, b.p99)}` : ""}${ratio(a.gcCount, b.gcCount)}${ratio(a.gcMs, b.gcMs)}`);
+  for (const [mine, base] of RATIOS) {
+    const a = rows[mine], b = rows[base];
+    if (a === undefined || b === undefined) continue;
+    console.log(`${`${mine.slice(9)} / ${base}`.padEnd(26)}${ratio(a.rate, b.rate)}${rr ? `${ratio(a.p50, b.p50)}${ratio(a.p99, b.p99)}` : ""}${ratio(a.gcCount, b.gcCount)}${ratio(a.gcMs, b.gcMs)}`);
   }
 }
