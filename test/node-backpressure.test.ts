@@ -126,4 +126,22 @@ describe("back-pressure through the wait queue", () => {
     await server.close();
     expect(pool.outstanding().total).toBe(0);
   });
+
+  it("readSize bounds each read, and is checked", async () => {
+    const pool = makePool({ pinned: true, tunables: { nmbclusters: 1024 } });
+    expect(() => createServer(pool, { readSize: 100 })).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    expect(() => createServer(pool, { readSize: (1 << 20) + 1 })).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    const server = createServer(pool, { readSize: 4096 }, async (conn) => {
+      for await (const chain of conn) pool.freem(chain);
+    });
+    const { port } = await server.listen();
+    const size = 1 << 20;
+    const c = net.connect(port, "127.0.0.1", () => c.write(Buffer.alloc(size, 2)));
+    c.on("error", () => {});
+    await until(() => server.stats.bytesIn === size);
+    c.destroy();
+    expect(server.stats.reads).toBeGreaterThanOrEqual(size / 4096);
+    await server.close();
+    expect(pool.outstanding().total).toBe(0);
+  });
 });
