@@ -1,128 +1,235 @@
-// Echo throughput and GC pauses: the same TCP echo server on mbufpool/node
-// (reads land in pool clusters, writes go out from chains) and on Node's
-// default buffers (a Buffer per read, socket.pipe(socket)), in one run, on
-// loopback. The clients run in a worker thread, so the GC pauses observed here
-// are the server's isolate only. Rounds alternate between the two servers;
-// the medians are printed with mbufpool's ratio to the Node baseline.
+// Echo servers on mbufpool/node against Node's own sockets, in one run, on
+// loopback, in three shapes:
+//  - streaming: each client writes its bytes as fast as the socket takes them
+//    and reads the echo as it comes (16 and 200 connections);
+//  - windowed: each client writes a 64 KiB window and waits for all of it
+//    back before the next one;
+//  - request/response: each client sends 64 bytes and waits for the 64 back
+//    (32 connections), for exchanges/s and the latency of one exchange.
+// The baselines are Node's two idioms: `socket.pipe(socket)`, and a
+// `for await` over the socket's data that writes each chunk back; mbufpool
+// runs its two: "readable" events with read() (pipe's shape), and the
+// README's `for await` over chains. The clients
+// run in a worker thread, so the GC pauses counted are the server's isolate
+// only. Rounds alternate between the servers; each figure is a median, and
+// mbufpool's ratios to the baselines are printed (throughput: higher is better;
+// latency and GC: lower is better).
 //
-//   npm run bench:echo [-- --clients 50 --bytes 1048576 --rounds 3]
+//   npm run bench:echo [-- --rounds 3 --scale 1 --shape request --server "node pipe"]
 //
-// (An async benchmark does not fit bench/types.ts's synchronous BenchCase
-// contract, hence a script of its own.)
+// --scale multiplies every size (0.25 for a quick look); --shape runs only the
+// shapes whose name contains a word, --server only one server ("node pipe",
+// "node for await", "mbufpool readable", "mbufpool for await": to profile it
+// alone with node --cpu-prof). An async benchmark does not fit bench/types.ts's
+// synchronous BenchCase contract, hence a script of its own.
 
 import net from "node:net";
+import os from "node:os";
+import { once } from "node:events";
 import { Worker } from "node:worker_threads";
 import { PerformanceObserver, type PerformanceEntry } from "node:perf_hooks";
 import { Pool } from "../src/index.js";
 import { createServer } from "../src/node/index.js";
 
-const arg = (name: string, dflt: number): number => {
+const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+  return i > 0 ? process.argv[i + 1] : dflt;
 };
-const CLIENTS = arg("clients", 50), BYTES = arg("bytes", 1 << 20), ROUNDS = arg("rounds", 3);
+const ROUNDS = Number(arg("rounds", "3")), SCALE = Number(arg("scale", "1"));
+const ONLY_SHAPE = arg("shape", ""), ONLY_SERVER = arg("server", "");
 
-/** The clients: each streams BYTES in 16 KiB windows and waits for every byte to come back. */
+interface Shape { name: string; kind: "stream" | "window" | "rr"; clients: number; bytes: number; exchanges: number }
+const SHAPES: Shape[] = [
+  { name: "streaming, 16 connections", kind: "stream", clients: 16, bytes: Math.round(4 * SCALE * (1 << 20)), exchanges: 0 },
+  { name: "streaming, 200 connections", kind: "stream", clients: 200, bytes: Math.round(256 * SCALE * 1024), exchanges: 0 },
+  { name: "windowed (64 KiB), 16 connections", kind: "window", clients: 16, bytes: Math.round(2 * SCALE * (1 << 20)), exchanges: 0 },
+  { name: "request/response (64 B), 32 connections", kind: "rr", clients: 32, bytes: 64, exchanges: Math.round(1000 * SCALE) },
+];
+
+/** The clients: one worker runs every connection of a round and checks every byte that comes back. */
 const CLIENT_CODE = `
 const net = require("node:net");
 const { parentPort, workerData } = require("node:worker_threads");
-const { port, clients, bytes } = workerData;
+const { kind, port, clients, bytes, exchanges } = workerData;
 const data = Buffer.alloc(bytes);
-for (let i = 0; i < bytes; i++) data[i] = (i * 131) & 255;
+for (let i = 0; i < bytes; i++) data[i] = (i * 131 + (i >> 10)) & 255;
+const lat = [];
 const one = () => new Promise((resolve, reject) => {
   const c = net.connect(port, "127.0.0.1");
-  let got = 0, sent = 0, ok = true;
-  const win = () => { const end = Math.min(bytes, sent + 65536); c.write(data.subarray(sent, end)); sent = end; };
-  c.on("connect", win);
-  c.on("data", (d) => {
-    if (ok && !d.equals(data.subarray(got, got + d.length))) ok = false;
+  c.setNoDelay(true);
+  let got = 0, sent = 0, ok = true, n = 0, t0 = 0n;
+  const check = (d) => {
+    if (ok && !d.equals(data.subarray(got % bytes, got % bytes + d.length))) ok = false;
     got += d.length;
-    if (got >= bytes) c.end(); else if (got === sent) win();
-  });
+  };
   c.on("error", reject);
-  c.on("close", () => (ok && got === bytes ? resolve() : reject(new Error("echo mismatch"))));
+  c.on("close", () => (ok && got === (kind === "rr" ? bytes * exchanges : bytes) ? resolve() : reject(new Error("echo mismatch"))));
+  if (kind === "stream") {
+    c.on("connect", () => {
+      const pump = () => {
+        while (sent < bytes) {
+          const end = Math.min(bytes, sent + 65536);
+          const more = c.write(data.subarray(sent, end));
+          sent = end;
+          if (!more) return void c.once("drain", pump);
+        }
+        c.end();
+      };
+      pump();
+    });
+    c.on("data", check);
+  } else if (kind === "window") {
+    const win = () => { const end = Math.min(bytes, sent + 65536); c.write(data.subarray(sent, end)); sent = end; };
+    c.on("connect", win);
+    c.on("data", (d) => { check(d); if (got >= bytes) c.end(); else if (got === sent) win(); });
+  } else {
+    const ask = () => { t0 = process.hrtime.bigint(); c.write(data); };
+    c.on("connect", ask);
+    c.on("data", (d) => {
+      check(d);
+      if (got % bytes !== 0) return;
+      lat.push(Number(process.hrtime.bigint() - t0));
+      if (++n < exchanges) ask(); else c.end();
+    });
+  }
 });
 const t0 = process.hrtime.bigint();
 Promise.all(Array.from({ length: clients }, one)).then(
-  () => parentPort.postMessage({ ns: Number(process.hrtime.bigint() - t0) }),
+  () => parentPort.postMessage({ ns: Number(process.hrtime.bigint() - t0), lat }),
   (e) => parentPort.postMessage({ error: String(e) }));
 `;
 
-interface Round { mbps: number; gcCount: number; gcMs: number; gcMaxMs: number }
+interface Round { rate: number; p50: number; p99: number; gcCount: number; gcMs: number }
+interface Server { port: number; stop: () => Promise<void> }
 
-function runClients(port: number): Promise<number> {
+function runClients(shape: Shape, port: number): Promise<{ ns: number; lat: number[] }> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(CLIENT_CODE, { eval: true, workerData: { port, clients: CLIENTS, bytes: BYTES } });
-    w.once("message", (m: { ns?: number; error?: string }) => {
+    const w = new Worker(CLIENT_CODE, { eval: true, workerData: { ...shape, port } });
+    w.once("message", (m: { ns: number; lat: number[]; error?: string }) => {
       void w.terminate();
       if (m.error) reject(new Error(m.error));
-      else resolve(m.ns as number);
+      else resolve(m);
     });
     w.once("error", reject);
   });
 }
 
-async function measure(start: () => Promise<{ port: number; stop: () => Promise<void> }>): Promise<Round> {
+const quantile = (xs: number[], q: number): number => {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+};
+
+async function measure(shape: Shape, start: () => Promise<Server>): Promise<Round> {
   const gcs: PerformanceEntry[] = [];
   const obs = new PerformanceObserver((list) => gcs.push(...list.getEntries()));
   (globalThis as { gc?: () => void }).gc?.();
   const { port, stop } = await start();
   obs.observe({ entryTypes: ["gc"] });
-  const ns = await runClients(port);
+  const { ns, lat } = await runClients(shape, port);
   obs.disconnect();
   await stop();
-  const total = gcs.reduce((a, e) => a + e.duration, 0);
+  const s = ns / 1e9;
   return {
-    mbps: (2 * CLIENTS * BYTES) / (ns / 1e9) / 1e6,
-    gcCount: gcs.length, gcMs: total, gcMaxMs: gcs.reduce((a, e) => Math.max(a, e.duration), 0),
+    rate: shape.kind === "rr" ? (shape.clients * shape.exchanges) / s : (2 * shape.clients * shape.bytes) / s / 1e6,
+    p50: quantile(lat, 0.5) / 1e3, p99: quantile(lat, 0.99) / 1e3,
+    gcCount: gcs.length, gcMs: gcs.reduce((a, e) => a + e.duration, 0),
   };
 }
 
-async function mbufpoolServer(): Promise<{ port: number; stop: () => Promise<void> }> {
-  const pool = Pool.create({ pinned: true, build: "release", tunables: { nmbclusters: 8192 }, reserveFlag: true });
-  const server = createServer(pool, { metrics: false }, async (conn) => {
-    conn.on("end", () => conn.end());
-    for await (const chain of conn) if (!conn.write(chain)) await conn.drained();
-  });
+/**
+ * The pool of every mbufpool round: one for the run, as a service keeps one (JS-to-Wasm calls
+ * stay fast only while a call site has seen one WebAssembly instance: docs/performance.md).
+ */
+let benchPool: Pool | null = null;
+
+/**
+ * An echo server on the run's pool, in one of mbufpool/node's two idioms: the README's `for await`
+ * over chains, or "readable" events with read() (pipe's shape: reading waits while a write
+ * waits for "drain"). Each round ends with nothing in use and the audit clean.
+ */
+async function mbufpoolServer(idiom: "for await" | "readable"): Promise<Server> {
+  const pool = (benchPool ??= Pool.create({ pinned: true, build: "release", tunables: { nmbclusters: 16384 }, reserveFlag: true }));
+  const server = idiom === "for await"
+    ? createServer(pool, { metrics: false }, async (conn) => {
+      conn.on("end", () => conn.end());
+      for await (const chain of conn) if (!conn.write(chain)) await conn.drained();
+    })
+    : createServer(pool, { metrics: false }, (conn) => {
+      let blocked = false;
+      const echo = (): void => {
+        blocked = false;
+        for (let m; !blocked && (m = conn.read()) !== 0;) blocked = !conn.write(m);
+      };
+      conn.on("readable", () => { if (!blocked) echo(); });
+      conn.on("drain", echo);
+      conn.on("end", () => conn.end());
+    });
   const { port } = await server.listen();
   return {
     port, stop: async () => {
       await server.close();
       pool.assertAudit();
       if (pool.outstanding().total !== 0) throw new Error("mbufpool echo leaked buffers");
-      pool.close();
     },
   };
 }
 
-async function nodeServer(): Promise<{ port: number; stop: () => Promise<void> }> {
-  const server = net.createServer((s) => s.pipe(s));
+async function nodeServer(handler: (s: net.Socket) => void): Promise<Server> {
+  const server = net.createServer((s) => {
+    s.setNoDelay(true);
+    handler(s);
+  });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const { port } = server.address() as net.AddressInfo;
   return { port, stop: () => new Promise((r) => server.close(() => r())) };
 }
 
+const SERVERS: Record<string, () => Promise<Server>> = {
+  "node pipe": () => nodeServer((s) => s.pipe(s)),
+  "node for await": () => nodeServer((s) => void (async () => {
+    for await (const d of s) if (!s.write(d as Buffer)) await once(s, "drain");
+    s.end();
+  })().catch(() => s.destroy())),
+  "mbufpool readable": () => mbufpoolServer("readable"),
+  "mbufpool for await": () => mbufpoolServer("for await"),
+};
+
+/** The ratios printed: each idiom of mbufpool/node against Node's of the same shape, and the README's server against pipe. */
+const RATIOS: Array<[string, string]> = [
+  ["mbufpool readable", "node pipe"], ["mbufpool for await", "node for await"], ["mbufpool for await", "node pipe"],
+];
+
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+const fmt = (x: number, d = 1, w = 11): string => x.toFixed(d).padStart(w);
+const ratio = (x: number, y: number): string => (y === 0 ? (x === 0 ? "1.00" : "inf") : (x / y).toFixed(2)).padStart(11);
 
-const results: Record<"mbufpool" | "node", Round[]> = { mbufpool: [], node: [] };
-console.log(`echo: ${CLIENTS} clients x ${BYTES} bytes each way, ${ROUNDS} rounds per server, loopback`);
-await measure(nodeServer); // warm-up of both paths, not counted
-await measure(mbufpoolServer);
-for (let r = 0; r < ROUNDS; r++) {
-  results.node.push(await measure(nodeServer));
-  results.mbufpool.push(await measure(mbufpoolServer));
+console.log(`echo on loopback: ${os.cpus().length} x ${os.cpus()[0]?.model ?? "?"}, Node ${process.version}, ${ROUNDS} rounds`);
+const names = Object.keys(SERVERS).filter((n) => !ONLY_SERVER || n === ONLY_SERVER);
+for (const shape of SHAPES.filter((s) => s.name.includes(ONLY_SHAPE))) {
+  const rr = shape.kind === "rr";
+  const results: Record<string, Round[]> = {};
+  for (const name of names) {
+    results[name] = [];
+    await measure(shape, SERVERS[name]); // warm-up, not counted
+  }
+  for (let r = 0; r < ROUNDS; r++) for (const name of names) results[name].push(await measure(shape, SERVERS[name]));
+  const rows = Object.fromEntries(Object.entries(results).map(([name, rs]) => [name, {
+    rate: median(rs.map((x) => x.rate)), p50: median(rs.map((x) => x.p50)), p99: median(rs.map((x) => x.p99)),
+    gcCount: median(rs.map((x) => x.gcCount)), gcMs: median(rs.map((x) => x.gcMs)),
+  }]));
+  const what = rr ? `${shape.clients} x ${shape.exchanges} exchanges of ${shape.bytes} B` : `${shape.clients} x ${shape.bytes} bytes each way`;
+  console.log(`\n${shape.name}: ${what}`);
+  console.log(`${"server".padEnd(26)}${(rr ? "exch/s" : "MB/s").padStart(11)}${rr ? `${"p50 us".padStart(11)}${"p99 us".padStart(11)}` : ""}${"GCs".padStart(11)}${"GC ms".padStart(11)}`);
+  for (const [name, x] of Object.entries(rows)) {
+    console.log(`${name.padEnd(26)}${fmt(x.rate, rr ? 0 : 1)}${rr ? `${fmt(x.p50)}${fmt(x.p99)}` : ""}${fmt(x.gcCount, 0)}${fmt(x.gcMs, 2)}`);
+  }
+  for (const [mine, base] of RATIOS) {
+    const a = rows[mine], b = rows[base];
+    if (a === undefined || b === undefined) continue;
+    console.log(`${`${mine.slice(9)} / ${base}`.padEnd(26)}${ratio(a.rate, b.rate)}${rr ? `${ratio(a.p50, b.p50)}${ratio(a.p99, b.p99)}` : ""}${ratio(a.gcCount, b.gcCount)}${ratio(a.gcMs, b.gcMs)}`);
+  }
 }
-const row = (name: string, rs: Round[]): Record<string, number> => ({
-  mbps: median(rs.map((x) => x.mbps)), gcCount: median(rs.map((x) => x.gcCount)),
-  gcMs: median(rs.map((x) => x.gcMs)), gcMaxMs: median(rs.map((x) => x.gcMaxMs)),
-});
-const a = row("mbufpool", results.mbufpool), b = row("node", results.node);
-const fmt = (x: number, d = 1): string => x.toFixed(d).padStart(10);
-console.log(`${"server".padEnd(22)}${"MB/s".padStart(10)}${"GCs".padStart(10)}${"GC ms".padStart(10)}${"max GC ms".padStart(10)}`);
-console.log(`${"node Buffers (base)".padEnd(22)}${fmt(b.mbps)}${fmt(b.gcCount, 0)}${fmt(b.gcMs, 2)}${fmt(b.gcMaxMs, 2)}`);
-console.log(`${"mbufpool/node".padEnd(22)}${fmt(a.mbps)}${fmt(a.gcCount, 0)}${fmt(a.gcMs, 2)}${fmt(a.gcMaxMs, 2)}`);
-const ratio = (x: number, y: number): string => (y === 0 ? (x === 0 ? "1.00" : "inf") : (x / y).toFixed(2));
-console.log(`${"ratio mbufpool/node".padEnd(22)}${ratio(a.mbps, b.mbps).padStart(10)}${ratio(a.gcCount, b.gcCount).padStart(10)}${ratio(a.gcMs, b.gcMs).padStart(10)}${ratio(a.gcMaxMs, b.gcMaxMs).padStart(10)}`);

@@ -18,12 +18,13 @@ const server = createServer(pool, { idleTimeoutMs: 2000, keepAliveMs: 1000, sndH
   for (let i = 0; i < RECORDS && !conn.released; i++) {
     // The "file send hook": one formatted record per chain.
     const line = `${new Date(1_100_000_000_000 + i * 1000).toISOString()} sensor=${i % 16} value=${(i * 37) % 1000}\n`;
-    let ok = conn.writeBytes(Buffer.from(line));
-    while (!ok && !conn.released) {
-      // Nothing was sent (full send buffer, or no buffer in the pool): wait, then send the same
-      // record again; never spin and never hoard.
-      await conn.drained();
-      ok = conn.released ? false : conn.writeBytes(Buffer.from(line));
+    const record = Buffer.from(line);
+    // writeBytes takes what the send buffer and the pool hold now and says how much (as write(2)):
+    // write the rest once drained; never spin, never hoard, never send a byte twice.
+    let off = 0;
+    while (off < record.length && !conn.released) {
+      off += conn.writeBytes(record.subarray(off));
+      if (off < record.length) await conn.drained();
     }
   }
   conn.end();

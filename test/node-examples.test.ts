@@ -105,7 +105,7 @@ function resetMidStream(port: number, size: number): Promise<void> {
  * Drives an echo server at `port` with metrics at `metricsUrl` through half-closing clients (sizes that end
  * on a full read), a burst six times its pool, slow readers and resets mid-stream; then checks the counters
  * and that the pool holds no more than before. (Its pool of 1024 clusters does not run dry here: the socket
- * buffers and maxPosted bound what connections take; node-tcp.test.ts runs the same handler into small pools.)
+ * buffers bound what connections take, and no connection keeps a cluster posted for a read; node-tcp.test.ts runs the same handler into small pools.)
  */
 async function driveEcho(port: number, metricsUrl: string, server: ChildProcess): Promise<void> {
   const inUse = async (): Promise<number> => {

@@ -11,8 +11,9 @@
 import type { AddressInfo } from "node:net";
 import type { Pool } from "../pool.js";
 import { parseQueryChain, MAX_QUERY } from "../proto/dns.js";
-import { MbufError } from "../errors.js";
-import { createUdpSocket, NoBufferSpaceError, type MbufUdpSocket, type UdpOptions } from "./udp.js";
+import { MbufError, checkInt } from "../errors.js";
+import { checkOptions, optionKeys } from "../validate.js";
+import { MbufUdpSocket, NoBufferSpaceError, type UdpOptions } from "./udp.js";
 
 export { parseQuery, buildQuery, type DnsParse } from "../proto/dns.js";
 
@@ -44,17 +45,23 @@ export interface DnsResponder {
 }
 
 
+/** Every key DnsResponderOptions has. */
+const DNS_OPTION_KEYS = optionKeys<DnsResponderOptions>({ type: 1, owner: 1, baseOwner: 1, name: 1, metrics: 1, answer: 1, ttl: 1 });
+
 /**
  * A DNS-style UDP responder over pool chains (answers A queries, NOTIMP otherwise).
  * @throws MbufError EINVAL if the pool is not pinned or an option is bad.
  */
 export function createDnsResponder(pool: Pool, options: DnsResponderOptions = {}): DnsResponder {
-  const addr = (options.answer ?? "127.0.0.1").split(".").map(Number);
+  checkOptions(options, "createDnsResponder options", DNS_OPTION_KEYS);
+  const answer = options.answer ?? "127.0.0.1";
+  const addr = typeof answer === "string" ? answer.split(".").map(Number) : [];
   if (addr.length !== 4 || addr.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) {
     throw new MbufError("EINVAL", `answer must be an IPv4 address, got ${String(options.answer)}`);
   }
-  const ttl = options.ttl ?? 60;
-  const udp = createUdpSocket(pool, { name: "dns", ...options });
+  const ttl = checkInt(options.ttl ?? 60, "createDnsResponder: ttl", 0, 0x7fffffff);
+  const { answer: _answer, ttl: _ttl, ...udpOptions } = options;
+  const udp = new MbufUdpSocket(pool, { name: "dns", ...udpOptions }, "createDnsResponder", DNS_OPTION_KEYS);
   const stats: DnsStats = { queries: 0, answered: 0, malformed: 0, reasons: {}, nobufs: 0 };
   const scratch = new Uint8Array(MAX_QUERY);
   const answerA = Uint8Array.from([0xc0, 12, 0, 1, 0, 1, ttl >>> 24, (ttl >>> 16) & 255, (ttl >>> 8) & 255, ttl & 255, 0, 4, ...addr]);

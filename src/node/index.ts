@@ -4,7 +4,7 @@
 
 export {
   createServer, connect, holdersOf, MbufServer, MbufSocket, BrokenPipeError,
-  type TcpOptions, type TcpServerOptions, type TcpConnectOptions,
+  type TcpOptions, type TcpServerOptions, type TcpConnectOptions, type ListenOptions, type ConnectionListener,
 } from "./tcp.js";
 export { createUdpSocket, MbufUdpSocket, NoBufferSpaceError, type UdpOptions } from "./udp.js";
 export {

@@ -80,15 +80,22 @@ export interface OperatorContext {
   maxBodyBytes?: number;
 }
 
+/** Every key OperatorContext has. */
+const CONTEXT_KEYS = optionKeys<OperatorContext>({ token: 1, leakDetector: 1, recorder: 1, maxBodyBytes: 1 });
+
 class HttpError extends Error {
   constructor(readonly status: number, message: string) {
     super(message);
   }
 }
 
-/** Answers one request (see the table at the top of this file). */
+/**
+ * Answers one request (see the table at the top of this file).
+ * @throws (rejects) MbufError EINVAL for an unknown key in `ctx`, before anything is answered.
+ */
 export async function handleMetrics(pool: Pool, req: http.IncomingMessage, res: http.ServerResponse,
   ctx: OperatorContext = {}): Promise<void> {
+  checkOptions(ctx, "handleMetrics context", CONTEXT_KEYS);
   const send = (code: number, type: string, body: string): void => {
     if (res.headersSent) return;
     res.writeHead(code, { "content-type": type, "cache-control": "no-store" });

@@ -18,15 +18,15 @@ export interface TcpStats {
   idleDrops: number;
   /** Connections ended by a socket error (keepalive timeouts, resets). */
   errors: number;
-  /** Bytes read from the network into pool clusters (or spill buffers). */
+  /** Bytes read from the network. */
   bytesIn: number;
   /** Bytes written to the network from chains. */
   bytesOut: number;
-  /** Reads that landed in a pool cluster with no copy. */
-  zeroCopyReads: number;
-  /** Reads that landed in a spill buffer because the pool had no cluster (copied into the pool later). */
+  /** Reads from the kernel (each up to the connection's read size). */
+  reads: number;
+  /** Reads the pool had no buffer for at once: held in JS memory until it had (reading stopped meanwhile). */
   spilledReads: number;
-  /** Cluster requests for the next read that the pool denied. */
+  /** Requests for buffers for a read that the pool denied. */
   denied: number;
   /** Times reading stopped because the receive socket buffer was full. */
   pausedSockbuf: number;
@@ -38,6 +38,8 @@ export interface TcpStats {
   readDenied: number;
   /** Times write() asked the writer to wait for "drain" (the send socket buffer was full). */
   writeBlocked: number;
+  /** Times autosizing grew a socket buffer (net.inet.tcp.sendbuf_auto, recvbuf_auto). */
+  sbGrown: number;
 }
 
 /** What a UDP socket has seen. */
@@ -58,8 +60,8 @@ export interface UdpStats {
 export function tcpStats(): TcpStats {
   return {
     accepted: 0, refused: 0, open: 0, closed: 0, idleDrops: 0, errors: 0, bytesIn: 0, bytesOut: 0,
-    zeroCopyReads: 0, spilledReads: 0, denied: 0, pausedSockbuf: 0, pausedPool: 0, resumed: 0,
-    readDenied: 0, writeBlocked: 0,
+    reads: 0, spilledReads: 0, denied: 0, pausedSockbuf: 0, pausedPool: 0, resumed: 0,
+    readDenied: 0, writeBlocked: 0, sbGrown: 0,
   };
 }
 

@@ -14,7 +14,8 @@ import dgram from "node:dgram";
 import { EventEmitter } from "node:events";
 import type { AddressInfo } from "node:net";
 import type { Pool } from "../pool.js";
-import { MbufError, checkInt } from "../errors.js";
+import { MbufError, checkInt, describeValue } from "../errors.js";
+import { checkOptions, checkBool, optionKeys } from "../validate.js";
 import { M_NOWAIT, M_PKTHDR, MT, MHLEN } from "../constants.js";
 import { udpStats, registerStats, type UdpStats } from "./stats.js";
 
@@ -43,6 +44,30 @@ export interface UdpOptions {
   metrics?: boolean;
 }
 
+/** Every key UdpOptions has. */
+export const UDP_OPTION_KEYS = optionKeys<UdpOptions>({ type: 1, owner: 1, baseOwner: 1, name: 1, metrics: 1 });
+
+/**
+ * Checks the options of `call` against `keys` (UdpOptions and, for the DNS responder, its own).
+ * @throws MbufError EINVAL for an unpinned pool, an unknown key or a bad value.
+ */
+export function checkUdpOptions(pool: Pool, o: UdpOptions, call: string, keys: readonly string[]): void {
+  checkOptions(o, `${call} options`, keys);
+  if (!pool.pinned) throw new MbufError("EINVAL", "mbufpool/node sends from pool memory: create the pool with { pinned: true }");
+  if (o.type !== undefined && o.type !== "udp4" && o.type !== "udp6") {
+    throw new MbufError("EINVAL", `${call}: type must be "udp4" or "udp6", got ${describeValue(o.type)}`);
+  }
+  if (o.name !== undefined && typeof o.name !== "string") throw new MbufError("EINVAL", `${call}: name must be a string, got ${describeValue(o.name)}`);
+  if (o.metrics !== undefined) checkBool(o.metrics, `${call}: metrics`);
+}
+
+/** The bytes argument of `call`: a Uint8Array, else EINVAL naming the call (and send() for chains). */
+function checkBytes(bytes: unknown, call: string): void {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new MbufError("EINVAL", `${call}(bytes) needs a Uint8Array, got ${describeValue(bytes)}${call === "sendBytes" ? "; send(chain) takes a chain" : ""}`);
+  }
+}
+
 /**
  * A UDP socket whose datagrams are pool chains. Events: "message" (chain, rinfo): the listener
  * owns the chain and must free it or send it; "drop" (rinfo) for a datagram the pool had no
@@ -59,9 +84,10 @@ export class MbufUdpSocket extends EventEmitter {
   private readonly inflight = new Set<number>();
   private closed = false;
 
-  constructor(readonly pool: Pool, options: UdpOptions = {}) {
+  /** @throws MbufError EINVAL if the pool is not pinned or an option is bad. */
+  constructor(readonly pool: Pool, options: UdpOptions = {}, call = "createUdpSocket", keys: readonly string[] = UDP_OPTION_KEYS) {
     super();
-    if (!pool.pinned) throw new MbufError("EINVAL", "mbufpool/node sends from pool memory: create the pool with { pinned: true }");
+    checkUdpOptions(pool, options, call, keys);
     this.owner = checkInt(options.owner ?? 0x20000, "owner", 0, 0xffffffff);
     this.baseOwner = checkInt(options.baseOwner ?? 0, "baseOwner", 0, 0xffffffff);
     if (options.metrics !== false) registerStats(pool.metricsRegistry, "udp", options.name ?? "udp", this.stats);
@@ -73,6 +99,7 @@ export class MbufUdpSocket extends EventEmitter {
 
   /** Copies `bytes` into a new chain under this socket's owner tag; 0 if the pool had no buffer. */
   chain(bytes: Uint8Array): number {
+    checkBytes(bytes, "chain");
     const p = this.pool;
     if (this.closed || p.isClosed) return 0;
     p.setOwner(this.owner);
@@ -107,9 +134,13 @@ export class MbufUdpSocket extends EventEmitter {
   /**
    * Sends the chain of head `m` as one datagram (zero-copy views of its segments); the chain
    * belongs to the socket from now on and is freed when the send completes or fails.
-   * @returns a promise that settles when the datagram is sent (rejects with the network's error).
+   * @returns a promise that settles when the datagram is sent (rejects with the network's error,
+   *   ECLOSED after close(); EINVAL for what is not a chain: bytes go to sendBytes).
    */
   send(m: number, port: number, address: string): Promise<void> {
+    if (typeof m !== "number") {
+      return Promise.reject(new MbufError("EINVAL", `send(chain) takes a chain (the head handle of an mbuf chain), got ${describeValue(m)}; sendBytes(bytes) takes bytes`));
+    }
     const p = this.pool;
     if (this.closed) {
       p.freem(m);
@@ -135,9 +166,15 @@ export class MbufUdpSocket extends EventEmitter {
 
   /**
    * Copies `bytes` into a chain and sends it.
-   * @throws (rejects) NoBufferSpaceError (code ENOBUFS) if the pool had no buffer: nothing was sent.
+   * @throws (rejects) NoBufferSpaceError (code ENOBUFS) if the pool had no buffer: nothing was sent;
+   *   MbufError EINVAL unless `bytes` is a Uint8Array.
    */
   sendBytes(bytes: Uint8Array, port: number, address: string): Promise<void> {
+    try {
+      checkBytes(bytes, "sendBytes");
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const m = this.chain(bytes);
     if (m === 0) {
       this.stats.sendNobufs++;

@@ -126,6 +126,26 @@ const reservationAliases = (prefix: string): Record<string, string> => ({
   reserve: `${prefix}mb_rcv_resv`, reserveFlag: `${prefix}mb_rcv_flag`,
 });
 
+/**
+ * FreeBSD's socket-buffer autosizing (net.inet.tcp.sendbuf_* and recvbuf_*, tcp_output.c and
+ * tcp_input.c), which mbufpool/node applies to its connections: on, the increments of one
+ * growth, the largest size (sbreserve's sb_max bounds it too).
+ */
+function autosizeSpecs(): TunableSpec[] {
+  const out: TunableSpec[] = [];
+  for (const [dir, what, inc] of [["sendbuf", "send", 8 * KiB], ["recvbuf", "receive", 16 * KiB]] as const) {
+    out.push(
+      spec(`net.inet.tcp.${dir}_auto`, `1: grow a connection's ${what} socket buffer while it fills as fast as it drains`,
+        "flag", "0 or 1", () => 1, () => 0, () => 1, "rw"),
+      spec(`net.inet.tcp.${dir}_inc`, `bytes one growth of a ${what} socket buffer adds`, "bytes",
+        "from 1 byte to 16 MiB", () => inc, () => 1, () => 16 * MiB, "rw"),
+      spec(`net.inet.tcp.${dir}_max`, `largest size ${what} buffer autosizing grows to (kern.ipc.maxsockbuf bounds it too)`, "bytes",
+        "from 1 byte to 1 GiB", () => 2 * MiB, () => 1, () => 1024 * MiB, "rw"),
+    );
+  }
+  return out;
+}
+
 const freebsd: Profile = {
   name: "freebsd",
   title: "FreeBSD (modern UMA zones, limits derived from kern.ipc.maxmbufmem)",
@@ -157,6 +177,7 @@ const freebsd: Profile = {
         v["kern.ipc.nmbclusters"] + v["kern.ipc.nmbjumbop"] + v["kern.ipc.nmbjumbo9"] + v["kern.ipc.nmbjumbo16"]),
       (v) => v["kern.ipc.nmbclusters"], (v) => Math.floor(v["kern.ipc.maxmbufmem"] / MSIZE), "raise"),
     ...reservationSpecs("kern.ipc.", (v) => v["kern.ipc.nmbclusters"]),
+    ...autosizeSpecs(),
   ],
   layout: (v) => ({
     thewall: v["kern.ipc.maxmbufmem"], nmbufs: v["kern.ipc.nmbufs"], nmbclusters: v["kern.ipc.nmbclusters"],

@@ -21,6 +21,14 @@
 // and it is no receiver waiting for a cluster (the reservation guards the
 // cluster zone only).
 //
+// A waiter keeps the process alive, as a pending read does: while one waits
+// (and did not ask for `unref`, as a daemon's background waits do) the queue
+// holds a ref'd handle, so a script that awaits a buffer on an exhausted
+// pool sees the promise settle instead of exiting with it pending. The
+// handle is one interval timer that never fires in practice, made when the
+// first such waiter queues and cleared when the last leaves; it is not a
+// retry (the free serves the waiters).
+//
 // The queue tells the reservation flag (reservation.ts) whether a receiver
 // waits for a cluster; while the flag is up, a freed cluster is handed to the
 // receiver at once, on every profile.
@@ -61,6 +69,8 @@ export interface WaitHooks {
 export interface WaitOptions {
   /** Milliseconds to wait before rejecting with ETIMEDOUT (the pool's waitTimeoutMs by default; Infinity waits forever). */
   timeout?: number;
+  /** Do not keep the process alive while waiting (false: a waiter keeps it alive, as a pending read does). */
+  unref?: boolean;
 }
 
 interface Waiter {
@@ -81,10 +91,12 @@ interface Waiter {
   reject: (e: Error) => void;
   timer: number;
   msgTimer: number;
+  /** True if this waiter keeps the process alive. */
+  ref: boolean;
 }
 
 /** Every key WaitOptions has. */
-const WAIT_OPTION_KEYS = optionKeys<WaitOptions>({ timeout: 1 });
+const WAIT_OPTION_KEYS = optionKeys<WaitOptions>({ timeout: 1, unref: 1 });
 
 export class WaitQueue {
   private readonly recvQ: Waiter[] = [];
@@ -92,6 +104,9 @@ export class WaitQueue {
   private readonly flag: ReservationFlag;
   private pollTimer = 0;
   private deferred = 0;
+  /** Waiters that keep the process alive, and the handle that does it while there are any. */
+  private refs = 0;
+  private alive: ReturnType<typeof setInterval> | null = null;
   private readonly s = { waited: 0, served: 0, timedOut: 0 };
 
   constructor(
@@ -145,11 +160,14 @@ export class WaitQueue {
     if (typeof timeout !== "number" || !(timeout >= 0)) {
       return Promise.reject(new MbufError("EINVAL", `${call}: timeout must be a number of milliseconds >= 0 or Infinity`));
     }
+    if (options.unref !== undefined && typeof options.unref !== "boolean") {
+      return Promise.reject(new MbufError("EINVAL", `${call}: unref must be true or false, got ${String(options.unref)}`));
+    }
     const w: Waiter = {
       kind, how: (how & M_RECV) | M_WAITOK, type, flags, m, seq: 0,
       needM: kind !== ClGet, needC: kind === GetCl || kind === ClGet, recv: (how & M_RECV) !== 0,
       jumbo: kind === GetJcl ? jumboZoneOf(size) : 0, size,
-      resolve: () => {}, reject: () => {}, timer: 0, msgTimer: 0,
+      resolve: () => {}, reject: () => {}, timer: 0, msgTimer: 0, ref: false,
     };
     let first: number;
     try {
@@ -164,6 +182,7 @@ export class WaitQueue {
       w.reject = reject;
       this.s.waited++;
       (w.recv ? this.recvQ : this.otherQ).push(w);
+      if (options.unref !== true) this.hold(w);
       if (timeout !== Infinity) w.timer = this.clock.setTimer(() => this.expire(w, call, timeout), timeout);
       const say = this.pool.profile.waitMessage;
       if (say) {
@@ -277,7 +296,20 @@ export class WaitQueue {
     this.changed();
   }
 
+  /** `w` keeps the process alive until it leaves the queue. */
+  private hold(w: Waiter): void {
+    w.ref = true;
+    if (this.refs++ === 0 && typeof setInterval === "function") this.alive = setInterval(() => {}, 0x7fffffff);
+  }
+
   private finish(w: Waiter): void {
+    if (w.ref) {
+      w.ref = false;
+      if (--this.refs === 0 && this.alive !== null) {
+        clearInterval(this.alive);
+        this.alive = null;
+      }
+    }
     if (w.timer) this.clock.clearTimer(w.timer);
     if (w.msgTimer) this.clock.clearTimer(w.msgTimer);
     w.timer = w.msgTimer = 0;
