@@ -164,7 +164,11 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
     this.waits.setAuto(t[this.profile.aliases["reserveFlag"]] === 1);
     const nm = netmOptions(shared ? false : options.netm, this.profile.netm);
     if (nm) this.netmd = new Netm(this, this.clock, nm, this.profile.name === "aix" && nm.lowmbuf === undefined && nm.lowclust === undefined);
-    if (lock) lockMethods(this, EventEmitter.prototype, lock);
+    if (lock) {
+      lockMethods(this, EventEmitter.prototype, lock);
+      const waits = this.waits, serve = waits.serve.bind(waits);
+      waits.serve = (handoff?: boolean): void => { lock.enter(); try { serve(handoff); } finally { lock.leave(); } };
+    }
   }
 
   /**

@@ -124,42 +124,83 @@ export function lockedExports(ex: CoreExports, lock: PoolLock, owner: { tag: num
       out[name] = f;
       continue;
     }
-    const fn = f as (...a: number[]) => number;
     out[name] = name === "mb_set_owner"
-      ? (tag: number): void => { owner.tag = tag; lock.enter(); try { fn(tag); } finally { lock.leave(); } }
-      : (...a: number[]): number => { lock.enter(); try { return fn(...a); } finally { lock.leave(); } };
+      ? (tag: number): void => { owner.tag = tag; lock.enter(); try { (f as (t: number) => void)(tag); } finally { lock.leave(); } }
+      : lockedCall(f as Core, lock);
   }
   return out as unknown as CoreExports;
 }
 
-/** Methods that take no lock: they reach neither the core nor the shared memory. */
-const UNLOCKED = new Set(["constructor", "badHandle", "argError", "allocError", "live", "shareHandle"]);
+type Core = (a?: number, b?: number, c?: number, d?: number, e?: number) => number;
+
+/** `f` under the lock, with its own arity: no rest array on the hot path. */
+function lockedCall(f: Core, lock: PoolLock): Core {
+  switch (f.length) {
+    case 0: return () => { lock.enter(); try { return f(); } finally { lock.leave(); } };
+    case 1: return (a) => { lock.enter(); try { return f(a); } finally { lock.leave(); } };
+    case 2: return (a, b) => { lock.enter(); try { return f(a, b); } finally { lock.leave(); } };
+    case 3: return (a, b, c) => { lock.enter(); try { return f(a, b, c); } finally { lock.leave(); } };
+    case 4: return (a, b, c, d) => { lock.enter(); try { return f(a, b, c, d); } finally { lock.leave(); } };
+    default: return (a, b, c, d, e) => { lock.enter(); try { return f(a, b, c, d, e); } finally { lock.leave(); } };
+  }
+}
+
+/**
+ * Methods not wrapped: those that reach neither the core nor the shared memory, and the
+ * hot ones that make one core call and read nothing shared after it (what they read after,
+ * m_aux and bulk_index, is the instance's own): the lock of the exports covers them, one
+ * lock cycle a call instead of two. A waiter they serve is served under the lock (base.ts).
+ */
+const UNLOCKED = new Set([
+  "constructor", "badHandle", "argError", "allocError", "jclError", "sizes", "live", "shareHandle", "notShared",
+  "get", "gethdr", "getcl", "clget", "getjcl", "cljget", "free", "freem", "chtype", "length", "copym", "copypacket",
+  "dup", "defrag", "pullup", "adj", "cat", "split", "getptr", "leadingspace", "trailingspace", "writable",
+]);
 
 /**
  * Makes every method of `target` (its prototype chain up to `stop`) run holding `lock`, so
  * a method's core calls and its reads of the exchange areas and the counters are one
- * step for the other threads. Own properties on the instance: other pools keep the prototype's.
+ * step for the other threads. The wrappers live on a prototype of this pool's own, put
+ * between it and its class: the instance keeps its shape (own properties by the dozen
+ * would turn it into a slow dictionary), other pools keep the class's methods.
  */
 export function lockMethods(target: object, stop: object, lock: PoolLock): void {
+  const proto = Object.getPrototypeOf(target) as object;
+  const locked = Object.create(proto) as object;
   const seen = new Set<string>();
-  for (let p = Object.getPrototypeOf(target); p && p !== stop && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+  for (let p: object | null = proto; p && p !== stop && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
     for (const name of Object.getOwnPropertyNames(p)) {
       if (seen.has(name) || UNLOCKED.has(name)) continue;
       seen.add(name);
       const d = Object.getOwnPropertyDescriptor(p, name);
       if (!d || typeof d.value !== "function") continue;
-      const fn = d.value as (...a: unknown[]) => unknown;
-      Object.defineProperty(target, name, {
-        configurable: true, writable: true, enumerable: false,
-        value: function (this: unknown, ...a: unknown[]): unknown {
-          lock.enter();
-          try {
-            return fn.apply(this, a);
-          } finally {
-            lock.leave();
-          }
-        },
+      Object.defineProperty(locked, name, {
+        configurable: true, writable: true, enumerable: false, value: lockedMethod(d.value as Method, lock),
       });
     }
   }
+  Object.setPrototypeOf(target, locked);
+}
+
+type Method = (this: unknown, ...a: unknown[]) => unknown;
+
+/**
+ * `fn` under the lock. It is called with exactly the arguments given (a default
+ * parameter applies, `arguments.length` reads true), without a rest array for up to three.
+ */
+function lockedMethod(fn: Method, lock: PoolLock): Method {
+  return function (this: unknown, a?: unknown, b?: unknown, c?: unknown): unknown {
+    lock.enter();
+    try {
+      switch (arguments.length) {
+        case 0: return fn.call(this);
+        case 1: return fn.call(this, a);
+        case 2: return fn.call(this, a, b);
+        case 3: return fn.call(this, a, b, c);
+        default: return fn.apply(this, arguments as unknown as unknown[]);
+      }
+    } finally {
+      lock.leave();
+    }
+  };
 }
