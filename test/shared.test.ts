@@ -100,25 +100,38 @@ describe("shared pool", () => {
     }
   });
 
-  it("attaches in the same thread too: each instance keeps its owner tag, both see one pool", () => {
+  it("each thread stamps its own owner tag; a thread attaches once per pool", async () => {
     const pool = makePool({ shared: true });
-    const other = Pool.attach(pool.shareHandle());
+    const a = spawn(pool.shareHandle());
     try {
-      expect(other.build).toBe(BUILD);
-      expect(other.shared && other.pinned).toBe(true);
       pool.setOwner(7);
-      other.setOwner(9);
-      const m1 = pool.get(), m2 = other.get(), m3 = pool.get();
+      const m1 = pool.get();
+      const m2 = await a.ask<number>({ cmd: "owned", tag: 9 });
+      const m3 = pool.get();
       const owners = new Map(pool.outstanding().groups.map((g) => [g.owner, g.count]));
       expect(owners).toEqual(new Map([[7, 2], [9, 1]]));
-      expect(sharedPart(other.stats())).toEqual(sharedPart(pool.stats()));
-      other.free(m1);
-      pool.free(m2);
-      other.free(m3);
-      expect(code(() => pool.free(m3))).toBe("EDOUBLEFREE");
-      expect(other.audit().message).toBe("clean");
+      for (const m of [m1, m2, m3]) pool.free(m);
+      // This thread has the creator's instance: a second would wait on its own lock.
+      expect(code(() => Pool.attach(pool.shareHandle()))).toBe("ESTATE");
+      expect(await a.ask({ cmd: "attachAgain" })).toBe("ESTATE");
     } finally {
-      other.close();
+      a.w.postMessage({ cmd: "close" });
+      await once(a.w, "exit");
+    }
+    // Once the creator's instance is closed, the thread may attach; the pool lives on.
+    const h = pool.shareHandle();
+    const m = pool.getcl();
+    pool.close();
+    const again = Pool.attach(h);
+    try {
+      expect(again.build).toBe(BUILD);
+      expect(again.shared && again.pinned).toBe(true);
+      expect(again.stats().clusters.current).toBe(1);
+      again.freem(m);
+      expect(code(() => again.freem(m))).toBe("EDOUBLEFREE");
+      expect(again.audit().message).toBe("clean");
+    } finally {
+      again.close();
     }
   });
 

@@ -123,7 +123,10 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
         profile: this.profile, layout: this.shape, build: this.build, maxThewall: options.maxThewall,
         pinned: this.pinned, shared, host,
       });
-      if (shared) lock = new PoolLock(core.memory.buffer as unknown as SharedArrayBuffer, core.lockAddr);
+      if (shared) {
+        lock = new PoolLock(core.memory.buffer as unknown as SharedArrayBuffer, core.lockAddr, true);
+        lock.claim();
+      }
     }
     this.lock = lock;
     this.ownerTag = { tag: 0 };
@@ -218,6 +221,7 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
     this.netmd?.stop();
     this.waits.close();
     this.closed = true;
+    this.lock?.release();
     this.packets.stop();
     const closedFn = (): never => {
       throw new MbufError("ECLOSED", "the pool is closed");

@@ -6,9 +6,9 @@
 // only while it holds this lock, so a double free or a bad handle from any
 // thread is caught exactly as in one thread.
 //
-// ╒═════════════ lock words (Int32, LOCK_BYTES at lockAddr) ═════════════╕
-// │ state: 0 free, 1 held, 2 held with waiters │ holder │ next id │ spare │
-// └───────────────────────────────────────────────────────────────────────┘
+// ╒═══════════════════ lock words (Int32, LOCK_BYTES at lockAddr) ═══════════════════╕
+// │ state: 0 free, 1 held, 2 held with waiters │ holder │ next id │ pool id (2 words) │
+// └──────────────────────────────────────────────────────────────────────────────────┘
 // A futex-style mutex (Drepper's "mutex 2"): an uncontended enter is one
 // compareExchange and a leave one atomic subtract; under contention a thread
 // spins a little, then sleeps in Atomics.wait and is woken by the leave.
@@ -23,10 +23,21 @@
 // holder runs `switchIn` first, which re-reads what its wasm instance caches
 // of the shared state (the arena globals, mb_attach) and restores its own
 // per-thread owner tag.
+//
+// A thread has at most one instance over a pool: two would each count their
+// own depth, so a drain routine of one calling the other would wait on a lock
+// its own thread holds. The random pool id, written at creation, names the
+// pool in this thread's registry whichever Memory object carries it.
+
+import { getRandomValues } from "node:crypto";
+import { MbufError } from "../errors.js";
 
 /** Bytes of the lock words. */
-export const LOCK_BYTES = 16;
-const STATE = 0, HOLDER = 1, NEXT_ID = 2;
+export const LOCK_BYTES = 32;
+const STATE = 0, HOLDER = 1, NEXT_ID = 2, POOL_ID = 3;
+
+/** The pools this thread has an instance over, by pool id. */
+const attached = new Set<string>();
 /** compareExchange attempts before sleeping. */
 const SPIN = 100;
 
@@ -38,9 +49,34 @@ export class PoolLock {
   /** Run on taking the lock from another instance (set once the instance exists). */
   switchIn: () => void = () => {};
 
-  constructor(buffer: SharedArrayBuffer, addr: number) {
+  /** This pool's name in the thread's registry. */
+  private readonly key: string;
+  private claimed = false;
+
+  /**
+   * The lock of the pool at `addr` (`create`: a new pool, whose id it draws).
+   * @throws MbufError ESTATE if this thread has an instance over the pool already.
+   */
+  constructor(buffer: SharedArrayBuffer, addr: number, create: boolean) {
     this.w = new Int32Array(buffer, addr, LOCK_BYTES / 4);
+    if (create) this.w.set(getRandomValues(new Int32Array(2)), POOL_ID);
+    this.key = `${this.w[POOL_ID]}:${this.w[POOL_ID + 1]}`;
+    if (attached.has(this.key)) {
+      throw new MbufError("ESTATE", "Pool.attach: this thread has a Pool over this shared pool already: use it (or close it first)");
+    }
     this.id = Atomics.add(this.w, NEXT_ID, 1) + 1;
+  }
+
+  /** Records the instance in this thread's registry (once it is attached). */
+  claim(): void {
+    attached.add(this.key);
+    this.claimed = true;
+  }
+
+  /** Takes it out of the registry (close): the thread may attach again. */
+  release(): void {
+    if (this.claimed) attached.delete(this.key);
+    this.claimed = false;
   }
 
   /** True while this instance holds the lock. */

@@ -85,11 +85,12 @@ export function checkHandle(h: unknown): ShareHandle {
 /**
  * A core instance over the handle's memory, attached to the running pool (no zone
  * initialised), and the lock it takes.
- * @throws MbufError EINVAL if the memory holds no initialised pool (nothing is left changed).
+ * @throws MbufError EINVAL if the memory holds no initialised pool, ESTATE if this thread has an
+ *   instance over it already (nothing is left changed).
  */
 export function attachCore(h: ShareHandle, host: CoreImports): { core: BootedCore; lock: PoolLock } {
   const buffer = h.memory.buffer as unknown as SharedArrayBuffer;
-  const lock = new PoolLock(buffer, buffer.byteLength - LOCK_BYTES);
+  const lock = new PoolLock(buffer, buffer.byteLength - LOCK_BYTES, false);
   const bytes = new Uint8Array(buffer, 0, STATIC_SLACK);
   lock.enter();
   try {
@@ -104,6 +105,7 @@ export function attachCore(h: ShareHandle, host: CoreImports): { core: BootedCor
     if (ex.mb_attach() < 0) throw new MbufError("EINVAL", "Pool.attach: the memory holds no initialised pool");
     ex.mb_set_owner(0); // this thread's tag from now on, until it sets one
     const core = describeCore(ex, h.memory, h.maxThewall, true);
+    lock.claim();
     return { core, lock };
   } finally {
     lock.leave();
