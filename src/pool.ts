@@ -13,10 +13,11 @@
 //   snapshots, reports, audit, leaks  pool/observe.ts (pool/reports.ts, stats/, leak/)
 //   runtime tunables, netm            tunables/rules.ts, tunables/sysctl.ts, netm.ts
 //   boot, state, close                pool/boot.ts, pool/base.ts
+//   threads: shared pools, attach     pool/share.ts, pool/lock.ts (assembly/manage.ts mb_attach)
 //
 // Hot paths (get/free and friends) are one call into the raw core export
 // plus a sign test: no JS object is created per operation and no loader
-// wrapper sits in between.
+// wrapper sits in between (on a shared pool, the export takes the pool lock).
 
 import { MbufError, coreError, checkInt } from "./errors.js";
 import { M_NOWAIT, M_WAITOK, MT, M_PKTHDR, M_COPYALL } from "./constants.js";
