@@ -11,7 +11,9 @@
 // └──────────────────────────────────────────────────────────────────────────────────┘
 // A futex-style mutex (Drepper's "mutex 2"): an uncontended enter is one
 // compareExchange and a leave one atomic subtract; under contention a thread
-// spins a little, then sleeps in Atomics.wait and is woken by the leave.
+// spins reading the word (reads share its cache line, a failed exchange takes
+// it) for a few microseconds, far longer than the lock is held, then sleeps
+// in Atomics.wait and is woken by the leave.
 // Node allows Atomics.wait on the main thread too (browsers do not): the lock
 // is held for one synchronous call of microseconds, so sleeping on it costs
 // the event loop no more than spinning would, and spares the core the other
@@ -38,8 +40,8 @@ const STATE = 0, HOLDER = 1, NEXT_ID = 2, POOL_ID = 3;
 
 /** The pools this thread has an instance over, by pool id. */
 const attached = new Set<string>();
-/** compareExchange attempts before sleeping. */
-const SPIN = 100;
+/** Reads of a held lock before sleeping. */
+const SPIN = 2000;
 
 export class PoolLock {
   private readonly w: Int32Array;
@@ -117,7 +119,8 @@ export class PoolLock {
   private contend(): void {
     const w = this.w;
     for (let i = 0; i < SPIN; i++) {
-      if (Atomics.compareExchange(w, STATE, 0, 1) === 0) return;
+      // Read until it looks free, then try: reads share the cache line, a failed exchange takes it.
+      if (Atomics.load(w, STATE) === 0 && Atomics.compareExchange(w, STATE, 0, 1) === 0) return;
     }
     let c = Atomics.exchange(w, STATE, 2);
     while (c !== 0) {
