@@ -36,11 +36,32 @@ describe("shared pool", () => {
     try {
       const { port1, port2 } = new MessageChannel();
       const seeds = [randomInt(1, 2 ** 31), randomInt(1, 2 ** 31)];
+      // The main thread works the pool too while the workers run: three threads on one lock.
+      let running = true, mainRounds = 0, mainBad = 0;
+      const main = (async () => {
+        while (running) {
+          for (let i = 0; i < 50; i++) {
+            const m = pool.getcl(), want = pattern(1 + (i * 37) % 2000, i);
+            if (!m) continue;
+            if (!pool.append(m, want)) mainBad++;
+            const c = pool.copym(m);
+            pool.freem(m);
+            if (c && !pool.copydata(c).every((v, k) => v === want[k])) mainBad++;
+            if (c) pool.freem(c);
+          }
+          mainRounds++;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      })();
       const [ta, tb] = await Promise.all([
         a.ask<Tally>({ cmd: "run", seed: seeds[0], batches: 60, batchOps: 100, port: port1 }, [port1]),
         b.ask<Tally>({ cmd: "run", seed: seeds[1], batches: 60, batchOps: 100, port: port2 }, [port2]),
       ]);
+      running = false;
+      await main;
       const why = `seeds ${seeds.join(", ")}`;
+      expect(mainBad, why).toBe(0);
+      expect(mainRounds, why).toBeGreaterThan(0);
       expect(ta.bad, why).toEqual([]);
       expect(tb.bad, why).toEqual([]);
       // Every chain one sent, the other read and freed.
