@@ -108,6 +108,26 @@ export function arena_init(thewall: u32, pinned: bool): i32 {
   return 0;
 }
 
+/**
+ * Re-derives this instance's arena globals from their mirror in the counters
+ * block: for a second instance over memory another instance initialised
+ * (threads sharing one pool), and again whenever another instance may have
+ * moved the arena since this one last ran. The mirror is written by every
+ * change (publish, arena_set_max, arena_init), so it is always current.
+ * Returns 0, or ESTATE if the memory holds no initialised pool.
+ */
+export function arena_attach(): i32 {
+  if (!gload(G_READY)) return ESTATE;
+  pageMeta = gload(G_PAGE_META); refTable = gload(G_REF_TABLE); scratch = gload(G_SCRATCH);
+  arenaBase = gload(G_ARENA_BASE);
+  capPages = <u32>((refTable - pageMeta) >> 2); // arena_init lays the ref table after `capacity` page entries
+  maxPages = gload(G_MAX_PAGES);
+  top = gload(G_TOP);
+  freePages = gload(G_FREE_PAGES);
+  freePageHead = gload(G_FREE_PAGE_HEAD);
+  return 0;
+}
+
 /** Makes linear memory reach `end` bytes; false if the host's maximum forbids it. */
 function ensure_memory(end: usize): bool {
   let need = <i32>((end + 0xffff) >>> 16);

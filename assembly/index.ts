@@ -21,7 +21,7 @@ export { m_get_bulk, m_freem_bulk, bulk_index } from "./bulk";
 // Jumbo clusters (jumbo.ts)
 export { mb_jumbo_init, m_getjcl, m_cljget } from "./jumbo";
 export { mb_audit } from "./audit";
-export { mb_grow, mb_reclaim, mb_set_limit, mb_set_wall } from "./manage";
+export { mb_grow, mb_reclaim, mb_set_limit, mb_set_wall, mb_attach } from "./manage";
 
 // Chains (chain_data.ts, chain_copy.ts, chain_edit.ts)
 export {

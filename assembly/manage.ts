@@ -8,7 +8,7 @@ import { zoneOf, gload, G_RESV_COUNT } from "./stats";
 import { zone_grow, zone_reclaim } from "./zone";
 import { packet_reclaim } from "./packet";
 import { jumbo_ready } from "./jumbo";
-import { arena_set_max } from "./arena";
+import { arena_set_max, arena_attach } from "./arena";
 
 /** True for a zone id the host may name: mbufs, clusters, and the jumbo zones once set up. */
 // @ts-ignore: decorator
@@ -61,4 +61,14 @@ export function mb_set_limit(zone: i32, limit: i32): i32 {
 export function mb_set_wall(pages: i32): i32 {
   if (pages < 1) return EINVAL;
   return arena_set_max(<u32>pages);
+}
+
+/**
+ * Makes this instance run over a pool another instance initialised in the
+ * same (shared) memory, re-reading the per-instance arena state. The host
+ * calls it under the pool lock when it attaches and whenever the lock passes
+ * from another instance. Returns 0, or ESTATE if the memory holds no pool.
+ */
+export function mb_attach(): i32 {
+  return arena_attach();
 }

@@ -13,10 +13,11 @@
 //   snapshots, reports, audit, leaks  pool/observe.ts (pool/reports.ts, stats/, leak/)
 //   runtime tunables, netm            tunables/rules.ts, tunables/sysctl.ts, netm.ts
 //   boot, state, close                pool/boot.ts, pool/base.ts
+//   threads: shared pools, attach     pool/share.ts, pool/lock.ts (assembly/manage.ts mb_attach)
 //
 // Hot paths (get/free and friends) are one call into the raw core export
 // plus a sign test: no JS object is created per operation and no loader
-// wrapper sits in between.
+// wrapper sits in between (on a shared pool, the export takes the pool lock).
 
 import { MbufError, coreError, checkInt } from "./errors.js";
 import { M_NOWAIT, M_WAITOK, MT, M_PKTHDR, M_COPYALL } from "./constants.js";
@@ -27,7 +28,9 @@ import { isInt, isHandle, ok } from "./pool/base.js";
 import { PoolReports } from "./pool/observe.js";
 import { checkRange, copyData, copyBack, applySegments } from "./pool/exchange.js";
 import { clusterSizes, isClusterSize, sizeError } from "./pool/jumbo.js";
-import type { PoolOptions } from "./pool/options.js";
+import type { PoolOptions, AttachOptions } from "./pool/options.js";
+import { ATTACH_OPTION_KEYS } from "./pool/options.js";
+import { checkHandle, type ShareHandle } from "./pool/share.js";
 import { planWrite, tunableInfo, listTunables, type TunableInfo, type TunableChange } from "./tunables/rules.js";
 import { applyPlan } from "./tunables/sysctl.js";
 import type { NetmStats } from "./stats/snapshot.js";
@@ -35,7 +38,8 @@ import type { WaitOptions } from "./waiting/queue.js";
 import { WaitKind } from "./waiting/queue.js";
 import { resolvePacketZone, type PacketZoneOptions, type PacketZoneConfig, type PacketEpoch } from "./packet-zone.js";
 
-export type { PoolOptions } from "./pool/options.js";
+export type { PoolOptions, AttachOptions } from "./pool/options.js";
+export type { ShareHandle } from "./pool/share.js";
 export type { PoolMessage } from "./pool/drains.js";
 
 /** A protocol drain routine: frees what it can when an allocation fails (m_reclaim). */
@@ -48,6 +52,24 @@ export class Pool extends PoolReports {
    */
   static create(options: PoolOptions = {}): Pool {
     return new Pool(options);
+  }
+
+  /**
+   * A Pool in this thread over a shared pool another thread created: its own core instance
+   * over the same memory, with nothing re-initialised. Buffers, counters and the audit are
+   * the pool's; drain routines, waiters, listeners and the owner tag are this thread's.
+   * @param handle what pool.shareHandle() returned, received through postMessage or workerData.
+   * @param options this thread's clock, logger, waitTimeoutMs and pollMs.
+   * @throws MbufError EINVAL for anything but a share handle of this version over a shared memory
+   *   that holds a pool, or an unknown option; nothing is attached then.
+   */
+  static attach(handle: ShareHandle, options: AttachOptions = {}): Pool {
+    const h = checkHandle(handle);
+    checkOptions(options, "Pool.attach options", ATTACH_OPTION_KEYS);
+    return new Pool({
+      ...options, profile: h.profile, tunables: h.tunables, build: h.build, maxThewall: h.maxThewall,
+      pinned: true, shared: true, packetZone: false, netm: false,
+    }, h);
   }
 
   // === Allocation (mbuf(9)) ===
@@ -532,6 +554,7 @@ export class Pool extends PoolReports {
   /** Sets the m_clalloc reservation flag: while set, only M_RECV requests get clusters. @throws MbufError EINVAL if `flag` is not a boolean. */
   setReserved(flag: boolean): void {
     checkBool(flag, "setReserved flag");
+    this.notShared("setReserved", "the reservation flag is per thread; set the reserve at Pool.create");
     if (this.closed) throw new MbufError("ECLOSED", "the pool is closed");
     this.waits.setManual(flag);
   }
@@ -555,6 +578,7 @@ export class Pool extends PoolReports {
    * @throws MbufError EINVAL for a bad option.
    */
   setPacketZone(options: PacketZoneOptions | boolean): void {
+    this.notShared("setPacketZone", "create an unshared pool for a packet zone");
     this.packets.configure(resolvePacketZone(options, this.profile.name, this.layout.nmbclusters));
   }
 
@@ -564,6 +588,7 @@ export class Pool extends PoolReports {
    * @throws MbufError ECLOSED after close().
    */
   packetBalance(): PacketEpoch {
+    this.notShared("packetBalance", "a shared pool has no packet zone");
     if (this.closed) throw new MbufError("ECLOSED", "the pool is closed");
     return this.packets.epoch();
   }
@@ -575,6 +600,7 @@ export class Pool extends PoolReports {
    */
   packetRefill(n: number): number {
     checkInt(n, "n", 0, 0x7fffffff);
+    this.notShared("packetRefill", "a shared pool has no packet zone");
     return ok(this.ex.mb_packet_refill(n), "packetRefill", n);
   }
 
@@ -585,6 +611,7 @@ export class Pool extends PoolReports {
    */
   packetDrain(n: number = 0x7fffffff): number {
     checkInt(n, "n", 0, 0x7fffffff);
+    this.notShared("packetDrain", "a shared pool has no packet zone");
     return ok(this.ex.mb_packet_drain(n), "packetDrain", n);
   }
 
@@ -712,6 +739,7 @@ export class Pool extends PoolReports {
     if (by !== undefined && typeof by !== "string") throw new MbufError("EINVAL", `sysctl: who wrote is a string, got ${String(by)}`);
     if (arguments.length < 2) return tunableInfo(this.profile, this.values, name).value;
     if (this.closed) throw new MbufError("ECLOSED", "the pool is closed");
+    this.notShared(`sysctl ${name}=${String(value)}`, "every thread keeps its copy of the tunables; give them to Pool.create({ shared: true, tunables })");
     const u32 = new Uint32Array(this.memory.buffer, this.statsAddr + this.globalOff, GL.BYTES / 4);
     const plan = planWrite(this.profile, this.values, name, value, { capBytes: this.maxThewall, carvedPages: u32[GL.top / 4] });
     if (plan.old === plan.new) return { name: plan.name, old: plan.old, new: plan.new };

@@ -20,7 +20,7 @@
 import { readFileSync } from "node:fs";
 import ts from "typescript";
 import {
-  Pool, MbufError, PROFILES, resolveTunables, getProfile, M_NOWAIT, M_WAITOK, MT, M_PKTHDR, type PoolStats,
+  Pool, MbufError, PROFILES, resolveTunables, getProfile, M_NOWAIT, M_WAITOK, MT, M_PKTHDR, type PoolStats, type ShareHandle,
 } from "mbufpool";
 import {
   Run, KINDS, FREED, FREED_CODES, OPS, OP_BY_NAME, Model, argError, capture, matches,
@@ -178,6 +178,15 @@ const POOL_ENTRIES: Entry[] = [
     name: "Pool.create", side: "pool", args: [],
     call: () => undefined,
     custom: () => createCases(),
+  },
+  {
+    name: "Pool.attach", side: "pool", args: [],
+    call: () => undefined,
+    custom: () => attachCases(),
+  },
+  {
+    name: "Pool.shareHandle", side: "pool", args: [], call: () => undefined,
+    custom: (f) => [{ label: "an unshared pool", run: () => f.pool.shareHandle(), codes: ["ESTATE"] }],
   },
   { name: "Pool.get", side: "pool", args: [howArg(), typeArg()], call: (f, a) => f.pool.get(...(a as [number, number])) },
   { name: "Pool.gethdr", side: "pool", args: [howArg(), typeArg()], call: (f, a) => f.pool.gethdr(...(a as [number, number])) },
@@ -354,6 +363,7 @@ const CORE_ENTRIES: Entry[] = [
   },
   { name: "core.bulk_index", side: "core", args: [], call: (f) => f.pool.core.bulk_index() },
   { name: "core.mb_audit", side: "core", args: [], call: (f) => f.pool.core.mb_audit() },
+  { name: "core.mb_attach", side: "core", args: [], call: (f) => f.pool.core.mb_attach() },
   {
     name: "core.mb_grow", side: "core",
     args: [z("zone", () => 2, "zoneId"), z("want", () => 0, undefined, [{ cls: cls("-1", -1) }, { cls: cls("-2**31", -(2 ** 31)) }])],
@@ -727,6 +737,37 @@ function opTableCases(factory?: PoolFactory): MatrixCase[] {
 // === Cases of their own ===
 
 /** Pool.create with bad options and every tunable of every profile out of range. */
+/** Pool.attach given what is not a share handle of a shared pool: EINVAL, nothing attached. */
+function attachCases(): { label: string; run: () => unknown; codes: readonly string[] }[] {
+  const out: { label: string; run: () => unknown; codes: readonly string[] }[] = [];
+  const mk = (label: string, handle: (h: ShareHandle) => unknown, options?: unknown) => out.push({
+    label, codes: ["EINVAL"],
+    run: () => {
+      const shared = Pool.create({ build: BUILD, shared: true });
+      try {
+        Pool.attach(handle(shared.shareHandle()) as ShareHandle, options as never).close(); // attached by mistake
+        return "an attached pool";
+      } finally {
+        shared.close();
+      }
+    },
+  });
+  for (const [label, v] of [["undefined", undefined], ["null", null], ["a number", 5], ["an array", []], ["{}", {}]] as const) mk(`handle = ${label}`, () => v);
+  mk("another kind", (h) => ({ ...h, kind: "other" }));
+  mk("another version", (h) => ({ ...h, version: h.version + 1 }));
+  mk("an unknown key", (h) => ({ ...h, extra: 1 }));
+  mk("memory not a Memory", (h) => ({ ...h, memory: new ArrayBuffer(8) }));
+  mk("memory not shared", (h) => ({ ...h, memory: new WebAssembly.Memory({ initial: 1 }) }));
+  mk("memory of another size", (h) => ({ ...h, memory: new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }) }));
+  mk("memory holding no pool", (h) => {
+    const pages = h.memory.buffer.byteLength / 65536;
+    return { ...h, memory: new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }) };
+  });
+  mk("build unknown", (h) => ({ ...h, build: "fast" }));
+  mk("an unknown option", (h) => h, { profile: "aix" });
+  return out;
+}
+
 function createCases(): { label: string; run: () => unknown; codes: readonly string[] }[] {
   const out: { label: string; run: () => unknown; codes: readonly string[] }[] = [];
   const mk = (label: string, opts: unknown, codes: readonly string[]) => out.push({
@@ -772,13 +813,18 @@ function closedPool(): void {
     stats: () => p.stats(), netstat: () => p.netstat(), vmstatZ: () => p.vmstatZ(), zones: () => p.zones(),
     metrics: () => p.metrics(), tunable: () => p.tunable("kern.ipc.nmbclusters"), listTunables: () => p.listTunables(),
     sysctl: () => p.sysctl("kern.ipc.nmbclusters"), close: () => p.close(), create: () => Pool.create({ build: BUILD }).close(),
+    attach: () => {
+      const s = Pool.create({ build: BUILD, shared: true }), h = s.shareHandle();
+      s.close(); // the memory outlives the creator's instance
+      Pool.attach(h).close();
+    },
   };
   const m = 8192, b = new Uint8Array(4);
   const acts: Record<string, () => unknown> = {
     get: () => p.get(), gethdr: () => p.gethdr(), getcl: () => p.getcl(), clget: () => p.clget(m), free: () => p.free(m),
     getjcl: () => p.getjcl(M_NOWAIT, MT.DATA, 0, 9216), cljget: () => p.cljget(m, M_NOWAIT, 9216),
     freem: () => p.freem(m), getBulk: () => p.getBulk(new Int32Array(2), 2), freemBulk: () => p.freemBulk([m]),
-    bulkArea: () => p.bulkArea(), chtype: () => p.chtype(m, 1), setOwner: () => p.setOwner(1), length: () => p.length(m),
+    shareHandle: () => p.shareHandle(), bulkArea: () => p.bulkArea(), chtype: () => p.chtype(m, 1), setOwner: () => p.setOwner(1), length: () => p.length(m),
     copydata: () => p.copydata(m, 0, 1), copyback: () => p.copyback(m, 0, b), append: () => p.append(m, b),
     copym: () => p.copym(m), copypacket: () => p.copypacket(m), dup: () => p.dup(m), defrag: () => p.defrag(m),
     pullup: () => p.pullup(m, 1), prepend: () => p.prepend(m, 4), adj: () => p.adj(m, 1), cat: () => p.cat(m, m + 256),

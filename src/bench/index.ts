@@ -7,6 +7,7 @@ import type { BenchSuite } from "./types.js";
 import { allocSuite } from "./cases/alloc.js";
 import { chainSuite } from "./cases/chain.js";
 import { packetSuite } from "./cases/packet.js";
+import { sharedSuite } from "./cases/shared.js";
 import { loadTlsf } from "./peers/tlsf.js";
 import { loadThing } from "./peers/thing.js";
 
@@ -15,5 +16,5 @@ export type { BenchCase, BenchCheck, BenchSuite, BenchTarget, SkippedCase } from
 
 /** Every case file's suite, with the peers that could be loaded. */
 export async function benchSuites(): Promise<BenchSuite[]> {
-  return [allocSuite({ tlsf: loadTlsf(), thing: await loadThing() }), chainSuite(), packetSuite()];
+  return [allocSuite({ tlsf: loadTlsf(), thing: await loadThing() }), chainSuite(), packetSuite(), sharedSuite()];
 }

@@ -31,6 +31,8 @@ export interface CoreExports {
   mb_audit(): number;
   mb_grow(zone: number, want: number): number;
   mb_reclaim(zone: number, keep: number, maxPages: number): number;
+  /** Re-reads this instance's arena state from memory (a shared pool's second instance); 0 or ESTATE. */
+  mb_attach(): number;
   // Packet zone (assembly/packet.ts)
   mb_packet_mode(mode: number): number;
   mb_packet_refill(n: number): number;

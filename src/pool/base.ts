@@ -16,9 +16,11 @@ import { MT_NTYPES, M_NOWAIT, M_WAITOK, M_RECV } from "../constants.js";
 /** The core's EINVAL (assembly/constants.ts). */
 const EINVAL_CODE = -22;
 import { RealClock, type Clock } from "../clock.js";
-import { checkPoolOptions } from "../validate.js";
+import { checkPoolOptions, checkBool } from "../validate.js";
 import type { PoolCore } from "./context.js";
-import { bootCore } from "./boot.js";
+import { bootCore, type BootedCore } from "./boot.js";
+import { PoolLock } from "./lock.js";
+import { attachCore, lockedExports, lockMethods, makeHandle, type ShareHandle } from "./share.js";
 import { Drains } from "./drains.js";
 import { DataExchange } from "./exchange.js";
 import { givenTunables, POOL_OPTION_KEYS, anyTunable, type PoolOptions } from "./options.js";
@@ -61,6 +63,12 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
   declare readonly maxThewall: number;
   /** True if memory was grown to its maximum at creation: views into it never go stale. */
   declare readonly pinned: boolean;
+  /** True for a pool over a shared memory that other threads may attach to (pool.shareHandle()). */
+  declare readonly shared: boolean;
+  /** The pool lock (a shared pool), else undefined. */
+  declare protected readonly lock: PoolLock | undefined;
+  /** This thread's owner tag, put back into the core when the lock comes from another thread. */
+  declare protected readonly ownerTag: { tag: number };
 
   declare protected ex: CoreExports;
   declare protected readonly memory: WebAssembly.Memory;
@@ -88,24 +96,50 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
   /** Gives free pages back (netm's shrink; Pool.reclaim). */
   abstract reclaim(zone: "mbuf" | "cluster", keep?: number, maxPages?: number): number;
 
-  protected constructor(options: PoolOptions) {
+  /** A new pool over new memory, or (`handle`) another instance over a shared pool's memory. */
+  protected constructor(options: PoolOptions, handle?: ShareHandle) {
     super();
     checkPoolOptions(options, POOL_OPTION_KEYS, anyTunable);
+    if (options.shared !== undefined) checkBool(options.shared, "shared");
+    const shared = handle !== undefined || options.shared === true;
+    if (shared) checkSharedOptions(options);
     this.profile = getProfile(options.profile ?? "freebsd");
     this.values = Object.freeze(resolveTunables(this.profile, givenTunables(options)));
     this.shape = Object.freeze(this.profile.layout(this.values));
     this.build = options.build ?? defaultBuild();
     this.clock = options.clock ?? new RealClock();
     this.mclbytes = this.profile.mclbytes;
-    this.pinned = !!options.pinned;
+    this.pinned = !!options.pinned || shared;
+    this.shared = shared;
     this.drains = new Drains<this>(
       { rawListeners: (event) => this.rawListeners(event), target: this, kickNetm: () => this.netmd?.kick() },
       this.profile, this.clock, options.logger);
-    const core = bootCore({
-      profile: this.profile, layout: this.shape, build: this.build, maxThewall: options.maxThewall,
-      pinned: this.pinned, host: { exhausted: this.drains.exhausted },
-    });
-    this.ex = core.ex;
+    const host = { exhausted: this.drains.exhausted };
+    let core: BootedCore, lock: PoolLock | undefined;
+    if (handle) {
+      ({ core, lock } = attachCore(handle, host));
+    } else {
+      core = bootCore({
+        profile: this.profile, layout: this.shape, build: this.build, maxThewall: options.maxThewall,
+        pinned: this.pinned, shared, host,
+      });
+      if (shared) {
+        lock = new PoolLock(core.memory.buffer as unknown as SharedArrayBuffer, core.lockAddr, true);
+        lock.claim();
+      }
+    }
+    this.lock = lock;
+    this.ownerTag = { tag: 0 };
+    if (lock) {
+      const raw = core.ex, owner = this.ownerTag;
+      lock.switchIn = () => {
+        if (raw.mb_attach() < 0) throw new MbufError("ESTATE", "the shared pool's memory holds no initialised pool");
+        raw.mb_set_owner(owner.tag);
+      };
+      this.ex = lockedExports(raw, lock, owner);
+    } else {
+      this.ex = core.ex;
+    }
     this.memory = core.memory;
     this.maxThewall = core.maxThewall;
     this.statsAddr = core.statsAddr;
@@ -115,7 +149,7 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
     this.bulkMax = core.bulkMax;
     this.xchg = new Int32Array(this.memory.buffer, this.xchgAddr, this.bulkMax);
     this.packets = new PacketBalancer(() => this.ex, () => this.memory.buffer, this.clock, this.statsAddr, this.zoneBytes, this.globalOff);
-    this.packets.configure(resolvePacketZone(options.packetZone, this.profile.name, this.shape.nmbclusters));
+    this.packets.configure(resolvePacketZone(shared ? false : options.packetZone, this.profile.name, this.shape.nmbclusters));
     const pollMs = checkInt(options.pollMs ?? 10, "pollMs", 1, 2 ** 31 - 1);
     const waitTimeoutMs = options.waitTimeoutMs ?? 60_000;
     if (typeof waitTimeoutMs !== "number" || !(waitTimeoutMs >= 0)) {
@@ -127,12 +161,33 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
       message: this.drains.message,
     }, this.clock, this.profile.wake, pollMs, waitTimeoutMs);
     const t = this.values, resv = this.profile.aliases["reserve"];
-    if (t[resv]) {
+    if (t[resv] && !handle) {
       ok(this.ex.mb_set_reserve(t[resv]), `reserve ${resv}`);
     }
     this.waits.setAuto(t[this.profile.aliases["reserveFlag"]] === 1);
-    const nm = netmOptions(options.netm, this.profile.netm);
+    const nm = netmOptions(shared ? false : options.netm, this.profile.netm);
     if (nm) this.netmd = new Netm(this, this.clock, nm, this.profile.name === "aix" && nm.lowmbuf === undefined && nm.lowclust === undefined);
+    if (lock) {
+      lockMethods(this, EventEmitter.prototype, lock);
+      const waits = this.waits, serve = waits.serve.bind(waits);
+      waits.serve = (handoff?: boolean): void => { lock.enter(); try { serve(handoff); } finally { lock.leave(); } };
+    }
+  }
+
+  /**
+   * What a worker thread needs to attach to this shared pool (Pool.attach): a plain,
+   * structured-cloneable object to send with postMessage or workerData.
+   * @throws MbufError ESTATE if the pool is not shared, ECLOSED after close().
+   */
+  shareHandle(): ShareHandle {
+    this.live();
+    if (!this.shared) throw new MbufError("ESTATE", "shareHandle: this pool is not shared (create it with Pool.create({ shared: true }))");
+    return makeHandle(this.memory, this.build, this.profile.name, this.values, this.maxThewall);
+  }
+
+  /** Throws ESTATE for what a shared pool does not share between its threads yet. */
+  protected notShared(call: string, instead: string): void {
+    if (this.shared) throw new MbufError("ESTATE", `${call} is not available on a shared pool yet (its state is per thread): ${instead}`);
   }
 
   /** Current tunables (system names); runtime writes (sysctl) replace this object. */
@@ -166,6 +221,7 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
     this.netmd?.stop();
     this.waits.close();
     this.closed = true;
+    this.lock?.release();
     this.packets.stop();
     const closedFn = (): never => {
       throw new MbufError("ECLOSED", "the pool is closed");
@@ -221,4 +277,17 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
   protected argError(call: string, a: unknown, b: unknown): MbufError {
     return new MbufError("EINVAL", `${call}(${describeValue(a)}, ${describeValue(b)}): arguments must be integers`);
   }
+}
+
+/**
+ * The options a shared pool refuses: what would keep per-thread state over the shared
+ * zones (the packet zone's balancer, netm's timers, the automatic reservation flag), and
+ * an unpinned memory (a shared memory cannot move its buffer).
+ * @throws MbufError EINVAL naming the option.
+ */
+function checkSharedOptions(o: PoolOptions): void {
+  if (o.pinned === false) throw new MbufError("EINVAL", "shared: true needs a pinned memory (a shared memory cannot move its buffer): drop pinned: false");
+  if (o.packetZone !== undefined && o.packetZone !== false) throw new MbufError("EINVAL", "a shared pool has no packet zone yet: drop packetZone (or set it to false)");
+  if (o.netm !== undefined && o.netm !== false) throw new MbufError("EINVAL", "a shared pool has no netm yet: drop netm (or set it to false), grow() the zones instead");
+  if (o.reserveFlag === true) throw new MbufError("EINVAL", "a shared pool has no automatic reservation flag yet: drop reserveFlag (reserve is fine)");
 }

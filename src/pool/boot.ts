@@ -10,11 +10,16 @@
 //
 // A pinned pool grows memory to its maximum at creation, as pinned kernel
 // memory: views into it never go stale. Otherwise memory starts at two
-// WebAssembly pages and grows as the zones carve pages.
+// WebAssembly pages and grows as the zones carve pages. A shared pool is
+// pinned (a shared memory cannot move its buffer) and keeps its lock words
+// (pool/lock.ts) in the last bytes of memory, above the arena, where the core
+// never writes: the slack of the maximum's rounding is at least STATIC_SLACK
+// less the static data.
 
 import { instantiateCore, type Build, type CoreImports } from "../core/module.js";
 import { type CoreExports, INIT_PINNED, INIT_MBUF_GROWS, INIT_CLUSTER_GROWS } from "../core/exports.js";
 import { Z, GL, H, PAGE_META, EXT_AT } from "../core/layout.js";
+import { LOCK_BYTES } from "./lock.js";
 import { MbufError, coreError } from "../errors.js";
 import { THEWALL_MAX, jumboOverflow, type Profile, type Layout } from "../tunables/profiles.js";
 import {
@@ -22,7 +27,7 @@ import {
 } from "../constants.js";
 
 /** Static data the core needs below the arena, with room to spare. */
-const STATIC_SLACK = 128 * 1024;
+export const STATIC_SLACK = 128 * 1024;
 /** Page-table bytes per arena page (assembly/arena.ts META_BYTES_PER_PAGE). */
 const META_PER_PAGE = 20;
 /** Bytes of a WebAssembly memory page. */
@@ -36,6 +41,8 @@ export interface BootRequest {
   /** The Pool option maxThewall, if given. */
   maxThewall: number | undefined;
   pinned: boolean;
+  /** Over a shared memory (pinned), with the shared-* build. */
+  shared: boolean;
   host: CoreImports;
 }
 
@@ -52,6 +59,8 @@ export interface BootedCore {
   /** Address and capacity (handles) of the bulk calls' exchange area. */
   xchgAddr: number;
   bulkMax: number;
+  /** Address of the pool lock's words (a shared pool), else 0. */
+  lockAddr: number;
 }
 
 /** The default maxThewall: room to raise thewall at run time on profiles that may (aix), else thewall. */
@@ -76,12 +85,12 @@ export function bootCore(req: BootRequest): BootedCore {
   if (!Number.isInteger(maxThewall) || maxThewall < L.thewall || maxThewall > THEWALL_MAX) {
     throw new MbufError("ETUNABLE", `maxThewall=${String(req.maxThewall)} refused: it must be an integer from thewall (${L.thewall} bytes) to ${THEWALL_MAX}`);
   }
-  const pages = Math.floor(maxThewall / PAGE_SIZE);
-  const maximum = Math.ceil((STATIC_SLACK + pages * META_PER_PAGE + PAGE_SIZE + pages * PAGE_SIZE) / WASM_PAGE);
-  const memory = new WebAssembly.Memory({ initial: req.pinned ? maximum : 2, maximum });
-  const ex = instantiateCore(req.build, memory, req.host);
+  const maximum = memoryPages(maxThewall);
+  const pinned = req.pinned || req.shared;
+  const memory = new WebAssembly.Memory({ initial: pinned ? maximum : 2, maximum, shared: req.shared });
+  const ex = instantiateCore(req.build, memory, req.host, req.shared);
   checkLayout(ex);
-  const flags = (req.pinned ? INIT_PINNED : 0) | (L.mbufGrows ? INIT_MBUF_GROWS : 0) | (L.clusterGrows ? INIT_CLUSTER_GROWS : 0);
+  const flags = (pinned ? INIT_PINNED : 0) | (L.mbufGrows ? INIT_MBUF_GROWS : 0) | (L.clusterGrows ? INIT_CLUSTER_GROWS : 0);
   const r = ex.mb_init(maxThewall, Math.log2(mclbytes), L.nmbufs, L.nmbclusters, flags);
   if (r < 0) throw coreError(r, "mb_init");
   const w = ex.mb_set_wall(Math.floor(L.thewall / PAGE_SIZE));
@@ -92,10 +101,34 @@ export function bootCore(req: BootRequest): BootedCore {
   }
   if (L.preallocMbufs) ex.mb_grow(ZONE_MBUF, L.preallocMbufs);
   if (L.preallocClusters) ex.mb_grow(ZONE_CLUSTER, L.preallocClusters);
+  return describeCore(ex, memory, maxThewall, req.shared);
+}
+
+/** WebAssembly pages of a memory laid out for `maxThewall` bytes: the maximum of the diagram above. */
+export function memoryPages(maxThewall: number): number {
+  const pages = Math.floor(maxThewall / PAGE_SIZE);
+  return Math.ceil((STATIC_SLACK + pages * META_PER_PAGE + PAGE_SIZE + pages * PAGE_SIZE) / WASM_PAGE);
+}
+
+/**
+ * The BootedCore of an initialised instance; for a shared one, where its lock goes, after
+ * checking that the static data ends below STATIC_SLACK and the arena below the lock words.
+ * @throws Error if the layout breaks either (a core whose static data outgrew the slack).
+ */
+export function describeCore(ex: CoreExports, memory: WebAssembly.Memory, maxThewall: number, shared: boolean): BootedCore {
+  const statsAddr = ex.MB_STATS.value, globalOff = ex.MB_GLOBAL.value;
+  let lockAddr = 0;
+  if (shared) {
+    const u32 = new Uint32Array(memory.buffer, statsAddr + globalOff, GL.BYTES / 4);
+    const arenaEnd = u32[GL.arenaBase / 4] + Math.floor(maxThewall / PAGE_SIZE) * PAGE_SIZE;
+    lockAddr = memory.buffer.byteLength - LOCK_BYTES;
+    if (u32[GL.pageMeta / 4] > STATIC_SLACK || arenaEnd > lockAddr) {
+      throw new Error(`mbufpool: the core's static data (to ${u32[GL.pageMeta / 4]}) or arena (to ${arenaEnd}) leaves no room for the pool lock at ${lockAddr}`);
+    }
+  }
   return {
-    ex, memory, maxThewall,
-    statsAddr: ex.MB_STATS.value, zoneBytes: ex.MB_ZONE_BYTES.value, globalOff: ex.MB_GLOBAL.value,
-    xchgAddr: ex.MB_XCHG.value, bulkMax: ex.MB_XCHG_CAP.value,
+    ex, memory, maxThewall, statsAddr, zoneBytes: ex.MB_ZONE_BYTES.value, globalOff,
+    xchgAddr: ex.MB_XCHG.value, bulkMax: ex.MB_XCHG_CAP.value, lockAddr,
   };
 }
 
@@ -103,7 +136,7 @@ export function bootCore(req: BootRequest): BootedCore {
  * Every layout fact the host restates, against the core's own exports: a core
  * built from other sources fails here, loudly, instead of being misread.
  */
-function checkLayout(ex: CoreExports): void {
+export function checkLayout(ex: CoreExports): void {
   const facts: Array<[string, { value: number }, number]> = [
     ["MB_ZONE_BYTES", ex.MB_ZONE_BYTES, Z.BYTES],
     ["MB_GLOBAL_BYTES", ex.MB_GLOBAL_BYTES, GL.BYTES],

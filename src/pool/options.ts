@@ -19,6 +19,12 @@ export interface PoolOptions {
   build?: Build;
   /** Grow memory at creation to the most thewall may reach (maxThewall), as pinned kernel memory: views never go stale. */
   pinned?: boolean;
+  /**
+   * Create the pool over a shared WebAssembly.Memory that worker threads attach to
+   * (pool.shareHandle(), Pool.attach). Implies pinned; refuses packetZone, netm and
+   * reserveFlag, which keep per-thread state (docs/design.md, Threads).
+   */
+  shared?: boolean;
   /** Clock for rate limits and timers; the real clock by default. */
   clock?: Clock;
   /** Receives the system's console messages (never written to stdout by the library). */
@@ -60,7 +66,7 @@ export function givenTunables(options: PoolOptions): Record<string, number> {
 
 /** Every key PoolOptions has. */
 export const POOL_OPTION_KEYS = optionKeys<PoolOptions>({
-  profile: 1, tunables: 1, build: 1, pinned: 1, clock: 1, logger: 1, packetZone: 1, tunablesFile: 1,
+  profile: 1, tunables: 1, build: 1, pinned: 1, shared: 1, clock: 1, logger: 1, packetZone: 1, tunablesFile: 1,
   maxThewall: 1, netm: 1, waitTimeoutMs: 1, pollMs: 1, reserve: 1, reserveFlag: 1,
 });
 
@@ -76,3 +82,9 @@ export function anyTunable(key: string): string | undefined {
 /** The keys of getBulk's options and of netstat's. */
 export const BULK_OPTION_KEYS = optionKeys<{ cluster?: boolean; pkthdr?: boolean }>({ cluster: 1, pkthdr: 1 });
 export const NETSTAT_OPTION_KEYS = optionKeys<{ format?: string }>({ format: 1 });
+
+/** Options of Pool.attach: what each thread keeps for itself. */
+export type AttachOptions = Pick<PoolOptions, "clock" | "logger" | "waitTimeoutMs" | "pollMs">;
+
+/** Every key AttachOptions has. */
+export const ATTACH_OPTION_KEYS = optionKeys<AttachOptions>({ clock: 1, logger: 1, waitTimeoutMs: 1, pollMs: 1 });

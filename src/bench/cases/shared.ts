@@ -1,0 +1,105 @@
+// A shared pool (Pool.create({ shared: true })) against an unshared one: what
+// the pool lock costs one thread, and what a second thread gets from it.
+//
+// Group "shared pool": a get+free pair on an unshared pool (the baseline) and
+// on a shared pool, where each method and each core call takes the lock (an
+// uncontended compareExchange and an atomic subtract, twice a call). Check
+// "threads": get+free pairs/s of one worker thread on a shared pool, then of
+// two at once. One lock serialises the zones, so two threads are expected to
+// make no more pairs per second than one: the figure the per-thread caches of
+// the next step are measured against.
+
+import { Worker } from "node:worker_threads";
+import { once } from "node:events";
+import { Pool } from "../../pool.js";
+import { MT, M_NOWAIT } from "../../constants.js";
+import type { BenchCase, BenchCheck, BenchSuite } from "../types.js";
+
+const GROUP = "shared pool: get+free pair, one thread";
+/** Pairs each worker runs per measurement. */
+const PAIRS = 2_000_000;
+
+let plain: Pool | undefined, shared: Pool | undefined;
+
+function setupBoth(): void {
+  plain ??= Pool.create({ build: "release" });
+  shared ??= Pool.create({ build: "release", shared: true });
+}
+
+/** Fails the run loudly if a pool under measurement was left inconsistent. */
+function auditBoth(): void {
+  for (const p of [plain, shared]) {
+    p?.assertAudit();
+    if (p && p.stats().mbufs.current !== 0) throw new Error("bench: mbufs left in use");
+  }
+}
+
+// One loop literal per case: V8 shares feedback between closures of one literal.
+const cases: BenchCase[] = [
+  {
+    group: GROUP, name: "unshared pool get+free", baseline: true, setup: setupBoth, teardown: auditBoth,
+    fn() { plain!.free(plain!.get(M_NOWAIT, MT.DATA)); },
+  },
+  {
+    group: GROUP, name: "shared pool get+free (under the pool lock)", setup: setupBoth, teardown: auditBoth,
+    fn() { shared!.free(shared!.get(M_NOWAIT, MT.DATA)); },
+  },
+];
+
+/** The worker's module, beside this one (.ts when run from the sources, loaded through tsx then). */
+const fromSources = import.meta.url.endsWith(".ts");
+const workerUrl = new URL(`./shared-worker${fromSources ? ".ts" : ".js"}`, import.meta.url);
+
+/** A worker running the worker module. */
+function startWorker(workerData: object): Worker {
+  if (!fromSources) return new Worker(workerUrl, { workerData });
+  const load = `import("tsx/esm/api").then((api) => api.tsImport(${JSON.stringify(workerUrl.href)}, ${JSON.stringify(import.meta.url)}))`;
+  return new Worker(load, { eval: true, workerData });
+}
+
+/** Pairs per second of `threads` workers running PAIRS each at once on one shared pool. */
+async function pairsPerSecond(pool: Pool, threads: number): Promise<number> {
+  const handle = pool.shareHandle();
+  const workers = Array.from({ length: threads }, () => startWorker({ handle }));
+  try {
+    // A first short run attaches and warms each worker up.
+    await Promise.all(workers.map((w) => { w.postMessage(100_000); return once(w, "message"); }));
+    const ms = await Promise.all(workers.map(async (w) => {
+      w.postMessage(PAIRS);
+      return (await once(w, "message"))[0] as number;
+    }));
+    return (threads * PAIRS) / (Math.max(...ms) / 1000);
+  } finally {
+    for (const w of workers) {
+      w.postMessage(0);
+      await once(w, "exit");
+    }
+  }
+}
+
+const checks: BenchCheck[] = [
+  {
+    group: "threads", name: "get+free pairs/s on one shared pool: 1 worker thread, then 2 at once",
+    async run() {
+      const pool = Pool.create({ build: "release", shared: true });
+      try {
+        const one = await pairsPerSecond(pool, 1);
+        const two = await pairsPerSecond(pool, 2);
+        const s = pool.stats();
+        const clean = pool.audit().ok && s.mbufs.current === 0 && s.mbufs.allocs === s.mbufs.frees;
+        return {
+          figures: { oneThread: Math.round(one), twoThreads: Math.round(two), ratio: +(two / one).toFixed(3) },
+          ok: clean,
+          expected: "every pair made and the audit clean (one lock: two threads are not expected to be faster than one)",
+        };
+      } finally {
+        pool.close();
+      }
+    },
+  },
+];
+
+/** The shared-pool cases and the threads check. */
+export function sharedSuite(): BenchSuite {
+  return { cases, checks };
+}
