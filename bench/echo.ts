@@ -23,13 +23,11 @@
 // alone with node --cpu-prof). An async benchmark does not fit bench/types.ts's
 // synchronous BenchCase contract, hence a script of its own.
 
-import net from "node:net";
 import os from "node:os";
-import { once } from "node:events";
 import { Worker } from "node:worker_threads";
 import { PerformanceObserver, type PerformanceEntry } from "node:perf_hooks";
 import { Pool } from "../src/index.js";
-import { createServer } from "../src/node/index.js";
+import { mbufpoolEcho, nodeEcho, listenLocal } from "./echo-servers.js";
 
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -143,28 +141,10 @@ async function measure(shape: Shape, start: () => Promise<Server>): Promise<Roun
  */
 let benchPool: Pool | null = null;
 
-/**
- * An echo server on the run's pool, in one of mbufpool/node's two idioms: the README's `for await`
- * over chains, or "readable" events with read() (pipe's shape: reading waits while a write
- * waits for "drain"). Each round ends with nothing in use and the audit clean.
- */
+/** An echo server on the run's pool; each round ends with nothing in use and the audit clean. */
 async function mbufpoolServer(idiom: "for await" | "readable"): Promise<Server> {
   const pool = (benchPool ??= Pool.create({ pinned: true, build: "release", tunables: { nmbclusters: 16384 }, reserveFlag: true }));
-  const server = idiom === "for await"
-    ? createServer(pool, { metrics: false }, async (conn) => {
-      conn.on("end", () => conn.end());
-      for await (const chain of conn) if (!conn.write(chain)) await conn.drained();
-    })
-    : createServer(pool, { metrics: false }, (conn) => {
-      let blocked = false;
-      const echo = (): void => {
-        blocked = false;
-        for (let m; !blocked && (m = conn.read()) !== 0;) blocked = !conn.write(m);
-      };
-      conn.on("readable", () => { if (!blocked) echo(); });
-      conn.on("drain", echo);
-      conn.on("end", () => conn.end());
-    });
+  const server = mbufpoolEcho(pool, idiom);
   const { port } = await server.listen();
   return {
     port, stop: async () => {
@@ -175,22 +155,15 @@ async function mbufpoolServer(idiom: "for await" | "readable"): Promise<Server> 
   };
 }
 
-async function nodeServer(handler: (s: net.Socket) => void): Promise<Server> {
-  const server = net.createServer((s) => {
-    s.setNoDelay(true);
-    handler(s);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  const { port } = server.address() as net.AddressInfo;
+async function nodeServer(idiom: "pipe" | "for await"): Promise<Server> {
+  const server = nodeEcho(idiom);
+  const port = await listenLocal(server);
   return { port, stop: () => new Promise((r) => server.close(() => r())) };
 }
 
 const SERVERS: Record<string, () => Promise<Server>> = {
-  "node pipe": () => nodeServer((s) => s.pipe(s)),
-  "node for await": () => nodeServer((s) => void (async () => {
-    for await (const d of s) if (!s.write(d as Buffer)) await once(s, "drain");
-    s.end();
-  })().catch(() => s.destroy())),
+  "node pipe": () => nodeServer("pipe"),
+  "node for await": () => nodeServer("for await"),
   "mbufpool readable": () => mbufpoolServer("readable"),
   "mbufpool for await": () => mbufpoolServer("for await"),
 };

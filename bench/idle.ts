@@ -12,22 +12,20 @@
 //
 //   npm run bench:idle [-- --connections 1000]
 
-import net from "node:net";
 import os from "node:os";
 import { spawnSync } from "node:child_process";
-import { once } from "node:events";
 import { Worker } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import { Pool, MT } from "../src/index.js";
-import { createServer } from "../src/node/index.js";
+import { ECHO_SERVERS, mbufpoolEcho, nodeEcho, listenLocal, type EchoServerName } from "./echo-servers.js";
 
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : dflt;
 };
 const CONNECTIONS = Number(arg("connections", "1000"));
-const SERVERS = ["node pipe", "node for await", "mbufpool readable", "mbufpool for await"] as const;
-type ServerName = typeof SERVERS[number];
+const SERVERS = ECHO_SERVERS;
+type ServerName = EchoServerName;
 
 /** What a child reports. */
 interface IdleReport {
@@ -79,32 +77,14 @@ async function quiet(): Promise<{ rss: number; heap: number }> {
 /** One server, measured in this (child) process. */
 async function child(name: ServerName): Promise<IdleReport> {
   let port: number, close: () => Promise<void>, pool: Pool | undefined;
-  if (name.startsWith("node")) {
-    const server = net.createServer(name === "node pipe" ? (sock) => sock.pipe(sock) : (sock) => void (async () => {
-      for await (const d of sock) if (!sock.write(d as Buffer)) await once(sock, "drain");
-      sock.end();
-    })().catch(() => sock.destroy()));
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-    port = (server.address() as net.AddressInfo).port;
+  if (name === "node pipe" || name === "node for await") {
+    const server = nodeEcho(name === "node pipe" ? "pipe" : "for await");
+    port = await listenLocal(server);
     close = () => new Promise((r) => server.close(() => r()));
   } else {
     const p = Pool.create({ pinned: true, build: "release", tunables: { nmbclusters: 16384 } });
     pool = p;
-    const server = name === "mbufpool for await"
-      ? createServer(p, { metrics: false }, async (conn) => {
-        conn.on("end", () => conn.end());
-        for await (const chain of conn) if (!conn.write(chain)) await conn.drained();
-      })
-      : createServer(p, { metrics: false }, (conn) => {
-        let blocked = false;
-        const echo = (): void => {
-          blocked = false;
-          for (let m; !blocked && (m = conn.read()) !== 0;) blocked = !conn.write(m);
-        };
-        conn.on("readable", () => { if (!blocked) echo(); });
-        conn.on("drain", echo);
-        conn.on("end", () => conn.end());
-      });
+    const server = mbufpoolEcho(p, name === "mbufpool readable" ? "readable" : "for await");
     port = (await server.listen()).port;
     close = async () => {
       await server.close();
