@@ -5,6 +5,7 @@
 import { describe, it, expect } from "vitest";
 import net from "node:net";
 import { makePool } from "./helpers.js";
+import { echoOf } from "./node-helpers.js";
 import type { Pool } from "mbufpool";
 import { createServer, type MbufServer, type MbufSocket, type TcpServerOptions } from "mbufpool/node";
 
@@ -35,14 +36,7 @@ async function stream(pool: Pool, size: number, options: TcpServerOptions = {}):
   const { port } = await server.listen();
   const data = Buffer.alloc(size);
   for (let i = 0; i < size; i++) data[i] = (i * 7) & 255;
-  const back = await new Promise<Buffer>((resolve, reject) => {
-    const c = net.connect(port, "127.0.0.1");
-    const got: Buffer[] = [];
-    c.on("data", (d: Buffer) => got.push(d));
-    c.on("error", reject);
-    c.on("end", () => resolve(Buffer.concat(got)));
-    c.on("connect", () => c.end(data));
-  });
+  const back = await echoOf(port, data);
   expect(back.equals(data)).toBe(true);
   await until(() => server.connections.size === 0);
   await server.close();

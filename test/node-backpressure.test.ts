@@ -5,6 +5,7 @@
 import { describe, it, expect } from "vitest";
 import net from "node:net";
 import { makePool } from "./helpers.js";
+import { echoOf } from "./node-helpers.js";
 import { M_WAITOK, MT, M_PKTHDR, type Pool } from "mbufpool";
 import { createServer, type MbufSocket } from "mbufpool/node";
 
@@ -93,14 +94,7 @@ describe("back-pressure through the wait queue", () => {
     });
     const { port } = await server.listen();
     const data = payload(1 << 20, 3);
-    const back = await new Promise<Buffer>((resolve, reject) => {
-      const c = net.connect(port, "127.0.0.1");
-      const got: Buffer[] = [];
-      c.on("data", (d: Buffer) => got.push(d));
-      c.on("error", reject);
-      c.on("end", () => resolve(Buffer.concat(got)));
-      c.on("connect", () => c.end(data));
-    });
+    const back = await echoOf(port, data);
     expect(back.equals(data)).toBe(true);
     expect(server.stats.pausedPool).toBeGreaterThan(0);
     // Reads shrank under the shortage instead of failing.

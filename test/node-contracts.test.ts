@@ -9,9 +9,10 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { makePool } from "./helpers.js";
+import { serverPair } from "./node-helpers.js";
 import { M_WAITOK, MT, M_PKTHDR, type Pool } from "mbufpool";
 import {
-  createServer, connect, createUdpSocket, createDnsResponder, serveMetrics, handleMetrics, type MbufSocket, type MbufServer,
+  createServer, connect, createUdpSocket, createDnsResponder, serveMetrics, handleMetrics, type MbufSocket,
 } from "mbufpool/node";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -36,16 +37,6 @@ function drain(port: number): Promise<Buffer> {
   });
 }
 
-/** The first connection of a server with no listener, and a Node client connected to it. */
-async function pair(pool: Pool, options = {}): Promise<{ server: MbufServer; conn: MbufSocket; client: net.Socket }> {
-  const server = createServer(pool, options);
-  const { port } = await server.listen();
-  const conn = new Promise<MbufSocket>((r) => server.once("connection", r));
-  const client = net.connect(port, "127.0.0.1");
-  client.on("error", () => {});
-  client.resume();
-  return { server, conn: await conn, client };
-}
 
 /** Runs `code` as an ES module in the checkout; resolves with its exit code and output. */
 function runScript(code: string): Promise<{ code: number | null; out: string }> {
@@ -61,7 +52,7 @@ function runScript(code: string): Promise<{ code: number | null; out: string }> 
 describe("writeBytes: the count taken, as write(2)", () => {
   it("takes what the send socket buffer has room for and says so", async () => {
     const pool = makePool({ pinned: true });
-    const { server, conn, client } = await pair(pool, { sndHiwat: 16384 });
+    const { server, conn, client } = await serverPair(pool, { sndHiwat: 16384 });
     const big = payload(100_000);
     // A fresh connection: the whole send buffer is free, so exactly sndHiwat bytes are taken.
     expect(conn.writeBytes(big)).toBe(16384);
@@ -138,7 +129,7 @@ describe("writeBytes: the count taken, as write(2)", () => {
 
   it("writes on a closed connection fail with EPIPE instead of pretending to wait", async () => {
     const pool = makePool({ pinned: true });
-    const { server, conn, client } = await pair(pool);
+    const { server, conn, client } = await serverPair(pool);
     conn.destroy();
     expect(() => conn.writeBytes(Buffer.from("x"))).toThrow(expect.objectContaining({ code: "EPIPE", message: expect.stringMatching(/closed/) }));
     const m = pool.gethdr();
@@ -247,7 +238,7 @@ describe("options refuse typos, and messages name the public call", () => {
       code: "EINVAL", message: expect.stringContaining("sendBytes(bytes) takes bytes"),
     });
     await udp.close();
-    const { server, conn, client } = await pair(pool);
+    const { server, conn, client } = await serverPair(pool);
     expect(() => conn.write(new Uint8Array(3) as never)).toThrow(expect.objectContaining({
       code: "EINVAL", message: expect.stringMatching(/ write\(chain\) takes a chain .*writeBytes\(bytes\) takes bytes/),
     }));

@@ -3,6 +3,7 @@
 import { describe, it, expect, vi } from "vitest";
 import net from "node:net";
 import { makePool } from "./helpers.js";
+import { serverPair } from "./node-helpers.js";
 import type { Pool } from "mbufpool";
 import { createServer, connect, BrokenPipeError, type MbufServer, type MbufSocket } from "mbufpool/node";
 import { takeHandle } from "../src/node/tcp.js";
@@ -96,16 +97,6 @@ async function closedClean(pool: Pool, server: MbufServer, baseline = 0): Promis
   pool.assertAudit();
 }
 
-/** A server whose application does nothing; resolves its first connection and a Node client connected to it. */
-async function bare(pool: Pool): Promise<{ server: MbufServer; conn: MbufSocket; client: net.Socket }> {
-  const server = createServer(pool);
-  const { port } = await server.listen();
-  const conn = new Promise<MbufSocket>((r) => server.once("connection", r));
-  const client = net.connect(port, "127.0.0.1");
-  client.on("error", () => {});
-  client.resume();
-  return { server, conn: await conn, client };
-}
 
 describe("mbufpool/node TCP", () => {
   it("refuses a pool that is not pinned", () => {
@@ -272,7 +263,7 @@ describe("mbufpool/node TCP", () => {
 
   it("write() and writeBytes() after end() throw EPIPE, and the chain is freed", async () => {
     const pool = makePool({ pinned: true });
-    const { server, conn, client } = await bare(pool);
+    const { server, conn, client } = await serverPair(pool);
     const before = pool.outstanding().total;
     conn.end();
     const m = pool.gethdr();
@@ -287,7 +278,7 @@ describe("mbufpool/node TCP", () => {
 
   it("bytesOut counts completed writes: one the socket refuses is not counted", async () => {
     const pool = makePool({ pinned: true });
-    const { server, conn, client } = await bare(pool);
+    const { server, conn, client } = await serverPair(pool);
     const errors: unknown[] = [];
     conn.on("error", (e: NodeJS.ErrnoException) => errors.push(e.code));
     // The Node socket ended underneath the adapter: its next write fails.

@@ -1,0 +1,29 @@
+// What the mbufpool/node tests share: a server's first connection with a
+// Node client on the other end, and a client that sends bytes, half-closes
+// and collects the echo.
+import net from "node:net";
+import type { Pool } from "mbufpool";
+import { createServer, type MbufServer, type MbufSocket, type TcpServerOptions } from "mbufpool/node";
+
+/** A server whose application does nothing; resolves its first connection and a Node client connected to it. */
+export async function serverPair(pool: Pool, options: TcpServerOptions = {}): Promise<{ server: MbufServer; conn: MbufSocket; client: net.Socket }> {
+  const server = createServer(pool, options);
+  const { port } = await server.listen();
+  const conn = new Promise<MbufSocket>((r) => server.once("connection", r));
+  const client = net.connect(port, "127.0.0.1");
+  client.on("error", () => {});
+  client.resume();
+  return { server, conn: await conn, client };
+}
+
+/** Connects to `port`, writes `data` and ends; resolves to every byte that came back before the server's FIN. */
+export function echoOf(port: number, data: Uint8Array): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const c = net.connect(port, "127.0.0.1");
+    const got: Buffer[] = [];
+    c.on("data", (d: Buffer) => got.push(d));
+    c.on("error", reject);
+    c.on("end", () => resolve(Buffer.concat(got)));
+    c.on("connect", () => c.end(data));
+  });
+}
