@@ -18,6 +18,7 @@ import { M_NOWAIT, M_WAITOK, MT } from "../constants.js";
 import { MbufError, coreError, describeValue } from "../errors.js";
 import { SoReceive } from "./tcp-receive.js";
 import { sbautosize } from "./tcp-autosize.js";
+import { ParkingSlot } from "./parking.js";
 
 /** write() after end(), or on a connection that closed: the sending side is shut down (sosend's EPIPE). */
 export class BrokenPipeError extends Error {
@@ -247,22 +248,15 @@ export abstract class SoSend extends SoReceive {
   /** Resolves on the next "drain" (write may go on) or when the connection closes. */
   drained(): Promise<void> {
     if (this.released) return Promise.resolve();
-    return new Promise(this.parkWriter);
+    return new Promise(this.writers.park);
   }
 
-  /** Writers waiting in drained(), woken on "drain" and on close (one slot: no listener made per wait). */
-  private parkedWriters: (() => void) | null = null;
-  private readonly parkWriter = (res: () => void): void => {
-    const before = this.parkedWriters;
-    this.parkedWriters = before === null ? res : () => { before(); res(); };
-  };
+  /** Writers waiting in drained(), woken on "drain" and on close. */
+  private readonly writers = new ParkingSlot();
 
   /** Wakes every writer waiting in drained(). */
   protected wakeWriters(): void {
-    const w = this.parkedWriters;
-    if (w === null) return;
-    this.parkedWriters = null;
-    w();
+    this.writers.wake();
   }
 
   /** Ends the sending side (shutdown(SHUT_WR)) once queued chains are written; write() fails from now on. */

@@ -27,6 +27,7 @@ import type { TcpStats } from "./stats.js";
 import type { Resolved } from "./tcp-options.js";
 import type { OnRead } from "./tcp-receive.js";
 import { SoSend } from "./tcp-send.js";
+import { ParkingSlot } from "./parking.js";
 
 /**
  * One TCP connection whose data lives in pool buffers. Events: "readable" (data in the
@@ -201,7 +202,7 @@ export class MbufSocket extends SoSend {
           }
           continue;
         }
-        await new Promise<void>(this.park);
+        await new Promise<void>(this.reader.park);
       }
     } finally {
       // A loop left early (break, throw) holds no chain any more.
@@ -210,19 +211,12 @@ export class MbufSocket extends SoSend {
     }
   }
 
-  /** The iterator waiting for "readable", "end" or "close" (one slot: no listener made per chain). */
-  private parked: (() => void) | null = null;
-  private readonly park = (res: () => void): void => {
-    const before = this.parked;
-    this.parked = before === null ? res : () => { before(); res(); };
-  };
+  /** The iterator waiting for "readable", "end" or "close". */
+  private readonly reader = new ParkingSlot();
 
   /** Wakes a parked iterator (after "readable", "end" and "close"). */
   protected wakeReader(): void {
-    const r = this.parked;
-    if (r === null) return;
-    this.parked = null;
-    r();
+    this.reader.wake();
   }
 
   /** Drops the connection now; every buffer it holds goes back to the pool. */
