@@ -148,27 +148,31 @@ describe("waiting across threads", () => {
     }
   });
 
-  it("reserveFlag on a shared pool: a worker's receiver keeps the freed cluster from the main thread", async () => {
+  it("reserveFlag on a shared pool: a worker's receiver keeps the free cluster from the main thread", async () => {
     const { pool, packets, mbufs } = exhausted({ reserveFlag: true });
+    // One cluster free, no mbuf: a getcl waits for the mbuf, a clget could take the cluster.
+    pool.freem(packets.pop()!);
+    mbufs.push(pool.get());
+    expect(mbufs.at(-1)).toBeGreaterThan(0);
     const a = spawn(pool.shareHandle());
     try {
       await a.ask({ cmd: "wait", id: "r", call: "getclWait", how: RECV });
       expect(sharedCounts(pool)).toEqual([1, 1]);
-      // Freed here, asked for here at once: the flag refuses the main thread's sender.
-      pool.freem(packets.pop()!);
       expect(pool.stats().reservation.flag).toBe(true);
+      // The main thread's sender is refused the cluster the worker's receiver waits for.
       const denied = pool.stats().reservedDenied;
-      expect(pool.getcl()).toBe(0);
+      expect(pool.clget(mbufs[0])).toBe(false);
       expect(pool.stats().reservedDenied).toBe(denied + 1);
+      // An mbuf back: the receiver gets it and the cluster.
+      pool.free(mbufs.pop()!);
       const got = await a.settled("r");
       expect(got.m).toBeGreaterThan(0);
       expect(sharedCounts(pool)).toEqual([0, 0]);
       // No receiver waits now: the flag is down for every thread.
       expect(pool.stats().reservation.flag).toBe(false);
       pool.freem(got.m!);
-      const m = pool.getcl();
-      expect(m).toBeGreaterThan(0);
-      for (const h of [m, ...packets, ...mbufs]) pool.freem(h);
+      expect(pool.clget(mbufs[0])).toBe(true);
+      for (const h of [...packets, ...mbufs]) pool.freem(h);
       expect(pool.audit().message).toBe("clean");
     } finally {
       await a.w.terminate();
