@@ -179,7 +179,8 @@ describe("shared pool", () => {
     expect(code(() => makePool({ shared: true, pinned: false }))).toBe("EINVAL");
     expect(code(() => makePool({ shared: true, packetZone: true }))).toBe("EINVAL");
     expect(code(() => makePool({ shared: true, netm: true }))).toBe("EINVAL");
-    expect(code(() => makePool({ shared: true, reserveFlag: true }))).toBe("EINVAL");
+    // The automatic reservation flag follows the receivers of every thread (shared-wait.test.ts).
+    expect(makePool({ shared: true, reserveFlag: true }).stats().waits.autoFlag).toBe(true);
     expect(code(() => makePool().shareHandle())).toBe("ESTATE");
     const pool = makePool({ shared: true, profile: "aix" });
     expect(pool.netm).toBeUndefined();

@@ -30,6 +30,7 @@ import type { PoolStats } from "../stats/snapshot.js";
 import type { PoolMetrics } from "../stats/prometheus.js";
 import { Netm, netmOptions } from "../netm.js";
 import { WaitQueue } from "../waiting/queue.js";
+import { shareWaits } from "../waiting/wake.js";
 import { PacketBalancer, resolvePacketZone } from "../packet-zone.js";
 
 /** True for a number that is an i32: only such values reach the core (2**32 + h would wrap to h). */
@@ -157,7 +158,8 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
     }
     this.waits = new WaitQueue(this, {
       inOperation: () => this.drains.inHook,
-      waitersChanged: (n) => { this.handoffWaiters = n; },
+      // A shared pool's free paths always ask: the waiters may be another thread's (wake.ts).
+      waitersChanged: (n) => { this.handoffWaiters = shared ? 1 : n; },
       message: this.drains.message,
     }, this.clock, this.profile.wake, pollMs, waitTimeoutMs);
     const t = this.values, resv = this.profile.aliases["reserve"];
@@ -169,8 +171,8 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
     if (nm) this.netmd = new Netm(this, this.clock, nm, this.profile.name === "aix" && nm.lowmbuf === undefined && nm.lowclust === undefined);
     if (lock) {
       lockMethods(this, EventEmitter.prototype, lock);
-      const waits = this.waits, serve = waits.serve.bind(waits);
-      waits.serve = (handoff?: boolean): void => { lock.enter(); try { serve(handoff); } finally { lock.leave(); } };
+      shareWaits(this.waits, lock);
+      this.handoffWaiters = 1;
     }
   }
 
@@ -281,7 +283,7 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
 
 /**
  * The options a shared pool refuses: what would keep per-thread state over the shared
- * zones (the packet zone's balancer, netm's timers, the automatic reservation flag), and
+ * zones (the packet zone's balancer, netm's timers), and
  * an unpinned memory (a shared memory cannot move its buffer).
  * @throws MbufError EINVAL naming the option.
  */
@@ -289,5 +291,4 @@ function checkSharedOptions(o: PoolOptions): void {
   if (o.pinned === false) throw new MbufError("EINVAL", "shared: true needs a pinned memory (a shared memory cannot move its buffer): drop pinned: false");
   if (o.packetZone !== undefined && o.packetZone !== false) throw new MbufError("EINVAL", "a shared pool has no packet zone yet: drop packetZone (or set it to false)");
   if (o.netm !== undefined && o.netm !== false) throw new MbufError("EINVAL", "a shared pool has no netm yet: drop netm (or set it to false), grow() the zones instead");
-  if (o.reserveFlag === true) throw new MbufError("EINVAL", "a shared pool has no automatic reservation flag yet: drop reserveFlag (reserve is fine)");
 }

@@ -8,7 +8,9 @@
 //
 // ╒═══════════════════ lock words (Int32, LOCK_BYTES at lockAddr) ═══════════════════╕
 // │ state: 0 free, 1 held, 2 held with waiters │ holder │ next id │ pool id (2 words) │
+// │ wake sequence │ waiters, all threads │ receivers waiting for a cluster, all threads │
 // └──────────────────────────────────────────────────────────────────────────────────┘
+// The last three words belong to the waits across threads (waiting/wake.ts).
 // A futex-style mutex (Drepper's "mutex 2"): an uncontended enter is one
 // compareExchange and a leave one atomic subtract; under contention a thread
 // spins reading the word (reads share its cache line, a failed exchange takes
@@ -37,6 +39,8 @@ import { MbufError } from "../errors.js";
 /** Bytes of the lock words. */
 export const LOCK_BYTES = 32;
 const STATE = 0, HOLDER = 1, NEXT_ID = 2, POOL_ID = 3;
+/** Word indices of the waits across threads (waiting/wake.ts), in the lock words. */
+export const WAKE_SEQ = 5, WAITERS = 6, RECV_WAITERS = 7;
 
 /** The pools this thread has an instance over, by pool id. */
 const attached = new Set<string>();
@@ -45,6 +49,10 @@ const SPIN = 2000;
 
 export class PoolLock {
   private readonly w: Int32Array;
+  /** The lock words, for the waits across threads (WAKE_SEQ, WAITERS, RECV_WAITERS). */
+  get words(): Int32Array {
+    return this.w;
+  }
   /** This instance's id among the instances over the memory (1, 2, ...). */
   readonly id: number;
   private depth = 0;

@@ -32,9 +32,14 @@
 // The queue tells the reservation flag (reservation.ts) whether a receiver
 // waits for a cluster; while the flag is up, a freed cluster is handed to the
 // receiver at once, on every profile.
+//
+// On a shared pool each thread keeps its own queue and takes part in the
+// waits across threads (wake.ts): a free in any thread wakes the threads
+// with waiters, and the flag follows the receivers of every thread.
 
 import type { PoolCore } from "../pool/context.js";
 import { ReservationFlag } from "./reservation.js";
+import type { SharedWake } from "./wake.js";
 import type { Clock } from "../clock.js";
 import { MbufError, coreError } from "../errors.js";
 import type { WaitStats } from "../stats/snapshot.js";
@@ -108,6 +113,8 @@ export class WaitQueue {
   private refs = 0;
   private alive: ReturnType<typeof setInterval> | null = null;
   private readonly s = { waited: 0, served: 0, timedOut: 0 };
+  /** On a shared pool, the waits across threads (wake.ts). */
+  private wake: SharedWake | null = null;
 
   constructor(
     private readonly pool: PoolCore,
@@ -126,6 +133,11 @@ export class WaitQueue {
       waiting: this.recvQ.length + this.otherQ.length, receiveWaiting: this.recvQ.length,
       waited: this.s.waited, served: this.s.served, timedOut: this.s.timedOut, autoFlag: this.flag.auto,
     };
+  }
+
+  /** Joins the waits across the threads of a shared pool (wake.ts's shareWaits). */
+  share(wake: SharedWake): void {
+    this.wake = wake;
   }
 
   /** Enables or disables the automatic reservation flag. */
@@ -264,6 +276,11 @@ export class WaitQueue {
     if (this.pollTimer) this.clock.clearTimer(this.pollTimer);
     if (this.deferred) this.clock.clearTimer(this.deferred);
     this.pollTimer = this.deferred = 0;
+    if (this.wake) {
+      // The other threads must stop counting this one's waiters, and its receivers' flag.
+      this.wake.stop();
+      this.changed();
+    }
   }
 
   /** One call into the core for `w`: the handle, 0 if nothing could be had; throws for a bad argument. */
@@ -322,8 +339,15 @@ export class WaitQueue {
 
   /** After any change of the queues: the flag, the free path's test, the poll timer. */
   private changed(): void {
-    this.flag.sync(this.recvQ.some((w) => w.needC));
     const n = this.recvQ.length + this.otherQ.length;
+    if (this.wake) {
+      let recv = 0;
+      for (const w of this.recvQ) if (w.needC) recv++;
+      // In one hold of the lock: the shared counts and the core's flag change together.
+      this.wake.publish(n, recv, (receivers) => this.flag.sync(receivers > 0, true));
+    } else {
+      this.flag.sync(this.recvQ.some((w) => w.needC));
+    }
     this.hooks.waitersChanged(this.mode === "handoff" ? n : (this.flag.raised && this.recvQ.length ? this.recvQ.length : 0));
     if (this.mode === "poll" && n > 0 && !this.pollTimer) {
       const poll = (): void => {

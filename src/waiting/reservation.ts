@@ -11,8 +11,14 @@
 //
 // `manual` is Pool.setReserved(); `auto` is the tunable *mb_rcv_flag. The
 // core is told only when `raised` changes, never on a closed pool.
+//
+// On a shared pool the flag is one for every thread (it lives in the core's
+// memory) and `manual` is refused: the queue passes whether a receiver waits
+// in any thread, and the flag reads what the core holds, which another
+// thread may have changed.
 
 import type { PoolCore } from "../pool/context.js";
+import { GL } from "../core/layout.js";
 
 export class ReservationFlag {
   /** Set by hand (Pool.setReserved). */
@@ -29,8 +35,15 @@ export class ReservationFlag {
     return this.up;
   }
 
-  /** Brings the core's flag in line with the rule, given whether a receiver waits for a cluster. */
-  sync(receiverWaitsForCluster: boolean): void {
+  /**
+   * Brings the core's flag in line with the rule, given whether a receiver waits for a
+   * cluster. `shared`: other threads set the flag too (the caller holds the pool lock).
+   */
+  sync(receiverWaitsForCluster: boolean, shared = false): void {
+    if (shared && !this.pool.isClosed) {
+      const ex = this.pool.core;
+      this.up = new Uint32Array(this.pool.buffer)[(ex.MB_STATS.value + ex.MB_GLOBAL.value + GL.resvFlag) >>> 2] !== 0;
+    }
     const on = this.manual || (this.auto && receiverWaitsForCluster);
     if (on !== this.up && !this.pool.isClosed) {
       this.up = on;
