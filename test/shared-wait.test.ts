@@ -5,7 +5,6 @@
 // Workers are test/fixtures/shared/worker.mjs, over the built package.
 import { describe, it, expect } from "vitest";
 import { Worker } from "node:worker_threads";
-import { once } from "node:events";
 import { M_WAITOK, M_RECV, type Pool, type ShareHandle } from "mbufpool";
 import { makePool } from "./helpers.js";
 
@@ -17,6 +16,8 @@ interface Settled { settled: string; m?: number; code?: string }
 /** A worker attached to `handle`: `ask` sends a command and waits for its one reply; `settled` awaits a waiter's outcome. */
 function spawn(handle: ShareHandle) {
   const w = new Worker(WORKER, { workerData: { handle } });
+  // Listened for at once: a worker's exit can follow its last message in the same turn.
+  const exited = new Promise<void>((resolve) => w.once("exit", () => resolve()));
   const outcomes = new Map<string, Settled>();
   const wanted = new Map<string, (s: Settled) => void>();
   const replies: ((v: unknown) => void)[] = [];
@@ -38,7 +39,7 @@ function spawn(handle: ShareHandle) {
   });
   const settled = (id: string): Promise<Settled> =>
     outcomes.has(id) ? Promise.resolve(outcomes.get(id)!) : new Promise((resolve) => wanted.set(id, resolve));
-  return { w, ask, settled, outcomes };
+  return { w, ask, settled, outcomes, exited };
 }
 
 /** The words next to the lock word: [waiters of every thread, receivers waiting for a cluster]. */
@@ -136,7 +137,7 @@ describe("waiting across threads", () => {
       const out = await a.ask<Settled[]>({ cmd: "closeWaiting" });
       expect(out).toEqual([{ settled: "r", code: "ECLOSED" }, { settled: "o", code: "ECLOSED" }]);
       expect(sharedCounts(pool)).toEqual([0, 0]);
-      await once(a.w, "exit");
+      await a.exited;
       // The flag is down: the main thread gets a cluster without M_RECV.
       pool.freem(packets.pop()!);
       const m = pool.getcl();

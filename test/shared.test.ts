@@ -12,15 +12,17 @@ import { makePool, code, pattern, BUILD } from "./helpers.js";
 const WORKER = new URL("./fixtures/shared/worker.mjs", import.meta.url);
 
 /** A worker attached to `handle`, with a call that sends a command and waits for its one reply. */
-function spawn(handle: ShareHandle): { w: Worker; ask: <T>(msg: object, transfer?: MessagePort[]) => Promise<T> } {
+function spawn(handle: ShareHandle): { w: Worker; ask: <T>(msg: object, transfer?: MessagePort[]) => Promise<T>; exited: Promise<void> } {
   const w = new Worker(WORKER, { workerData: { handle } });
+  // Listened for at once: a worker's exit can follow its last message in the same turn.
+  const exited = new Promise<void>((resolve) => w.once("exit", () => resolve()));
   const ask = async <T>(msg: object, transfer: MessagePort[] = []): Promise<T> => {
     const reply = once(w, "message") as Promise<[T]>;
     w.postMessage(msg, transfer);
     const failed = once(w, "error").then(([e]) => { throw e; });
     return (await Promise.race([reply, failed]))[0];
   };
-  return { w, ask };
+  return { w, ask, exited };
 }
 
 /** What every thread must see alike: everything but the per-thread waits and netm. */
@@ -82,7 +84,7 @@ describe("shared pool", () => {
       expect(sharedPart(await b.ask({ cmd: "stats" }))).toEqual(sharedPart(pool.stats()));
       expect((await b.ask<{ message: string }>({ cmd: "audit" })).message).toBe("clean");
     } finally {
-      for (const x of [a, b]) { x.w.postMessage({ cmd: "close" }); await once(x.w, "exit"); }
+      for (const x of [a, b]) { x.w.postMessage({ cmd: "close" }); await x.exited; }
     }
   });
 
@@ -102,7 +104,7 @@ describe("shared pool", () => {
       expect(pool.stats().clusters.current).toBe(0);
       expect(sharedPart(await a.ask({ cmd: "stats" }))).toEqual(sharedPart(pool.stats()));
     } finally {
-      for (const x of [a, b]) { x.w.postMessage({ cmd: "close" }); await once(x.w, "exit"); }
+      for (const x of [a, b]) { x.w.postMessage({ cmd: "close" }); await x.exited; }
     }
   });
 
@@ -117,7 +119,7 @@ describe("shared pool", () => {
       expect(pool.stats().mbufs.cache).toBeGreaterThanOrEqual(64);
     } finally {
       a.w.postMessage({ cmd: "close" });
-      await once(a.w, "exit");
+      await a.exited;
     }
   });
 
@@ -137,7 +139,7 @@ describe("shared pool", () => {
       expect(await a.ask({ cmd: "attachAgain" })).toBe("ESTATE");
     } finally {
       a.w.postMessage({ cmd: "close" });
-      await once(a.w, "exit");
+      await a.exited;
     }
     // Once the creator's instance is closed, the thread may attach; the pool lives on.
     const h = pool.shareHandle();
