@@ -32,10 +32,9 @@ import { Zone, zoneOf, gload, G_READY } from "./stats";
 import { ref_ptr, top, capPages } from "./arena";
 import { zone_setup_slab, zone_pop, zone_push, zone_alloc_slow } from "./zone";
 import { mseq } from "./header";
-import { same_mbuf } from "./drain";
 import {
   mbufZone, clusterZone, valid_how, valid_type, mbuf_alloc, mbuf_init, alloc_failed, ext_attach_size,
-  m_getcl, m_clget, clget_args, CLGET_LOST,
+  m_getcl, m_clget, clget_args, clget_attach,
 } from "./mbuf";
 
 /** Items a 9k slab holds: 4 x 9216 bytes fill 9 pages exactly. */
@@ -127,14 +126,5 @@ export function m_cljget(m: i32, how: i32, size: i32): i32 {
   let z = zoneOf(id);
   let c = jumbo_alloc(z, how);
   if (!c) return 0;
-  // As m_clget: a drain routine may have freed or changed `m` while the cluster was sought.
-  if (!same_mbuf(<usize>m, s0)) e = CLGET_LOST;
-  else e = clget_args(<usize>m, how);
-  if (e) {
-    store<u32>(ref_ptr(c), 0);
-    zone_push(z, c);
-    return e == CLGET_LOST ? 0 : e;
-  }
-  ext_attach_size(<usize>m, c, z.itemSize);
-  return m;
+  return clget_attach(m, how, s0, c, z);
 }

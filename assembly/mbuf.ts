@@ -342,18 +342,26 @@ export function m_clget(m: i32, how: i32): i32 {
   let s0 = mseq(<usize>m);
   let c = cluster_alloc(how);
   if (!c) return 0;
-  // A drain routine run by the host while the cluster was sought may have
-  // freed `m` (the answer is then NULL, as for any freed `m`, even if it
-  // allocated the address again: drain.ts) or changed it (the answer is then
-  // what the checks say now). Either way the cluster goes back.
-  if (!same_mbuf(<usize>m, s0)) e = CLGET_LOST;
-  else e = clget_args(<usize>m, how);
+  return clget_attach(m, how, s0, c, clusterZone);
+}
+
+/**
+ * The end of m_clget and m_cljget: attaches cluster `c`, just taken from `z`,
+ * to `m`, whose sequence number was `s0` before the cluster was sought. A
+ * drain routine run by the host meanwhile may have freed `m` (the answer is
+ * then NULL, as for any freed `m`, even if it allocated the address again:
+ * drain.ts) or changed it (the answer is then what the checks say now).
+ * Either way the cluster goes back to `z`.
+ */
+// @ts-ignore: decorator
+@inline export function clget_attach(m: i32, how: i32, s0: u32, c: usize, z: Zone): i32 {
+  let e = same_mbuf(<usize>m, s0) ? clget_args(<usize>m, how) : CLGET_LOST;
   if (e) {
     store<u32>(ref_ptr(c), 0);
-    zone_push(clusterZone, c);
+    zone_push(z, c);
     return e == CLGET_LOST ? 0 : e;
   }
-  ext_attach(<usize>m, c);
+  ext_attach_size(<usize>m, c, z.itemSize);
   return m;
 }
 
