@@ -7,10 +7,10 @@
 // A block without a marker fails the test, so no example goes unrun. Shell blocks and output
 // blocks (```sh, plain ```) are not code and are not run.
 import { describe, it, expect } from "vitest";
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { runModule } from "./helpers.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const files = ["README.md", ...readdirSync(path.join(root, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`)];
@@ -37,15 +37,6 @@ function blocks(file: string): Block[] {
 const all = files.flatMap(blocks);
 const code = all.filter((b) => b.lang === "js" || b.lang === "ts");
 
-function runNode(source: string): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--input-type=module", "-e", source], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    child.on("exit", (c) => resolve({ code: c, out }));
-  });
-}
 
 /** GitHub's anchor of a heading: lower case, punctuation dropped, spaces to hyphens; repeats get -1, -2. */
 function anchors(file: string): Set<string> {
@@ -91,7 +82,7 @@ describe("documented examples, run as written", () => {
 
   for (const b of code.filter((x) => x.marker === "run")) {
     it(`${b.file}:${b.line}`, async () => {
-      const r = await runNode(b.code);
+      const r = await runModule(b.code);
       expect(r.code, r.out).toBe(0);
     }, 60_000);
   }

@@ -1,6 +1,8 @@
 // Test helpers: pools made here are audited and closed after each test; and
 // the pieces several test files share (model-test steps, byte patterns).
 import { expect } from "vitest";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { Pool, MbufError, type PoolOptions } from "mbufpool";
 
 const tracked: Pool[] = [];
@@ -70,4 +72,18 @@ export function clgetStep(pool: Pool, live: ReadonlyMap<number, { cluster: boole
   const ok = predict();
   expect(pool.clget(m, how)).toBe(ok);
   if (ok) l.cluster = true;
+}
+
+/** The checkout's root, where "mbufpool" resolves to this package. */
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** Runs `source` as an ES module in a process of its own, from the checkout, as a user runs a script; resolves with its exit code and output. */
+export function runModule(source: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--input-type=module", "-e", source], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    child.on("exit", (c) => resolve({ code: c, out }));
+  });
 }

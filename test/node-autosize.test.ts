@@ -5,17 +5,10 @@
 import { describe, it, expect } from "vitest";
 import net from "node:net";
 import { makePool } from "./helpers.js";
-import { echoOf } from "./node-helpers.js";
+import { echoOf, until } from "./node-helpers.js";
 import type { Pool } from "mbufpool";
 import { createServer, type MbufServer, type MbufSocket, type TcpServerOptions } from "mbufpool/node";
 
-async function until(cond: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not reached in time");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 interface Sizes { rcv: number[]; snd: number[] }
 
@@ -38,7 +31,7 @@ async function stream(pool: Pool, size: number, options: TcpServerOptions = {}):
   for (let i = 0; i < size; i++) data[i] = (i * 7) & 255;
   const back = await echoOf(port, data);
   expect(back.equals(data)).toBe(true);
-  await until(() => server.connections.size === 0);
+  await until(() => server.connections.size === 0, 15_000);
   await server.close();
   expect(pool.outstanding().total).toBe(0);
   return { sizes, server };
@@ -93,7 +86,7 @@ describe("socket-buffer autosizing", () => {
     expect(server.stats.sbGrown).toBeGreaterThan(0);
     expect(most).toBeGreaterThan(0);
     expect(most).toBeLessThanOrEqual(budget);
-    await until(() => server.connections.size === 0);
+    await until(() => server.connections.size === 0, 15_000);
     await server.close();
     expect(pool.outstanding().total).toBe(0);
   }, 30_000);
@@ -106,7 +99,7 @@ describe("socket-buffer autosizing", () => {
     const { port } = await server.listen();
     const c = net.connect(port, "127.0.0.1", () => c.write(Buffer.alloc(4 << 20, 1)));
     c.on("error", () => {});
-    await until(() => server.stats.pausedSockbuf > 0 && conns.length === 1);
+    await until(() => server.stats.pausedSockbuf > 0 && conns.length === 1, 15_000);
     // Give it many turns of the event loop to (wrongly) grow.
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
     // At most the one step of the turn that filled it; it stays paused, full.

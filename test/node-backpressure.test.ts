@@ -5,18 +5,10 @@
 import { describe, it, expect } from "vitest";
 import net from "node:net";
 import { makePool } from "./helpers.js";
-import { echoOf } from "./node-helpers.js";
+import { echoOf, until, discardServer, sendInto } from "./node-helpers.js";
 import { M_WAITOK, MT, M_PKTHDR, type Pool } from "mbufpool";
 import { createServer, type MbufSocket } from "mbufpool/node";
 
-/** Waits until `cond` holds (polled every 5 ms), at most `ms`. */
-async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not reached in time");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 function payload(size: number, seed = 0): Buffer {
   const b = Buffer.allocUnsafe(size);
@@ -106,15 +98,9 @@ describe("back-pressure through the wait queue", () => {
 
   it("reads are large while the pool has room: far fewer reads than clusters' worth", async () => {
     const pool = makePool({ pinned: true, tunables: { nmbclusters: 1024 } });
-    const server = createServer(pool, { rcvHiwat: 200_000 }, async (conn) => {
-      for await (const chain of conn) pool.freem(chain);
-    });
-    const { port } = await server.listen();
+    const server = discardServer(pool, { rcvHiwat: 200_000 });
     const size = 4 << 20;
-    const c = net.connect(port, "127.0.0.1", () => c.write(Buffer.alloc(size, 1)));
-    c.on("error", () => {});
-    await until(() => server.stats.bytesIn === size);
-    c.destroy();
+    await sendInto(server, size, 1);
     // 2 KiB reads would take 2048; 64 KiB reads take about 64 (the kernel may hand over less at a time).
     expect(server.stats.reads).toBeLessThan(size / pool.mclbytes / 4);
     await server.close();
@@ -125,15 +111,9 @@ describe("back-pressure through the wait queue", () => {
     const pool = makePool({ pinned: true, tunables: { nmbclusters: 1024 } });
     expect(() => createServer(pool, { readSize: 100 })).toThrow(expect.objectContaining({ code: "EINVAL" }));
     expect(() => createServer(pool, { readSize: (1 << 20) + 1 })).toThrow(expect.objectContaining({ code: "EINVAL" }));
-    const server = createServer(pool, { readSize: 4096 }, async (conn) => {
-      for await (const chain of conn) pool.freem(chain);
-    });
-    const { port } = await server.listen();
+    const server = discardServer(pool, { readSize: 4096 });
     const size = 1 << 20;
-    const c = net.connect(port, "127.0.0.1", () => c.write(Buffer.alloc(size, 2)));
-    c.on("error", () => {});
-    await until(() => server.stats.bytesIn === size);
-    c.destroy();
+    await sendInto(server, size, 2);
     expect(server.stats.reads).toBeGreaterThanOrEqual(size / 4096);
     await server.close();
     expect(pool.outstanding().total).toBe(0);

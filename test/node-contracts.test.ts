@@ -5,17 +5,13 @@
 // process alive as a pending read does.
 import { describe, it, expect } from "vitest";
 import net from "node:net";
-import { spawn } from "node:child_process";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { makePool } from "./helpers.js";
+import { makePool, runModule } from "./helpers.js";
 import { serverPair } from "./node-helpers.js";
 import { M_WAITOK, MT, M_PKTHDR, type Pool } from "mbufpool";
 import {
   createServer, connect, createUdpSocket, createDnsResponder, serveMetrics, handleMetrics, type MbufSocket,
 } from "mbufpool/node";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 function payload(size: number, seed = 0): Buffer {
   const b = Buffer.allocUnsafe(size);
@@ -38,16 +34,6 @@ function drain(port: number): Promise<Buffer> {
 }
 
 
-/** Runs `code` as an ES module in the checkout; resolves with its exit code and output. */
-function runScript(code: string): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--input-type=module", "-e", code], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    child.on("exit", (c) => resolve({ code: c, out }));
-  });
-}
 
 describe("writeBytes: the count taken, as write(2)", () => {
   it("takes what the send socket buffer has room for and says so", async () => {
@@ -183,10 +169,10 @@ describe("Node's habits", () => {
       const m = await pool.getclWait(M_WAITOK, MT.DATA, M_PKTHDR, { timeout: 10000${unref ? ", unref: true" : ""} });
       console.log("served", m > 0);
     `;
-    const served = await runScript(script(false));
+    const served = await runModule(script(false));
     expect(served).toEqual({ code: 0, out: "served true\n" });
     // A daemon's background wait does not: the script ends with its top-level await pending.
-    const daemon = await runScript(script(true));
+    const daemon = await runModule(script(true));
     expect(daemon.code).toBe(13);
     expect(daemon.out).not.toContain("served");
   });

@@ -3,7 +3,7 @@
 import { describe, it, expect, vi } from "vitest";
 import net from "node:net";
 import { makePool } from "./helpers.js";
-import { serverPair } from "./node-helpers.js";
+import { serverPair, until } from "./node-helpers.js";
 import type { Pool } from "mbufpool";
 import { createServer, connect, BrokenPipeError, type MbufServer, type MbufSocket } from "mbufpool/node";
 import { takeHandle } from "../src/node/tcp.js";
@@ -79,18 +79,10 @@ async function burst(port: number, n: number, size: number): Promise<number> {
   return ok.filter(Boolean).length;
 }
 
-/** Waits until `cond` holds (checked every 20 ms), at most `ms`. */
-async function until(cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not reached in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Once the server closed: nothing in use beyond `baseline`, the audit clean. */
 async function closedClean(pool: Pool, server: MbufServer, baseline = 0): Promise<void> {
-  await until(() => server.connections.size === 0, 10_000);
+  await until(() => server.connections.size === 0, 10_000, 20);
   await server.close();
   expect(server.stats.open).toBe(0);
   expect(pool.outstanding().total).toBe(baseline);
@@ -255,7 +247,7 @@ describe("mbufpool/node TCP", () => {
       });
       c.on("connect", () => c.write(payload(k, 1 << 20)));
     })));
-    await until(() => server.stats.closed === N, 10_000);
+    await until(() => server.stats.closed === N, 10_000, 20);
     // Only bytes whose write completed count.
     expect(server.stats.bytesOut).toBeLessThanOrEqual(server.stats.bytesIn);
     await closedClean(pool, server);
@@ -284,7 +276,7 @@ describe("mbufpool/node TCP", () => {
     // The Node socket ended underneath the adapter: its next write fails.
     conn.socket.end();
     expect(conn.writeBytes(Buffer.from("never sent"))).toBe(10);
-    await until(() => conn.released, 5000);
+    await until(() => conn.released, 5000, 20);
     expect(errors).toEqual(["ERR_STREAM_WRITE_AFTER_END"]);
     expect(server.stats.bytesOut).toBe(0);
     client.destroy();
@@ -324,7 +316,7 @@ describe("mbufpool/node TCP", () => {
     c.write(m);
     c.end();
     // The reply arrives, the server ends, and the Node socket closes while nothing has been read.
-    await until(() => server.stats.closed === 1, 5000);
+    await until(() => server.stats.closed === 1, 5000, 20);
     await new Promise((r) => setTimeout(r, 50));
     expect(c.released).toBe(false);
     let ended = false;
@@ -358,13 +350,13 @@ describe("mbufpool/node TCP", () => {
     });
     // While they stall, the connections hold buffers, and the classifier names the holders.
     const holders = (): string[] => Object.keys(pool.outstanding({ classify: server.holders() }).byHolder);
-    await until(() => holders().filter((h) => h.startsWith("sockbuf:so_snd")).length === N, 15_000);
+    await until(() => holders().filter((h) => h.startsWith("sockbuf:so_snd")).length === N, 15_000, 20);
     const held = pool.outstanding({ classify: server.holders() });
     expect(held.total).toBeGreaterThan(0);
     expect(Object.keys(held.byHolder).some((h) => h.startsWith("sockbuf:so_rcv of connection"))).toBe(true);
     expect(Object.keys(held.byHolder).some((h) => h.startsWith("sockbuf:so_snd of connection"))).toBe(true);
     expect(held.byHolder).not.toHaveProperty("none");
-    await until(() => server.stats.idleDrops === N, 15_000);
+    await until(() => server.stats.idleDrops === N, 15_000, 20);
     expect(drops).toEqual(Array(N).fill("idle"));
     expect(server.connections.size).toBe(0);
     expect(pool.outstanding().total).toBe(0);
@@ -392,11 +384,11 @@ describe("mbufpool/node TCP", () => {
         const { port } = await server.listen();
         const c = connect(pool, noDelay === undefined ? { port } : { port, noDelay });
         await new Promise((r) => c.once("connect", r));
-        await until(() => server.connections.size === 1, 5000);
+        await until(() => server.connections.size === 1, 5000, 20);
         // Both ends: the accepted socket and the client's.
         expect(spy.mock.calls.filter(([v]) => v === (noDelay ?? true)).length).toBeGreaterThanOrEqual(2);
         c.destroy();
-        await until(() => server.connections.size === 0, 5000);
+        await until(() => server.connections.size === 0, 5000, 20);
         await server.close();
       }
     } finally {
@@ -415,7 +407,7 @@ describe("mbufpool/node TCP", () => {
     pool.append(m, Buffer.from("hello, "));
     expect(c.write(m)).toBe(true);
     expect(c.writeBytes(Buffer.from("world"))).toBe(5);
-    await until(() => c.readableLength >= 12, 5000);
+    await until(() => c.readableLength >= 12, 5000, 20);
     const first = c.read(7);
     expect(Buffer.from(pool.copydata(first)).toString()).toBe("hello, ");
     pool.freem(first);
@@ -433,13 +425,13 @@ describe("mbufpool/node TCP", () => {
       const b = c.readBytes();
       back.push(b);
       return (total += b.length) >= big.length;
-    }, 5000);
+    }, 5000, 20);
     expect(Buffer.concat(back).equals(big)).toBe(true);
     // Owner tags name the client's buffers.
     expect(pool.outstanding().groups.some((g) => g.owner === 77)).toBe(true);
     c.destroy();
     expect(c.released).toBe(true);
-    await until(() => server.connections.size === 0, 5000);
+    await until(() => server.connections.size === 0, 5000, 20);
     await server.close();
     expect(pool.outstanding().total).toBe(0);
   });
@@ -456,10 +448,10 @@ describe("mbufpool/node TCP", () => {
     await new Promise((r) => c.once("connect", r));
     c.write(Buffer.alloc(20_000, 1));
     const held = (): string[] => Object.keys(pool.outstanding({ classify: server.holders() }).byHolder);
-    await until(() => held().some((h) => h.startsWith("sockbuf:so_rcv")), 5000);
+    await until(() => held().some((h) => h.startsWith("sockbuf:so_rcv")), 5000, 20);
     expect(pool.outstanding().total).toBeGreaterThan(1);
     c.resetAndDestroy();
-    await until(() => server.connections.size === 0, 5000);
+    await until(() => server.connections.size === 0, 5000, 20);
     expect(server.stats.errors).toBe(1);
     expect(conns.length).toBe(1);
     expect(pool.outstanding().total).toBe(0);
