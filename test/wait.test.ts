@@ -47,10 +47,12 @@ describe("waiting allocation", () => {
     expect(w.done).toBe(false);
     expect(pool.stats().clusters.delayed).toBe(1);
     expect(pool.stats().waits.waiting).toBe(1);
+    expect(pool.waiting).toBe(1);
     pool.freem(held[1]);
     await flush();
     expect(w.value).toBe(held[1]);
     expect(pool.stats().waits).toMatchObject({ waiting: 0, waited: 1, served: 1 });
+    expect(pool.waiting).toBe(0);
     pool.freem(held[0]);
     pool.freem(w.value!);
   });

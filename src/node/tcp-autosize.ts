@@ -55,7 +55,7 @@ export function sbautosize(pool: Pool, so: number, which: "rcv" | "snd", hiwat: 
   if (p === undefined) promised.set(pool, (p = { bytes: 0 }));
   const inc = Math.max(t[k.inc], hiwat >>> 1);
   const step = Math.min(hiwat + inc, max) - hiwat;
-  if (p.bytes + step > (pool.layout.nmbclusters * pool.mclbytes) / 4 || pool.stats().waits.waiting > 0) return 0;
+  if (p.bytes + step > (pool.layout.nmbclusters * pool.mclbytes) / 4 || pool.waiting > 0) return 0;
   if (!pool.sbreserve(so, which, hiwat + step)) return 0;
   p.bytes += step;
   return step;

@@ -127,10 +127,15 @@ export class WaitQueue {
     this.flag = new ReservationFlag(pool);
   }
 
+  /** Requests waiting now, in this thread (what stats().waits.waiting reports, without a snapshot). */
+  get waiting(): number {
+    return this.recvQ.length + this.otherQ.length;
+  }
+
   /** Counters, for stats(). */
   get stats(): WaitStats {
     return {
-      waiting: this.recvQ.length + this.otherQ.length, receiveWaiting: this.recvQ.length,
+      waiting: this.waiting, receiveWaiting: this.recvQ.length,
       waited: this.s.waited, served: this.s.served, timedOut: this.s.timedOut, autoFlag: this.flag.auto,
     };
   }
