@@ -176,6 +176,27 @@ describe("shared pool", () => {
     expect(pool.audit().message).toBe("clean");
   });
 
+  it("an attach refused for a bad option leaves nothing attached: the thread attaches next time", async () => {
+    const pool = makePool({ shared: true });
+    const w = new Worker(`
+      const { parentPort, workerData } = require("node:worker_threads");
+      import("mbufpool").then(({ Pool }) => {
+        let first = "attached";
+        try { Pool.attach(workerData, { pollMs: 0 }); } catch (e) { first = e.code; }
+        const p = Pool.attach(workerData);
+        const m = p.get();
+        p.free(m);
+        p.close();
+        parentPort.postMessage({ first, got: m !== 0 });
+      }).catch((e) => parentPort.postMessage({ error: String(e) }));
+    `, { eval: true, workerData: pool.shareHandle() });
+    const exited = new Promise<void>((resolve) => w.once("exit", () => resolve()));
+    const [r] = await once(w, "message");
+    expect(r).toEqual({ first: "EINVAL", got: true });
+    await exited;
+    expect(pool.audit().message).toBe("clean");
+  });
+
   it("Pool.create validates shared and refuses what a shared pool does not share yet", () => {
     expect(code(() => makePool({ shared: "yes" as unknown as boolean }))).toBe("EINVAL");
     expect(code(() => makePool({ shared: true, pinned: false }))).toBe("EINVAL");

@@ -110,6 +110,12 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
     this.build = options.build ?? defaultBuild();
     this.clock = options.clock ?? new RealClock();
     this.mclbytes = this.profile.mclbytes;
+    // Every option is checked before the core is booted or attached: a refusal leaves nothing attached.
+    const pollMs = checkInt(options.pollMs ?? 10, "pollMs", 1, 2 ** 31 - 1);
+    const waitTimeoutMs = options.waitTimeoutMs ?? 60_000;
+    if (typeof waitTimeoutMs !== "number" || !(waitTimeoutMs >= 0)) {
+      throw new MbufError("EINVAL", `waitTimeoutMs must be a number of milliseconds >= 0 or Infinity, got ${String(waitTimeoutMs)}`);
+    }
     this.pinned = !!options.pinned || shared;
     this.shared = shared;
     this.drains = new Drains<this>(
@@ -130,49 +136,50 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
       }
     }
     this.lock = lock;
-    this.ownerTag = { tag: 0 };
-    if (lock) {
-      const raw = core.ex, owner = this.ownerTag;
-      lock.switchIn = () => {
-        if (raw.mb_attach() < 0) throw new MbufError("ESTATE", "the shared pool's memory holds no initialised pool");
-        raw.mb_set_owner(owner.tag);
-      };
-      this.ex = lockedExports(raw, lock, owner);
-    } else {
-      this.ex = core.ex;
-    }
-    this.memory = core.memory;
-    this.maxThewall = core.maxThewall;
-    this.statsAddr = core.statsAddr;
-    this.zoneBytes = core.zoneBytes;
-    this.globalOff = core.globalOff;
-    this.xchgAddr = core.xchgAddr;
-    this.bulkMax = core.bulkMax;
-    this.xchg = new Int32Array(this.memory.buffer, this.xchgAddr, this.bulkMax);
-    this.packets = new PacketBalancer(() => this.ex, () => this.memory.buffer, this.clock, this.statsAddr, this.zoneBytes, this.globalOff);
-    this.packets.configure(resolvePacketZone(shared ? false : options.packetZone, this.profile.name, this.shape.nmbclusters));
-    const pollMs = checkInt(options.pollMs ?? 10, "pollMs", 1, 2 ** 31 - 1);
-    const waitTimeoutMs = options.waitTimeoutMs ?? 60_000;
-    if (typeof waitTimeoutMs !== "number" || !(waitTimeoutMs >= 0)) {
-      throw new MbufError("EINVAL", `waitTimeoutMs must be a number of milliseconds >= 0 or Infinity, got ${String(waitTimeoutMs)}`);
-    }
-    this.waits = new WaitQueue(this, {
-      inOperation: () => this.drains.inHook,
-      // A shared pool's free paths always ask: the waiters may be another thread's (wake.ts).
-      waitersChanged: (n) => { this.handoffWaiters = shared ? 1 : n; },
-      message: this.drains.message,
-    }, this.clock, this.profile.wake, pollMs, waitTimeoutMs);
-    const t = this.values, resv = this.profile.aliases["reserve"];
-    if (t[resv] && !handle) {
-      ok(this.ex.mb_set_reserve(t[resv]), `reserve ${resv}`);
-    }
-    this.waits.setAuto(t[this.profile.aliases["reserveFlag"]] === 1);
-    const nm = netmOptions(shared ? false : options.netm, this.profile.netm);
-    if (nm) this.netmd = new Netm(this, this.clock, nm, this.profile.name === "aix" && nm.lowmbuf === undefined && nm.lowclust === undefined);
-    if (lock) {
-      lockMethods(this, EventEmitter.prototype, lock);
-      shareWaits(this.waits, lock);
-      this.handoffWaiters = 1;
+    try {
+      this.ownerTag = { tag: 0 };
+      if (lock) {
+        const raw = core.ex, owner = this.ownerTag;
+        lock.switchIn = () => {
+          if (raw.mb_attach() < 0) throw new MbufError("ESTATE", "the shared pool's memory holds no initialised pool");
+          raw.mb_set_owner(owner.tag);
+        };
+        this.ex = lockedExports(raw, lock, owner);
+      } else {
+        this.ex = core.ex;
+      }
+      this.memory = core.memory;
+      this.maxThewall = core.maxThewall;
+      this.statsAddr = core.statsAddr;
+      this.zoneBytes = core.zoneBytes;
+      this.globalOff = core.globalOff;
+      this.xchgAddr = core.xchgAddr;
+      this.bulkMax = core.bulkMax;
+      this.xchg = new Int32Array(this.memory.buffer, this.xchgAddr, this.bulkMax);
+      this.packets = new PacketBalancer(() => this.ex, () => this.memory.buffer, this.clock, this.statsAddr, this.zoneBytes, this.globalOff);
+      this.packets.configure(resolvePacketZone(shared ? false : options.packetZone, this.profile.name, this.shape.nmbclusters));
+      this.waits = new WaitQueue(this, {
+        inOperation: () => this.drains.inHook,
+        // A shared pool's free paths always ask: the waiters may be another thread's (wake.ts).
+        waitersChanged: (n) => { this.handoffWaiters = shared ? 1 : n; },
+        message: this.drains.message,
+      }, this.clock, this.profile.wake, pollMs, waitTimeoutMs);
+      const t = this.values, resv = this.profile.aliases["reserve"];
+      if (t[resv] && !handle) {
+        ok(this.ex.mb_set_reserve(t[resv]), `reserve ${resv}`);
+      }
+      this.waits.setAuto(t[this.profile.aliases["reserveFlag"]] === 1);
+      const nm = netmOptions(shared ? false : options.netm, this.profile.netm);
+      if (nm) this.netmd = new Netm(this, this.clock, nm, this.profile.name === "aix" && nm.lowmbuf === undefined && nm.lowclust === undefined);
+      if (lock) {
+        lockMethods(this, EventEmitter.prototype, lock);
+        shareWaits(this.waits, lock);
+        this.handoffWaiters = 1;
+      }
+    } catch (e) {
+      // A shared pool that could not be set up is not attached: the thread may attach again.
+      lock?.release();
+      throw e;
     }
   }
 
@@ -235,6 +242,11 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
   /** True once close() ran. */
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** Waiting requests of this thread now (stats().waits.waiting without taking a snapshot; 0 once closed). */
+  get waiting(): number {
+    return this.waits.waiting;
   }
 
   /** The raw core exports, for modules of this package that extend the Pool. */

@@ -89,11 +89,6 @@ export class PoolLock {
     this.claimed = false;
   }
 
-  /** True while this instance holds the lock. */
-  get held(): boolean {
-    return this.depth !== 0;
-  }
-
   /** Takes the lock (again, if this instance holds it). */
   enter(): void {
     if (this.depth !== 0) {
@@ -104,13 +99,14 @@ export class PoolLock {
     if (Atomics.compareExchange(w, STATE, 0, 1) !== 0) this.contend();
     this.depth = 1;
     if (w[HOLDER] !== this.id) {
-      w[HOLDER] = this.id;
       try {
         this.switchIn();
       } catch (e) {
         this.leave();
         throw e;
       }
+      // Recorded once the instance is in step with memory: a failed switch is tried again next time.
+      w[HOLDER] = this.id;
     }
   }
 
