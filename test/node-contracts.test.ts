@@ -212,6 +212,9 @@ describe("options refuse typos, and messages name the public call", () => {
     await expect(pool.getWait(M_WAITOK, MT.DATA, { unreff: true } as never)).rejects.toMatchObject({ code: "EINVAL" });
     expect(() => createDnsResponder(pool, { answer: 7 } as never)).toThrow(expect.objectContaining({ code: "EINVAL" }));
     expect(() => createUdpSocket(pool, { type: "udp5" } as never)).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    for (const make of [() => createServer(pool, { metrics: "no" } as never), () => createUdpSocket(pool, { metrics: 0 } as never)]) {
+      expect(make).toThrow(expect.objectContaining({ code: "EINVAL", message: expect.stringMatching(/metrics/) }));
+    }
   });
 
   it("bytes given to a chain call, and a chain given to a bytes call, say which call takes what", async () => {

@@ -3,6 +3,8 @@
 // denials next to the pool's own series.
 
 import { Counter, Gauge, type Registry } from "prom-client";
+import { MbufError, describeValue } from "../errors.js";
+import { checkBool } from "../validate.js";
 
 /** What a TCP server (or a client socket) has seen. */
 export interface TcpStats {
@@ -77,6 +79,12 @@ const registered = new WeakMap<Registry, Map<string, { stats: Map<string, Record
  * `{ name }` (counters end in `_total`; `open` is a gauge). Several adapters of one
  * kind share the series under different names.
  */
+/** Checks the `name` and `metrics` options a server or socket registers its counters under. @throws MbufError EINVAL. */
+export function checkStatsOptions(o: { name?: unknown; metrics?: unknown }, call: string): void {
+  if (o.name !== undefined && typeof o.name !== "string") throw new MbufError("EINVAL", `${call}: name must be a string, got ${describeValue(o.name)}`);
+  if (o.metrics !== undefined) checkBool(o.metrics, `${call}: metrics`);
+}
+
 export function registerStats(registry: Registry, kind: "tcp" | "udp", name: string, stats: object): void {
   let kinds = registered.get(registry);
   if (!kinds) registered.set(registry, (kinds = new Map()));

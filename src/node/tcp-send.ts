@@ -214,7 +214,8 @@ export abstract class SoSend extends SoReceive {
       this.drainNow();
     };
     this.pool.getWait(M_WAITOK, MT.DATA, { timeout: this.opt.waitMs, unref: true }).then((w) => {
-      this.pool.free(w);
+      // The pool may have closed in the turn that served it (its close then freed nothing of ours).
+      if (!this.pool.isClosed) this.pool.free(w);
       again();
     }, again);
   }

@@ -19,7 +19,7 @@ import type { Pool } from "../pool.js";
 import { MbufError, checkInt, describeValue } from "../errors.js";
 import { checkOptions } from "../validate.js";
 import type { HolderClassifier } from "../leak/outstanding.js";
-import { tcpStats, registerStats, type TcpStats } from "./stats.js";
+import { tcpStats, registerStats, checkStatsOptions, type TcpStats } from "./stats.js";
 import { resolve, SERVER_OPTION_KEYS, LISTEN_OPTION_KEYS, type Resolved, type TcpServerOptions, type ListenOptions } from "./tcp-options.js";
 import { BrokenPipeError } from "./tcp-send.js";
 import { MbufSocket, holdersOf } from "./tcp-socket.js";
@@ -70,9 +70,7 @@ export class MbufServer extends EventEmitter {
   constructor(readonly pool: Pool, options: TcpServerOptions = {}) {
     super();
     this.opt = resolve(pool, options, "createServer", SERVER_OPTION_KEYS);
-    if (options.name !== undefined && typeof options.name !== "string") {
-      throw new MbufError("EINVAL", `createServer: name must be a string, got ${describeValue(options.name)}`);
-    }
+    checkStatsOptions(options, "createServer");
     if (options.metrics !== false) registerStats(pool.metricsRegistry, "tcp", options.name ?? "tcp", this.stats);
     // Accepted sockets are created paused; their handle moves to a socket that reads with onread.
     this.server = net.createServer({ pauseOnConnect: true }, (raw) => this.accept(raw));

@@ -15,9 +15,9 @@ import { EventEmitter } from "node:events";
 import type { AddressInfo } from "node:net";
 import type { Pool } from "../pool.js";
 import { MbufError, checkInt, describeValue } from "../errors.js";
-import { checkOptions, checkBool, optionKeys } from "../validate.js";
+import { checkOptions, optionKeys } from "../validate.js";
 import { M_NOWAIT, M_PKTHDR, MT, MHLEN } from "../constants.js";
-import { udpStats, registerStats, type UdpStats } from "./stats.js";
+import { udpStats, registerStats, checkStatsOptions, type UdpStats } from "./stats.js";
 
 /** The error of a send the pool had no buffer for: code ENOBUFS, as sendto(2) reports it. */
 export class NoBufferSpaceError extends Error {
@@ -57,8 +57,7 @@ export function checkUdpOptions(pool: Pool, o: UdpOptions, call: string, keys: r
   if (o.type !== undefined && o.type !== "udp4" && o.type !== "udp6") {
     throw new MbufError("EINVAL", `${call}: type must be "udp4" or "udp6", got ${describeValue(o.type)}`);
   }
-  if (o.name !== undefined && typeof o.name !== "string") throw new MbufError("EINVAL", `${call}: name must be a string, got ${describeValue(o.name)}`);
-  if (o.metrics !== undefined) checkBool(o.metrics, `${call}: metrics`);
+  checkStatsOptions(o, call);
 }
 
 /** The bytes argument of `call`: a Uint8Array, else EINVAL naming the call (and send() for chains). */
