@@ -62,3 +62,9 @@ export function describeValue(v: unknown): string {
   if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
   return "an object";
 }
+
+/** True if `e` is the error of importing `pkg` when `pkg` is not installed (not a missing module inside it). */
+export function isMissingPackage(e: unknown, pkg: string): boolean {
+  const err = e as NodeJS.ErrnoException;
+  return (err?.code === "ERR_MODULE_NOT_FOUND" || err?.code === "MODULE_NOT_FOUND") && String(err.message).includes(`'${pkg}'`);
+}

@@ -152,10 +152,11 @@ export class Pool extends PoolReports {
     return ok(this.ex.m_cljget(m, how, size), "cljget", m) !== 0;
   }
 
-  /** The cluster sizes this pool gives (MCLBYTES, and the jumbo sizes on `freebsd`). */
+  /** The cluster sizes this pool gives (MCLBYTES, and the jumbo sizes on `freebsd`): fixed by its layout, made once. */
   private sizes(): readonly number[] {
-    return clusterSizes(this.mclbytes, this.shape);
+    return (this.clusterSizeList ??= clusterSizes(this.mclbytes, this.shape));
   }
+  private clusterSizeList?: readonly number[];
 
   /** The error of a failed getjcl, naming the argument that is wrong. */
   private jclError(r: number, call: string, how: number, type: number, size: number): MbufError {

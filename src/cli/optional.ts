@@ -8,6 +8,7 @@
 // not a stack trace.
 
 import { UsageError } from "./options.js";
+import { isMissingPackage } from "../errors.js";
 
 /** The optional packages, with the version the project is tested with. */
 export const OPTIONAL = {
@@ -25,8 +26,7 @@ export async function needing<T>(pkg: OptionalPackage, command: string, load: ()
   try {
     return await load();
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if ((err.code === "ERR_MODULE_NOT_FOUND" || err.code === "MODULE_NOT_FOUND") && err.message.includes(`'${pkg}'`)) {
+    if (isMissingPackage(e, pkg)) {
       throw new UsageError(`${command} needs ${pkg}, an optional dependency that is not installed: `
         + `npm install --save-dev ${pkg}@${OPTIONAL[pkg]}`);
     }

@@ -2,6 +2,8 @@
 // measured when the package is installed (it is a development dependency of
 // mbufpool, not a runtime one), skipped and named otherwise.
 
+import { isMissingPackage } from "../../errors.js";
+
 /** The part of @thi.ng/malloc's MemPool the cases call. */
 export interface MemPoolLike {
   malloc(bytes: number): number;
@@ -19,7 +21,7 @@ export async function loadThing(): Promise<MemPoolLike | null> {
     const { MemPool } = (await import(name)) as { MemPool: new (o: { size: number }) => MemPoolLike };
     return new MemPool({ size: 16 * 1024 * 1024 });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND") return null;
+    if (isMissingPackage(e, name)) return null;
     throw e;
   }
 }
