@@ -144,13 +144,19 @@ async function driveEcho(port: number, metricsUrl: string, server: ChildProcess)
 }
 
 describe("mbufpool/node examples, run as written", () => {
-  it("the README's echo server, copied verbatim (ports aside): half-close, exhaustion, slow readers, resets", async () => {
+  /** The README's echo block, as the user copies it. */
+  const readmeEcho = (): string => {
     // The block marked for this file (test/docs.test.ts checks that it is the only one).
     const readme = readFileSync(path.join(root, "README.md"), "utf8");
     const code = /<!-- run: node-examples -->\n```js\n([\s\S]*?)```/.exec(readme)![1];
     expect(code).toContain('conn.on("end", () => conn.end());');
     // The two fixed ports are the only change: the debug and release runs of this file run side by side.
     expect(code.match(/7007|9107/g)).toEqual(["7007", "9107"]);
+    return code;
+  };
+
+  /** Runs `code` with its two ports replaced, drives it, and returns its /metrics text at the end. */
+  async function runEcho(code: string): Promise<string> {
     const [port, metricsPort] = [await freePort(), await freePort()];
     const r = run(["--input-type=module", "-e", code.replace("7007", String(port)).replace("9107", String(metricsPort))]);
     try {
@@ -159,11 +165,25 @@ describe("mbufpool/node examples, run as written", () => {
         10_000, () => `the snippet did not start:\n${r.out()}`);
       await driveEcho(port, metricsUrl, r.child);
       expect((await get(`${metricsUrl}/netstat?format=aix`)).status).toBe(200);
+      return (await get(`${metricsUrl}/metrics`)).body;
     } finally {
       r.child.kill();
+      await r.exit;
     }
-    await r.exit;
+  }
+
+  it("the README's echo server, copied verbatim (ports aside): half-close, slow readers, resets", async () => {
+    await runEcho(readmeEcho());
   }, 60_000);
+
+  it("the README's echo server on a pool that runs dry (64 clusters, its size the only other change): every byte echoed, back-pressure instead of loss", async () => {
+    const code = readmeEcho();
+    expect(code).toContain("nmbclusters: 1024");
+    const m = await runEcho(code.replace("nmbclusters: 1024", "nmbclusters: 64"));
+    // Reads waited for the pool or shrank under its shortage, and writers waited for drain.
+    expect(metric(m, "mbufpool_node_tcp_paused_pool_total") + metric(m, "mbufpool_node_tcp_spilled_reads_total")
+      + metric(m, "mbufpool_node_tcp_read_denied_total")).toBeGreaterThan(0);
+  }, 90_000);
 
   it("examples/echo-server.mjs: the same load, then SIGINT closes it with the audit clean", async () => {
     const r = run(["examples/echo-server.mjs", "0", "0"]);
