@@ -179,4 +179,20 @@ describe("mbufpool as a tool", () => {
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/^fuzz: \d+ operations in \d+ cases, seeds? 3(\.\.\d+)?, 0 failures/);
   });
+
+  it("demo prints a burst's netstat -m on every profile, as the README shows", () => {
+    const r = run(["demo"]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.split("\n").filter((l) => l.startsWith("=== ")).map((l) => l.split(" (")[0])).toEqual(
+      ["=== FreeBSD", "=== FreeBSD 4.x on i386", "=== RTEMS 4.6", "=== AIX 3.2.5"]);
+  });
+
+  it("sim runs the incidents it is given, as docs/simulator.md shows: each variant behaves as its system did", () => {
+    const r = run(["sim", "rtems-deadlock", "packet-zone", "--seed", "7", "--json"]);
+    expect(r.code, r.err).toBe(0);
+    const results = JSON.parse(r.out) as { name: string; ok: boolean; variants: { ok: boolean }[] }[];
+    expect(results.map((x) => x.name)).toEqual(["rtems-deadlock", "packet-zone"]);
+    expect(results.every((x) => x.ok && x.variants.length >= 2 && x.variants.every((v) => v.ok))).toBe(true);
+  });
 });
+
