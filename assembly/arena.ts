@@ -128,6 +128,15 @@ export function arena_attach(): i32 {
   return 0;
 }
 
+/**
+ * Re-reads `top` from the counters block: a shared pool's fast path (cache.ts),
+ * which checks handles against pages another thread may have carved since
+ * this instance last held the lock. Pages carved only grow, and every other
+ * field is re-read by arena_attach when the lock comes back.
+ */
+// @ts-ignore: decorator
+@inline export function arena_sync_top(): void { top = gload(G_TOP); }
+
 /** Makes linear memory reach `end` bytes; false if the host's maximum forbids it. */
 function ensure_memory(end: usize): bool {
   let need = <i32>((end + 0xffff) >>> 16);

@@ -14,6 +14,7 @@
 // was handed out is reported. The audit only reads, except for its scratch
 // table, which it leaves zeroed.
 
+import { cache_flush_all } from "./cache";
 import {
   PAGE_SHIFT, MSIZE, M_NEXT, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, EXT_BUF, EXT_SIZE,
   M_EXT, M_PKTHDR, M_LINKED, M_BULKMARK, MT_FREE, MT_NTYPES, M_HDR_SIZE, M_PKTHDR_SIZE,
@@ -343,6 +344,8 @@ function audit_packets(): u32 {
 export function mb_audit(): u32 {
   audit_report(0, 0, 0, 0);
   if (!gload(G_READY)) return audit_report(A_NOT_READY, 0, 0, 0);
+  // The threads' stacks (cache.ts) go back to their zones first: the audit counts freelists.
+  cache_flush_all(mbufZone, clusterZone);
   let r = audit_freelist(mbufZone);
   if (!r) r = audit_freelist(clusterZone);
   for (let id = ZONE_JUMBOP; !r && id <= ZONE_JUMBO16; id++) if (page_zone(id)) r = audit_freelist(zoneOf(id));

@@ -1,6 +1,7 @@
 // The core's ABI: re-exports only. Handles are byte addresses as i32 (0 is
 // NULL); failures are negative error codes (constants.ts), never traps.
 
+import { THREAD_AREA_BYTES, ESLOW } from "./cache";
 import {
   MSIZE, MLEN, MHLEN, PAGE_SIZE, M_HDR_SIZE, M_PKTHDR_SIZE, ZONE_SLOTS, MJUMPAGESIZE, MJUM9BYTES, MJUM16BYTES,
   M_NEXT, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, M_OWNER, M_SEQ,
@@ -21,7 +22,7 @@ export { m_get_bulk, m_freem_bulk, bulk_index } from "./bulk";
 // Jumbo clusters (jumbo.ts)
 export { mb_jumbo_init, m_getjcl, m_cljget } from "./jumbo";
 export { mb_audit } from "./audit";
-export { mb_grow, mb_reclaim, mb_set_limit, mb_set_wall, mb_attach } from "./manage";
+export { mb_grow, mb_reclaim, mb_set_limit, mb_set_wall, mb_attach, mb_thread_join, mb_thread_leave, mb_fold } from "./manage";
 
 // Chains (chain_data.ts, chain_copy.ts, chain_edit.ts)
 export {
@@ -54,6 +55,10 @@ export { mb_packet_mode, mb_packet_refill, mb_packet_drain } from "./packet";
 // Layout facts the host reads once at start-up.
 /** Address of the counters block. */
 export const MB_STATS: i32 = <i32>STATS;
+/** Bytes of a shared pool's thread area (cache.ts), which the host lays out above the arena. */
+export const MB_THREAD_AREA_BYTES: i32 = THREAD_AREA_BYTES;
+/** The fast paths' answer when the host must take the pool lock and call again. */
+export const MB_ESLOW: i32 = ESLOW;
 /** Bytes per zone record in the counters block. */
 export const MB_ZONE_BYTES: i32 = ZONE_BYTES;
 /** Offset of the global part of the counters block. */

@@ -9,6 +9,7 @@ import { zone_grow, zone_reclaim } from "./zone";
 import { packet_reclaim } from "./packet";
 import { jumbo_ready } from "./jumbo";
 import { arena_set_max, arena_attach } from "./arena";
+import { cache_flush_all, cache_fold, cache_join, cache_leave } from "./cache";
 
 /** True for a zone id the host may name: mbufs, clusters, and the jumbo zones once set up. */
 // @ts-ignore: decorator
@@ -33,7 +34,8 @@ export function mb_grow(zone: i32, want: i32): i32 {
  */
 export function mb_reclaim(zone: i32, keep: i32, maxPages: i32): i32 {
   if (!valid_zone(zone) || keep < 0 || maxPages < 0) return EINVAL;
-  packet_reclaim(); // parked pairs hold both zones' items: they go back first (not in the 2005 mode)
+  cache_flush_all(zoneOf(ZONE_MBUF), zoneOf(ZONE_CLUSTER)); // the threads' stacks go back first,
+  packet_reclaim(); // and parked pairs, which hold both zones' items (not in the 2005 mode)
   return <i32>zone_reclaim(zoneOf(zone), <u32>keep, <u32>maxPages);
 }
 
@@ -71,4 +73,28 @@ export function mb_set_wall(pages: i32): i32 {
  */
 export function mb_attach(): i32 {
   return arena_attach();
+}
+
+/**
+ * Makes this instance the thread of slot `slot` of a shared pool's thread
+ * area at `area` (cache.ts), `waiters` the address of the lock word counting
+ * every thread's waiters, `tag` its owner tag. The host calls it under the
+ * pool lock, the slot claimed. Returns 0, or EINVAL (nothing changed) for an
+ * unshared build or a slot out of range.
+ */
+export function mb_thread_join(area: i32, slot: i32, waiters: i32, tag: u32): i32 {
+  return cache_join(<usize>area, <u32>slot, <usize>waiters, tag);
+}
+
+/** Gives this thread's stacks back to the zones and frees its slot (under the pool lock). */
+export function mb_thread_leave(): void {
+  cache_leave(zoneOf(ZONE_MBUF), zoneOf(ZONE_CLUSTER));
+}
+
+/**
+ * Folds the threads' counters into the counters block (cache.ts). The host
+ * calls it on taking the pool lock, so whatever it reads under the lock is exact.
+ */
+export function mb_fold(): void {
+  cache_fold(zoneOf(ZONE_MBUF), zoneOf(ZONE_CLUSTER));
 }

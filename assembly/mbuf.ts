@@ -23,7 +23,7 @@ import {
 } from "./constants";
 import {
   Zone, zoneOf, gload, gstore, gcount, G, G_SEQ, G_OWNER, G_RESV_FLAG, G_RESV_COUNT,
-  G_RESV_DENIED, G_DRAINS, G_READY,
+  G_RESV_DENIED, G_DRAINS, G_READY, G_CACHED_CLUSTER,
 } from "./stats";
 import {
   arena_init, arenaBase, top, meta_ptr, ref_ptr, pages_available, meta_zone, meta_carved,
@@ -32,6 +32,7 @@ import { zone_setup, zone_pop, zone_push, zone_alloc_slow } from "./zone";
 import { host_exhausted } from "./host";
 import { ext_ptr, mseq } from "./header";
 import { same_mbuf } from "./drain";
+import { cache_fast, cache_get, cache_free, cache_balance, cache_flush_all, cache_set_owner } from "./cache";
 import { jumbo_ready } from "./jumbo";
 import {
   packet_pop, packet_born, packet_failed, packet_park, packet_leave, packet_reclaim, packet_reclaimable, PKT_ORIGIN, PKT_EXT,
@@ -117,6 +118,11 @@ export function mb_init(thewall: u32, clshift: u32, nmbufs: u32, nmbclusters: u3
  * retries once.
  */
 export function alloc_failed(z: Zone, how: i32): usize {
+  // Per-thread caches (cache.ts): every thread's stacks return to the zones before a request fails.
+  if (z.id <= ZONE_CLUSTER && cache_flush_all(mbufZone, clusterZone)) {
+    let item = zone_pop(z);
+    if (item) return item;
+  }
   // Packet zone (packet.ts): parked pairs return to their zones before a request fails.
   if (z.id <= ZONE_CLUSTER && packet_reclaim()) {
     let item = zone_pop(z);
@@ -147,7 +153,7 @@ export function alloc_failed(z: Zone, how: i32): usize {
 /** Clusters the receive class could still get: free ones plus what the zone could carve. */
 function clusters_available(): u32 {
   let z = clusterZone;
-  let avail = z.free + packet_reclaimable();
+  let avail = z.free + packet_reclaimable() + gload(G_CACHED_CLUSTER);
   if (z.grows) avail += min(z.limit - z.total, pages_available() * z.perPage);
   return avail;
 }
@@ -315,16 +321,24 @@ export function ext_release(m: usize, flags: u16): void {
  */
 export function m_get(how: i32, type: i32): i32 {
   if (!valid_how(how) || !valid_type(type)) return EINVAL;
+  if (cache_fast()) return cache_get(how, type, 0, false, 0);
   let m = mbuf_alloc(how);
-  if (m) mbuf_init(m, type, 0);
+  if (m) {
+    mbuf_init(m, type, 0);
+    cache_balance(mbufZone, clusterZone, true);
+  }
   return <i32>m;
 }
 
 /** m_gethdr: an mbuf of `type` with a packet header. Results as m_get. */
 export function m_gethdr(how: i32, type: i32): i32 {
   if (!valid_how(how) || !valid_type(type)) return EINVAL;
+  if (cache_fast()) return cache_get(how, type, M_PKTHDR, false, 0);
   let m = mbuf_alloc(how);
-  if (m) mbuf_init(m, type, M_PKTHDR);
+  if (m) {
+    mbuf_init(m, type, M_PKTHDR);
+    cache_balance(mbufZone, clusterZone, true);
+  }
   return <i32>m;
 }
 
@@ -386,6 +400,7 @@ export function m_clget(m: i32, how: i32): i32 {
  */
 export function m_getcl(how: i32, type: i32, flags: i32): i32 {
   if (!valid_how(how) || !valid_type(type) || (flags & ~<i32>M_PKTHDR)) return EINVAL;
+  if (cache_fast()) return cache_get(how, type, <u16>flags, true, clusterZone.itemSize);
   // Packet zone (packet.ts): a parked pair, its cluster already attached.
   let m = packet_pop(how);
   if (m) {
@@ -409,6 +424,7 @@ export function m_getcl(how: i32, type: i32, flags: i32): i32 {
   mbuf_init(m, type, <u16>flags);
   ext_attach(m, c);
   packet_born(m);
+  cache_balance(mbufZone, clusterZone, true);
   return <i32>m;
 }
 
@@ -455,16 +471,21 @@ export function m_getcl(how: i32, type: i32, flags: i32): i32 {
  * EBADHANDLE/EDOUBLEFREE for a bad handle, EBUSY if `m` is inside a chain or socket buffer.
  */
 export function m_free(m: i32): i32 {
+  if (cache_fast()) return cache_free(<usize>m, true);
   let e = check_head(<usize>m);
   if (e) return e;
-  return <i32>mbuf_free(<usize>m);
+  let n = <i32>mbuf_free(<usize>m);
+  cache_balance(mbufZone, clusterZone, false);
+  return n;
 }
 
 /** m_freem: frees a whole chain. Returns 0, or the errors of m_free for the head. */
 export function m_freem(m: i32): i32 {
+  if (cache_fast()) return cache_free(<usize>m, false);
   let e = check_head(<usize>m);
   if (e) return e;
   chain_free(<usize>m);
+  cache_balance(mbufZone, clusterZone, false);
   return 0;
 }
 
@@ -513,7 +534,7 @@ export function m_setflags(m: i32, set: i32, clear: i32): i32 {
 }
 
 /** Sets the owner tag stamped on mbufs allocated from now on. */
-export function mb_set_owner(tag: u32): void { gstore(G_OWNER, tag); }
+export function mb_set_owner(tag: u32): void { cache_set_owner(tag); }
 
 /** Retags `m` (for example when a connection takes over a buffer). Returns 0 or an error. */
 export function m_setowner(m: i32, tag: u32): i32 {

@@ -67,7 +67,8 @@ import { MT_NTYPES, ZONE_SLOTS } from "./constants";
 // │ pageMeta refTable scratch │ audit: code addr a b │ ready pinned        │
 // │ packet zone: mode lastRefill lastDrain │ misses refills refilled       │
 // │ drains drained reclaims reclaimed (f64)                                │
-// │ poisonHits (f64) poisonAddr (debug write-after-free checks) │ pad     │
+// │ poisonHits (f64) poisonAddr (debug write-after-free checks)            │
+// │ cached mbufs, cached clusters (the threads' stacks, cache.ts) │ pad    │
 // └─────────────────────────────────────────────────────────────────────────┘
 /** Size of the type census, in bytes, at the start of the global block. */
 // @ts-ignore: decorator
@@ -144,7 +145,11 @@ import { MT_NTYPES, ZONE_SLOTS } from "./constants";
 // @ts-ignore: decorator
 @inline export const G_POISON_ADDR: u32 = CENSUS_BYTES + 184; // u32: (debug) the last such item
 // @ts-ignore: decorator
-@inline export const G_BYTES: u32 = CENSUS_BYTES + 192;
+@inline export const G_CACHED_MBUF: u32 = CENSUS_BYTES + 188; // u32: mbufs on the threads' stacks (cache.ts), at the last fold
+// @ts-ignore: decorator
+@inline export const G_CACHED_CLUSTER: u32 = CENSUS_BYTES + 192; // u32: clusters on them
+// @ts-ignore: decorator
+@inline export const G_BYTES: u32 = CENSUS_BYTES + 200;
 
 // @ts-ignore: decorator
 @inline export const STATS_BYTES: u32 = ZONE_BYTES * ZONE_SLOTS + G_BYTES;

@@ -365,6 +365,16 @@ const CORE_ENTRIES: Entry[] = [
   { name: "core.mb_audit", side: "core", args: [], call: (f) => f.pool.core.mb_audit() },
   { name: "core.mb_attach", side: "core", args: [], call: (f) => f.pool.core.mb_attach() },
   {
+    // A shared build's thread slot (assembly/cache.ts); the unshared builds refuse every call EINVAL.
+    name: "core.mb_thread_join", side: "core",
+    args: [z("area", () => 0, undefined, [{ cls: cls("-1", -1) }, { cls: cls("64", 64) }, { cls: cls("2**31-1", 2 ** 31 - 1) }]),
+      z("slot", () => 0, undefined, [{ cls: cls("-1", -1) }, { cls: cls("32", 32) }]),
+      z("waiters", () => 0, undefined, [{ cls: cls("-1", -1) }, { cls: cls("3", 3) }]), z("tag", () => 7, "tag")],
+    call: (f, a) => raw(f, "mb_thread_join", a),
+  },
+  { name: "core.mb_thread_leave", side: "core", args: [], call: (f) => f.pool.core.mb_thread_leave() },
+  { name: "core.mb_fold", side: "core", args: [], call: (f) => f.pool.core.mb_fold() },
+  {
     name: "core.mb_grow", side: "core",
     args: [z("zone", () => 2, "zoneId"), z("want", () => 0, undefined, [{ cls: cls("-1", -1) }, { cls: cls("-2**31", -(2 ** 31)) }])],
     call: (f, a) => raw(f, "mb_grow", a),

@@ -33,6 +33,12 @@ export interface CoreExports {
   mb_reclaim(zone: number, keep: number, maxPages: number): number;
   /** Re-reads this instance's arena state from memory (a shared pool's second instance); 0 or ESTATE. */
   mb_attach(): number;
+  /** Makes this instance the thread of a slot of a shared pool's thread area (assembly/cache.ts); 0 or EINVAL. */
+  mb_thread_join(area: number, slot: number, waiters: number, tag: number): number;
+  /** Gives this thread's caches back and frees its slot. */
+  mb_thread_leave(): void;
+  /** Folds the threads' counters into the counters block. */
+  mb_fold(): void;
   // Packet zone (assembly/packet.ts)
   mb_packet_mode(mode: number): number;
   mb_packet_refill(n: number): number;
@@ -84,6 +90,8 @@ export interface CoreExports {
   m_commit(m: number, len: number): number;
   sbtake(so: number, which: number, max: number): number;
   readonly MB_STATS: G;
+  readonly MB_THREAD_AREA_BYTES: G;
+  readonly MB_ESLOW: G;
   readonly MB_ZONE_BYTES: G;
   readonly MB_GLOBAL: G;
   readonly MB_GLOBAL_BYTES: G;

@@ -27,7 +27,9 @@ export const GL = {
   // Debug-build write-after-free checks (assembly/poison.ts).
   poisonHits: 240, // f64
   poisonAddr: 248,
-  BYTES: 256,
+  // What the threads' stacks of a shared pool hold (assembly/cache.ts): cache, not use.
+  cachedMbufs: 252, cachedClusters: 256,
+  BYTES: 264,
 } as const;
 
 /** The mbuf header (assembly/constants.ts, struct mbuf's m_hdr): byte offsets in an mbuf. */
@@ -40,3 +42,14 @@ export const EXT_AT = { plain: 32, pkthdr: 40 } as const;
 
 /** A page table entry (assembly/arena.ts): zone id | items carved << 8 | scratch << 16. */
 export const PAGE_META = { zoneMask: 0xff, carvedShift: 8, carvedMask: 0xff } as const;
+
+/**
+ * A shared pool's thread area (assembly/cache.ts), laid out by the host just below the lock
+ * words: a header line (writer, slotsHigh), then one slot per thread (active, claimed, ...).
+ */
+export const THREADS = {
+  writer: 0, slotsHigh: 4, HEADER: 64,
+  active: 0, claimed: 4,
+  SLOT_BYTES: 512, SLOTS: 32,
+  BYTES: 64 + 32 * 512,
+} as const;

@@ -20,7 +20,7 @@ import { checkPoolOptions, checkBool } from "../validate.js";
 import type { PoolCore } from "./context.js";
 import { bootCore, type BootedCore } from "./boot.js";
 import { PoolLock } from "./lock.js";
-import { attachCore, lockedExports, lockMethods, makeHandle, type ShareHandle } from "./share.js";
+import { attachCore, joinThreads, lockedExports, lockMethods, makeHandle, type ShareHandle } from "./share.js";
 import { Drains } from "./drains.js";
 import { DataExchange } from "./exchange.js";
 import { givenTunables, POOL_OPTION_KEYS, anyTunable, type PoolOptions } from "./options.js";
@@ -132,6 +132,12 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
       });
       if (shared) {
         lock = new PoolLock(core.memory.buffer as unknown as SharedArrayBuffer, core.lockAddr, true);
+        lock.enter();
+        try {
+          joinThreads(core.ex, lock);
+        } finally {
+          lock.leave();
+        }
         lock.claim();
       }
     }
@@ -144,6 +150,7 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
           if (raw.mb_attach() < 0) throw new MbufError("ESTATE", "the shared pool's memory holds no initialised pool");
           raw.mb_set_owner(owner.tag);
         };
+        lock.onEnter = () => raw.mb_fold();
         this.ex = lockedExports(raw, lock, owner);
       } else {
         this.ex = core.ex;
@@ -230,6 +237,7 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
     this.netmd?.stop();
     this.waits.close();
     this.closed = true;
+    if (this.lock) this.ex.mb_thread_leave(); // this thread's caches go back to the zones
     this.lock?.release();
     this.packets.stop();
     const closedFn = (): never => {

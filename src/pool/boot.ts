@@ -11,15 +11,16 @@
 // A pinned pool grows memory to its maximum at creation, as pinned kernel
 // memory: views into it never go stale. Otherwise memory starts at two
 // WebAssembly pages and grows as the zones carve pages. A shared pool is
-// pinned (a shared memory cannot move its buffer) and keeps its lock words
-// (pool/lock.ts) in the last bytes of memory, above the arena, where the core
-// never writes: the slack of the maximum's rounding is at least STATIC_SLACK
-// less the static data.
+// pinned (a shared memory cannot move its buffer) and keeps its thread area
+// (the per-thread caches, assembly/cache.ts) and its lock words (pool/lock.ts)
+// in the last bytes of memory, above the arena, where an instantiation never
+// writes: the slack of the maximum's rounding is at least STATIC_SLACK less
+// the static data.
 
 import { instantiateCore, type Build, type CoreImports } from "../core/module.js";
 import { type CoreExports, INIT_PINNED, INIT_MBUF_GROWS, INIT_CLUSTER_GROWS } from "../core/exports.js";
-import { Z, GL, H, PAGE_META, EXT_AT } from "../core/layout.js";
-import { LOCK_BYTES } from "./lock.js";
+import { Z, GL, H, PAGE_META, EXT_AT, THREADS } from "../core/layout.js";
+import { LOCK_BYTES, ESLOW, threadAreaAddr } from "./lock.js";
 import { MbufError, coreError } from "../errors.js";
 import { THEWALL_MAX, jumboOverflow, type Profile, type Layout } from "../tunables/profiles.js";
 import {
@@ -122,8 +123,8 @@ export function describeCore(ex: CoreExports, memory: WebAssembly.Memory, maxThe
     const u32 = new Uint32Array(memory.buffer, statsAddr + globalOff, GL.BYTES / 4);
     const arenaEnd = u32[GL.arenaBase / 4] + Math.floor(maxThewall / PAGE_SIZE) * PAGE_SIZE;
     lockAddr = memory.buffer.byteLength - LOCK_BYTES;
-    if (u32[GL.pageMeta / 4] > STATIC_SLACK || arenaEnd > lockAddr) {
-      throw new Error(`mbufpool: the core's static data (to ${u32[GL.pageMeta / 4]}) or arena (to ${arenaEnd}) leaves no room for the pool lock at ${lockAddr}`);
+    if (u32[GL.pageMeta / 4] > STATIC_SLACK || arenaEnd > threadAreaAddr(lockAddr)) {
+      throw new Error(`mbufpool: the core's static data (to ${u32[GL.pageMeta / 4]}) or arena (to ${arenaEnd}) leaves no room for the thread area and the pool lock at ${threadAreaAddr(lockAddr)}`);
     }
   }
   return {
@@ -148,6 +149,8 @@ export function checkLayout(ex: CoreExports): void {
     ["MB_HDR_SIZE", ex.MB_HDR_SIZE, EXT_AT.plain], // == MSIZE - MLEN: the data area follows the header
     ["MB_PKTHDR_SIZE", ex.MB_PKTHDR_SIZE, EXT_AT.pkthdr], // == MSIZE - MHLEN
     ["MB_ZONE_SLOTS", ex.MB_ZONE_SLOTS, Z.SLOTS],
+    ["MB_THREAD_AREA_BYTES", ex.MB_THREAD_AREA_BYTES, THREADS.BYTES],
+    ["MB_ESLOW", ex.MB_ESLOW, ESLOW],
     ["MB_MJUMPAGESIZE", ex.MB_MJUMPAGESIZE, MJUMPAGESIZE],
     ["MB_MJUM9BYTES", ex.MB_MJUM9BYTES, MJUM9BYTES],
     ["MB_MJUM16BYTES", ex.MB_MJUM16BYTES, MJUM16BYTES],

@@ -21,6 +21,16 @@
 // the event loop no more than spinning would, and spares the core the other
 // thread needs.
 //
+// The lock is also the writer side of the per-thread caches' big-reader lock
+// (assembly/cache.ts): a shared pool's get, gethdr, getcl, free and freem try
+// the thread's own cache in the core without this mutex, each raising its
+// slot's `active` word while it runs. The holder stores its slot's id in the
+// thread area's `writer` word once it has the mutex, then waits for every other
+// slot's `active` word to fall (a fast path runs a few dozen instructions); a
+// fast path that sees the writer answers ESLOW, and its call takes the mutex
+// and runs again. Once out, the holder folds the threads' counters into the
+// counters block (mb_fold): what it reads under the lock is exact.
+//
 // The lock is recursive per instance (a drain routine or a listener the core
 // runs re-enters the pool): `depth` is this thread's own count. `holder`
 // names the instance that last held the lock; when it changes hands, the new
@@ -35,6 +45,13 @@
 
 import { getRandomValues } from "node:crypto";
 import { MbufError } from "../errors.js";
+import { THREADS } from "../core/layout.js";
+
+/** Where the thread area of a pool whose lock words are at `lockAddr` starts: below them, on a 64-byte line. */
+export const threadAreaAddr = (lockAddr: number): number => (lockAddr - THREADS.BYTES) & ~63;
+
+/** The core's fast-path answer "take the lock and call again" (assembly/cache.ts ESLOW). */
+export const ESLOW = -1100;
 
 /** Bytes of the lock words. */
 export const LOCK_BYTES = 32;
@@ -63,9 +80,22 @@ export class PoolLock {
   private readonly key: string;
   private claimed = false;
 
+  /** The thread area's words (the header's writer, every slot's active and claimed). */
+  private readonly t: Int32Array;
+  /** Byte address of the thread area. */
+  readonly areaAddr: number;
+  /** This instance's slot in the thread area, -1 once released. */
+  slot: number;
+  /** This instance's id in the writer word: slot + 1. */
+  private readonly writerId: number;
+  /** Run on every first-level enter, once readers are out (the fold of the threads' counters). */
+  onEnter: () => void = () => {};
+
   /**
-   * The lock of the pool at `addr` (`create`: a new pool, whose id it draws).
-   * @throws MbufError ESTATE if this thread has an instance over the pool already.
+   * The lock of the pool at `addr` (`create`: a new pool, whose id it draws), and a slot of
+   * the thread area below it.
+   * @throws MbufError ESTATE if this thread has an instance over the pool already, or every
+   *   slot is taken.
    */
   constructor(buffer: SharedArrayBuffer, addr: number, create: boolean) {
     this.w = new Int32Array(buffer, addr, LOCK_BYTES / 4);
@@ -74,7 +104,37 @@ export class PoolLock {
     if (attached.has(this.key)) {
       throw new MbufError("ESTATE", "Pool.attach: this thread has a Pool over this shared pool already: use it (or close it first)");
     }
+    this.areaAddr = threadAreaAddr(addr);
+    this.t = new Int32Array(buffer, this.areaAddr, THREADS.BYTES / 4);
+    this.slot = this.claimSlot();
+    this.writerId = this.slot + 1;
     this.id = Atomics.add(this.w, NEXT_ID, 1) + 1;
+  }
+
+  /** The address of the word counting every thread's waiters (for the core's fast free). */
+  get waitersAddr(): number {
+    return this.w.byteOffset + WAITERS * 4;
+  }
+
+  /** Index in `t` of word `field` of slot `s`. */
+  private slotWord(s: number, field: number): number {
+    return (THREADS.HEADER + s * THREADS.SLOT_BYTES + field) >> 2;
+  }
+
+  /**
+   * Claims a free slot of the thread area and raises slotsHigh over it.
+   * @throws MbufError ESTATE if every slot is taken (nothing is claimed).
+   */
+  private claimSlot(): number {
+    const t = this.t;
+    for (let s = 0; s < THREADS.SLOTS; s++) {
+      if (Atomics.compareExchange(t, this.slotWord(s, THREADS.claimed), 0, 1) !== 0) continue;
+      for (let h = Atomics.load(t, THREADS.slotsHigh >> 2); h < s + 1; h = Atomics.load(t, THREADS.slotsHigh >> 2)) {
+        if (Atomics.compareExchange(t, THREADS.slotsHigh >> 2, h, s + 1) === h) break;
+      }
+      return s;
+    }
+    throw new MbufError("ESTATE", `a shared pool serves at most ${THREADS.SLOTS} threads at once: close a Pool of another thread first`);
   }
 
   /** Records the instance in this thread's registry (once it is attached). */
@@ -83,10 +143,12 @@ export class PoolLock {
     this.claimed = true;
   }
 
-  /** Takes it out of the registry (close): the thread may attach again. */
+  /** Takes it out of the registry and frees its slot (close, or a failed attach): the thread may attach again. */
   release(): void {
     if (this.claimed) attached.delete(this.key);
     this.claimed = false;
+    if (this.slot >= 0) Atomics.store(this.t, this.slotWord(this.slot, THREADS.claimed), 0);
+    this.slot = -1;
   }
 
   /** Takes the lock (again, if this instance holds it). */
@@ -98,21 +160,36 @@ export class PoolLock {
     const w = this.w;
     if (Atomics.compareExchange(w, STATE, 0, 1) !== 0) this.contend();
     this.depth = 1;
-    if (w[HOLDER] !== this.id) {
-      try {
+    this.excludeReaders();
+    try {
+      if (w[HOLDER] !== this.id) {
         this.switchIn();
-      } catch (e) {
-        this.leave();
-        throw e;
+        // Recorded once the instance is in step with memory: a failed switch is tried again next time.
+        w[HOLDER] = this.id;
       }
-      // Recorded once the instance is in step with memory: a failed switch is tried again next time.
-      w[HOLDER] = this.id;
+      this.onEnter();
+    } catch (e) {
+      this.leave();
+      throw e;
+    }
+  }
+
+  /** Names this instance the writer, then waits for every other slot's fast path to end. */
+  private excludeReaders(): void {
+    const t = this.t;
+    Atomics.store(t, THREADS.writer >> 2, this.writerId);
+    const high = Atomics.load(t, THREADS.slotsHigh >> 2);
+    for (let s = 0; s < high; s++) {
+      if (s === this.slot) continue;
+      const a = this.slotWord(s, THREADS.active);
+      while (Atomics.load(t, a) !== 0) { /* a fast path lasts a few dozen instructions */ }
     }
   }
 
   /** Releases one level; the last wakes a sleeper if there is one. */
   leave(): void {
     if (--this.depth !== 0) return;
+    Atomics.store(this.t, THREADS.writer >> 2, 0);
     if (Atomics.sub(this.w, STATE, 1) !== 1) {
       Atomics.store(this.w, STATE, 0);
       Atomics.notify(this.w, STATE, 1);

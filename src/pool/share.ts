@@ -27,7 +27,7 @@ import type { CoreExports } from "../core/exports.js";
 import { MbufError, describeValue } from "../errors.js";
 import { checkOptions, optionKeys } from "../validate.js";
 import { checkLayout, describeCore, memoryPages, STATIC_SLACK, type BootedCore } from "./boot.js";
-import { PoolLock, LOCK_BYTES } from "./lock.js";
+import { PoolLock, LOCK_BYTES, ESLOW } from "./lock.js";
 import type { Values } from "../tunables/profiles.js";
 import type { ProfileName } from "../tunables/profiles.js";
 
@@ -92,24 +92,36 @@ export function attachCore(h: ShareHandle, host: CoreImports): { core: BootedCor
   const buffer = h.memory.buffer as unknown as SharedArrayBuffer;
   const lock = new PoolLock(buffer, buffer.byteLength - LOCK_BYTES, false);
   const bytes = new Uint8Array(buffer, 0, STATIC_SLACK);
-  lock.enter();
   try {
-    const saved = bytes.slice();
-    let ex: CoreExports;
+    lock.enter();
     try {
-      ex = instantiateCore(h.build, h.memory, host, true);
+      const saved = bytes.slice();
+      let ex: CoreExports;
+      try {
+        ex = instantiateCore(h.build, h.memory, host, true);
+      } finally {
+        bytes.set(saved);
+      }
+      checkLayout(ex);
+      if (ex.mb_attach() < 0) throw new MbufError("EINVAL", "Pool.attach: the memory holds no initialised pool");
+      ex.mb_set_owner(0); // this thread's tag from now on, until it sets one
+      const core = describeCore(ex, h.memory, h.maxThewall, true);
+      joinThreads(ex, lock);
+      lock.claim();
+      return { core, lock };
     } finally {
-      bytes.set(saved);
+      lock.leave();
     }
-    checkLayout(ex);
-    if (ex.mb_attach() < 0) throw new MbufError("EINVAL", "Pool.attach: the memory holds no initialised pool");
-    ex.mb_set_owner(0); // this thread's tag from now on, until it sets one
-    const core = describeCore(ex, h.memory, h.maxThewall, true);
-    lock.claim();
-    return { core, lock };
-  } finally {
-    lock.leave();
+  } catch (e) {
+    lock.release();
+    throw e;
   }
+}
+
+/** Makes the instance the thread of its lock's slot (the lock held): its caches start empty. */
+export function joinThreads(ex: CoreExports, lock: PoolLock): void {
+  const r = ex.mb_thread_join(lock.areaAddr, lock.slot, lock.waitersAddr, 0);
+  if (r < 0) throw new Error(`mbufpool: the core refused thread slot ${lock.slot} (${r})`);
 }
 
 /**
@@ -128,12 +140,32 @@ export function lockedExports(ex: CoreExports, lock: PoolLock, owner: { tag: num
     }
     out[name] = name === "mb_set_owner"
       ? (tag: number): void => { owner.tag = tag; lock.enter(); try { (f as (t: number) => void)(tag); } finally { lock.leave(); } }
-      : lockedCall(f as Core, lock);
+      : FAST.has(name) ? fastCall(f as Core, lock) : lockedCall(f as Core, lock);
   }
   return out as unknown as CoreExports;
 }
 
 type Core = (a?: number, b?: number, c?: number, d?: number, e?: number) => number;
+
+/** The core calls with a fast path through the thread's cache (assembly/cache.ts). */
+const FAST = new Set(["m_get", "m_gethdr", "m_getcl", "m_free", "m_freem"]);
+
+/**
+ * `f` without the lock first: its fast path runs under the thread's slot of the
+ * big-reader lock. Only if it answers ESLOW (it did nothing) is it called again holding the lock.
+ */
+function fastCall(f: Core, lock: PoolLock): Core {
+  return (a, b, c) => {
+    const r = f(a, b, c);
+    if (r !== ESLOW) return r;
+    lock.enter();
+    try {
+      return f(a, b, c);
+    } finally {
+      lock.leave();
+    }
+  };
+}
 
 /** `f` under the lock, with its own arity: no rest array on the hot path. */
 function lockedCall(f: Core, lock: PoolLock): Core {

@@ -170,9 +170,10 @@ export interface JumboStats {
 }
 
 /** Reads one zone record. */
-function zone(u32: Uint32Array, f64: Float64Array, base: number): ZoneStats {
+function zone(u32: Uint32Array, f64: Float64Array, base: number, cached = 0): ZoneStats {
   const w = base >>> 2, d = base >>> 3;
-  const total = u32[w + Z.total / 4], cache = u32[w + Z.free / 4];
+  // A shared pool's threads keep free items on stacks of their own (assembly/cache.ts): cache, not use.
+  const total = u32[w + Z.total / 4], cache = u32[w + Z.free / 4] + cached;
   return {
     size: u32[w + Z.itemSize / 4],
     limit: u32[w + Z.limit / 4],
@@ -230,8 +231,8 @@ export function readSnapshot(
   const g = stats + global, gw = g >>> 2, gd = g >>> 3;
   const census: number[] = [];
   for (let t = 0; t < MT_NTYPES; t++) census.push(u32[gw + t]);
-  const mbufs = zone(u32, f64, stats + zoneBytes * 1);
-  const clusters = zone(u32, f64, stats + zoneBytes * 2);
+  const mbufs = zone(u32, f64, stats + zoneBytes * 1, u32[gw + GL.cachedMbufs / 4]);
+  const clusters = zone(u32, f64, stats + zoneBytes * 2, u32[gw + GL.cachedClusters / 4]);
   const packets = packetStats(u32, f64, stats + zoneBytes * 3, g, meta.packet);
   // Parked pairs are cache, not use, in both native zones' figures.
   mbufs.current -= packets.cache;

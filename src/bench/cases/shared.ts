@@ -2,12 +2,12 @@
 // the pool lock costs one thread, and what a second thread gets from it.
 //
 // Group "shared pool": a get+free pair on an unshared pool (the baseline) and
-// on a shared pool, where each method and each core call takes the lock (an
-// uncontended compareExchange and an atomic subtract, twice a call). Check
+// on a shared pool, where the pair runs through the thread's own cache
+// (assembly/cache.ts): no mutex, but a reader flag raised and lowered by each
+// call and the free's claim, all sequentially consistent atomics. Check
 // "threads": get+free pairs/s of one worker thread on a shared pool, then of
-// two at once. One lock serialises the zones, so two threads are expected to
-// make no more pairs per second than one: the figure the per-thread caches of
-// the next step are measured against.
+// two at once: the caches share no word between the threads, so two threads
+// should make more pairs than one (the target is 1.8x on two cores).
 
 import { Worker } from "node:worker_threads";
 import { once } from "node:events";
@@ -41,7 +41,7 @@ const cases: BenchCase[] = [
     fn() { plain!.free(plain!.get(M_NOWAIT, MT.DATA)); },
   },
   {
-    group: GROUP, name: "shared pool get+free (under the pool lock)", setup: setupBoth, teardown: auditBoth,
+    group: GROUP, name: "shared pool get+free (through the thread's cache)", setup: setupBoth, teardown: auditBoth,
     fn() { shared!.free(shared!.get(M_NOWAIT, MT.DATA)); },
   },
 ];
@@ -90,7 +90,7 @@ const checks: BenchCheck[] = [
         return {
           figures: { oneThread: Math.round(one), twoThreads: Math.round(two), ratio: +(two / one).toFixed(3) },
           ok: clean,
-          expected: "every pair made and the audit clean (one lock: two threads are not expected to be faster than one)",
+          expected: "every pair made and the audit clean; the target is a ratio of at least 1.8 on two cores",
         };
       } finally {
         pool.close();

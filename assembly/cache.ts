@@ -1,0 +1,432 @@
+// Per-thread caches: a shared pool's fast path, as UMA's per-CPU buckets and
+// DPDK's per-lcore mempool caches sit in front of their zones.
+//
+// Every thread that runs a shared pool owns a slot of the thread area, in the
+// shared memory above the arena. Its slot holds a stack of free mbufs and one
+// of free clusters, and counters the fast path writes instead of the zones'.
+// m_get, m_gethdr, m_getcl, m_free and m_freem of the shared builds try the
+// thread's stack first, without the pool lock; everything else (and a fast
+// path that cannot serve) runs under it, as before.
+//
+// The exclusion is a big-reader lock (Linux 2.4's brlock): a fast path is a
+// reader that raises its own slot's `active` word, then reads `writer`; the
+// pool lock's holder (the writer) stores its id in `writer`, then waits for
+// every other `active` word to fall. Both are sequentially consistent
+// atomics, so of a reader and a writer that meet, at least one sees the
+// other (Dekker): a reader that sees a writer lowers its flag and answers
+// ESLOW, and the host takes the lock and calls again. A writer therefore owns
+// every zone, every stack and every slot's counters, and a fast path never
+// meets a chain operation, a report, an audit or another thread's refill.
+// Readers share nothing but what they free: a free claims its mbuf by one
+// compare-exchange of m_type to MT_FREE, so of two threads freeing one mbuf
+// exactly one wins (the other gets EDOUBLEFREE), and cluster references are
+// dropped with an atomic subtract, since a cluster shared by copym may be
+// freed from two threads at once.
+//
+// ╒══════════════════════ thread area (at tArea, 64-byte lines) ══════════════════════╕
+// │ header: writer │ slotsHigh                                          (one line)     │
+// ├──────────────────────────────────────────────────────────────────────────────────┤
+// │ slot 0: active │ claimed │ mcached │ ccached │ m/c allocs, frees │ seq block      │
+// │         census deltas i32[MT_NTYPES] │ mbuf stack u32[MCACHE] │ cluster stack     │
+// │ slot 1 ... slot THREAD_SLOTS-1                                                    │
+// └──────────────────────────────────────────────────────────────────────────────────┘
+// The counters of a slot are deltas: the writer folds them into the zones and
+// the census on taking the lock (cache_fold), so every report read under the
+// lock is exact, and what the stacks hold is counted as cache (G_CACHED_*),
+// never as use. Stacks are arrays, not links through the items: a stray
+// write into a cached mbuf cannot corrupt a freelist.
+//
+// A stack that runs empty is refilled, and one that fills is flushed, in
+// halves under the lock (DPDK's rule): a thread that only gets, or only
+// frees, takes the lock once in HALF calls. An allocation that finds its zone
+// empty flushes every thread's stack before it drains or fails, so a full
+// cache in one thread never denies another; so do reclaim and the audit. A
+// free while any thread waits goes to the zone under the lock, where the
+// host's waiters are served.
+
+import {
+  M_NEXT, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, M_OWNER, M_SEQ, M_SPARE, M_HDR_SIZE, M_PKTHDR_SIZE,
+  PH_LEN, PH_RCVIF, EXT_BUF, EXT_SIZE, M_EXT, M_PKTHDR, M_LINKED, M_RECV, MT_FREE, MT_NTYPES, ZONE_CLUSTER,
+  EDOUBLEFREE, EINVAL, ESTATE, PAGE_SHIFT,
+} from "./constants";
+import { check_head, check_mbuf } from "./mbuf";
+import { Zone, G, gload, gstore, G_SEQ, G_OWNER, G_RESV_FLAG, G_RESV_COUNT, G_CACHED_MBUF, G_CACHED_CLUSTER } from "./stats";
+import { ref_ptr, meta_ptr, meta_zone, arenaBase, capPages, arena_sync_top } from "./arena";
+import { zone_take, zone_give } from "./zone";
+import { ext_ptr } from "./header";
+
+/** What a fast path answers when it cannot serve: the host takes the pool lock and calls again. */
+// @ts-ignore: decorator
+@inline export const ESLOW: i32 = -1100;
+
+/** Slots of the thread area: the threads one shared pool serves at once. */
+// @ts-ignore: decorator
+@inline export const THREAD_SLOTS: u32 = 32;
+/** mbufs a stack holds. */
+// @ts-ignore: decorator
+@inline export const MCACHE: u32 = 64;
+/** Clusters a stack holds. */
+// @ts-ignore: decorator
+@inline export const CCACHE: u32 = 32;
+/** Sequence numbers a slot takes from G_SEQ at a time. */
+// @ts-ignore: decorator
+@inline const SEQ_BLOCK: u32 = 64;
+
+// Header words.
+// @ts-ignore: decorator
+@inline const T_WRITER: u32 = 0;     // i32: id (slot + 1) of the instance holding the pool lock, 0 if none
+// @ts-ignore: decorator
+@inline const T_SLOTS_HIGH: u32 = 4; // u32: 1 + the highest slot ever claimed
+// @ts-ignore: decorator
+@inline const T_HEADER: u32 = 64;
+
+// Slot fields.
+// @ts-ignore: decorator
+@inline const S_ACTIVE: u32 = 0;   // i32: 1 while the slot's thread runs a fast path
+// @ts-ignore: decorator
+@inline const S_CLAIMED: u32 = 4;  // u32: 1 while a thread owns the slot
+// @ts-ignore: decorator
+@inline const S_MCACHED: u32 = 8;  // u32: mbufs on the stack
+// @ts-ignore: decorator
+@inline const S_CCACHED: u32 = 12; // u32: clusters on the stack
+// @ts-ignore: decorator
+@inline const S_MALLOCS: u32 = 16; // u32: mbufs the fast path handed out since the last fold
+// @ts-ignore: decorator
+@inline const S_MFREES: u32 = 20;  // u32: mbufs it took back
+// @ts-ignore: decorator
+@inline const S_CALLOCS: u32 = 24; // u32: clusters handed out
+// @ts-ignore: decorator
+@inline const S_CFREES: u32 = 28;  // u32: clusters taken back
+// @ts-ignore: decorator
+@inline const S_SEQ_NEXT: u32 = 32; // u32: next sequence number of the slot's block
+// @ts-ignore: decorator
+@inline const S_SEQ_END: u32 = 36;  // u32: end of the block (exclusive)
+// @ts-ignore: decorator
+@inline const S_CENSUS: u32 = 64;  // i32[MT_NTYPES]: census deltas
+// @ts-ignore: decorator
+@inline const S_MSTACK: u32 = S_CENSUS + (MT_NTYPES << 2);
+// @ts-ignore: decorator
+@inline const S_CSTACK: u32 = S_MSTACK + (MCACHE << 2);
+// @ts-ignore: decorator
+@inline export const SLOT_BYTES: u32 = S_CSTACK + (CCACHE << 2); // a multiple of 64: slots never share a line
+/** Bytes of the thread area. */
+// @ts-ignore: decorator
+@inline export const THREAD_AREA_BYTES: u32 = T_HEADER + THREAD_SLOTS * SLOT_BYTES;
+
+/** The thread area, 0 for a pool no thread area serves (an unshared pool). */
+let tArea: usize = 0;
+/** This instance's slot. */
+let tSlot: usize = 0;
+/** This instance's id in `writer`: slot + 1. */
+let tId: i32 = 0;
+/** The lock word counting every thread's waiters (pool/lock.ts WAITERS): a free while it is not 0 goes slow. */
+let tWaiters: usize = 0;
+/** This thread's owner tag (G_OWNER is the lock holder's). */
+export let threadOwner: u32 = 0;
+
+/** Address of slot `s`. */
+// @ts-ignore: decorator
+@inline function slot_at(s: u32): usize { return tArea + T_HEADER + <usize>s * SLOT_BYTES; }
+
+/** True if the caller may run a fast path: a shared pool's thread that does not hold the lock. */
+// @ts-ignore: decorator
+@inline export function cache_fast(): bool {
+  return ASC_FEATURE_THREADS && tArea != 0 && atomic.load<i32>(tArea, T_WRITER) != tId;
+}
+
+/** True for an instance a thread area serves (a shared pool's): its locked paths keep the stacks too. */
+// @ts-ignore: decorator
+@inline export function cache_on(): bool {
+  return ASC_FEATURE_THREADS && tArea != 0;
+}
+
+/** Raises this slot's flag; false (flag lowered again) if a writer holds the lock. */
+// @ts-ignore: decorator
+@inline function reader_enter(): bool {
+  atomic.store<i32>(tSlot, 1, S_ACTIVE);
+  if (atomic.load<i32>(tArea, T_WRITER) == 0) return true;
+  atomic.store<i32>(tSlot, 0, S_ACTIVE);
+  return false;
+}
+
+// @ts-ignore: decorator
+@inline function reader_leave(): void { atomic.store<i32>(tSlot, 0, S_ACTIVE); }
+
+/** Adds `d` to this slot's census delta of `type`. */
+// @ts-ignore: decorator
+@inline function census_add(type: u32, d: i32): void {
+  let p = tSlot + S_CENSUS + (type << 2);
+  store<i32>(p, load<i32>(p) + d);
+}
+
+/** The next sequence number of this slot's block, taking a new block from G_SEQ when it runs out. */
+// @ts-ignore: decorator
+@inline function next_seq(): u32 {
+  let s = tSlot;
+  let seq = load<u32>(s, S_SEQ_NEXT);
+  if (seq == load<u32>(s, S_SEQ_END)) {
+    seq = atomic.add<u32>(G() + G_SEQ, SEQ_BLOCK) + 1;
+    store<u32>(s, seq + SEQ_BLOCK, S_SEQ_END);
+  }
+  store<u32>(s, seq + 1, S_SEQ_NEXT);
+  return seq;
+}
+
+/**
+ * The fast m_get/m_gethdr/m_getcl (`how` and `type` checked by the caller):
+ * an mbuf off this thread's stack, with a cluster off the other if `cluster`.
+ * Returns the handle, or ESLOW (nothing taken) if a writer holds the lock, a
+ * stack is empty, or the reservation may refuse the cluster.
+ */
+export function cache_get(how: i32, type: u32, flags: u16, cluster: bool, clusterSize: u32): i32 {
+  if (!reader_enter()) return ESLOW;
+  let s = tSlot;
+  let n = load<u32>(s, S_MCACHED);
+  let k = load<u32>(s, S_CCACHED);
+  if (n == 0 || (cluster && (k == 0 || (!(how & M_RECV) && (atomic.load<u32>(G() + G_RESV_FLAG) | atomic.load<u32>(G() + G_RESV_COUNT)) != 0)))) {
+    reader_leave();
+    return ESLOW;
+  }
+  let m = <usize>load<u32>(s + S_MSTACK + (<usize>(n - 1) << 2));
+  store<u32>(s, n - 1, S_MCACHED);
+  // mbuf_init (mbuf.ts), with this thread's owner, block and census.
+  store<u32>(m, 0, M_NEXT);
+  store<u32>(m, 0, M_NEXTPKT);
+  store<u32>(m, <u32>(m + ((flags & M_PKTHDR) ? M_PKTHDR_SIZE : M_HDR_SIZE)), M_DATA);
+  store<i32>(m, 0, M_LEN);
+  store<u16>(m, <u16>type, M_TYPE);
+  store<u16>(m, flags, M_FLAGS);
+  store<u32>(m, threadOwner, M_OWNER);
+  store<u32>(m, next_seq(), M_SEQ);
+  store<u32>(m, 0, M_SPARE);
+  if (flags & M_PKTHDR) {
+    store<i32>(m, 0, PH_LEN);
+    store<u32>(m, 0, PH_RCVIF);
+  }
+  census_add(type, 1);
+  store<u32>(s, load<u32>(s, S_MALLOCS) + 1, S_MALLOCS);
+  if (cluster) {
+    let c = <usize>load<u32>(s + S_CSTACK + (<usize>(k - 1) << 2));
+    store<u32>(s, k - 1, S_CCACHED);
+    store<u32>(ref_ptr(c), 1);
+    let ext = ext_ptr(m, flags);
+    store<u32>(ext, <u32>c, EXT_BUF);
+    store<u32>(ext, clusterSize, EXT_SIZE);
+    store<u32>(m, <u32>c, M_DATA);
+    store<u16>(m, flags | M_EXT, M_FLAGS);
+    store<u32>(s, load<u32>(s, S_CALLOCS) + 1, S_CALLOCS);
+  }
+  reader_leave();
+  return <i32>m;
+}
+
+/**
+ * The fast m_free (`one`) or m_freem of `m`: the mbufs, and the clusters
+ * whose last reference they drop, go onto this thread's stacks. `m` is
+ * checked as m_free checks it, inside the reader's section. Returns what
+ * m_free or m_freem returns, their errors for a bad head (EDOUBLEFREE also if
+ * another thread freed `m` first), or ESLOW (nothing freed) if a writer holds
+ * the lock, a thread waits for memory, the stacks lack room for the chain, or
+ * the chain holds anything the locked path must see: a jumbo cluster, or a
+ * link that is not an mbuf in use.
+ */
+export function cache_free(m: usize, one: bool): i32 {
+  if (!reader_enter()) return ESLOW;
+  arena_sync_top(); // `m` may sit in a page another thread carved
+  let e = check_head(m);
+  if (e) { reader_leave(); return e; }
+  if (atomic.load<i32>(tWaiters) != 0) { reader_leave(); return ESLOW; }
+  let s = tSlot;
+  let n = load<u32>(s, S_MCACHED);
+  let k = load<u32>(s, S_CCACHED);
+  // Room for the whole chain first, so a chain is freed here entirely or not at all.
+  let mroom = MCACHE - n, croom = CCACHE - k;
+  let x = m;
+  let count: u32 = 0;
+  while (x) {
+    if (count == mroom || (x != m && check_mbuf(x) != 0)) { reader_leave(); return ESLOW; }
+    let f = load<u16>(x, M_FLAGS);
+    if (f & M_EXT) {
+      let c = <usize>load<u32>(ext_ptr(x, f), EXT_BUF);
+      if (croom == 0 || meta_zone(load<u32>(meta_ptr(c))) != ZONE_CLUSTER) { reader_leave(); return ESLOW; }
+      croom--;
+    }
+    count++;
+    if (one) break;
+    x = <usize>load<u32>(x, M_NEXT);
+  }
+  let next: usize = 0;
+  x = m;
+  let freed: u32 = 0, cfreed: u32 = 0;
+  while (x && freed < count) {
+    let type = load<u16>(x, M_TYPE);
+    // The claim: of two threads freeing one mbuf, one sees MT_FREE here.
+    if (type == MT_FREE || atomic.cmpxchg<u16>(x, type, MT_FREE, M_TYPE) != type) {
+      if (x == m) { reader_leave(); return EDOUBLEFREE; }
+      break; // another thread took the rest of the chain (it raced this one for it)
+    }
+    let f = load<u16>(x, M_FLAGS);
+    next = <usize>load<u32>(x, M_NEXT);
+    if (next) store<u16>(next, load<u16>(next, M_FLAGS) & ~M_LINKED, M_FLAGS);
+    census_add(type, -1);
+    if (f & M_EXT) {
+      let c = <usize>load<u32>(ext_ptr(x, f), EXT_BUF);
+      if (atomic.sub<u32>(ref_ptr(c), 1) == 1) {
+        store<u32>(s + S_CSTACK + (<usize>k << 2), <u32>c);
+        k++;
+        cfreed++;
+      }
+    }
+    store<u16>(x, 0, M_FLAGS);
+    store<u32>(s + S_MSTACK + (<usize>n << 2), <u32>x);
+    n++;
+    freed++;
+    x = next;
+  }
+  store<u32>(s, n, S_MCACHED);
+  store<u32>(s, k, S_CCACHED);
+  store<u32>(s, load<u32>(s, S_MFREES) + freed, S_MFREES);
+  store<u32>(s, load<u32>(s, S_CFREES) + cfreed, S_CFREES);
+  reader_leave();
+  return one ? <i32>next : 0;
+}
+
+// === Under the pool lock ===
+
+/** Moves up to `want` free items of `z` onto a stack at `stack` holding `have`; returns the new count. */
+function stack_fill(z: Zone, stack: usize, have: u32, want: u32, cachedOff: u32): u32 {
+  let moved: u32 = 0;
+  while (moved < want) {
+    let item = zone_take(z);
+    if (!item) break;
+    store<u32>(stack + (<usize>(have + moved) << 2), <u32>item);
+    moved++;
+  }
+  gstore(cachedOff, gload(cachedOff) + moved);
+  return have + moved;
+}
+
+/** Gives the top `count` items of a stack holding `have` back to `z`; returns the new count. */
+function stack_drain(z: Zone, stack: usize, have: u32, count: u32, cachedOff: u32): u32 {
+  let left = have - count;
+  for (let i = have; i > left; i--) zone_give(z, <usize>load<u32>(stack + (<usize>(i - 1) << 2)));
+  gstore(cachedOff, gload(cachedOff) - count);
+  return left;
+}
+
+/**
+ * With `refill`, fills this thread's empty stacks to half from the zones
+ * (after an allocation the fast path could not serve); without, flushes
+ * stacks over half full down to half (after a free it could not serve: the
+ * stacks were full, or a thread waits). The lock held.
+ */
+export function cache_balance(mbufs: Zone, clusters: Zone, refill: bool): void {
+  if (!cache_on()) return;
+  let s = tSlot;
+  let n = load<u32>(s, S_MCACHED), k = load<u32>(s, S_CCACHED);
+  if (refill) {
+    if (n == 0) store<u32>(s, stack_fill(mbufs, s + S_MSTACK, 0, MCACHE >> 1, G_CACHED_MBUF), S_MCACHED);
+    if (k == 0) store<u32>(s, stack_fill(clusters, s + S_CSTACK, 0, CCACHE >> 1, G_CACHED_CLUSTER), S_CCACHED);
+  } else {
+    if (n > MCACHE >> 1) store<u32>(s, stack_drain(mbufs, s + S_MSTACK, n, n - (MCACHE >> 1), G_CACHED_MBUF), S_MCACHED);
+    if (k > CCACHE >> 1) store<u32>(s, stack_drain(clusters, s + S_CSTACK, k, k - (CCACHE >> 1), G_CACHED_CLUSTER), S_CCACHED);
+  }
+}
+
+/** Gives every stack of slot `s` back to the zones; returns the items moved. */
+function slot_flush(slot: usize, mbufs: Zone, clusters: Zone): u32 {
+  let n = load<u32>(slot, S_MCACHED), k = load<u32>(slot, S_CCACHED);
+  if (n) stack_drain(mbufs, slot + S_MSTACK, n, n, G_CACHED_MBUF);
+  if (k) stack_drain(clusters, slot + S_CSTACK, k, k, G_CACHED_CLUSTER);
+  store<u32>(slot, 0, S_MCACHED);
+  store<u32>(slot, 0, S_CCACHED);
+  return n + k;
+}
+
+/** Gives every thread's stacks back to the zones (the lock held); returns the items moved. */
+export function cache_flush_all(mbufs: Zone, clusters: Zone): u32 {
+  if (!cache_on()) return 0;
+  let moved: u32 = 0;
+  let high = load<u32>(tArea, T_SLOTS_HIGH);
+  for (let i: u32 = 0; i < high; i++) moved += slot_flush(slot_at(i), mbufs, clusters);
+  return moved;
+}
+
+/**
+ * Folds every slot's deltas into the zones and the census, and recounts what
+ * the stacks hold (the lock held, readers out): afterwards the counters block
+ * reads as if every call had run under the lock.
+ */
+export function cache_fold(mbufs: Zone, clusters: Zone): void {
+  if (!cache_on()) return;
+  let high = load<u32>(tArea, T_SLOTS_HIGH);
+  let mc: u32 = 0, cc: u32 = 0;
+  let census = G();
+  for (let i: u32 = 0; i < high; i++) {
+    let s = slot_at(i);
+    mc += load<u32>(s, S_MCACHED);
+    cc += load<u32>(s, S_CCACHED);
+    let ma = load<u32>(s, S_MALLOCS), mf = load<u32>(s, S_MFREES);
+    if ((ma | mf) == 0) continue;
+    mbufs.allocs += <f64>ma;
+    mbufs.frees += <f64>mf;
+    clusters.allocs += <f64>load<u32>(s, S_CALLOCS);
+    clusters.frees += <f64>load<u32>(s, S_CFREES);
+    store<u32>(s, 0, S_MALLOCS);
+    store<u32>(s, 0, S_MFREES);
+    store<u32>(s, 0, S_CALLOCS);
+    store<u32>(s, 0, S_CFREES);
+    for (let t: u32 = 0; t < MT_NTYPES; t++) {
+      let p = s + S_CENSUS + (t << 2);
+      let d = load<i32>(p);
+      if (d) {
+        store<u32>(census + (t << 2), <u32>(<i32>load<u32>(census + (t << 2)) + d));
+        store<i32>(p, 0);
+      }
+    }
+  }
+  gstore(G_CACHED_MBUF, mc);
+  gstore(G_CACHED_CLUSTER, cc);
+}
+
+/**
+ * mb_thread_join: makes this instance the thread of slot `slot` of the thread
+ * area at `area`, whose waiter count is the word at `waiters` (the lock held,
+ * the slot claimed by the host). Returns 0; EINVAL (nothing written) for an
+ * unshared build, a slot out of range, or an area or word that is not above
+ * the arena's capacity, aligned and inside memory; ESTATE if this instance
+ * has joined already.
+ */
+export function cache_join(area: usize, slot: u32, waiters: usize, tag: u32): i32 {
+  if (!ASC_FEATURE_THREADS || slot >= THREAD_SLOTS) return EINVAL;
+  if (tArea) return ESTATE;
+  let floor = arenaBase + (<usize>capPages << PAGE_SHIFT);
+  let end = <usize>memory.size() << 16;
+  if (!arenaBase || area < floor || (area & 63) || area > end - THREAD_AREA_BYTES) return EINVAL;
+  if (waiters < floor || (waiters & 3) || waiters > end - 4 || (waiters >= area && waiters < area + THREAD_AREA_BYTES)) return EINVAL;
+  let s = area + T_HEADER + <usize>slot * SLOT_BYTES;
+  memory.fill(s, 0, SLOT_BYTES); // the host claimed it (pool/lock.ts): what a dead thread left is gone
+
+  store<u32>(s, 1, S_CLAIMED);
+  if (slot + 1 > load<u32>(area, T_SLOTS_HIGH)) store<u32>(area, slot + 1, T_SLOTS_HIGH);
+  tArea = area;
+  tSlot = s;
+  tId = <i32>slot + 1;
+  tWaiters = waiters;
+  threadOwner = tag;
+  return 0;
+}
+
+/** mb_thread_leave: gives this thread's stacks back and frees its slot (the lock held, counters folded). */
+export function cache_leave(mbufs: Zone, clusters: Zone): void {
+  if (!cache_on()) return;
+  cache_fold(mbufs, clusters);
+  slot_flush(tSlot, mbufs, clusters);
+  store<u32>(tSlot, 0, S_CLAIMED);
+  tArea = 0;
+  tSlot = 0;
+  tId = 0;
+}
+
+/** Sets this thread's owner tag for the fast path (mb_set_owner sets the lock holder's, G_OWNER, too). */
+export function cache_set_owner(tag: u32): void { threadOwner = tag; gstore(G_OWNER, tag); }

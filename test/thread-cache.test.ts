@@ -1,0 +1,133 @@
+// The per-thread caches of a shared pool (assembly/cache.ts): what a thread's
+// cache holds is counted as cache in every thread's report, a full cache in
+// one thread never denies another, the audit, reclaim and close give it back,
+// and two threads freeing one mbuf at once (each through its own cache, no
+// lock taken) are told apart: exactly one free wins.
+import { describe, it, expect } from "vitest";
+import { Worker } from "node:worker_threads";
+import { once } from "node:events";
+import { Pool, type ShareHandle } from "mbufpool";
+import { makePool, code } from "./helpers.js";
+
+const WORKER = new URL("./fixtures/shared/worker.mjs", import.meta.url);
+
+function spawn(handle: ShareHandle): { ask: <T>(msg: object) => Promise<T>; close: () => Promise<void> } {
+  const w = new Worker(WORKER, { workerData: { handle } });
+  const exited = new Promise<void>((resolve) => w.once("exit", () => resolve()));
+  const ask = async <T>(msg: object): Promise<T> => {
+    const reply = once(w, "message") as Promise<[T]>;
+    w.postMessage(msg);
+    const failed = once(w, "error").then(([e]) => { throw e; });
+    return (await Promise.race([reply, failed]))[0];
+  };
+  return { ask, close: async () => { w.postMessage({ cmd: "close" }); await exited; } };
+}
+
+type Stats = ReturnType<Pool["stats"]>;
+/** In use plus cache is what the zone carved, in every report. */
+const balanced = (s: Stats): boolean =>
+  s.mbufs.current + s.mbufs.cache === s.mbufs.total && s.clusters.current + s.clusters.cache === s.clusters.total;
+
+describe("per-thread caches of a shared pool", () => {
+  it("what a thread caches is cache, never use, and every thread reports the same exact counters", async () => {
+    const pool = makePool({ shared: true });
+    const w = spawn(pool.shareHandle());
+    try {
+      const ms = Array.from({ length: 20 }, () => pool.getcl());
+      for (const m of ms) pool.free(m);
+      expect(await w.ask({ cmd: "churn", n: 40, cluster: true })).toBe(40);
+      expect(await w.ask({ cmd: "churn", n: 10 })).toBe(10);
+      const here = pool.stats(), there = await w.ask<Stats>({ cmd: "stats" });
+      for (const s of [here, there]) {
+        expect(s.mbufs.current).toBe(0);
+        expect(s.clusters.current).toBe(0);
+        expect(s.mbufs.allocs).toBe(70);
+        expect(s.mbufs.frees).toBe(70);
+        expect(s.clusters.allocs).toBe(60);
+        expect(s.census.reduce((a, b) => a + b, 0)).toBe(0);
+        expect(balanced(s)).toBe(true);
+      }
+      expect(there.mbufs).toEqual(here.mbufs);
+      // An mbuf held in one thread is use in both reports.
+      const held = pool.get();
+      expect((await w.ask<Stats>({ cmd: "stats" })).mbufs.current).toBe(1);
+      pool.free(held);
+      expect(pool.audit().message).toBe("clean");
+      expect(await w.ask<{ ok: boolean }>({ cmd: "audit" })).toMatchObject({ ok: true });
+    } finally {
+      await w.close();
+    }
+  });
+
+  it("a full cache in one thread never denies another: the empty zone takes every thread's cache back first", async () => {
+    const pool = makePool({ shared: true, profile: "freebsd", tunables: { "kern.ipc.nmbufs": 256, "kern.ipc.nmbclusters": 64 } });
+    const w = spawn(pool.shareHandle());
+    try {
+      // The worker ends with mbufs and clusters on its stacks.
+      expect(await w.ask({ cmd: "churn", n: 60, cluster: true })).toBe(60);
+      expect(pool.stats().mbufs.cache).toBeGreaterThan(0);
+      const got: number[] = [];
+      for (let m = pool.getcl(); m; m = pool.getcl()) got.push(m);
+      expect(got.length).toBe(64); // every cluster, though the worker's cache held some
+      for (let m = pool.get(); m; m = pool.get()) got.push(m);
+      expect(got.length).toBe(256); // and every mbuf
+      expect(pool.stats().mbufs.denied).toBeGreaterThan(0);
+      for (const m of got) pool.free(m);
+      const s = pool.stats();
+      expect(s.mbufs.current).toBe(0);
+      expect(balanced(s)).toBe(true);
+      expect(pool.audit().message).toBe("clean");
+    } finally {
+      await w.close();
+    }
+  });
+
+  it("close gives a thread's cache back to the zones, and the slot to the next thread", async () => {
+    const pool = makePool({ shared: true, profile: "freebsd", tunables: { "kern.ipc.nmbufs": 256, "kern.ipc.nmbclusters": 64 } });
+    const handle = pool.shareHandle();
+    for (let round = 0; round < 3; round++) {
+      const w = spawn(handle);
+      expect(await w.ask({ cmd: "churn", n: 50 })).toBe(50);
+      await w.close();
+      // Only the main thread's own stack may hold mbufs now: it has taken none.
+      const got: number[] = [];
+      for (let m = pool.get(); m; m = pool.get()) got.push(m);
+      expect(got.length).toBe(256);
+      for (const m of got) pool.free(m);
+    }
+    expect(pool.audit().message).toBe("clean");
+  });
+
+  it("two threads freeing the same mbufs at once: each free is won by exactly one, the other is told EDOUBLEFREE", async () => {
+    const pool = makePool({ shared: true, profile: "freebsd", tunables: { "kern.ipc.nmbufs": 4096 } });
+    const handle = pool.shareHandle();
+    const a = spawn(handle), b = spawn(handle);
+    try {
+      for (let round = 0; round < 4; round++) {
+        const handles: number[] = [];
+        for (let i = 0; i < 1500; i++) handles.push(i % 3 ? pool.get() : pool.getcl());
+        const gate = new SharedArrayBuffer(8), g = new Int32Array(gate);
+        const results = Promise.all([a.ask<{ won: number; lost: number }>({ cmd: "raceFree", handles, gate }),
+          b.ask<{ won: number; lost: number }>({ cmd: "raceFree", handles, gate })]);
+        while (Atomics.load(g, 1) < 2) await new Promise((resolve) => setImmediate(resolve));
+        Atomics.store(g, 0, 1);
+        Atomics.notify(g, 0);
+        const [ra, rb] = await results;
+        expect(ra.won + rb.won).toBe(handles.length);
+        expect(ra.lost + rb.lost).toBe(handles.length);
+        const s = pool.stats();
+        expect(s.mbufs.current).toBe(0);
+        expect(s.clusters.current).toBe(0);
+        expect(balanced(s)).toBe(true);
+        expect(pool.audit().message).toBe("clean");
+      }
+      const m = pool.get();
+      expect(code(() => pool.free(m + 4))).toBe("EBADHANDLE"); // checked in the fast path as under the lock
+      pool.free(m);
+      expect(code(() => pool.free(m))).toBe("EDOUBLEFREE");
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
