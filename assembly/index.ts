@@ -16,7 +16,7 @@ import { SB_MAX } from "./sockbuf";
 
 export {
   mb_init, m_get, m_gethdr, m_getcl, m_clget, m_free, m_freem, m_chtype, m_setflags,
-  mb_set_owner, m_setowner, mb_set_reserved, mb_set_reserve, mb_wait_failed,
+  mb_set_owner, m_setowner, m_setowner_chain, mb_set_reserved, mb_set_reserve, mb_wait_failed,
 } from "./mbuf";
 export { m_get_bulk, m_freem_bulk, bulk_index } from "./bulk";
 // Jumbo clusters (jumbo.ts)

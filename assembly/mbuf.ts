@@ -544,6 +544,24 @@ export function m_setowner(m: i32, tag: u32): i32 {
   return 0;
 }
 
+/**
+ * Retags every mbuf of the chain headed by `m` (a chain handed to another
+ * thread or owner). Returns the mbufs retagged; EBADHANDLE/EDOUBLEFREE for a
+ * bad handle, EBUSY inside a chain or socket buffer (nothing retagged).
+ */
+export function m_setowner_chain(m: i32, tag: u32): i32 {
+  let e = check_head(<usize>m);
+  if (e) return e;
+  let bound = mbufZone.total; // a cycle made by a stray write ends here
+  let n: i32 = 0;
+  for (let x = <usize>m; x && bound; bound--) {
+    store<u32>(x, tag, M_OWNER);
+    n++;
+    x = <usize>load<u32>(x, M_NEXT);
+  }
+  return n;
+}
+
 // === Reservation (m_clalloc flag, seed 003) ===
 
 /** Sets the reservation flag: while set, only M_RECV callers get clusters. */

@@ -31,6 +31,7 @@ import { clusterSizes, isClusterSize, sizeError } from "./pool/jumbo.js";
 import type { PoolOptions, AttachOptions } from "./pool/options.js";
 import { ATTACH_OPTION_KEYS } from "./pool/options.js";
 import { checkHandle, type ShareHandle } from "./pool/share.js";
+import { HandleRing, type RingHandle, type RingPool } from "./pool/ring.js";
 import { planWrite, tunableInfo, listTunables, type TunableInfo, type TunableChange } from "./tunables/rules.js";
 import { applyPlan } from "./tunables/sysctl.js";
 import type { NetmStats } from "./stats/snapshot.js";
@@ -40,6 +41,7 @@ import { resolvePacketZone, type PacketZoneOptions, type PacketZoneConfig, type 
 
 export type { PoolOptions, AttachOptions } from "./pool/options.js";
 export type { ShareHandle } from "./pool/share.js";
+export { HandleRing, type RingHandle } from "./pool/ring.js";
 export type { PoolMessage } from "./pool/drains.js";
 
 /** A protocol drain routine: frees what it can when an allocation fails (m_reclaim). */
@@ -277,6 +279,43 @@ export class Pool extends PoolReports {
       this.xchg = new Int32Array(this.memory.buffer, this.xchgAddr, this.bulkMax);
     }
     return this.xchg;
+  }
+
+  // === Handing chains between threads (pool/ring.ts) ===
+
+  /**
+   * A ring of `capacity` handles for handing chains to another thread of this shared pool
+   * without a copy: one thread pushes, one pops (give the other thread ring.shareHandle()).
+   * @throws MbufError ESTATE on a pool that is not shared, EINVAL for a capacity that is not
+   *   a power of two from 2 to 65536, ECLOSED.
+   */
+  createRing(capacity: number = 256): HandleRing {
+    this.live();
+    if (!this.lock) throw new MbufError("ESTATE", "createRing: rings hand chains between the threads of a shared pool (create it with Pool.create({ shared: true }))");
+    return HandleRing.create(this.ringPool(), capacity);
+  }
+
+  /**
+   * The ring another thread of this pool made, from its ring.shareHandle().
+   * @throws MbufError EINVAL for anything but a ring handle made for this pool, ESTATE on a
+   *   pool that is not shared, ECLOSED.
+   */
+  openRing(handle: RingHandle): HandleRing {
+    this.live();
+    if (!this.lock) throw new MbufError("ESTATE", "openRing: this pool is not shared, so no ring can be of it");
+    return HandleRing.open(this.ringPool(), handle);
+  }
+
+  /** What a ring needs of this thread's Pool. */
+  private ringPool(): RingPool {
+    const self = this, lock = this.lock!;
+    return {
+      get ex() { return self.ex; },
+      threadId: lock.slot + 1,
+      poolId: lock.poolId,
+      get owner() { return self.ownerTag.tag; },
+      live: () => self.live(),
+    };
   }
 
   // === Header fields ===

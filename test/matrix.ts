@@ -188,6 +188,15 @@ const POOL_ENTRIES: Entry[] = [
     name: "Pool.shareHandle", side: "pool", args: [], call: () => undefined,
     custom: (f) => [{ label: "an unshared pool", run: () => f.pool.shareHandle(), codes: ["ESTATE"] }],
   },
+  {
+    // A shared pool's rings: test/ring.test.ts runs their bad inputs.
+    name: "Pool.createRing", side: "pool", args: [], call: () => undefined,
+    custom: (f) => [{ label: "an unshared pool", run: () => f.pool.createRing(), codes: ["ESTATE"] }],
+  },
+  {
+    name: "Pool.openRing", side: "pool", args: [], call: () => undefined,
+    custom: (f) => [{ label: "an unshared pool", run: () => f.pool.openRing({} as never), codes: ["ESTATE"] }],
+  },
   { name: "Pool.get", side: "pool", args: [howArg(), typeArg()], call: (f, a) => f.pool.get(...(a as [number, number])) },
   { name: "Pool.gethdr", side: "pool", args: [howArg(), typeArg()], call: (f, a) => f.pool.gethdr(...(a as [number, number])) },
   {
@@ -309,6 +318,10 @@ const CORE_ENTRIES: Entry[] = [
     call: (f, a) => raw(f, "m_setflags", a),
   },
   { name: "core.mb_set_owner", side: "core", args: [z("tag", () => 7, "tag")], call: (f, a) => raw(f, "mb_set_owner", a) },
+  {
+    name: "core.m_setowner_chain", side: "core", args: [z("m", (f) => f.plain, "handle"), z("tag", () => 7, "tag")],
+    call: (f, a) => raw(f, "m_setowner_chain", a),
+  },
   { name: "core.m_setowner", side: "core", args: [z("m", (f) => f.plain, "handle"), z("tag", () => 7, "tag")], call: (f, a) => raw(f, "m_setowner", a) },
   { name: "core.mb_set_reserved", side: "core", args: [z("flag", () => 0, "bool")], call: (f, a) => raw(f, "mb_set_reserved", a) },
   {
@@ -834,7 +847,7 @@ function closedPool(): void {
     get: () => p.get(), gethdr: () => p.gethdr(), getcl: () => p.getcl(), clget: () => p.clget(m), free: () => p.free(m),
     getjcl: () => p.getjcl(M_NOWAIT, MT.DATA, 0, 9216), cljget: () => p.cljget(m, M_NOWAIT, 9216),
     freem: () => p.freem(m), getBulk: () => p.getBulk(new Int32Array(2), 2), freemBulk: () => p.freemBulk([m]),
-    shareHandle: () => p.shareHandle(), bulkArea: () => p.bulkArea(), chtype: () => p.chtype(m, 1), setOwner: () => p.setOwner(1), length: () => p.length(m),
+    shareHandle: () => p.shareHandle(), createRing: () => p.createRing(), openRing: () => p.openRing({} as never), bulkArea: () => p.bulkArea(), chtype: () => p.chtype(m, 1), setOwner: () => p.setOwner(1), length: () => p.length(m),
     copydata: () => p.copydata(m, 0, 1), copyback: () => p.copyback(m, 0, b), append: () => p.append(m, b),
     copym: () => p.copym(m), copypacket: () => p.copypacket(m), dup: () => p.dup(m), defrag: () => p.defrag(m),
     pullup: () => p.pullup(m, 1), prepend: () => p.prepend(m, 4), adj: () => p.adj(m, 1), cat: () => p.cat(m, m + 256),

@@ -21,6 +21,8 @@ export interface CoreExports {
   m_chtype(m: number, type: number): number;
   m_setflags(m: number, set: number, clear: number): number;
   mb_set_owner(tag: number): void;
+  /** Retags every mbuf of a chain; the count or a handle error. */
+  m_setowner_chain(m: number, tag: number): number;
   m_setowner(m: number, tag: number): number;
   mb_set_reserved(flag: number): void;
   mb_set_reserve(count: number): number;

@@ -111,6 +111,11 @@ export class PoolLock {
     this.id = Atomics.add(this.w, NEXT_ID, 1) + 1;
   }
 
+  /** The pool's id: the two random words drawn at creation (a view of the lock words). */
+  get poolId(): Int32Array {
+    return this.w.subarray(POOL_ID, POOL_ID + 2);
+  }
+
   /** The address of the word counting every thread's waiters (for the core's fast free). */
   get waitersAddr(): number {
     return this.w.byteOffset + WAITERS * 4;
