@@ -5,8 +5,9 @@
 // shared memory above the arena. Its slot holds a stack of free mbufs and one
 // of free clusters, and counters the fast path writes instead of the zones'.
 // m_get, m_gethdr, m_getcl, m_free and m_freem of the shared builds try the
-// thread's stack first, without the pool lock; everything else (and a fast
-// path that cannot serve) runs under it, as before.
+// thread's stack first, without the pool lock (m_setowner_chain, a ring's
+// retag, runs as a reader too); everything else, and a fast path that cannot
+// serve, runs under it, as before.
 //
 // The exclusion is a big-reader lock (Linux 2.4's brlock): a fast path is a
 // reader that raises its own slot's `active` word, then reads `writer`; the
@@ -14,7 +15,9 @@
 // every other `active` word to fall. Both are sequentially consistent
 // atomics, so of a reader and a writer that meet, at least one sees the
 // other (Dekker): a reader that sees a writer lowers its flag and answers
-// ESLOW, and the host takes the lock and calls again. A writer therefore owns
+// EBUSY_WRITER; the host waits a moment for the writer to leave and calls
+// again, and takes the lock itself if it does not. A fast path that cannot
+// serve (a stack empty or full) answers ESLOW: the host takes the lock. A writer therefore owns
 // every zone, every stack and every slot's counters, and a fast path never
 // meets a chain operation, a report, an audit or another thread's refill.
 // Readers share nothing but what they free: a free claims its mbuf by one
@@ -58,6 +61,10 @@ import { ext_ptr } from "./header";
 /** What a fast path answers when it cannot serve: the host takes the pool lock and calls again. */
 // @ts-ignore: decorator
 @inline export const ESLOW: i32 = -1100;
+
+/** What a fast path answers when another thread holds the pool lock: the host may wait for it to leave, then call again. */
+// @ts-ignore: decorator
+@inline export const EBUSY_WRITER: i32 = -1101;
 
 /** Slots of the thread area: the threads one shared pool serves at once. */
 // @ts-ignore: decorator
@@ -179,7 +186,7 @@ export let threadOwner: u32 = 0;
  * stack is empty, or the reservation may refuse the cluster.
  */
 export function cache_get(how: i32, type: u32, flags: u16, cluster: bool, clusterSize: u32): i32 {
-  if (!reader_enter()) return ESLOW;
+  if (!reader_enter()) return EBUSY_WRITER;
   let s = tSlot;
   let n = load<u32>(s, S_MCACHED);
   let k = load<u32>(s, S_CCACHED);
@@ -231,7 +238,7 @@ export function cache_get(how: i32, type: u32, flags: u16, cluster: bool, cluste
  * link that is not an mbuf in use.
  */
 export function cache_free(m: usize, one: bool): i32 {
-  if (!reader_enter()) return ESLOW;
+  if (!reader_enter()) return EBUSY_WRITER;
   arena_sync_top(); // `m` may sit in a page another thread carved
   let e = check_head(m);
   if (e) { reader_leave(); return e; }
@@ -289,6 +296,26 @@ export function cache_free(m: usize, one: bool): i32 {
   store<u32>(s, load<u32>(s, S_CFREES) + cfreed, S_CFREES);
   reader_leave();
   return one ? <i32>next : 0;
+}
+
+/**
+ * The fast m_setowner_chain: retags the chain headed by `m` (a chain handed
+ * to this thread: nothing else may touch it), inside the reader's section.
+ * Returns what m_setowner_chain returns, or ESLOW if a writer holds the lock.
+ */
+export function cache_retag(m: usize, tag: u32, bound: u32): i32 {
+  if (!reader_enter()) return EBUSY_WRITER;
+  arena_sync_top();
+  let e = check_head(m);
+  if (e) { reader_leave(); return e; }
+  let n: i32 = 0;
+  for (let x = m; x && bound; bound--) {
+    store<u32>(x, tag, M_OWNER);
+    n++;
+    x = <usize>load<u32>(x, M_NEXT);
+  }
+  reader_leave();
+  return n;
 }
 
 // === Under the pool lock ===

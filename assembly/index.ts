@@ -1,7 +1,7 @@
 // The core's ABI: re-exports only. Handles are byte addresses as i32 (0 is
 // NULL); failures are negative error codes (constants.ts), never traps.
 
-import { THREAD_AREA_BYTES, ESLOW } from "./cache";
+import { THREAD_AREA_BYTES, ESLOW, EBUSY_WRITER } from "./cache";
 import {
   MSIZE, MLEN, MHLEN, PAGE_SIZE, M_HDR_SIZE, M_PKTHDR_SIZE, ZONE_SLOTS, MJUMPAGESIZE, MJUM9BYTES, MJUM16BYTES,
   M_NEXT, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, M_OWNER, M_SEQ,
@@ -59,6 +59,8 @@ export const MB_STATS: i32 = <i32>STATS;
 export const MB_THREAD_AREA_BYTES: i32 = THREAD_AREA_BYTES;
 /** The fast paths' answer when the host must take the pool lock and call again. */
 export const MB_ESLOW: i32 = ESLOW;
+/** The fast paths' answer when another thread holds the pool lock. */
+export const MB_EBUSY_WRITER: i32 = EBUSY_WRITER;
 /** Bytes per zone record in the counters block. */
 export const MB_ZONE_BYTES: i32 = ZONE_BYTES;
 /** Offset of the global part of the counters block. */

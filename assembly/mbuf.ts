@@ -32,7 +32,7 @@ import { zone_setup, zone_pop, zone_push, zone_alloc_slow } from "./zone";
 import { host_exhausted } from "./host";
 import { ext_ptr, mseq } from "./header";
 import { same_mbuf } from "./drain";
-import { cache_fast, cache_get, cache_free, cache_balance, cache_flush_all, cache_set_owner } from "./cache";
+import { cache_fast, cache_get, cache_free, cache_retag, cache_balance, cache_flush_all, cache_set_owner } from "./cache";
 import { jumbo_ready } from "./jumbo";
 import {
   packet_pop, packet_born, packet_failed, packet_park, packet_leave, packet_reclaim, packet_reclaimable, PKT_ORIGIN, PKT_EXT,
@@ -550,6 +550,7 @@ export function m_setowner(m: i32, tag: u32): i32 {
  * bad handle, EBUSY inside a chain or socket buffer (nothing retagged).
  */
 export function m_setowner_chain(m: i32, tag: u32): i32 {
+  if (cache_fast()) return cache_retag(<usize>m, tag, mbufZone.total);
   let e = check_head(<usize>m);
   if (e) return e;
   let bound = mbufZone.total; // a cycle made by a stray write ends here

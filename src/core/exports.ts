@@ -94,6 +94,7 @@ export interface CoreExports {
   readonly MB_STATS: G;
   readonly MB_THREAD_AREA_BYTES: G;
   readonly MB_ESLOW: G;
+  readonly MB_EBUSY_WRITER: G;
   readonly MB_ZONE_BYTES: G;
   readonly MB_GLOBAL: G;
   readonly MB_GLOBAL_BYTES: G;

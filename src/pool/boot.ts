@@ -20,7 +20,7 @@
 import { instantiateCore, type Build, type CoreImports } from "../core/module.js";
 import { type CoreExports, INIT_PINNED, INIT_MBUF_GROWS, INIT_CLUSTER_GROWS } from "../core/exports.js";
 import { Z, GL, H, PAGE_META, EXT_AT, THREADS } from "../core/layout.js";
-import { LOCK_BYTES, ESLOW, threadAreaAddr } from "./lock.js";
+import { LOCK_BYTES, ESLOW, EBUSY_WRITER, threadAreaAddr } from "./lock.js";
 import { MbufError, coreError } from "../errors.js";
 import { THEWALL_MAX, jumboOverflow, type Profile, type Layout } from "../tunables/profiles.js";
 import {
@@ -151,6 +151,7 @@ export function checkLayout(ex: CoreExports): void {
     ["MB_ZONE_SLOTS", ex.MB_ZONE_SLOTS, Z.SLOTS],
     ["MB_THREAD_AREA_BYTES", ex.MB_THREAD_AREA_BYTES, THREADS.BYTES],
     ["MB_ESLOW", ex.MB_ESLOW, ESLOW],
+    ["MB_EBUSY_WRITER", ex.MB_EBUSY_WRITER, EBUSY_WRITER],
     ["MB_MJUMPAGESIZE", ex.MB_MJUMPAGESIZE, MJUMPAGESIZE],
     ["MB_MJUM9BYTES", ex.MB_MJUM9BYTES, MJUM9BYTES],
     ["MB_MJUM16BYTES", ex.MB_MJUM16BYTES, MJUM16BYTES],

@@ -52,6 +52,10 @@ export const threadAreaAddr = (lockAddr: number): number => (lockAddr - THREADS.
 
 /** The core's fast-path answer "take the lock and call again" (assembly/cache.ts ESLOW). */
 export const ESLOW = -1100;
+/** Its answer "another thread holds the lock" (EBUSY_WRITER): wait for it to leave (waitWriter), then call again. */
+export const EBUSY_WRITER = -1101;
+/** Reads of the writer word a fast call makes before it takes the lock itself. */
+const WRITER_SPIN = 1000;
 
 /** Bytes of the lock words. */
 export const LOCK_BYTES = 32;
@@ -177,6 +181,16 @@ export class PoolLock {
       this.leave();
       throw e;
     }
+  }
+
+  /**
+   * After a fast path met another thread's writer: waits, reading the writer word, for it to
+   * leave. @returns true if it left within WRITER_SPIN reads (call the fast path again).
+   */
+  waitWriter(): boolean {
+    const t = this.t, i = THREADS.writer >> 2;
+    for (let k = 0; k < WRITER_SPIN; k++) if (Atomics.load(t, i) === 0) return true;
+    return false;
   }
 
   /** Names this instance the writer, then waits for every other slot's fast path to end. */

@@ -13,8 +13,9 @@
 // writes a slot, then stores tail (a sequentially consistent store: the slot's
 // write is visible to whoever loads that tail); the consumer reads a slot
 // after loading tail, then stores head, which frees the slot for the producer
-// the same way. Head and tail sit on lines of their own, so neither side's
-// stores move the other's line. A consumer that waits raises `sleeping` and
+// the same way. Head and tail sit on lines of their own, and each side keeps
+// the other's index as last read, re-reading it only when the ring looks full
+// (or empty): in a stream, a push or a pop is one atomic store. A consumer that waits raises `sleeping` and
 // parks an Atomics.waitAsync on tail; a push that sees it raised notifies.
 //
 // A chain in the ring belongs to the ring: push checks that the handle is a
@@ -73,6 +74,16 @@ export class HandleRing {
   private readonly mask: number;
   /** Slots a ring holds. */
   readonly capacity: number;
+  /** The roles this thread took: taken once, so a push or pop writes no shared word but its own. */
+  private producing = false;
+  private consuming = false;
+  /**
+   * The other side's index as last read (FastForward's cached indices): the producer re-reads
+   * head only when the ring looks full, the consumer re-reads tail only when it looks empty,
+   * so a push or pop in a stream makes one atomic store and reads no line the other writes.
+   */
+  private headSeen = 0;
+  private tailSeen = 0;
 
   private constructor(private readonly pool: RingPool, readonly buffer: SharedArrayBuffer) {
     this.w = new Int32Array(buffer);
@@ -141,9 +152,12 @@ export class HandleRing {
   push(m: number): boolean {
     const w = this.w, p = this.pool;
     p.live();
-    this.role(PRODUCER, "pushes into");
+    if (!this.producing) this.producing = this.role(PRODUCER, "pushes into");
     const t = w[TAIL];
-    if (((t - Atomics.load(w, HEAD)) >>> 0) >= this.capacity) return false;
+    if (((t - this.headSeen) >>> 0) >= this.capacity) {
+      this.headSeen = Atomics.load(w, HEAD);
+      if (((t - this.headSeen) >>> 0) >= this.capacity) return false;
+    }
     if ((m | 0) !== m) throw new MbufError("EBADHANDLE", `ring.push: not a handle: ${describeValue(m)}`);
     const r = p.ex.m_setowner_chain(m, p.owner);
     if (r < 0) throw coreError(r, "ring.push", m);
@@ -161,9 +175,12 @@ export class HandleRing {
   pop(): number {
     const w = this.w, p = this.pool;
     p.live();
-    this.role(CONSUMER, "pops from");
+    if (!this.consuming) this.consuming = this.role(CONSUMER, "pops from");
     const h = w[HEAD];
-    if (h === Atomics.load(w, TAIL)) return 0;
+    if (h === this.tailSeen) {
+      this.tailSeen = Atomics.load(w, TAIL);
+      if (h === this.tailSeen) return 0;
+    }
     const m = w[HEADER_WORDS + (h & this.mask)];
     Atomics.store(w, HEAD, (h + 1) | 0);
     p.ex.m_setowner_chain(m, p.owner);
@@ -200,12 +217,13 @@ export class HandleRing {
   }
 
   /** Takes the role `word` (PRODUCER or CONSUMER) for this thread, or throws ESTATE if another thread has it. */
-  private role(word: number, what: string): void {
+  private role(word: number, what: string): true {
     const id = this.pool.threadId;
     const had = Atomics.compareExchange(this.w, word, 0, id);
     if (had !== 0 && had !== id) {
       throw new MbufError("ESTATE", `ring: another thread ${what} this ring (a ring has one producing and one consuming thread: make one ring per pair)`);
     }
+    return true;
   }
 }
 

@@ -27,7 +27,7 @@ import type { CoreExports } from "../core/exports.js";
 import { MbufError, describeValue } from "../errors.js";
 import { checkOptions, optionKeys } from "../validate.js";
 import { checkLayout, describeCore, memoryPages, STATIC_SLACK, type BootedCore } from "./boot.js";
-import { PoolLock, LOCK_BYTES, ESLOW } from "./lock.js";
+import { PoolLock, LOCK_BYTES, ESLOW, EBUSY_WRITER } from "./lock.js";
 import type { Values } from "../tunables/profiles.js";
 import type { ProfileName } from "../tunables/profiles.js";
 
@@ -148,16 +148,20 @@ export function lockedExports(ex: CoreExports, lock: PoolLock, owner: { tag: num
 type Core = (a?: number, b?: number, c?: number, d?: number, e?: number) => number;
 
 /** The core calls with a fast path through the thread's cache (assembly/cache.ts). */
-const FAST = new Set(["m_get", "m_gethdr", "m_getcl", "m_free", "m_freem"]);
+const FAST = new Set(["m_get", "m_gethdr", "m_getcl", "m_free", "m_freem", "m_setowner_chain"]);
 
 /**
  * `f` without the lock first: its fast path runs under the thread's slot of the
- * big-reader lock. Only if it answers ESLOW (it did nothing) is it called again holding the lock.
+ * big-reader lock. If another thread holds the lock (EBUSY_WRITER), it waits a moment for it
+ * to leave and tries once more; if the fast path cannot serve (ESLOW, or still a writer: it did
+ * nothing either way), it is called again holding the lock.
  */
 function fastCall(f: Core, lock: PoolLock): Core {
   return (a, b, c) => {
-    const r = f(a, b, c);
-    if (r !== ESLOW) return r;
+    let r = f(a, b, c);
+    // Another thread's lock is held for one call: wait for it rather than queue on the mutex.
+    if (r === EBUSY_WRITER && lock.waitWriter()) r = f(a, b, c);
+    if (r !== ESLOW && r !== EBUSY_WRITER) return r;
     lock.enter();
     try {
       return f(a, b, c);
