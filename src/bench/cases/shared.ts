@@ -9,11 +9,12 @@
 // two at once: the caches share no word between the threads, so two threads
 // should make more pairs than one (the target is 1.8x on two cores).
 
-import { Worker } from "node:worker_threads";
 import { once } from "node:events";
+import { startWorker } from "./start-worker.js";
 import { Pool } from "../../pool.js";
 import { MT, M_NOWAIT } from "../../constants.js";
 import type { BenchCase, BenchCheck, BenchSuite } from "../types.js";
+import { handoffChecks } from "./handoff.js";
 
 const GROUP = "shared pool: get+free pair, one thread";
 /** Pairs each worker runs per measurement. */
@@ -46,21 +47,10 @@ const cases: BenchCase[] = [
   },
 ];
 
-/** The worker's module, beside this one (.ts when run from the sources, loaded through tsx then). */
-const fromSources = import.meta.url.endsWith(".ts");
-const workerUrl = new URL(`./shared-worker${fromSources ? ".ts" : ".js"}`, import.meta.url);
-
-/** A worker running the worker module. */
-function startWorker(workerData: object): Worker {
-  if (!fromSources) return new Worker(workerUrl, { workerData });
-  const load = `import("tsx/esm/api").then((api) => api.tsImport(${JSON.stringify(workerUrl.href)}, ${JSON.stringify(import.meta.url)}))`;
-  return new Worker(load, { eval: true, workerData });
-}
-
 /** Pairs per second of `threads` workers running PAIRS each at once on one shared pool. */
 async function pairsPerSecond(pool: Pool, threads: number): Promise<number> {
   const handle = pool.shareHandle();
-  const workers = Array.from({ length: threads }, () => startWorker({ handle }));
+  const workers = Array.from({ length: threads }, () => startWorker("shared-worker", { handle }));
   try {
     // A first short run attaches and warms each worker up.
     await Promise.all(workers.map((w) => { w.postMessage(100_000); return once(w, "message"); }));
@@ -101,5 +91,5 @@ const checks: BenchCheck[] = [
 
 /** The shared-pool cases and the threads check. */
 export function sharedSuite(): BenchSuite {
-  return { cases, checks };
+  return { cases, checks: [...checks, ...handoffChecks] };
 }
