@@ -48,11 +48,10 @@
 // host's waiters are served.
 
 import {
-  M_NEXT, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, M_OWNER, M_SEQ, M_SPARE, M_HDR_SIZE, M_PKTHDR_SIZE,
-  PH_LEN, PH_RCVIF, EXT_BUF, EXT_SIZE, M_EXT, M_PKTHDR, M_LINKED, M_RECV, MT_FREE, MT_NTYPES, ZONE_CLUSTER,
+  M_NEXT, M_DATA, M_TYPE, M_FLAGS, EXT_BUF, EXT_SIZE, M_EXT, M_LINKED, M_RECV, MT_FREE, MT_NTYPES, ZONE_CLUSTER,
   EDOUBLEFREE, EINVAL, ESTATE, PAGE_SHIFT,
 } from "./constants";
-import { check_head, check_mbuf } from "./mbuf";
+import { check_head, check_mbuf, mbuf_header, chain_retag } from "./mbuf";
 import { Zone, G, gload, gstore, G_SEQ, G_OWNER, G_RESV_FLAG, G_RESV_COUNT, G_CACHED_MBUF, G_CACHED_CLUSTER } from "./stats";
 import { ref_ptr, meta_ptr, meta_zone, arenaBase, capPages, arena_sync_top } from "./arena";
 import { zone_take, zone_give } from "./zone";
@@ -147,11 +146,19 @@ export let threadOwner: u32 = 0;
   return ASC_FEATURE_THREADS && tArea != 0;
 }
 
-/** Raises this slot's flag; false (flag lowered again) if a writer holds the lock. */
+/**
+ * Raises this slot's flag; false (flag lowered again) if a writer holds the
+ * lock. Inside, the instance's view of the arena's extent is brought up to
+ * date: a handle may sit in a page another thread carved since this instance
+ * last held the lock.
+ */
 // @ts-ignore: decorator
 @inline function reader_enter(): bool {
   atomic.store<i32>(tSlot, 1, S_ACTIVE);
-  if (atomic.load<i32>(tArea, T_WRITER) == 0) return true;
+  if (atomic.load<i32>(tArea, T_WRITER) == 0) {
+    arena_sync_top();
+    return true;
+  }
   atomic.store<i32>(tSlot, 0, S_ACTIVE);
   return false;
 }
@@ -197,19 +204,7 @@ export function cache_get(how: i32, type: u32, flags: u16, cluster: bool, cluste
   let m = <usize>load<u32>(s + S_MSTACK + (<usize>(n - 1) << 2));
   store<u32>(s, n - 1, S_MCACHED);
   // mbuf_init (mbuf.ts), with this thread's owner, block and census.
-  store<u32>(m, 0, M_NEXT);
-  store<u32>(m, 0, M_NEXTPKT);
-  store<u32>(m, <u32>(m + ((flags & M_PKTHDR) ? M_PKTHDR_SIZE : M_HDR_SIZE)), M_DATA);
-  store<i32>(m, 0, M_LEN);
-  store<u16>(m, <u16>type, M_TYPE);
-  store<u16>(m, flags, M_FLAGS);
-  store<u32>(m, threadOwner, M_OWNER);
-  store<u32>(m, next_seq(), M_SEQ);
-  store<u32>(m, 0, M_SPARE);
-  if (flags & M_PKTHDR) {
-    store<i32>(m, 0, PH_LEN);
-    store<u32>(m, 0, PH_RCVIF);
-  }
+  mbuf_header(m, type, flags, threadOwner, next_seq());
   census_add(type, 1);
   store<u32>(s, load<u32>(s, S_MALLOCS) + 1, S_MALLOCS);
   if (cluster) {
@@ -239,7 +234,6 @@ export function cache_get(how: i32, type: u32, flags: u16, cluster: bool, cluste
  */
 export function cache_free(m: usize, one: bool): i32 {
   if (!reader_enter()) return EBUSY_WRITER;
-  arena_sync_top(); // `m` may sit in a page another thread carved
   let e = check_head(m);
   if (e) { reader_leave(); return e; }
   if (atomic.load<i32>(tWaiters) != 0) { reader_leave(); return ESLOW; }
@@ -303,17 +297,10 @@ export function cache_free(m: usize, one: bool): i32 {
  * to this thread: nothing else may touch it), inside the reader's section.
  * Returns what m_setowner_chain returns, or ESLOW if a writer holds the lock.
  */
-export function cache_retag(m: usize, tag: u32, bound: u32): i32 {
+export function cache_retag(m: usize, tag: u32): i32 {
   if (!reader_enter()) return EBUSY_WRITER;
-  arena_sync_top();
   let e = check_head(m);
-  if (e) { reader_leave(); return e; }
-  let n: i32 = 0;
-  for (let x = m; x && bound; bound--) {
-    store<u32>(x, tag, M_OWNER);
-    n++;
-    x = <usize>load<u32>(x, M_NEXT);
-  }
+  let n = e ? e : chain_retag(m, tag);
   reader_leave();
   return n;
 }

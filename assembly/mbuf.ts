@@ -181,24 +181,30 @@ function cluster_alloc(how: i32): usize {
   return c;
 }
 
-/** Initialises a fresh mbuf's header. */
+/** Writes a fresh mbuf's 4.4BSD header: empty, of `type` and `flags`, stamped with `owner` and `seq`. */
 // @ts-ignore: decorator
-@inline export function mbuf_init(m: usize, type: u32, flags: u16): void {
+@inline export function mbuf_header(m: usize, type: u32, flags: u16, owner: u32, seq: u32): void {
   store<u32>(m, 0, M_NEXT);
   store<u32>(m, 0, M_NEXTPKT);
   store<u32>(m, <u32>(m + ((flags & M_PKTHDR) ? M_PKTHDR_SIZE : M_HDR_SIZE)), M_DATA);
   store<i32>(m, 0, M_LEN);
   store<u16>(m, <u16>type, M_TYPE);
   store<u16>(m, flags, M_FLAGS);
-  store<u32>(m, gload(G_OWNER), M_OWNER);
-  let seq = gload(G_SEQ) + 1;
-  gstore(G_SEQ, seq);
+  store<u32>(m, owner, M_OWNER);
   store<u32>(m, seq, M_SEQ);
   store<u32>(m, 0, M_SPARE);
   if (flags & M_PKTHDR) {
     store<i32>(m, 0, PH_LEN);
     store<u32>(m, 0, PH_RCVIF);
   }
+}
+
+/** Initialises a fresh mbuf's header, with the next sequence number, and counts it in the census. */
+// @ts-ignore: decorator
+@inline export function mbuf_init(m: usize, type: u32, flags: u16): void {
+  let seq = gload(G_SEQ) + 1;
+  gstore(G_SEQ, seq);
+  mbuf_header(m, type, flags, gload(G_OWNER), seq);
   let cp = census_ptr(type);
   store<u32>(cp, load<u32>(cp) + 1);
 }
@@ -214,26 +220,11 @@ export function mbuf_alloc_run(n: i32, type: u32, flags: u16, out: usize): i32 {
   let head = <usize>z.freeHead;
   let owner = gload(G_OWNER);
   let seq = gload(G_SEQ);
-  let hdr = (flags & M_PKTHDR) != 0;
-  let dataOff: usize = hdr ? M_PKTHDR_SIZE : M_HDR_SIZE;
   let i: i32 = 0;
   for (; i < n && head; i++) {
     let m = head;
     head = <usize>load<u32>(m);
-    // mbuf_init, field for field.
-    store<u32>(m, 0, M_NEXT);
-    store<u32>(m, 0, M_NEXTPKT);
-    store<u32>(m, <u32>(m + dataOff), M_DATA);
-    store<i32>(m, 0, M_LEN);
-    store<u16>(m, <u16>type, M_TYPE);
-    store<u16>(m, flags, M_FLAGS);
-    store<u32>(m, owner, M_OWNER);
-    store<u32>(m, ++seq, M_SEQ);
-    store<u32>(m, 0, M_SPARE);
-    if (hdr) {
-      store<i32>(m, 0, PH_LEN);
-      store<u32>(m, 0, PH_RCVIF);
-    }
+    mbuf_header(m, type, flags, owner, ++seq);
     store<i32>(out + (<usize>i << 2), <i32>m);
   }
   z.freeHead = <u32>head;
@@ -550,12 +541,18 @@ export function m_setowner(m: i32, tag: u32): i32 {
  * bad handle, EBUSY inside a chain or socket buffer (nothing retagged).
  */
 export function m_setowner_chain(m: i32, tag: u32): i32 {
-  if (cache_fast()) return cache_retag(<usize>m, tag, mbufZone.total);
+  if (cache_fast()) return cache_retag(<usize>m, tag);
   let e = check_head(<usize>m);
   if (e) return e;
+  return chain_retag(<usize>m, tag);
+}
+
+/** Stamps `tag` on every mbuf of the chain of the valid head `m`; returns how many. */
+// @ts-ignore: decorator
+@inline export function chain_retag(m: usize, tag: u32): i32 {
   let bound = mbufZone.total; // a cycle made by a stray write ends here
   let n: i32 = 0;
-  for (let x = <usize>m; x && bound; bound--) {
+  for (let x = m; x && bound; bound--) {
     store<u32>(x, tag, M_OWNER);
     n++;
     x = <usize>load<u32>(x, M_NEXT);

@@ -3,29 +3,16 @@
 // thread that popped them; a consumer waiting on an empty ring is woken by
 // the push; and every bad input is refused with nothing put in the ring.
 import { describe, it, expect } from "vitest";
-import { Worker } from "node:worker_threads";
-import { once } from "node:events";
-import { Pool, type ShareHandle } from "mbufpool";
-import { makePool, code, pattern } from "./helpers.js";
+import { Pool } from "mbufpool";
+import { spawnShared } from "./shared-worker.js";
+import { makePool, code, pattern, runModule } from "./helpers.js";
 
-const WORKER = new URL("./fixtures/shared/worker.mjs", import.meta.url);
 
-function spawn(handle: ShareHandle): { ask: <T>(msg: object) => Promise<T>; close: () => Promise<void> } {
-  const w = new Worker(WORKER, { workerData: { handle } });
-  const exited = new Promise<void>((resolve) => w.once("exit", () => resolve()));
-  const ask = async <T>(msg: object): Promise<T> => {
-    const reply = once(w, "message") as Promise<[T]>;
-    w.postMessage(msg);
-    const failed = once(w, "error").then(([e]) => { throw e; });
-    return (await Promise.race([reply, failed]))[0];
-  };
-  return { ask, close: async () => { w.postMessage({ cmd: "close" }); await exited; } };
-}
 
 describe("rings of handles between the threads of a shared pool", () => {
   it("chains pushed in one thread arrive whole and in order in another, retagged as the popping thread's", async () => {
     const pool = makePool({ shared: true });
-    const w = spawn(pool.shareHandle());
+    const w = spawnShared(pool.shareHandle());
     try {
       const ring = pool.createRing(64);
       const n = 3000;
@@ -82,7 +69,7 @@ describe("rings of handles between the threads of a shared pool", () => {
     const d = pool.get();
     expect(ring.push(d)).toBe(false); // full: d stays the caller's
     expect(ring.size).toBe(2);
-    const w = spawn(pool.shareHandle());
+    const w = spawnShared(pool.shareHandle());
     try {
       expect(await w.ask({ cmd: "ringPush", ring: ring.shareHandle() })).toBe("ESTATE");
     } finally {
@@ -100,6 +87,20 @@ describe("rings of handles between the threads of a shared pool", () => {
     expect(code(() => other.openRing(ring.shareHandle()))).toBe("EINVAL"); // a ring of another pool
     expect(code(() => makePool().openRing(ring.shareHandle()))).toBe("ESTATE");
     expect(pool.audit().message).toBe("clean");
+  });
+
+  it("a script awaiting popWait stays alive until its deadline (ETIMEDOUT), unless it asked for unref", async () => {
+    const script = (opts: string): string => `
+      import { Pool } from "mbufpool";
+      const pool = Pool.create({ shared: true });
+      const ring = pool.createRing(2);
+      try { await ring.popWait(${opts}); } catch (e) { console.log(e.code); }
+      pool.close();`;
+    const held = await runModule(script("{ timeout: 50 }"));
+    expect(held).toEqual({ code: 0, out: "ETIMEDOUT\n" });
+    const daemon = await runModule(script("{ timeout: 60_000, unref: true }"));
+    expect(daemon.code).toBe(13); // nothing kept the loop alive: Node left the await unsettled
+    expect(daemon.out).not.toContain("ETIMEDOUT");
   });
 
   it("a closed pool's ring refuses with ECLOSED", () => {

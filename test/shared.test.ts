@@ -7,23 +7,10 @@ import { Worker, MessageChannel } from "node:worker_threads";
 import { once } from "node:events";
 import { randomInt } from "node:crypto";
 import { Pool, type ShareHandle } from "mbufpool";
+import { spawnShared } from "./shared-worker.js";
 import { makePool, code, pattern, BUILD } from "./helpers.js";
 
-const WORKER = new URL("./fixtures/shared/worker.mjs", import.meta.url);
 
-/** A worker attached to `handle`, with a call that sends a command and waits for its one reply. */
-function spawn(handle: ShareHandle): { w: Worker; ask: <T>(msg: object, transfer?: MessagePort[]) => Promise<T>; exited: Promise<void> } {
-  const w = new Worker(WORKER, { workerData: { handle } });
-  // Listened for at once: a worker's exit can follow its last message in the same turn.
-  const exited = new Promise<void>((resolve) => w.once("exit", () => resolve()));
-  const ask = async <T>(msg: object, transfer: MessagePort[] = []): Promise<T> => {
-    const reply = once(w, "message") as Promise<[T]>;
-    w.postMessage(msg, transfer);
-    const failed = once(w, "error").then(([e]) => { throw e; });
-    return (await Promise.race([reply, failed]))[0];
-  };
-  return { w, ask, exited };
-}
 
 /** What every thread must see alike: everything but the per-thread waits and netm. */
 const sharedPart = (s: ReturnType<Pool["stats"]>): object => ({ ...s, waits: undefined, netm: undefined });
@@ -34,7 +21,7 @@ describe("shared pool", () => {
   it("two workers run random interleavings over one pool, handing chains by handle; the stats balance", async () => {
     const pool = makePool({ shared: true });
     const handle = pool.shareHandle();
-    const a = spawn(handle), b = spawn(handle);
+    const a = spawnShared(handle), b = spawnShared(handle);
     try {
       const { port1, port2 } = new MessageChannel();
       const seeds = [randomInt(1, 2 ** 31), randomInt(1, 2 ** 31)];
@@ -91,7 +78,7 @@ describe("shared pool", () => {
   it("a chain made in a worker is read and freed in place by another thread; a second free from a third is caught", async () => {
     const pool = makePool({ shared: true });
     const handle = pool.shareHandle();
-    const a = spawn(handle), b = spawn(handle);
+    const a = spawnShared(handle), b = spawnShared(handle);
     try {
       const m = await a.ask<number>({ cmd: "alloc", len: 2000, seed: 5 });
       expect(m).toBeGreaterThan(0);
@@ -110,7 +97,7 @@ describe("shared pool", () => {
 
   it("an attached thread refuses what is not shared yet, and grows the shared zones", async () => {
     const pool = makePool({ shared: true });
-    const a = spawn(pool.shareHandle());
+    const a = spawnShared(pool.shareHandle());
     try {
       const before = pool.stats().mbufs.total;
       const r = await a.ask<Record<string, string | null>>({ cmd: "refusals" });
@@ -125,7 +112,7 @@ describe("shared pool", () => {
 
   it("each thread stamps its own owner tag; a thread attaches once per pool", async () => {
     const pool = makePool({ shared: true });
-    const a = spawn(pool.shareHandle());
+    const a = spawnShared(pool.shareHandle());
     try {
       pool.setOwner(7);
       const m1 = pool.get();

@@ -4,24 +4,11 @@
 // and two threads freeing one mbuf at once (each through its own cache, no
 // lock taken) are told apart: exactly one free wins.
 import { describe, it, expect } from "vitest";
-import { Worker } from "node:worker_threads";
-import { once } from "node:events";
-import { Pool, type ShareHandle } from "mbufpool";
+import type { Pool } from "mbufpool";
+import { spawnShared } from "./shared-worker.js";
 import { makePool, code } from "./helpers.js";
 
-const WORKER = new URL("./fixtures/shared/worker.mjs", import.meta.url);
 
-function spawn(handle: ShareHandle): { ask: <T>(msg: object) => Promise<T>; close: () => Promise<void> } {
-  const w = new Worker(WORKER, { workerData: { handle } });
-  const exited = new Promise<void>((resolve) => w.once("exit", () => resolve()));
-  const ask = async <T>(msg: object): Promise<T> => {
-    const reply = once(w, "message") as Promise<[T]>;
-    w.postMessage(msg);
-    const failed = once(w, "error").then(([e]) => { throw e; });
-    return (await Promise.race([reply, failed]))[0];
-  };
-  return { ask, close: async () => { w.postMessage({ cmd: "close" }); await exited; } };
-}
 
 type Stats = ReturnType<Pool["stats"]>;
 /** In use plus cache is what the zone carved, in every report. */
@@ -31,7 +18,7 @@ const balanced = (s: Stats): boolean =>
 describe("per-thread caches of a shared pool", () => {
   it("what a thread caches is cache, never use, and every thread reports the same exact counters", async () => {
     const pool = makePool({ shared: true });
-    const w = spawn(pool.shareHandle());
+    const w = spawnShared(pool.shareHandle());
     try {
       const ms = Array.from({ length: 20 }, () => pool.getcl());
       for (const m of ms) pool.free(m);
@@ -61,7 +48,7 @@ describe("per-thread caches of a shared pool", () => {
 
   it("a full cache in one thread never denies another: the empty zone takes every thread's cache back first", async () => {
     const pool = makePool({ shared: true, profile: "freebsd", tunables: { "kern.ipc.nmbufs": 256, "kern.ipc.nmbclusters": 64 } });
-    const w = spawn(pool.shareHandle());
+    const w = spawnShared(pool.shareHandle());
     try {
       // The worker ends with mbufs and clusters on its stacks.
       expect(await w.ask({ cmd: "churn", n: 60, cluster: true })).toBe(60);
@@ -86,7 +73,7 @@ describe("per-thread caches of a shared pool", () => {
     const pool = makePool({ shared: true, profile: "freebsd", tunables: { "kern.ipc.nmbufs": 256, "kern.ipc.nmbclusters": 64 } });
     const handle = pool.shareHandle();
     for (let round = 0; round < 3; round++) {
-      const w = spawn(handle);
+      const w = spawnShared(handle);
       expect(await w.ask({ cmd: "churn", n: 50 })).toBe(50);
       await w.close();
       // Only the main thread's own stack may hold mbufs now: it has taken none.
@@ -101,7 +88,7 @@ describe("per-thread caches of a shared pool", () => {
   it("two threads freeing the same mbufs at once: each free is won by exactly one, the other is told EDOUBLEFREE", async () => {
     const pool = makePool({ shared: true, profile: "freebsd", tunables: { "kern.ipc.nmbufs": 4096 } });
     const handle = pool.shareHandle();
-    const a = spawn(handle), b = spawn(handle);
+    const a = spawnShared(handle), b = spawnShared(handle);
     try {
       for (let round = 0; round < 4; round++) {
         const handles: number[] = [];

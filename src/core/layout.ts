@@ -47,9 +47,10 @@ export const PAGE_META = { zoneMask: 0xff, carvedShift: 8, carvedMask: 0xff } as
  * A shared pool's thread area (assembly/cache.ts), laid out by the host just below the lock
  * words: a header line (writer, slotsHigh), then one slot per thread (active, claimed, ...).
  */
+const THREAD_HEADER = 64, THREAD_SLOT_BYTES = 512, THREAD_SLOTS = 32;
 export const THREADS = {
-  writer: 0, slotsHigh: 4, HEADER: 64,
+  writer: 0, slotsHigh: 4, HEADER: THREAD_HEADER,
   active: 0, claimed: 4,
-  SLOT_BYTES: 512, SLOTS: 32,
-  BYTES: 64 + 32 * 512,
+  SLOT_BYTES: THREAD_SLOT_BYTES, SLOTS: THREAD_SLOTS,
+  BYTES: THREAD_HEADER + THREAD_SLOTS * THREAD_SLOT_BYTES, // == MB_THREAD_AREA_BYTES, checked at boot
 } as const;

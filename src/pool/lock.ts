@@ -22,13 +22,14 @@
 // thread needs.
 //
 // The lock is also the writer side of the per-thread caches' big-reader lock
-// (assembly/cache.ts): a shared pool's get, gethdr, getcl, free and freem try
-// the thread's own cache in the core without this mutex, each raising its
-// slot's `active` word while it runs. The holder stores its slot's id in the
-// thread area's `writer` word once it has the mutex, then waits for every other
+// (assembly/cache.ts): a shared pool's get, gethdr, getcl, free and freem (and
+// a ring's retag) run in the core without this mutex, each raising its slot's
+// `active` word while it runs. The holder stores its slot's id in the thread
+// area's `writer` word once it has the mutex, then waits for every other
 // slot's `active` word to fall (a fast path runs a few dozen instructions); a
-// fast path that sees the writer answers ESLOW, and its call takes the mutex
-// and runs again. Once out, the holder folds the threads' counters into the
+// fast path that sees the writer answers EBUSY_WRITER, and its call waits for
+// the writer word to fall (waitWriter) before it tries again or takes the
+// mutex itself. Once out, the holder folds the threads' counters into the
 // counters block (mb_fold): what it reads under the lock is exact.
 //
 // The lock is recursive per instance (a drain routine or a listener the core

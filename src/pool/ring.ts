@@ -27,8 +27,9 @@
 // correct without a lock.
 
 import { MbufError, coreError, describeValue, checkInt } from "../errors.js";
-import { checkOptions, optionKeys } from "../validate.js";
+import { checkOptions, optionKeys, checkBool } from "../validate.js";
 import type { CoreExports } from "../core/exports.js";
+import { waitAsync } from "../waiting/wake.js";
 
 /** What `kind` a ring handle carries. */
 export const RING_KIND = "mbufpool.ring";
@@ -64,10 +65,6 @@ export interface RingPool {
   /** Throws ECLOSED once the pool is closed. */
   live(): void;
 }
-
-/** Atomics.waitAsync, which the TypeScript lib in use does not name. */
-type WaitAsync = (a: Int32Array, index: number, value: number, timeout?: number) => { async: boolean; value: Promise<string> | string };
-const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
 export class HandleRing {
   private readonly w: Int32Array;
@@ -188,15 +185,19 @@ export class HandleRing {
   }
 
   /**
-   * pop(), waiting until a chain arrives: woken by the push, no timer in the loop.
+   * pop(), waiting until a chain arrives: woken by the push, no timer in the loop. As a
+   * waiting allocation, a pending popWait keeps the process alive unless `unref` is set.
    * @param options.timeout milliseconds to wait at most (default: no limit).
+   * @param options.unref let the process exit while this waits (a daemon's consumer).
    * @returns its head.
-   * @throws MbufError ETIMEDOUT once the timeout passed (nothing taken), ESTATE, ECLOSED as pop().
+   * @throws MbufError ETIMEDOUT once the timeout passed (nothing taken), EINVAL for a bad
+   *   option, ESTATE, ECLOSED as pop().
    */
-  async popWait(options: { timeout?: number } = {}): Promise<number> {
+  async popWait(options: PopWaitOptions = {}): Promise<number> {
     checkOptions(options, "popWait options", POP_WAIT_KEYS);
     const timeout = options.timeout ?? Infinity;
     if (timeout !== Infinity) checkInt(timeout, "popWait timeout", 0, 2 ** 31 - 1);
+    if (options.unref !== undefined) checkBool(options.unref, "popWait unref");
     const deadline = performance.now() + timeout;
     const w = this.w;
     for (;;) {
@@ -204,13 +205,22 @@ export class HandleRing {
       if (m) return m;
       const t = Atomics.load(w, TAIL);
       Atomics.store(w, SLEEPING, 1);
+      // A pending Atomics.waitAsync neither keeps Node's event loop alive nor, once nothing
+      // else does, ends at its timeout: the deadline is a timer of ours (unref'd if asked).
+      let deadlineTimer: ReturnType<typeof setTimeout> | undefined;
       try {
         if (Atomics.load(w, HEAD) !== t) continue; // a push came in between
         const left = deadline - performance.now();
         if (left <= 0) throw new MbufError("ETIMEDOUT", `ring.popWait: nothing arrived in ${timeout} ms`);
         const r = waitAsync(w, TAIL, t, left === Infinity ? undefined : left);
-        if (r.async) await r.value;
+        if (r.async) {
+          await Promise.race([r.value, new Promise<void>((resolve) => {
+            deadlineTimer = setTimeout(resolve, Math.min(left, 2 ** 31 - 1));
+            if (options.unref) deadlineTimer.unref();
+          })]);
+        }
       } finally {
+        clearTimeout(deadlineTimer);
         Atomics.store(w, SLEEPING, 0);
       }
     }
@@ -227,4 +237,10 @@ export class HandleRing {
   }
 }
 
-const POP_WAIT_KEYS = optionKeys<{ timeout?: number }>({ timeout: 1 });
+/** What ring.popWait takes. */
+export interface PopWaitOptions {
+  timeout?: number;
+  unref?: boolean;
+}
+
+const POP_WAIT_KEYS = optionKeys<PopWaitOptions>({ timeout: 1, unref: 1 });

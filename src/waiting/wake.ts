@@ -33,8 +33,8 @@ import type { PoolLock } from "../pool/lock.js";
 import { WAKE_SEQ, WAITERS, RECV_WAITERS } from "../pool/lock.js";
 
 /** Atomics.waitAsync (every Node this package supports has it; the TypeScript lib in use does not name it). */
-type WaitAsync = (a: Int32Array, index: number, value: number) => { async: boolean; value: Promise<unknown> | string };
-const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+type WaitAsync = (a: Int32Array, index: number, value: number, timeout?: number) => { async: boolean; value: Promise<unknown> | string };
+export const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
 /** What the shared wake-up needs of a WaitQueue. */
 export interface ShareableQueue {
