@@ -265,7 +265,8 @@ function audit_mbufs(): u32 {
     let have = load<u32>(G() + (t << 2));
     if (want != have) return audit_report(A_CENSUS, t, want, have);
   }
-  if (marked != links + heldByOthers) return audit_report(A_LINKED_FLAG, 0, links + heldByOthers, marked);
+  const held = heldByOthers();
+  if (marked != links + held) return audit_report(A_LINKED_FLAG, 0, links + held, marked);
   return 0;
 }
 

@@ -22,7 +22,7 @@ import {
   EINVAL, EBADHANDLE, EDOUBLEFREE, EBUSY, ESTATE,
 } from "./constants";
 import {
-  Zone, zoneOf, gload, gstore, gcount, G, G_SEQ, G_OWNER, G_RESV_FLAG, G_RESV_COUNT,
+  Zone, zoneOf, gload, gstore, gcount, G, G_SEQ, G_OWNER, G_RESV_FLAG, G_RESV_COUNT, G_HELD,
   G_RESV_DENIED, G_DRAINS, G_READY, G_CACHED_CLUSTER,
 } from "./stats";
 import {
@@ -583,19 +583,23 @@ export function mb_wait_failed(zone: i32): i32 {
 
 /**
  * mbufs marked M_LINKED by a holder other than an mbuf's m_next/m_nextpkt
- * (a socket buffer's first mbuf). The audit checks that every M_LINKED mbuf
- * is accounted for by a pointer or by this count.
+ * (a socket buffer's first mbuf), counted in G_HELD. The audit checks that
+ * every M_LINKED mbuf is accounted for by a pointer or by this count. The
+ * count lives in the counters block, not in a wasm global, so that every
+ * thread's instance of a shared pool keeps the one count.
  */
-export let heldByOthers: u32 = 0;
+export function heldByOthers(): u32 {
+  return gload(G_HELD);
+}
 
 /** Marks `m` as held by a holder outside the chains. */
 export function hold_mbuf(m: usize): void {
   store<u16>(m, load<u16>(m, M_FLAGS) | M_LINKED, M_FLAGS);
-  heldByOthers++;
+  gstore(G_HELD, gload(G_HELD) + 1);
 }
 
 /** Releases `m` from a holder outside the chains; it is a free-standing head again. */
 export function unhold_mbuf(m: usize): void {
   store<u16>(m, load<u16>(m, M_FLAGS) & ~M_LINKED, M_FLAGS);
-  heldByOthers--;
+  gstore(G_HELD, gload(G_HELD) - 1);
 }

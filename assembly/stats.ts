@@ -149,6 +149,8 @@ import { MT_NTYPES, ZONE_SLOTS } from "./constants";
 // @ts-ignore: decorator
 @inline export const G_CACHED_CLUSTER: u32 = CENSUS_BYTES + 192; // u32: clusters on them
 // @ts-ignore: decorator
+@inline export const G_HELD: u32 = CENSUS_BYTES + 196;       // u32: M_LINKED mbufs held outside the chains (socket buffers' first mbufs)
+// @ts-ignore: decorator
 @inline export const G_BYTES: u32 = CENSUS_BYTES + 200;
 
 // @ts-ignore: decorator

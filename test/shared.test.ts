@@ -101,7 +101,7 @@ describe("shared pool", () => {
     try {
       const before = pool.stats().mbufs.total;
       const r = await a.ask<Record<string, string | null>>({ cmd: "refusals" });
-      expect(r).toEqual({ sysctl: "ESTATE", socreate: "ESTATE", packetRefill: "ESTATE", grow: null });
+      expect(r).toEqual({ sysctl: "ESTATE", packetRefill: "ESTATE", grow: null });
       expect(pool.stats().mbufs.total).toBeGreaterThanOrEqual(Math.max(before, 64));
       expect(pool.stats().mbufs.cache).toBeGreaterThanOrEqual(64);
     } finally {
@@ -198,7 +198,6 @@ describe("shared pool", () => {
     expect(code(() => pool.sysctl("thewall", pool.sysctl("thewall") * 2))).toBe("ESTATE");
     expect(code(() => pool.setReserved(true))).toBe("ESTATE");
     expect(code(() => pool.setPacketZone(true))).toBe("ESTATE");
-    expect(code(() => pool.socreate())).toBe("ESTATE");
     expect(pool.sysctl("thewall")).toBeGreaterThan(0);
     // What is shared works as on any pool, under the lock.
     const m = pool.getcl();

@@ -37,11 +37,11 @@ export abstract class PoolSockets extends PoolBase {
   /**
    * socreate: a socket with both socket buffers reserved (32768 send, 65536 receive by default).
    * @returns the socket handle, or 0 if buffers ran out (nothing kept).
-   * @throws MbufError EINVAL for bad options; ESTATE on a shared pool (not shared between threads yet).
+   * On a shared pool the socket is the pool's: any thread may use or close it by its handle.
+   * @throws MbufError EINVAL for bad options.
    */
   socreate(options: SocketOptions = {}, how: number = M_NOWAIT): number {
     checkOptions(options, "socreate options", SOCKET_OPTION_KEYS);
-    this.notShared("socreate", "socket buffers keep per-instance state in the core; create an unshared pool for sockets");
     if (!isInt(how)) throw this.argError("socreate", how, 0);
     const snd = checkInt(options.sndHiwat ?? 32768, "sndHiwat", 0, 0x7fffffff);
     const rcv = checkInt(options.rcvHiwat ?? 65536, "rcvHiwat", 0, 0x7fffffff);
