@@ -107,6 +107,8 @@ import { ext_ptr } from "./header";
 @inline const S_SEQ_NEXT: u32 = 32; // u32: next sequence number of the slot's block
 // @ts-ignore: decorator
 @inline const S_SEQ_END: u32 = 36;  // u32: end of the block (exclusive)
+// Words 40 to 52 are the host's (pool/threads.ts), written after the join: the thread's
+// Node threadId, its lock id, and what it adds to the lock words' waiter counts.
 // @ts-ignore: decorator
 @inline const S_CENSUS: u32 = 64;  // i32[MT_NTYPES]: census deltas
 // @ts-ignore: decorator
@@ -440,6 +442,24 @@ export function cache_leave(mbufs: Zone, clusters: Zone): void {
   tArea = 0;
   tSlot = 0;
   tId = 0;
+}
+
+/**
+ * mb_thread_reap: gives the stacks of slot `slot`, whose thread is gone, back to the zones
+ * and frees the slot (the lock held, counters folded; the host lowered the slot's `active`
+ * word, which a thread that died inside a fast path leaves raised). Returns the items
+ * given back; EINVAL (nothing changed) for an unshared build, a slot out of range or this
+ * instance's own; ESTATE if no thread holds the slot.
+ */
+export function cache_reap(mbufs: Zone, clusters: Zone, slot: u32): i32 {
+  if (!cache_on() || slot >= load<u32>(tArea, T_SLOTS_HIGH)) return EINVAL;
+  let s = slot_at(slot);
+  if (s == tSlot) return EINVAL;
+  if (load<u32>(s, S_CLAIMED) != 1) return ESTATE;
+  let moved = slot_flush(s, mbufs, clusters);
+  atomic.store<i32>(s, 0, S_ACTIVE);
+  atomic.store<u32>(s, 0, S_CLAIMED);
+  return <i32>moved;
 }
 
 /** Sets this thread's owner tag for the fast path (mb_set_owner sets the lock holder's, G_OWNER, too). */

@@ -22,7 +22,7 @@ export { m_get_bulk, m_freem_bulk, bulk_index } from "./bulk";
 // Jumbo clusters (jumbo.ts)
 export { mb_jumbo_init, m_getjcl, m_cljget } from "./jumbo";
 export { mb_audit } from "./audit";
-export { mb_grow, mb_reclaim, mb_set_limit, mb_set_wall, mb_attach, mb_thread_join, mb_thread_leave, mb_fold } from "./manage";
+export { mb_grow, mb_reclaim, mb_set_limit, mb_set_wall, mb_attach, mb_thread_join, mb_thread_leave, mb_thread_reap, mb_fold } from "./manage";
 
 // Chains (chain_data.ts, chain_copy.ts, chain_edit.ts)
 export {

@@ -9,7 +9,7 @@ import { zone_grow, zone_reclaim } from "./zone";
 import { packet_reclaim } from "./packet";
 import { jumbo_ready } from "./jumbo";
 import { arena_set_max, arena_attach } from "./arena";
-import { cache_flush_all, cache_fold, cache_join, cache_leave } from "./cache";
+import { cache_flush_all, cache_fold, cache_join, cache_leave, cache_reap } from "./cache";
 
 /** True for a zone id the host may name: mbufs, clusters, and the jumbo zones once set up. */
 // @ts-ignore: decorator
@@ -89,6 +89,16 @@ export function mb_thread_join(area: i32, slot: i32, waiters: i32, tag: u32): i3
 /** Gives this thread's stacks back to the zones and frees its slot (under the pool lock). */
 export function mb_thread_leave(): void {
   cache_leave(zoneOf(ZONE_MBUF), zoneOf(ZONE_CLUSTER));
+}
+
+/**
+ * Gives what the stacks of thread slot `slot` hold back to the zones and frees the slot, for
+ * a thread that is gone (the lock held). Returns the items given back; EINVAL for an unshared
+ * pool, a slot out of range or the caller's own; ESTATE for a slot no thread holds.
+ */
+export function mb_thread_reap(slot: i32): i32 {
+  if (slot < 0) return EINVAL;
+  return cache_reap(zoneOf(ZONE_MBUF), zoneOf(ZONE_CLUSTER), <u32>slot);
 }
 
 /**

@@ -1,7 +1,8 @@
 // mbufpool: the BSD network-buffer allocator as a WebAssembly core with a
 // TypeScript host. The public API.
 
-export { Pool, HandleRing, type PoolOptions, type AttachOptions, type ShareHandle, type RingHandle, type DrainRoutine, type PoolMessage } from "./pool.js";
+export { Pool, HandleRing, type PoolOptions, type AttachOptions, type ShareHandle, type RingHandle, type DrainRoutine, type PoolMessage,
+  type ThreadInfo, type FreedReport, type ReapReport, type ReapOptions, type OwnerSet } from "./pool.js";
 export { MbufError, type MbufErrorCode } from "./errors.js";
 export type { ZoneName } from "./validate.js";
 export {

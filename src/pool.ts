@@ -25,7 +25,7 @@ import { GL } from "./core/layout.js";
 import { zoneId, checkBool, checkOptions, checkArrayLike, type ZoneName } from "./validate.js";
 import { BULK_OPTION_KEYS } from "./pool/options.js";
 import { isInt, isHandle, ok } from "./pool/base.js";
-import { PoolReports } from "./pool/observe.js";
+import { PoolThreads } from "./pool/threads.js";
 import { checkRange, copyData, copyBack, applySegments } from "./pool/exchange.js";
 import { clusterSizes, isClusterSize, sizeError } from "./pool/jumbo.js";
 import type { PoolOptions, AttachOptions } from "./pool/options.js";
@@ -40,6 +40,7 @@ import { WaitKind } from "./waiting/queue.js";
 import { resolvePacketZone, type PacketZoneOptions, type PacketZoneConfig, type PacketEpoch } from "./packet-zone.js";
 
 export type { PoolOptions, AttachOptions } from "./pool/options.js";
+export type { ThreadInfo, FreedReport, ReapReport, ReapOptions, OwnerSet } from "./pool/threads.js";
 export type { ShareHandle } from "./pool/share.js";
 export { HandleRing, type RingHandle } from "./pool/ring.js";
 export type { PoolMessage } from "./pool/drains.js";
@@ -47,7 +48,7 @@ export type { PoolMessage } from "./pool/drains.js";
 /** A protocol drain routine: frees what it can when an allocation fails (m_reclaim). */
 export type DrainRoutine = (pool: Pool) => void;
 
-export class Pool extends PoolReports {
+export class Pool extends PoolThreads {
   /**
    * Creates a pool.
    * @throws MbufError ETUNABLE for an unknown profile or tunable, or a value outside its rule.

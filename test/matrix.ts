@@ -197,6 +197,28 @@ const POOL_ENTRIES: Entry[] = [
     name: "Pool.openRing", side: "pool", args: [], call: () => undefined,
     custom: (f) => [{ label: "an unshared pool", run: () => f.pool.openRing({} as never), codes: ["ESTATE"] }],
   },
+  {
+    // A shared pool's threads: test/thread-reap.test.ts runs their bad inputs on one.
+    name: "Pool.threads", side: "pool", args: [], call: () => undefined,
+    custom: (f) => [{ label: "an unshared pool", run: () => f.pool.threads(), codes: ["ESTATE"] }],
+  },
+  {
+    name: "Pool.reapThread", side: "pool", args: [], call: () => undefined,
+    custom: (f) => [
+      { label: "an unshared pool", run: () => f.pool.reapThread(1), codes: ["ESTATE"] },
+      { label: "a thread id of -1", run: () => f.pool.reapThread(-1), codes: ["EINVAL"] },
+      { label: "an unknown option", run: () => f.pool.reapThread(1, { owner: 1 } as never), codes: ["EINVAL"] },
+    ],
+  },
+  {
+    name: "Pool.freeOwned", side: "pool", args: [], call: () => undefined,
+    custom: (f) => [
+      { label: "a number", run: () => f.pool.freeOwned(5 as never), codes: ["EINVAL"] },
+      { label: "a reversed range", run: () => f.pool.freeOwned({ from: 2, to: 1 }), codes: ["EINVAL"] },
+      { label: "a range with an unknown key", run: () => f.pool.freeOwned({ from: 0, to: 1, x: 1 } as never), codes: ["EINVAL"] },
+      { label: "NaN bounds", run: () => f.pool.freeOwned({ from: NaN, to: 1 }), codes: ["EINVAL"] },
+    ],
+  },
   { name: "Pool.get", side: "pool", args: [howArg(), typeArg()], call: (f, a) => f.pool.get(...(a as [number, number])) },
   { name: "Pool.gethdr", side: "pool", args: [howArg(), typeArg()], call: (f, a) => f.pool.gethdr(...(a as [number, number])) },
   {
@@ -386,6 +408,11 @@ const CORE_ENTRIES: Entry[] = [
     call: (f, a) => raw(f, "mb_thread_join", a),
   },
   { name: "core.mb_thread_leave", side: "core", args: [], call: (f) => f.pool.core.mb_thread_leave() },
+  {
+    name: "core.mb_thread_reap", side: "core",
+    args: [z("slot", () => 1, undefined, [{ cls: cls("-1", -1) }, { cls: cls("32", 32) }, { cls: cls("2**31-1", 2 ** 31 - 1) }])],
+    call: (f, a) => raw(f, "mb_thread_reap", a),
+  },
   { name: "core.mb_fold", side: "core", args: [], call: (f) => f.pool.core.mb_fold() },
   {
     name: "core.mb_grow", side: "core",
@@ -479,9 +506,9 @@ export const ENTRIES: readonly Entry[] = [...POOL_ENTRIES, ...MERGED_POOL_ENTRIE
 
 /** The public methods of Pool, from its declaration file (TS-private members are excluded). */
 export function publicPoolMethods(): string[] {
-  // The facade is Pool (pool.ts) over its layers in pool/ (reports, sockets, base): the public API is all of them.
+  // The facade is Pool (pool.ts) over its layers in pool/ (threads, reports, sockets, base): the public API is all of them.
   const classes: Array<[string, string]> = [
-    ["../dist/pool.d.ts", "Pool"], ["../dist/pool/observe.d.ts", "PoolReports"],
+    ["../dist/pool.d.ts", "Pool"], ["../dist/pool/threads.d.ts", "PoolThreads"], ["../dist/pool/observe.d.ts", "PoolReports"],
     ["../dist/pool/sockets.d.ts", "PoolSockets"], ["../dist/pool/base.d.ts", "PoolBase"],
   ];
   const names: string[] = [];
@@ -847,6 +874,7 @@ function closedPool(): void {
     get: () => p.get(), gethdr: () => p.gethdr(), getcl: () => p.getcl(), clget: () => p.clget(m), free: () => p.free(m),
     getjcl: () => p.getjcl(M_NOWAIT, MT.DATA, 0, 9216), cljget: () => p.cljget(m, M_NOWAIT, 9216),
     freem: () => p.freem(m), getBulk: () => p.getBulk(new Int32Array(2), 2), freemBulk: () => p.freemBulk([m]),
+    threads: () => p.threads(), reapThread: () => p.reapThread(1), freeOwned: () => p.freeOwned({ from: 0, to: 1 }),
     shareHandle: () => p.shareHandle(), createRing: () => p.createRing(), openRing: () => p.openRing({} as never), bulkArea: () => p.bulkArea(), chtype: () => p.chtype(m, 1), setOwner: () => p.setOwner(1), length: () => p.length(m),
     copydata: () => p.copydata(m, 0, 1), copyback: () => p.copyback(m, 0, b), append: () => p.append(m, b),
     copym: () => p.copym(m), copypacket: () => p.copypacket(m), dup: () => p.dup(m), defrag: () => p.defrag(m),

@@ -39,6 +39,8 @@ export interface CoreExports {
   mb_thread_join(area: number, slot: number, waiters: number, tag: number): number;
   /** Gives this thread's caches back and frees its slot. */
   mb_thread_leave(): void;
+  /** Gives a gone thread's caches back and frees its slot; the items moved, EINVAL or ESTATE. */
+  mb_thread_reap(slot: number): number;
   /** Folds the threads' counters into the counters block. */
   mb_fold(): void;
   // Packet zone (assembly/packet.ts)

@@ -37,6 +37,9 @@ export const H = {
   next: 0, nextpkt: 4, data: 8, len: 12, type: 16 /* u16 */, flags: 18 /* u16 */, owner: 20, seq: 24,
 } as const;
 
+/** The core's internal flag M_LINKED (assembly/constants.ts): held by a socket, its PCB or a socket buffer. */
+export const M_LINKED = 0x4000;
+
 /** Where an mbuf's external-storage descriptor (ext_buf, then ext_size) starts: after m_hdr, or after the packet header. */
 export const EXT_AT = { plain: 32, pkthdr: 40 } as const;
 
@@ -45,12 +48,15 @@ export const PAGE_META = { zoneMask: 0xff, carvedShift: 8, carvedMask: 0xff } as
 
 /**
  * A shared pool's thread area (assembly/cache.ts), laid out by the host just below the lock
- * words: a header line (writer, slotsHigh), then one slot per thread (active, claimed, ...).
+ * words: a header line (writer, slotsHigh), then one slot per thread (active, claimed, what its
+ * stacks hold, ..., and four words of the host's).
  */
 const THREAD_HEADER = 64, THREAD_SLOT_BYTES = 512, THREAD_SLOTS = 32;
 export const THREADS = {
   writer: 0, slotsHigh: 4, HEADER: THREAD_HEADER,
-  active: 0, claimed: 4,
+  active: 0, claimed: 4, mcached: 8, ccached: 12,
+  // The host's words of a slot (pool/threads.ts): Node's threadId, the lock id, its waiters.
+  threadId: 40, lockId: 44, waiters: 48, recvWaiters: 52,
   SLOT_BYTES: THREAD_SLOT_BYTES, SLOTS: THREAD_SLOTS,
   BYTES: THREAD_HEADER + THREAD_SLOTS * THREAD_SLOT_BYTES, // == MB_THREAD_AREA_BYTES, checked at boot
 } as const;

@@ -147,6 +147,26 @@ export class PoolLock {
     throw new MbufError("ESTATE", `a shared pool serves at most ${THREADS.SLOTS} threads at once: close a Pool of another thread first`);
   }
 
+  /** Word `field` (THREADS) of slot `s`, read atomically. */
+  readSlot(s: number, field: number): number {
+    return Atomics.load(this.t, this.slotWord(s, field));
+  }
+
+  /** Stores `value` in word `field` (THREADS) of slot `s`. */
+  writeSlot(s: number, field: number, value: number): void {
+    Atomics.store(this.t, this.slotWord(s, field), value);
+  }
+
+  /** 1 + the highest slot any thread has claimed. */
+  get slotsHigh(): number {
+    return Atomics.load(this.t, THREADS.slotsHigh >> 2);
+  }
+
+  /** Whether the lock is held now and `lockId` holds it (as far as the holder word says). */
+  heldBy(lockId: number): boolean {
+    return Atomics.load(this.w, STATE) !== 0 && Atomics.load(this.w, HOLDER) === lockId;
+  }
+
   /** Records the instance in this thread's registry (once it is attached). */
   claim(): void {
     attached.add(this.key);

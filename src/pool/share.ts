@@ -28,6 +28,8 @@ import { MbufError, describeValue } from "../errors.js";
 import { checkOptions, optionKeys } from "../validate.js";
 import { checkLayout, describeCore, memoryPages, STATIC_SLACK, type BootedCore } from "./boot.js";
 import { PoolLock, LOCK_BYTES, ESLOW, EBUSY_WRITER } from "./lock.js";
+import { THREADS } from "../core/layout.js";
+import { threadId } from "node:worker_threads";
 import type { Values } from "../tunables/profiles.js";
 import type { ProfileName } from "../tunables/profiles.js";
 
@@ -122,6 +124,9 @@ export function attachCore(h: ShareHandle, host: CoreImports): { core: BootedCor
 export function joinThreads(ex: CoreExports, lock: PoolLock): void {
   const r = ex.mb_thread_join(lock.areaAddr, lock.slot, lock.waitersAddr, 0);
   if (r < 0) throw new Error(`mbufpool: the core refused thread slot ${lock.slot} (${r})`);
+  // Who holds the slot, for pool.threads() and for reaping it once the thread is gone.
+  lock.writeSlot(lock.slot, THREADS.threadId, threadId);
+  lock.writeSlot(lock.slot, THREADS.lockId, lock.id);
 }
 
 /**
@@ -191,6 +196,7 @@ function lockedCall(f: Core, lock: PoolLock): Core {
  */
 const UNLOCKED = new Set([
   "constructor", "badHandle", "argError", "allocError", "jclError", "sizes", "live", "shareHandle", "notShared",
+  "reapThread", // takes the lock itself, once it has lowered the gone thread's reader flag
   "get", "gethdr", "getcl", "clget", "getjcl", "cljget", "free", "freem", "chtype", "length", "copym", "copypacket",
   "dup", "defrag", "pullup", "adj", "cat", "split", "getptr", "leadingspace", "trailingspace", "writable",
 ]);

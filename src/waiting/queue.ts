@@ -270,6 +270,11 @@ export class WaitQueue {
     this.changed();
   }
 
+  /** Publishes the queues again: after another thread's waiters left the shared counts, the flag follows. */
+  resync(): void {
+    this.changed();
+  }
+
   /** Rejects every waiter with ECLOSED and stops the timers. */
   close(): void {
     for (const q of [this.recvQ, this.otherQ]) {

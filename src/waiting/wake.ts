@@ -31,6 +31,7 @@
 
 import type { PoolLock } from "../pool/lock.js";
 import { WAKE_SEQ, WAITERS, RECV_WAITERS } from "../pool/lock.js";
+import { THREADS } from "../core/layout.js";
 
 /** Atomics.waitAsync (every Node this package supports has it; the TypeScript lib in use does not name it). */
 type WaitAsync = (a: Int32Array, index: number, value: number, timeout?: number) => { async: boolean; value: Promise<unknown> | string };
@@ -74,6 +75,12 @@ export class SharedWake {
       if (recv !== this.mineRecv) {
         Atomics.add(w, RECV_WAITERS, recv - this.mineRecv);
         this.mineRecv = recv;
+      }
+      // The slot's copy: what a reaper takes back out of the counts if this thread dies.
+      const slot = this.lock.slot;
+      if (slot >= 0) {
+        this.lock.writeSlot(slot, THREADS.waiters, n);
+        this.lock.writeSlot(slot, THREADS.recvWaiters, recv);
       }
       then(Atomics.load(w, RECV_WAITERS));
     } finally {
