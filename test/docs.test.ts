@@ -4,6 +4,8 @@
 //   <!-- run -->                 run here, in a child process of its own (node --input-type=module -e),
 //                                from the checkout so that "mbufpool" resolves to it; it must exit 0
 //   <!-- run: node-examples -->  a server: test/node-examples.test.ts starts it and drives it
+//   <!-- run: echo-workers -->   an excerpt of examples/echo-workers.mjs or echo-worker.mjs, which
+//                                node-examples.test.ts runs (and checks the excerpt is theirs)
 // A block without a marker fails the test, so no example goes unrun. Shell blocks and output
 // blocks (```sh, plain ```) are not code and are not run.
 import { describe, it, expect } from "vitest";

@@ -204,6 +204,72 @@ describe("mbufpool/node examples, run as written", () => {
     }
   }, 60_000);
 
+  // Node's reusePort (22.12 and 23.1 on): on an older Node startWorkers refuses (node-workers.test.ts).
+  const [major, minor] = process.versions.node.split(".").map(Number);
+  const reusePort = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+
+  it("docs/node.md's excerpts of examples/echo-workers.mjs and echo-worker.mjs are the examples' own lines", () => {
+    const doc = readFileSync(path.join(root, "docs/node.md"), "utf8");
+    const blocks = [...doc.matchAll(/<!-- run: echo-workers -->\n```js\n([\s\S]*?)```/g)].map((m) => m[1]);
+    expect(blocks.length).toBe(2);
+    const example = ["examples/echo-workers.mjs", "examples/echo-worker.mjs"]
+      .map((f) => readFileSync(path.join(root, f), "utf8").split("\n").map((l) => l.trimEnd()));
+    blocks.forEach((b, k) => {
+      const missing = b.split("\n").filter((l) => l.trim() !== "" && !example[k].includes(l.trimEnd()));
+      expect(missing).toEqual([]);
+    });
+  });
+
+  it.skipIf(!reusePort)("examples/echo-workers.mjs: two workers over one pool, the same unhappy paths, one netstat and one audit at SIGINT", async () => {
+    const r = run(["examples/echo-workers.mjs", "0", "2", "0"]);
+    let port = 0, metricsUrl = "";
+    try {
+      await until(() => {
+        const m = /echo on [\d.]+:(\d+) in 2 workers; metrics on (http:\/\/[\d.]+:\d+)\/netstat/.exec(r.out());
+        if (m) [port, metricsUrl] = [Number(m[1]), m[2]];
+        return m !== null;
+      }, 10_000, () => `did not start:\n${r.out()}`);
+      const inUse = async (): Promise<number> => {
+        const j = JSON.parse((await get(`${metricsUrl}/netstat?format=json`)).body);
+        return j.zones.mbuf.inUse + j.zones.cluster.inUse;
+      };
+      const before = await inUse();
+      for (const [k, size] of [1, 2048, 10_240, 1 << 20].entries()) {
+        const data = payload(k, size);
+        expect((await halfClose(port, data)).equals(data)).toBe(true);
+      }
+      // Connections held open: the main thread's /leaks sees both workers' sockets, each in its owner range.
+      const held = await Promise.all(Array.from({ length: 24 }, () => new Promise<net.Socket>((resolve, reject) => {
+        const c = net.connect(port, "127.0.0.1", () => c.write("x"));
+        c.once("data", () => resolve(c)).on("error", reject);
+      })));
+      const leaks = JSON.parse((await get(`${metricsUrl}/leaks`)).body) as { outstanding: { groups: { owner: number }[] } };
+      // Worker i's owner range starts at (i + 1) << 24 (ownerRange).
+      const workersSeen = new Set(leaks.outstanding.groups.map((g) => (g.owner >>> 24) - 1));
+      expect([...workersSeen].sort()).toEqual([0, 1]);
+      for (const c of held) c.destroy();
+      // The whole process stopped, then a burst of slow and fast readers, then resets mid-stream.
+      r.child.kill("SIGSTOP");
+      let sent = 0;
+      const waiting = [2048, 65_536].map((size, k) => payload(k, size));
+      const echoed = waiting.map((d) => halfClose(port, d, false, () => ++sent));
+      await until(() => sent === waiting.length, 10_000, () => `${sent} clients sent`).finally(() => r.child.kill("SIGCONT"));
+      expect((await Promise.all(echoed)).every((b, k) => b.equals(waiting[k]))).toBe(true);
+      const datas = Array.from({ length: 48 }, (_, k) => payload(k, 256 * 1024));
+      const backs = await Promise.all(datas.map((d, k) => halfClose(port, d, k % 8 === 0)));
+      expect(backs.filter((b, k) => b.equals(datas[k])).length).toBe(datas.length);
+      await Promise.all(Array.from({ length: 6 }, () => resetMidStream(port, 4 << 20)));
+      // Every connection gone, in whichever worker it was: the pool holds what it held before.
+      await until(async () => (await inUse()) === before, 10_000, () => "buffers still in use");
+      r.child.kill("SIGINT");
+      expect(await r.exit).toBe(0);
+      expect(r.out()).toMatch(/^0\/\d+\/\d+ mbufs in use/m);
+      expect(r.out()).toContain("closed: audit clean");
+    } finally {
+      r.child.kill();
+    }
+  }, 90_000);
+
   it("examples/log-sender.mjs: the fast client gets every record, the stuck one is dropped, every buffer comes back", async () => {
     const r = run(["examples/log-sender.mjs"]);
     expect(await r.exit).toBe(0);

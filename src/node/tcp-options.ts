@@ -67,6 +67,11 @@ export interface ListenOptions {
   port?: number;
   /** 127.0.0.1 by default. */
   host?: string;
+  /**
+   * Node's reusePort (SO_REUSEPORT): servers of several threads listen on one port and the
+   * kernel spreads connections across them. Node 22.12 or 23.1 and later; false by default.
+   */
+  reusePort?: boolean;
 }
 
 const TCP_KEYS = {
@@ -75,7 +80,13 @@ const TCP_KEYS = {
 } as const satisfies { [K in keyof Required<TcpOptions>]: 1 };
 export const SERVER_OPTION_KEYS = optionKeys<TcpServerOptions>({ ...TCP_KEYS, name: 1, metrics: 1 });
 export const CONNECT_OPTION_KEYS = optionKeys<TcpConnectOptions>({ ...TCP_KEYS, port: 1, host: 1 });
-export const LISTEN_OPTION_KEYS = optionKeys<ListenOptions>({ port: 1, host: 1 });
+export const LISTEN_OPTION_KEYS = optionKeys<ListenOptions>({ port: 1, host: 1, reusePort: 1 });
+
+/** Whether this Node's listen() has reusePort: 22.12 and later on the 22 line, 23.1 and later. */
+export function reusePortSupported(version: string = process.versions.node): boolean {
+  const [major, minor] = version.split(".").map(Number);
+  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+}
 
 /** The largest readSize. */
 export const READ_SIZE_MAX = 1 << 20;

@@ -20,7 +20,7 @@ import { MbufError, checkInt, describeValue } from "../errors.js";
 import { checkOptions } from "../validate.js";
 import type { HolderClassifier } from "../leak/outstanding.js";
 import { tcpStats, registerStats, checkStatsOptions, type TcpStats } from "./stats.js";
-import { resolve, SERVER_OPTION_KEYS, LISTEN_OPTION_KEYS, type Resolved, type TcpServerOptions, type ListenOptions } from "./tcp-options.js";
+import { resolve, reusePortSupported, SERVER_OPTION_KEYS, LISTEN_OPTION_KEYS, type Resolved, type TcpServerOptions, type ListenOptions } from "./tcp-options.js";
 import { BrokenPipeError } from "./tcp-send.js";
 import { MbufSocket, holdersOf } from "./tcp-socket.js";
 
@@ -127,22 +127,29 @@ export class MbufServer extends EventEmitter {
   }
 
   /**
-   * Listens: listen(port = 0, host = "127.0.0.1") or listen({ port, host }).
+   * Listens: listen(port = 0, host = "127.0.0.1") or listen({ port, host, reusePort }).
    * @returns a promise of the bound address (rejects with the listen error: EADDRINUSE, ...).
    * @throws MbufError EINVAL for a bad port, host or option.
    */
   listen(port: number | ListenOptions = 0, host = "127.0.0.1"): Promise<AddressInfo> {
+    let reusePort = false;
     if (typeof port === "object" && port !== null) {
       checkOptions(port, "listen options", LISTEN_OPTION_KEYS);
       host = port.host ?? "127.0.0.1";
+      reusePort = port.reusePort ?? false;
       port = port.port ?? 0;
     }
     checkInt(port, "listen: port", 0, 65535);
     if (typeof host !== "string") throw new MbufError("EINVAL", `listen: host must be an address (a string), got ${describeValue(host)}`);
-    const p = port;
+    if (typeof reusePort !== "boolean") throw new MbufError("EINVAL", `listen: reusePort must be a boolean, got ${describeValue(reusePort)}`);
+    // An older Node ignores the option and a second listener fails with EADDRINUSE: say why first.
+    if (reusePort && !reusePortSupported()) {
+      throw new MbufError("ESTATE", `listen: reusePort needs Node 22.12 or 23.1 and later (this is ${process.versions.node})`);
+    }
+    const opts = { port, host, reusePort } as net.ListenOptions;
     return new Promise((res, rej) => {
       this.server.once("error", rej);
-      this.server.listen(p, host, () => {
+      this.server.listen(opts, () => {
         this.server.off("error", rej);
         res(this.server.address() as AddressInfo);
       });
