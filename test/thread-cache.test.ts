@@ -118,3 +118,31 @@ describe("per-thread caches of a shared pool", () => {
     }
   });
 });
+
+describe("vmstat -z of a shared pool", () => {
+  it("adds what each thread's cache holds, and those caches are part of each zone's FREE", async () => {
+    const pool = makePool({ shared: true });
+    const w = spawnShared(pool.shareHandle());
+    try {
+      expect(await w.ask({ cmd: "churn", n: 30, cluster: true })).toBe(30);
+      pool.free(pool.get());
+      const threads = pool.threads();
+      const text = pool.vmstatZ();
+      const section = text.slice(text.indexOf("THREAD"));
+      for (const t of threads) {
+        expect(section).toMatch(new RegExp(`^${t.threadId}${t.self ? " \\(this\\)" : ""} +${t.slot} +${t.cache.mbufs} +${t.cache.clusters}$`, "m"));
+      }
+      const z = pool.zones();
+      expect(z.threads!.map((t) => t.threadId)).toEqual(threads.map((t) => t.threadId));
+      const free = (item: string): number => z.zones.find((r) => r.item === item)!.free;
+      expect(threads.reduce((n, t) => n + t.cache.mbufs, 0)).toBeLessThanOrEqual(free("mbuf"));
+      expect(threads.reduce((n, t) => n + t.cache.clusters, 0)).toBeLessThanOrEqual(free("mbuf_cluster"));
+      expect(threads[1].cache.clusters).toBeGreaterThan(0);
+      // An unshared pool's report has no thread section.
+      expect(makePool().vmstatZ()).not.toContain("THREAD");
+      expect(makePool().zones().threads).toBeUndefined();
+    } finally {
+      await w.close();
+    }
+  });
+});

@@ -10,7 +10,7 @@ import { readAudit, type AuditResult } from "../core/audit.js";
 import { PoolSockets } from "./sockets.js";
 import { NETSTAT_OPTION_KEYS } from "./options.js";
 import { formatNetstat, PROFILE_FORMAT } from "../stats/netstat.js";
-import { formatVmstat, vmstatJSON, type ZoneRow } from "../stats/vmstat.js";
+import { formatVmstat, vmstatJSON, type ZoneRow, type ThreadCacheRow } from "../stats/vmstat.js";
 import { PoolMetrics } from "../stats/prometheus.js";
 import { outstanding, OUTSTANDING_OPTION_KEYS, type OutstandingOptions, type OutstandingReport } from "../leak/outstanding.js";
 import { LeakDetector, LEAK_DETECTOR_OPTION_KEYS, type LeakDetectorOptions } from "../leak/detector.js";
@@ -39,15 +39,21 @@ export abstract class PoolReports extends PoolSockets {
 
   // === Reports and leak detection ===
 
-  /** FreeBSD's `vmstat -z` for the pool's zones, then the type census of mbufs in use. */
+  /**
+   * FreeBSD's `vmstat -z` for the pool's zones, then the type census of mbufs in use; on a
+   * shared pool, then what each thread's cache holds.
+   */
   vmstatZ(): string {
-    return formatVmstat(this.stats());
+    return formatVmstat(this.stats(), this.lock ? this.threads() : undefined);
   }
 
-  /** The pool's zones as `vmstat -z` rows and the census as [type name, in use] pairs, as data. */
-  zones(): { zones: ZoneRow[]; types: Array<[string, number]> } {
-    return vmstatJSON(this.stats());
+  /** The pool's zones as `vmstat -z` rows and the census as [type name, in use] pairs, as data (a shared pool's `threads` too). */
+  zones(): { zones: ZoneRow[]; types: Array<[string, number]>; threads?: ThreadCacheRow[] } {
+    return vmstatJSON(this.stats(), this.lock ? this.threads() : undefined);
   }
+
+  /** Every thread of a shared pool (pool/threads.ts). */
+  abstract threads(): ThreadCacheRow[];
 
   /** The pool's Prometheus Registry (a fresh one per pool, never prom-client's global registry). */
   get metricsRegistry(): Registry {

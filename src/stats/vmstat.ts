@@ -70,12 +70,40 @@ export function formatCensus(s: PoolStats): string {
   return out;
 }
 
-/** The whole `vmstat -z` report: the zone table, a blank line, the type census (what pool.vmstatZ() prints). */
-export function formatVmstat(s: PoolStats): string {
-  return `${formatVmstatZ(s)}\n${formatCensus(s)}`;
+/** What a shared pool's thread keeps in its cache (pool.threads()), as the report needs it. */
+export interface ThreadCacheRow {
+  slot: number;
+  threadId: number;
+  self: boolean;
+  cache: { mbufs: number; clusters: number };
 }
 
-/** The zones as rows and the census as [type name, in use] pairs, as data (what pool.zones() answers). */
-export function vmstatJSON(s: PoolStats): { zones: ZoneRow[]; types: Array<[string, number]> } {
-  return { zones: zoneRows(s), types: typeCensus(s) };
+/**
+ * A shared pool's per-thread caches, as UMA's per-CPU buckets are counted apart from the zone
+ * (libmemstat's per-CPU free counts): one line per thread, the part of each zone's FREE that
+ * the thread's cache holds. The rest of FREE is on the zone's own freelist.
+ */
+export function formatThreadCaches(threads: readonly ThreadCacheRow[]): string {
+  let out = "THREAD           SLOT     mbuf mbuf_cluster\n";
+  for (const t of threads) {
+    const name = `${t.threadId}${t.self ? " (this)" : ""}`;
+    out += `${name.padEnd(16)}${num(t.slot, 5)}${num(t.cache.mbufs, 9)}${num(t.cache.clusters, 13)}\n`;
+  }
+  return out;
+}
+
+/**
+ * The whole `vmstat -z` report: the zone table, a blank line, the type census (what
+ * pool.vmstatZ() prints); on a shared pool, its threads' caches after a blank line.
+ */
+export function formatVmstat(s: PoolStats, threads?: readonly ThreadCacheRow[]): string {
+  return `${formatVmstatZ(s)}\n${formatCensus(s)}${threads ? `\n${formatThreadCaches(threads)}` : ""}`;
+}
+
+/** The zones as rows and the census as [type name, in use] pairs, as data (what pool.zones() answers); a shared pool's thread caches too. */
+export function vmstatJSON(s: PoolStats, threads?: readonly ThreadCacheRow[]): {
+  zones: ZoneRow[]; types: Array<[string, number]>; threads?: ThreadCacheRow[];
+} {
+  return threads ? { zones: zoneRows(s), types: typeCensus(s), threads: threads.map((t) => ({ ...t, cache: { ...t.cache } })) }
+    : { zones: zoneRows(s), types: typeCensus(s) };
 }
