@@ -16,7 +16,14 @@
 // latency and GC: lower is better).
 //
 //   npm run bench:echo [-- --rounds 3 --scale 1 --shape request --server "node pipe"]
+//   npm run bench:echo -- --workers
 //
+// --workers compares instead the README's server on one shared pool in one
+// worker thread and in two (mbufpool/node's startWorkers, one port with
+// reusePort; Node 22.12 or 23.1 and later), the main thread idle: the
+// service's scaling, 2 workers / 1 worker. GCs count the main thread's only
+// (the servers' isolates are the workers'); "cores busy" is the CPU time of
+// every thread of the process (clients and servers) over the round's time.
 // --scale multiplies every size (0.25 for a quick look); --shape runs only the
 // shapes whose name contains a word, --server only one server ("node pipe",
 // "node for await", "mbufpool readable", "mbufpool for await": to profile it
@@ -27,6 +34,7 @@ import os from "node:os";
 import { Worker } from "node:worker_threads";
 import { PerformanceObserver, type PerformanceEntry } from "node:perf_hooks";
 import { Pool } from "../src/index.js";
+import { startWorkers } from "../src/node/index.js";
 import { mbufpoolEcho, nodeEcho, listenLocal } from "./echo-servers.js";
 
 const arg = (name: string, dflt: string): string => {
@@ -35,6 +43,7 @@ const arg = (name: string, dflt: string): string => {
 };
 const ROUNDS = Number(arg("rounds", "3")), SCALE = Number(arg("scale", "1"));
 const ONLY_SHAPE = arg("shape", ""), ONLY_SERVER = arg("server", "");
+const WORKERS = process.argv.includes("--workers");
 
 interface Shape { name: string; kind: "stream" | "window" | "rr"; clients: number; bytes: number; exchanges: number }
 const SHAPES: Shape[] = [
@@ -97,7 +106,7 @@ Promise.all(Array.from({ length: clients }, one)).then(
   (e) => parentPort.postMessage({ error: String(e) }));
 `;
 
-interface Round { rate: number; p50: number; p99: number; gcCount: number; gcMs: number }
+interface Round { rate: number; p50: number; p99: number; gcCount: number; gcMs: number; cores: number }
 interface Server { port: number; stop: () => Promise<void> }
 
 function runClients(shape: Shape, port: number): Promise<{ ns: number; lat: number[] }> {
@@ -124,7 +133,10 @@ async function measure(shape: Shape, start: () => Promise<Server>): Promise<Roun
   (globalThis as { gc?: () => void }).gc?.();
   const { port, stop } = await start();
   obs.observe({ entryTypes: ["gc"] });
+  const cpu0 = process.cpuUsage(), wall0 = process.hrtime.bigint();
   const { ns, lat } = await runClients(shape, port);
+  const cpu = process.cpuUsage(cpu0); // every thread of the process: the clients', the servers'
+  const wall = Number(process.hrtime.bigint() - wall0);
   obs.disconnect();
   await stop();
   const s = ns / 1e9;
@@ -132,6 +144,7 @@ async function measure(shape: Shape, start: () => Promise<Server>): Promise<Roun
     rate: shape.kind === "rr" ? (shape.clients * shape.exchanges) / s : (2 * shape.clients * shape.bytes) / s / 1e6,
     p50: quantile(lat, 0.5) / 1e3, p99: quantile(lat, 0.99) / 1e3,
     gcCount: gcs.length, gcMs: gcs.reduce((a, e) => a + e.duration, 0),
+    cores: (cpu.user + cpu.system) * 1e3 / wall,
   };
 }
 
@@ -155,13 +168,32 @@ async function mbufpoolServer(idiom: "for await" | "readable"): Promise<Server> 
   };
 }
 
+/** The shared pool of every "mbufpool N workers" round: one for the run. */
+let sharedPool: Pool | null = null;
+
+/** The README's echo in `n` worker threads over the run's shared pool (startWorkers). */
+async function workerServer(n: number): Promise<Server> {
+  const pool = (sharedPool ??= Pool.create({ shared: true, build: "release", tunables: { nmbclusters: 16384 }, reserveFlag: true }));
+  const service = await startWorkers(pool, new URL("./echo-worker.ts", import.meta.url), { workers: n });
+  return {
+    port: service.port, stop: async () => {
+      await service.close();
+      pool.assertAudit();
+      if (pool.outstanding().total !== 0) throw new Error("mbufpool echo on workers leaked buffers");
+    },
+  };
+}
+
 async function nodeServer(idiom: "pipe" | "for await"): Promise<Server> {
   const server = nodeEcho(idiom);
   const port = await listenLocal(server);
   return { port, stop: () => new Promise((r) => server.close(() => r())) };
 }
 
-const SERVERS: Record<string, () => Promise<Server>> = {
+const SERVERS: Record<string, () => Promise<Server>> = WORKERS ? {
+  "mbufpool 1 worker": () => workerServer(1),
+  "mbufpool 2 workers": () => workerServer(2),
+} : {
   "node pipe": () => nodeServer("pipe"),
   "node for await": () => nodeServer("for await"),
   "mbufpool readable": () => mbufpoolServer("readable"),
@@ -171,6 +203,7 @@ const SERVERS: Record<string, () => Promise<Server>> = {
 /** The ratios printed: each idiom of mbufpool/node against Node's of the same shape, and the README's server against pipe. */
 const RATIOS: Array<[string, string]> = [
   ["mbufpool readable", "node pipe"], ["mbufpool for await", "node for await"], ["mbufpool for await", "node pipe"],
+  ["mbufpool 2 workers", "mbufpool 1 worker"],
 ];
 
 const median = (xs: number[]): number => {
@@ -192,13 +225,13 @@ for (const shape of SHAPES.filter((s) => s.name.includes(ONLY_SHAPE))) {
   for (let r = 0; r < ROUNDS; r++) for (const name of names) results[name].push(await measure(shape, SERVERS[name]));
   const rows = Object.fromEntries(Object.entries(results).map(([name, rs]) => [name, {
     rate: median(rs.map((x) => x.rate)), p50: median(rs.map((x) => x.p50)), p99: median(rs.map((x) => x.p99)),
-    gcCount: median(rs.map((x) => x.gcCount)), gcMs: median(rs.map((x) => x.gcMs)),
+    gcCount: median(rs.map((x) => x.gcCount)), gcMs: median(rs.map((x) => x.gcMs)), cores: median(rs.map((x) => x.cores)),
   }]));
   const what = rr ? `${shape.clients} x ${shape.exchanges} exchanges of ${shape.bytes} B` : `${shape.clients} x ${shape.bytes} bytes each way`;
   console.log(`\n${shape.name}: ${what}`);
-  console.log(`${"server".padEnd(26)}${(rr ? "exch/s" : "MB/s").padStart(11)}${rr ? `${"p50 us".padStart(11)}${"p99 us".padStart(11)}` : ""}${"GCs".padStart(11)}${"GC ms".padStart(11)}`);
+  console.log(`${"server".padEnd(26)}${(rr ? "exch/s" : "MB/s").padStart(11)}${rr ? `${"p50 us".padStart(11)}${"p99 us".padStart(11)}` : ""}${"GCs".padStart(11)}${"GC ms".padStart(11)}${"cores busy".padStart(12)}`);
   for (const [name, x] of Object.entries(rows)) {
-    console.log(`${name.padEnd(26)}${fmt(x.rate, rr ? 0 : 1)}${rr ? `${fmt(x.p50)}${fmt(x.p99)}` : ""}${fmt(x.gcCount, 0)}${fmt(x.gcMs, 2)}`);
+    console.log(`${name.padEnd(26)}${fmt(x.rate, rr ? 0 : 1)}${rr ? `${fmt(x.p50)}${fmt(x.p99)}` : ""}${fmt(x.gcCount, 0)}${fmt(x.gcMs, 2)}${fmt(x.cores, 2, 12)}`);
   }
   for (const [mine, base] of RATIOS) {
     const a = rows[mine], b = rows[base];
