@@ -180,6 +180,14 @@ describe("mbufpool as a tool", () => {
     expect(r.out).toMatch(/^fuzz: \d+ operations in \d+ cases, seeds? 3(\.\.\d+)?, 0 failures/);
   });
 
+  it("fuzz --threads drives one shared pool from several worker threads; it refuses the model's options", () => {
+    const r = run(["fuzz", "--threads", "3", "--ops", "3000", "--seed", "4"]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^fuzz: \d+ operations on 3 threads over one shared pool, \d+ quiescent points, \d+ requests denied, seed 4, .*: no failure$/m);
+    expect(usage("fuzz", "--threads", "9")).toContain("expected an integer from 2 to 8");
+    expect(usage("fuzz", "--threads", "2", "--jumbo", "--profile", "aix")).toContain("drop --profile, --jumbo");
+  });
+
   it("demo prints a burst's netstat -m on every profile, as the README shows", () => {
     const r = run(["demo"]);
     expect(r.code, r.err).toBe(0);

@@ -17,7 +17,7 @@ const count = integer(1, 1_000_000_000);
 
 interface Opts {
   seed?: number; ops?: number; time?: number; shrinkTime?: number; profile?: ProfileName; auditEvery: number; caseLength: number;
-  badRate: number; reentrant: boolean; jumbo: boolean; build: Build; out?: string; progress: boolean;
+  badRate: number; reentrant: boolean; jumbo: boolean; build: Build; out?: string; progress: boolean; threads?: number;
 }
 
 /** Where a failure's trace goes unless -o says: the system's temporary folder, never the working tree. */
@@ -44,7 +44,9 @@ export function registerFuzz(program: Command): void {
     .addOption(new Option("--build <build>", "core build").choices(["release", "debug"]).default("release"))
     .option("-o, --out <file>", "where to write the trace of a failure (default: fuzz-failure-<seed>.jsonl in the temporary folder; its folder must exist)", outputPath)
     .option("--no-progress", "no progress bar (it is shown only when stderr is a terminal)")
+    .option("--threads <n>", "instead: N worker threads (2 to 8) on one shared pool, audited at quiescent points (uses --seed, --ops, --time, --bad-rate, --build)", integer(2, 8))
     .action(async (o: Opts) => {
+      if (o.threads !== undefined) return fuzzThreadsCommand(o);
       // The fuzzer is built on fast-check, an optional dependency: loaded only here.
       const [{ fuzz, summarize }, { describeDivergence }] = await needing("fast-check", "mbufpool fuzz",
         () => Promise.all([import("../fuzz/fuzzer.js"), import("../fuzz/trace.js")]));
@@ -71,6 +73,24 @@ export function registerFuzz(program: Command): void {
         process.exitCode = 1;
       }
     });
+}
+
+/** `mbufpool fuzz --threads N`: the threads fuzzer (fuzz/threads.ts). */
+async function fuzzThreadsCommand(o: Opts): Promise<void> {
+  const alone = [["--profile", o.profile !== undefined], ["--reentrant", o.reentrant], ["--jumbo", o.jumbo], ["-o/--out", o.out !== undefined],
+    ["--shrink-time", o.shrinkTime !== undefined]].filter(([, given]) => given).map(([name]) => name);
+  if (alone.length) {
+    process.stderr.write(`mbufpool fuzz: --threads runs its own operations on a freebsd pool and writes no trace: drop ${alone.join(", ")}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const { fuzzThreads, summarizeThreads } = await import("../fuzz/threads.js"); // no fast-check: each thread draws its own
+  const r = await fuzzThreads({ threads: o.threads, seed: o.seed, ops: o.ops, timeMs: o.time, badRate: o.badRate, build: o.build });
+  process.stdout.write(`${summarizeThreads(r)}\n`);
+  if (r.failure) {
+    process.stdout.write(`run it again: mbufpool fuzz --threads ${r.threads} --seed ${r.seed} (the interleaving differs from run to run; the seeds fix each thread's operations)\n`);
+    process.exitCode = 1;
+  }
 }
 
 /** A progress bar on stderr: operations against --ops, or seconds against --time. */

@@ -10,6 +10,7 @@ export {
   replay, replayFile, parseTrace, formatTrace, runLine, describeDivergence, fieldDifferences, describeField, TRACE_FORMAT,
   type TraceLine, type CreateLine, type OpLine, type Divergence, type FieldDifference, type ReplayOptions, type ReplayResult,
 } from "./trace.js";
+export { fuzzThreads, summarizeThreads, type ThreadFuzzOptions, type ThreadFuzzResult } from "./threads.js";
 export { Run, TraceError, capture, matches, type PoolFactory, type Result } from "./run.js";
 export { OPS, OP_BY_NAME, argError, type OpSpec, type ArgSpec, type Args } from "./ops/index.js";
 export { Model, observedStats, type ModelStats } from "./model.js";

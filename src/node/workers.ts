@@ -24,6 +24,7 @@
 // came back.
 
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
+import { workerExecArgv } from "../worker-flags.js";
 import { EventEmitter, once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { Pool } from "../pool.js";
@@ -159,7 +160,7 @@ export async function startWorkers(pool: Pool, module: string | URL, options: St
   try {
     for (let index = 0; index < count; index++) {
       const join: Join = { handle, index, count, port, host, data: options.data };
-      const w = new Worker(module, { workerData: { [KEY]: join } });
+      const w = new Worker(module, { workerData: { [KEY]: join }, execArgv: workerExecArgv() });
       workers.push(w);
       ids.push(w.threadId);
       port = await listening(w, index);

@@ -1,0 +1,56 @@
+// The threads fuzzer (src/fuzz/threads.ts): several worker threads on one
+// shared pool, each checking the bytes of the chains it owns and handing
+// chains around a ring of threads, with the main thread holding the pool to
+// exactly what the threads report at every quiescent point. It passes on a
+// correct pool, and it fails, naming what and where, on a pool disturbed
+// behind the threads' backs: a chain nobody holds (a leak) and a chain freed
+// under its owner.
+import { describe, it, expect } from "vitest";
+import { fuzzThreads } from "mbufpool/fuzz";
+import { BUILD } from "./helpers.js";
+
+describe("the threads fuzzer", () => {
+  it("runs 2 and 4 threads over one pool with no failure, the pool running dry at times", async () => {
+    const runs = [];
+    for (const threads of [2, 4]) {
+      const r = await fuzzThreads({ threads, ops: 8000, seed: 17 + threads, build: BUILD });
+      expect(r.failure).toBeUndefined();
+      expect(r.ops).toBeGreaterThanOrEqual(8000);
+      expect(r.rounds).toBeGreaterThan(5);
+      runs.push(r);
+    }
+    // Four threads share 96 clusters among them: thousands of denials a run (two threads: a few, or none).
+    expect(runs[1].denied).toBeGreaterThan(100);
+  }, 60_000);
+
+  it("reports a chain in use that no thread holds, with the thread that made it", async () => {
+    let leaked = 0;
+    const r = await fuzzThreads({
+      threads: 2, ops: 4000, seed: 5, build: BUILD,
+      onQuiescent: (pool, round) => { if (round === 2) { pool.setOwner(9); leaked = pool.get(); } },
+    });
+    expect(leaked).toBeGreaterThan(0);
+    expect(r.failure).toContain(`quiescent point 3: the pool has a chain ${leaked} in use that no thread holds (a leak)`);
+    expect(r.failure).toContain("owner tag 9");
+  }, 60_000);
+
+  it("reports a chain freed under the thread that holds it", async () => {
+    const r = await fuzzThreads({
+      threads: 2, ops: 20000, seed: 6, build: BUILD,
+      onQuiescent: (pool, round) => {
+        if (round !== 2) return;
+        const g = pool.outstanding({ perGroup: 1000 }).groups.find((x) => x.owner === 1)!; // thread 0's
+        pool.freem(g.mbufs.find((m) => m.head && m.typeName !== "socket")!.handle);
+      },
+    });
+    // Found by whichever thread touches it first (its owner, or the next if it was in the ring),
+    // or by the main thread's check: never passed over.
+    expect(r.failure).toMatch(/round 2, .*(EDOUBLEFREE|EBADHANDLE|differ)|quiescent point 3: .* is not in use/);
+  }, 60_000);
+
+  it("refuses bad options before it starts a thread", async () => {
+    for (const bad of [{ threads: 1 }, { threads: 9 }, { ops: 0 }, { badRate: 2 }, { onQuiescent: 5 }, { thread: 2 }]) {
+      await expect(fuzzThreads(bad as never)).rejects.toMatchObject({ code: "EINVAL" });
+    }
+  });
+});
