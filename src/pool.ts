@@ -780,13 +780,13 @@ export class Pool extends PoolThreads {
     if (by !== undefined && typeof by !== "string") throw new MbufError("EINVAL", `sysctl: who wrote is a string, got ${String(by)}`);
     if (arguments.length < 2) return tunableInfo(this.profile, this.values, name).value;
     if (this.closed) throw new MbufError("ECLOSED", "the pool is closed");
-    this.notShared(`sysctl ${name}=${String(value)}`, "every thread keeps its copy of the tunables; give them to Pool.create({ shared: true, tunables })");
     const u32 = new Uint32Array(this.memory.buffer, this.statsAddr + this.globalOff, GL.BYTES / 4);
     const plan = planWrite(this.profile, this.values, name, value, { capBytes: this.maxThewall, carvedPages: u32[GL.top / 4] });
     if (plan.old === plan.new) return { name: plan.name, old: plan.old, new: plan.new };
     applyPlan(this.ex, this.profile, plan, this.shape, this.values);
     this.values = plan.values;
     this.shape = Object.freeze(plan.layout);
+    this.sharedTunables?.publish(plan.values); // the other threads take them at their next hold of the lock
     this.waits.setAuto(plan.values[this.profile.aliases["reserveFlag"]] === 1);
     this.waits.serve();
     this.netmd?.kick();

@@ -20,6 +20,7 @@ import { checkPoolOptions, checkBool } from "../validate.js";
 import type { PoolCore } from "./context.js";
 import { bootCore, type BootedCore } from "./boot.js";
 import { PoolLock } from "./lock.js";
+import { SharedTunables, tunablesAddr } from "./shared-tunables.js";
 import { attachCore, joinThreads, lockedExports, lockMethods, makeHandle, type ShareHandle } from "./share.js";
 import { Drains } from "./drains.js";
 import { DataExchange } from "./exchange.js";
@@ -68,6 +69,8 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
   declare readonly shared: boolean;
   /** The pool lock (a shared pool), else undefined. */
   declare protected readonly lock: PoolLock | undefined;
+  /** A shared pool's tunables, one set for every thread (pool/shared-tunables.ts), else undefined. */
+  protected sharedTunables: SharedTunables | undefined = undefined;
   /** This thread's owner tag, put back into the core when the lock comes from another thread. */
   declare protected readonly ownerTag: { tag: number };
 
@@ -146,9 +149,15 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
       this.ownerTag = { tag: 0 };
       if (lock) {
         const raw = core.ex, owner = this.ownerTag;
+        const tunables = new SharedTunables(core.memory.buffer as unknown as SharedArrayBuffer, tunablesAddr(core.lockAddr), this.values);
+        if (!handle) tunables.publish(this.values);
+        this.sharedTunables = tunables;
         lock.switchIn = () => {
           if (raw.mb_attach() < 0) throw new MbufError("ESTATE", "the shared pool's memory holds no initialised pool");
           raw.mb_set_owner(owner.tag);
+          // Another thread may have written a tunable since this one last held the lock.
+          const v = tunables.changed();
+          if (v) this.adoptTunables(v);
         };
         lock.onEnter = () => raw.mb_fold();
         this.ex = lockedExports(raw, lock, owner);
@@ -188,6 +197,14 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
       lock?.release();
       throw e;
     }
+  }
+
+  /** Takes `v` as the tunables in force (another thread's write, shared-tunables.ts). */
+  protected adoptTunables(v: Values): void {
+    this.values = v;
+    this.shape = Object.freeze(this.profile.layout(v));
+    // Set up after the lock during construction: the first switch-in may come before it.
+    (this.waits as WaitQueue | undefined)?.setAuto(v[this.profile.aliases["reserveFlag"]] === 1);
   }
 
   /**

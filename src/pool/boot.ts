@@ -11,16 +11,17 @@
 // A pinned pool grows memory to its maximum at creation, as pinned kernel
 // memory: views into it never go stale. Otherwise memory starts at two
 // WebAssembly pages and grows as the zones carve pages. A shared pool is
-// pinned (a shared memory cannot move its buffer) and keeps its thread area
-// (the per-thread caches, assembly/cache.ts) and its lock words (pool/lock.ts)
-// in the last bytes of memory, above the arena, where an instantiation never
+// pinned (a shared memory cannot move its buffer) and keeps its tunables
+// (pool/shared-tunables.ts), its thread area (the per-thread caches,
+// assembly/cache.ts) and its lock words (pool/lock.ts) in the last bytes of memory, above the arena, where an instantiation never
 // writes: the slack of the maximum's rounding is at least STATIC_SLACK less
 // the static data.
 
 import { instantiateCore, type Build, type CoreImports } from "../core/module.js";
 import { type CoreExports, INIT_PINNED, INIT_MBUF_GROWS, INIT_CLUSTER_GROWS } from "../core/exports.js";
 import { Z, GL, H, PAGE_META, EXT_AT, THREADS } from "../core/layout.js";
-import { LOCK_BYTES, ESLOW, EBUSY_WRITER, threadAreaAddr } from "./lock.js";
+import { LOCK_BYTES, ESLOW, EBUSY_WRITER } from "./lock.js";
+import { tunablesAddr } from "./shared-tunables.js";
 import { MbufError, coreError } from "../errors.js";
 import { THEWALL_MAX, jumboOverflow, type Profile, type Layout } from "../tunables/profiles.js";
 import {
@@ -123,8 +124,8 @@ export function describeCore(ex: CoreExports, memory: WebAssembly.Memory, maxThe
     const u32 = new Uint32Array(memory.buffer, statsAddr + globalOff, GL.BYTES / 4);
     const arenaEnd = u32[GL.arenaBase / 4] + Math.floor(maxThewall / PAGE_SIZE) * PAGE_SIZE;
     lockAddr = memory.buffer.byteLength - LOCK_BYTES;
-    if (u32[GL.pageMeta / 4] > STATIC_SLACK || arenaEnd > threadAreaAddr(lockAddr)) {
-      throw new Error(`mbufpool: the core's static data (to ${u32[GL.pageMeta / 4]}) or arena (to ${arenaEnd}) leaves no room for the thread area and the pool lock at ${threadAreaAddr(lockAddr)}`);
+    if (u32[GL.pageMeta / 4] > STATIC_SLACK || arenaEnd > tunablesAddr(lockAddr)) {
+      throw new Error(`mbufpool: the core's static data (to ${u32[GL.pageMeta / 4]}) or arena (to ${arenaEnd}) leaves no room for the tunables, the thread area and the pool lock at ${tunablesAddr(lockAddr)}`);
     }
   }
   return {
