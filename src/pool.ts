@@ -619,8 +619,10 @@ export class Pool extends PoolThreads {
    * @throws MbufError EINVAL for a bad option.
    */
   setPacketZone(options: PacketZoneOptions | boolean): void {
+    // Bad options first, as on any pool: a shared pool's refusal is for a valid request.
+    const config = resolvePacketZone(options, this.profile.name, this.layout.nmbclusters);
     this.notShared("setPacketZone", "create an unshared pool for a packet zone");
-    this.packets.configure(resolvePacketZone(options, this.profile.name, this.layout.nmbclusters));
+    this.packets.configure(config);
   }
 
   /**

@@ -26,7 +26,9 @@ import {
   Run, KINDS, FREED, FREED_CODES, OPS, OP_BY_NAME, Model, argError, capture, matches,
   type PoolFactory, type BadClass, type KindName, type Encoded, type Args, type Result,
 } from "mbufpool/fuzz";
-import { BUILD } from "./helpers.js";
+// The build under test, as helpers.ts names it: not imported from there, so that the matrix
+// also runs outside vitest (in a worker thread, test/fixtures/matrix-worker.ts).
+const BUILD = process.env.MBUFPOOL_BUILD === "debug" ? "debug" : "release";
 
 /** The pool a case runs on, with its named handles decoded. */
 export interface Fixture {
