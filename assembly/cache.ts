@@ -27,7 +27,7 @@
 // freed from two threads at once.
 //
 // ╒══════════════════════ thread area (at tArea, 64-byte lines) ══════════════════════╕
-// │ header: writer │ slotsHigh                                          (one line)     │
+// │ header: writer │ slotsHigh │ (the host's words)                    (one line)     │
 // ├──────────────────────────────────────────────────────────────────────────────────┤
 // │ slot 0: active │ claimed │ mcached │ ccached │ m/c allocs, frees │ seq block      │
 // │         census deltas i32[MT_NTYPES] │ mbuf stack u32[MCACHE] │ cluster stack     │

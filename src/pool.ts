@@ -592,10 +592,12 @@ export class Pool extends PoolThreads {
 
   // === Reservation (seed 003) ===
 
-  /** Sets the m_clalloc reservation flag: while set, only M_RECV requests get clusters. @throws MbufError EINVAL if `flag` is not a boolean. */
+  /**
+   * Sets the m_clalloc reservation flag: while set, only M_RECV requests get clusters (on a
+   * shared pool, in every thread). @throws MbufError EINVAL if `flag` is not a boolean.
+   */
   setReserved(flag: boolean): void {
     checkBool(flag, "setReserved flag");
-    this.notShared("setReserved", "the reservation flag is per thread; set the reserve at Pool.create");
     if (this.closed) throw new MbufError("ECLOSED", "the pool is closed");
     this.waits.setManual(flag);
   }

@@ -195,7 +195,6 @@ describe("shared pool", () => {
     const pool = makePool({ shared: true, profile: "aix" });
     expect(pool.netm).toBeUndefined();
     expect(pool.packetZone).toBeNull();
-    expect(code(() => pool.setReserved(true))).toBe("ESTATE");
     expect(code(() => pool.setPacketZone(true))).toBe("ESTATE");
     expect(pool.sysctl("thewall")).toBeGreaterThan(0);
     // What is shared works as on any pool, under the lock.

@@ -54,6 +54,8 @@ export const PAGE_META = { zoneMask: 0xff, carvedShift: 8, carvedMask: 0xff } as
 const THREAD_HEADER = 64, THREAD_SLOT_BYTES = 512, THREAD_SLOTS = 32;
 export const THREADS = {
   writer: 0, slotsHigh: 4, HEADER: THREAD_HEADER,
+  // The host's word of the header: the hand-set reservation flag (Pool.setReserved), every thread's.
+  manualReserved: 8,
   active: 0, claimed: 4, mcached: 8, ccached: 12,
   // The host's words of a slot (pool/threads.ts): Node's threadId, the lock id, its waiters.
   threadId: 40, lockId: 44, waiters: 48, recvWaiters: 52,

@@ -20,6 +20,7 @@ import { checkPoolOptions, checkBool } from "../validate.js";
 import type { PoolCore } from "./context.js";
 import { bootCore, type BootedCore } from "./boot.js";
 import { PoolLock } from "./lock.js";
+import { THREADS } from "../core/layout.js";
 import { SharedTunables, tunablesAddr } from "./shared-tunables.js";
 import { attachCore, joinThreads, lockedExports, lockMethods, makeHandle, type ShareHandle } from "./share.js";
 import { Drains } from "./drains.js";
@@ -190,6 +191,7 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
       if (lock) {
         lockMethods(this, EventEmitter.prototype, lock);
         shareWaits(this.waits, lock);
+        this.waits.shareManual(lock.areaWords, THREADS.manualReserved >> 2);
         this.handoffWaiters = 1;
       }
     } catch (e) {

@@ -147,6 +147,11 @@ export class PoolLock {
     throw new MbufError("ESTATE", `a shared pool serves at most ${THREADS.SLOTS} threads at once: close a Pool of another thread first`);
   }
 
+  /** The thread area's words, for the host's words of its header (THREADS.manualReserved). */
+  get areaWords(): Int32Array {
+    return this.t;
+  }
+
   /** Word `field` (THREADS) of slot `s`, read atomically. */
   readSlot(s: number, field: number): number {
     return Atomics.load(this.t, this.slotWord(s, field));

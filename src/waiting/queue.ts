@@ -151,6 +151,11 @@ export class WaitQueue {
     this.changed();
   }
 
+  /** Makes the hand-set flag a shared pool's word (`words[index]`), one for every thread. */
+  shareManual(words: Int32Array, index: number): void {
+    this.flag.shareManual(words, index);
+  }
+
   /** The flag as the user sets it by hand (Pool.setReserved); the core flag is this or the automatic one. */
   setManual(on: boolean): void {
     this.flag.manual = on;

@@ -13,22 +13,38 @@
 // core is told only when `raised` changes, never on a closed pool.
 //
 // On a shared pool the flag is one for every thread (it lives in the core's
-// memory) and `manual` is refused: the queue passes whether a receiver waits
-// in any thread, and the flag reads what the core holds, which another
-// thread may have changed.
+// memory), and so is `manual` (a word of the thread area's header): the queue
+// passes whether a receiver waits in any thread, and the flag reads what the
+// core holds, which another thread may have changed.
 
 import type { PoolCore } from "../pool/context.js";
 import { GL } from "../core/layout.js";
 
 export class ReservationFlag {
-  /** Set by hand (Pool.setReserved). */
-  manual = false;
+  /** Set by hand (Pool.setReserved): this pool's own, or a shared pool's word (shareManual). */
+  private own = false;
+  private shared: { words: Int32Array; index: number } | null = null;
   /** Raised automatically while a receiver waits for a cluster (tunable *mb_rcv_flag). */
   auto = false;
   /** What the core holds now. */
   private up = false;
 
   constructor(private readonly pool: PoolCore) {}
+
+  /** The flag as set by hand, in any thread of a shared pool. */
+  get manual(): boolean {
+    return this.shared ? Atomics.load(this.shared.words, this.shared.index) !== 0 : this.own;
+  }
+
+  set manual(on: boolean) {
+    if (this.shared) Atomics.store(this.shared.words, this.shared.index, on ? 1 : 0);
+    else this.own = on;
+  }
+
+  /** Keeps the hand-set flag in `words[index]`, one for every thread of a shared pool (written under its lock). */
+  shareManual(words: Int32Array, index: number): void {
+    this.shared = { words, index };
+  }
 
   /** True while the core refuses clusters to every class but M_RECV. */
   get raised(): boolean {
