@@ -49,6 +49,8 @@ export type { PoolMessage } from "./pool/drains.js";
 export type DrainRoutine = (pool: Pool) => void;
 
 export class Pool extends PoolThreads {
+  /** A shared pool's thread's own bulk area (bulkArea()), made on first use. */
+  private threadBulk: Int32Array | undefined = undefined;
   /**
    * Creates a pool.
    * @throws MbufError ETUNABLE for an unknown profile or tunable, or a value outside its rule.
@@ -215,8 +217,8 @@ export class Pool extends PoolThreads {
         const want = Math.min(n - done, this.bulkMax);
         const got = this.ex.m_get_bulk(want, how, type, flags, cl);
         if (got < 0) throw coreError(got, "getBulk", type);
-        const x = this.bulkArea();
-        // Into bulkArea() itself, the handles are in place already.
+        const x = this.coreXchg();
+        // Into the core's area itself (an unshared pool's bulkArea()), the handles are in place already.
         if (out !== x) for (let i = 0; i < got; i++) out[done + i] = x[i];
         done += got;
         if (got < want) break;
@@ -241,9 +243,9 @@ export class Pool extends PoolThreads {
     let done = 0;
     while (done < n) {
       const cnt = Math.min(n - done, this.bulkMax);
-      const x = this.bulkArea();
+      const x = this.coreXchg();
       if (handles === x) {
-        // bulkArea() itself: the handles are in place.
+        // The core's area itself (an unshared pool's bulkArea()): the handles are in place.
       } else if (handles instanceof Int32Array && done === 0 && cnt === handles.length) {
         x.set(handles); // every element is an i32 already: one copy, no view made
       } else {
@@ -267,13 +269,24 @@ export class Pool extends PoolThreads {
    * The bulk calls' exchange area as `bulkMax` handles. Given as `out` to getBulk, or as
    * `handles` to freemBulk, it saves copying the handles (a fifth of a bulk pair; see
    * bench/README.md): the core writes and reads them in place.
-   * The view is shared by every bulk call of this pool: the next one overwrites it. On a pool
+   * The view is shared by every bulk call of this pool: the next one overwrites it (on a shared
+   * pool, by every bulk call of this thread: each thread has an area of its own). On a pool
    * that is not pinned, an allocation may grow memory and leave the view empty (detached): take
    * bulkArea() again after each call; the handles are still there.
    * @returns an Int32Array over linear memory, bulkMax long.
    */
   bulkArea(): Int32Array {
     if (this.closed) throw new MbufError("ECLOSED", "the pool is closed");
+    // A shared pool's exchange area is in the one memory, the same for every thread: another
+    // thread's bulk call would overwrite the handles this one reads after its call returns (or
+    // fills before it calls). So each thread gets an area of its own, which getBulk and
+    // freemBulk copy to and from the core's under the lock.
+    if (this.lock) return (this.threadBulk ??= new Int32Array(this.bulkMax));
+    return this.coreXchg();
+  }
+
+  /** The core's exchange area, where a bulk call leaves and takes its handles. */
+  private coreXchg(): Int32Array {
     // Renewed when detached (length 0), not by comparing with memory.buffer: that getter is a
     // call into V8's runtime.
     if (this.xchg.length === 0) {

@@ -146,3 +146,20 @@ describe("vmstat -z of a shared pool", () => {
     }
   });
 });
+
+describe("bulk calls of a shared pool", () => {
+  it("each thread's bulkArea() is its own: two threads' getBulk and freemBulk in it never see the other's handles", async () => {
+    const pool = makePool({ shared: true });
+    const handle = pool.shareHandle();
+    const a = spawnShared(handle), b = spawnShared(handle);
+    try {
+      const [ra, rb] = await Promise.all([a.ask<{ errors: number; got: number }>({ cmd: "bulkRace", n: 20000 }), b.ask<{ errors: number; got: number }>({ cmd: "bulkRace", n: 20000 })]);
+      expect([ra.errors, rb.errors]).toEqual([0, 0]);
+      expect(ra.got + rb.got).toBe(2 * 20000 * 16);
+      expect(pool.bulkArea().buffer).not.toBe(pool.buffer); // this thread's own, not a view of the shared memory
+      expect(pool.stats().mbufs.current).toBe(0);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});

@@ -197,6 +197,7 @@ function lockedCall(f: Core, lock: PoolLock): Core {
 const UNLOCKED = new Set([
   "constructor", "badHandle", "argError", "allocError", "jclError", "sizes", "live", "shareHandle", "notShared",
   "reapThread", // takes the lock itself, once it has lowered the gone thread's reader flag
+  "coreXchg", // a view, called inside the locked bulk methods
   "get", "gethdr", "getcl", "clget", "getjcl", "cljget", "free", "freem", "chtype", "length", "copym", "copypacket",
   "dup", "defrag", "pullup", "adj", "cat", "split", "getptr", "leadingspace", "trailingspace", "writable",
 ]);
