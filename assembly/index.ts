@@ -4,7 +4,7 @@
 import { THREAD_AREA_BYTES, ESLOW, EBUSY_WRITER } from "./cache";
 import {
   MSIZE, MLEN, MHLEN, PAGE_SIZE, M_HDR_SIZE, M_PKTHDR_SIZE, ZONE_SLOTS, MJUMPAGESIZE, MJUM9BYTES, MJUM16BYTES,
-  M_NEXT, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, M_OWNER, M_SEQ,
+  M_NEXT, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, M_OWNER, M_SEQ, M_LINKED,
 } from "./constants";
 import { STATS, ZONE_BYTES, G_BYTES } from "./stats";
 import { XCHG, XCHG_CAP } from "./bulk";
@@ -109,6 +109,8 @@ export const MB_M_FLAGS: i32 = M_FLAGS;
 export const MB_M_OWNER: i32 = M_OWNER;
 /** Offset of the allocation sequence number. */
 export const MB_M_SEQ: i32 = M_SEQ;
+/** M_LINKED, the internal flag of mbufs a socket holds (the host's threads fuzzer and freeOwned read it). */
+export const MB_M_LINKED: i32 = M_LINKED;
 
 // A page table entry (arena.ts), which the host decodes.
 /** Zone id bits of an entry. */

@@ -7,7 +7,7 @@
 import net from "node:net";
 import { once } from "node:events";
 import type { Pool } from "../src/index.js";
-import { createServer, type MbufServer } from "../src/node/index.js";
+import { createServer, type MbufServer, type ConnectionListener } from "../src/node/index.js";
 
 /** The four servers, by the name the benchmarks print. */
 export const ECHO_SERVERS = ["node pipe", "node for await", "mbufpool readable", "mbufpool for await"] as const;
@@ -27,13 +27,16 @@ export function nodeEcho(idiom: "pipe" | "for await"): net.Server {
   });
 }
 
+/** The README's echo: a `for await` over chains, each written back as it is. */
+export const forAwaitEcho: ConnectionListener = async (conn) => {
+  conn.on("end", () => conn.end());
+  for await (const chain of conn) if (!conn.write(chain)) await conn.drained();
+};
+
 /** An echo server on `pool` in one of mbufpool/node's two idioms, not yet listening. */
 export function mbufpoolEcho(pool: Pool, idiom: "readable" | "for await"): MbufServer {
   return idiom === "for await"
-    ? createServer(pool, { metrics: false }, async (conn) => {
-      conn.on("end", () => conn.end());
-      for await (const chain of conn) if (!conn.write(chain)) await conn.drained();
-    })
+    ? createServer(pool, { metrics: false }, forAwaitEcho)
     : createServer(pool, { metrics: false }, (conn) => {
       let blocked = false;
       const echo = (): void => {

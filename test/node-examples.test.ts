@@ -8,6 +8,7 @@ import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { reusePortSupported } from "mbufpool/node";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -205,8 +206,7 @@ describe("mbufpool/node examples, run as written", () => {
   }, 60_000);
 
   // Node's reusePort (22.12 and 23.1 on): on an older Node startWorkers refuses (node-workers.test.ts).
-  const [major, minor] = process.versions.node.split(".").map(Number);
-  const reusePort = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+  const reusePort = reusePortSupported();
 
   it("docs/node.md's excerpts of examples/echo-workers.mjs and echo-worker.mjs are the examples' own lines", () => {
     const doc = readFileSync(path.join(root, "docs/node.md"), "utf8");

@@ -4,13 +4,12 @@
 // serves, a port taken) stopping what was started and leaving the pool clean.
 import { describe, it, expect } from "vitest";
 import net from "node:net";
-import { startWorkers, joinWorkers, createServer, ownerRange, WORKERS_MAX } from "mbufpool/node";
+import { startWorkers, joinWorkers, createServer, ownerRange, reusePortSupported, WORKERS_MAX } from "mbufpool/node";
 import { MbufError, type ReapReport } from "mbufpool";
 import { makePool, code, pattern } from "./helpers.js";
 
 const MEMBER = new URL("./fixtures/workers/member.mjs", import.meta.url);
-const [major, minor] = process.versions.node.split(".").map(Number);
-const reusePort = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+const reusePort = reusePortSupported();
 
 /** The MbufError code (or Node's error code) a promise rejects with. */
 async function rejection(p: Promise<unknown>): Promise<string> {

@@ -122,6 +122,7 @@ export interface CoreExports {
   readonly MB_M_FLAGS: G;
   readonly MB_M_OWNER: G;
   readonly MB_M_SEQ: G;
+  readonly MB_M_LINKED: G;
   // Page table entry (the host's PAGE_META in layout.ts; carvedMask is MB_META_CARVED_MAX)
   readonly MB_META_ZONE_MASK: G;
   readonly MB_META_CARVED_SHIFT: G;

@@ -37,7 +37,7 @@ export const H = {
   next: 0, nextpkt: 4, data: 8, len: 12, type: 16 /* u16 */, flags: 18 /* u16 */, owner: 20, seq: 24,
 } as const;
 
-/** The core's internal flag M_LINKED (assembly/constants.ts): held by a socket, its PCB or a socket buffer. */
+/** The core's internal flag M_LINKED (assembly/constants.ts; checked at boot): held by a socket, its PCB or a socket buffer. */
 export const M_LINKED = 0x4000;
 
 /** Where an mbuf's external-storage descriptor (ext_buf, then ext_size) starts: after m_hdr, or after the packet header. */

@@ -19,10 +19,9 @@
 // in a ring (sent, not yet received), nothing more and nothing less, and
 // each zone's in use plus cache is what it carved.
 
-import { Worker } from "node:worker_threads";
-import { workerExecArgv } from "../worker-flags.js";
+import { startWorker } from "../worker-flags.js";
 import { Pool } from "../pool.js";
-import { MbufError, describeValue } from "../errors.js";
+import { MbufError, checkInt, describeValue } from "../errors.js";
 import { checkOptions, optionKeys } from "../validate.js";
 import type { Build } from "../core/module.js";
 import { H, M_LINKED } from "../core/layout.js";
@@ -68,13 +67,9 @@ export interface ThreadFuzzResult {
 /** Small zones, so that the threads run them dry and the caches go back often. */
 const TUNABLES = { "kern.ipc.maxmbufmem": 1024 * 1024, "kern.ipc.nmbclusters": 96, "kern.ipc.nmbufs": 512 };
 
-const int = (v: unknown, name: string, lo: number, hi: number, dflt: number): number => {
-  if (v === undefined) return dflt;
-  if (!Number.isInteger(v) || (v as number) < lo || (v as number) > hi) {
-    throw new MbufError("EINVAL", `fuzzThreads: ${name} must be an integer from ${lo} to ${hi}, got ${describeValue(v)}`);
-  }
-  return v as number;
-};
+/** `v`, checked as checkInt does, or `dflt` if it is undefined. */
+const intOr = (v: number | undefined, name: string, lo: number, hi: number, dflt: number): number =>
+  v === undefined ? dflt : checkInt(v, `fuzzThreads: ${name}`, lo, hi);
 
 /**
  * Runs the threads fuzzer. @returns the counts and the first failure, if any.
@@ -82,11 +77,11 @@ const int = (v: unknown, name: string, lo: number, hi: number, dflt: number): nu
  */
 export async function fuzzThreads(options: ThreadFuzzOptions = {}): Promise<ThreadFuzzResult> {
   checkOptions(options, "fuzzThreads options", OPTION_KEYS);
-  const n = int(options.threads, "threads", 2, 8, 2);
-  const total = options.ops === undefined && options.timeMs !== undefined ? Infinity : int(options.ops, "ops", 1, 1e9, 20000);
-  const perRound = int(options.opsPerRound, "opsPerRound", 1, 1e6, 200);
-  const seed = int(options.seed, "seed", 0, 2 ** 31 - 1, Math.floor(Math.random() * 2 ** 31));
-  const timeMs = options.timeMs === undefined ? Infinity : int(options.timeMs, "timeMs", 1, 2 ** 31 - 1, 0);
+  const n = intOr(options.threads, "threads", 2, 8, 2);
+  const total = options.ops === undefined && options.timeMs !== undefined ? Infinity : intOr(options.ops, "ops", 1, 1e9, 20000);
+  const perRound = intOr(options.opsPerRound, "opsPerRound", 1, 1e6, 200);
+  const seed = intOr(options.seed, "seed", 0, 2 ** 31 - 1, Math.floor(Math.random() * 2 ** 31));
+  const timeMs = intOr(options.timeMs, "timeMs", 1, 2 ** 31 - 1, Infinity);
   const badRate = options.badRate ?? 0.1;
   if (typeof badRate !== "number" || !(badRate >= 0 && badRate <= 1)) throw new MbufError("EINVAL", `fuzzThreads: badRate is from 0 to 1, got ${describeValue(badRate)}`);
   if (options.onQuiescent !== undefined && typeof options.onQuiescent !== "function") throw new MbufError("EINVAL", "fuzzThreads: onQuiescent must be a function");
@@ -96,7 +91,7 @@ export async function fuzzThreads(options: ThreadFuzzOptions = {}): Promise<Thre
   const rings = Array.from({ length: n }, () => pool.createRing(64).shareHandle());
   const workers = Array.from({ length: n }, (_, i) => {
     const job: ThreadJob = { handle: pool.shareHandle(), index: i, seed: seed + i, out: rings[i], in: rings[(i + n - 1) % n], badRate };
-    return new Worker(new URL("./thread-worker.js", import.meta.url), { workerData: job, execArgv: workerExecArgv() });
+    return startWorker(new URL("./thread-worker.js", import.meta.url), { workerData: job });
   });
   /** Sends `msg` to every worker; resolves with their replies, or rejects with the first worker error. */
   const all = (msg: ToWorker): Promise<FromWorker[]> => Promise.all(workers.map((w) => new Promise<FromWorker>((resolve, reject) => {

@@ -10,6 +10,7 @@ export {
 export {
   startWorkers, joinWorkers, ownerRange, WorkerService, WORKERS_MAX, type StartWorkersOptions, type WorkerMember,
 } from "./workers.js";
+export { reusePortSupported } from "./tcp-options.js";
 export { createUdpSocket, MbufUdpSocket, NoBufferSpaceError, type UdpOptions } from "./udp.js";
 export {
   createDnsResponder, parseQuery, buildQuery, type DnsResponder, type DnsResponderOptions, type DnsStats, type DnsParse,

@@ -24,12 +24,13 @@
 // came back.
 
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
-import { workerExecArgv } from "../worker-flags.js";
+import { startWorker } from "../worker-flags.js";
 import { EventEmitter, once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { Pool } from "../pool.js";
 import type { AttachOptions, ShareHandle } from "../pool.js";
 import type { ReapReport } from "../pool/threads.js";
+import { ATTACH_OPTION_KEYS } from "../pool/options.js";
 import { MbufError, checkInt, describeValue } from "../errors.js";
 import { checkOptions, optionKeys } from "../validate.js";
 import { createServer, type MbufServer, type ConnectionListener } from "./tcp-server.js";
@@ -106,8 +107,10 @@ function reap(pool: Pool, id: number, index: number): ReapReport | null {
   return pool.reapThread(id, { owners: ownerRange(index) });
 }
 
-/** Whether `msg` is a report of ours. */
-const isReport = (msg: unknown): msg is Report => typeof msg === "object" && msg !== null && KEY in msg;
+/** Whether `msg` is one of this module's messages (a report, or the main thread's close). */
+const isOurs = (msg: unknown): msg is Record<typeof KEY, string> => typeof msg === "object" && msg !== null && KEY in msg;
+/** Whether `msg` is a worker's report. */
+const isReport = (msg: unknown): msg is Report => isOurs(msg);
 
 /**
  * Asks worker `index` to close, waits for it to say so (or to exit), then terminates it; if it
@@ -160,7 +163,7 @@ export async function startWorkers(pool: Pool, module: string | URL, options: St
   try {
     for (let index = 0; index < count; index++) {
       const join: Join = { handle, index, count, port, host, data: options.data };
-      const w = new Worker(module, { workerData: { [KEY]: join }, execArgv: workerExecArgv() });
+      const w = startWorker(module, { workerData: { [KEY]: join } });
       workers.push(w);
       ids.push(w.threadId);
       port = await listening(w, index);
@@ -214,15 +217,13 @@ export interface WorkerMember {
   serve(listener: ConnectionListener, options?: TcpServerOptions): Promise<MbufServer>;
 }
 
-const ATTACH_KEYS = optionKeys<AttachOptions>({ clock: 1, logger: 1, waitTimeoutMs: 1, pollMs: 1 });
-
 /**
  * Joins the service this worker was started for: attaches to its pool (with `options`, as
  * Pool.attach) and answers the main thread's close.
  * @throws MbufError ESTATE in the main thread or in a worker startWorkers did not start; as Pool.attach.
  */
 export function joinWorkers(options: AttachOptions = {}): WorkerMember {
-  checkOptions(options, "joinWorkers options", ATTACH_KEYS);
+  checkOptions(options, "joinWorkers options", ATTACH_OPTION_KEYS);
   const join = (isMainThread ? undefined : (workerData as Record<string, unknown> | null)?.[KEY]) as Join | undefined;
   if (join === undefined || parentPort === null) {
     throw new MbufError("ESTATE", "joinWorkers runs in a worker that startWorkers started");
@@ -234,7 +235,7 @@ export function joinWorkers(options: AttachOptions = {}): WorkerMember {
   let server: MbufServer | null = null;
   const report = (r: Report): void => port.postMessage(r);
   const onMessage = (msg: unknown): void => {
-    if (typeof msg !== "object" || msg === null || (msg as Record<string, unknown>)[KEY] !== "close") return;
+    if (!isOurs(msg) || msg[KEY] !== "close") return;
     port.off("message", onMessage);
     void (server?.close() ?? Promise.resolve()).finally(() => {
       pool.close();

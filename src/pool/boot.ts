@@ -19,7 +19,7 @@
 
 import { instantiateCore, type Build, type CoreImports } from "../core/module.js";
 import { type CoreExports, INIT_PINNED, INIT_MBUF_GROWS, INIT_CLUSTER_GROWS } from "../core/exports.js";
-import { Z, GL, H, PAGE_META, EXT_AT, THREADS } from "../core/layout.js";
+import { Z, GL, H, PAGE_META, EXT_AT, THREADS, M_LINKED } from "../core/layout.js";
 import { LOCK_BYTES, ESLOW, EBUSY_WRITER } from "./lock.js";
 import { tunablesAddr } from "./shared-tunables.js";
 import { MbufError, coreError } from "../errors.js";
@@ -164,6 +164,7 @@ export function checkLayout(ex: CoreExports): void {
     ["MB_M_FLAGS", ex.MB_M_FLAGS, H.flags],
     ["MB_M_OWNER", ex.MB_M_OWNER, H.owner],
     ["MB_M_SEQ", ex.MB_M_SEQ, H.seq],
+    ["MB_M_LINKED", ex.MB_M_LINKED, M_LINKED],
     ["MB_META_ZONE_MASK", ex.MB_META_ZONE_MASK, PAGE_META.zoneMask],
     ["MB_META_CARVED_SHIFT", ex.MB_META_CARVED_SHIFT, PAGE_META.carvedShift],
     ["MB_META_CARVED_MAX", ex.MB_META_CARVED_MAX, PAGE_META.carvedMask], // the host's mask is applied after the shift

@@ -81,6 +81,7 @@ export interface ReapOptions {
   owners?: OwnerSet;
 }
 const REAP_KEYS = optionKeys<ReapOptions>({ owners: 1 });
+const RANGE_KEYS = optionKeys<{ from: number; to: number }>({ from: 1, to: 1 });
 
 /** How long a reap waits for a lock the gone thread seems to hold, in 1 ms naps. */
 const HELD_NAPS = 200;
@@ -90,7 +91,7 @@ const nap = new Int32Array(new SharedArrayBuffer(4));
 function ownerTest(owners: unknown): (owner: number) => boolean {
   if (typeof owners === "function") return owners as (owner: number) => boolean;
   if (typeof owners === "object" && owners !== null) {
-    checkOptions(owners, "owners", optionKeys<{ from: number; to: number }>({ from: 1, to: 1 }));
+    checkOptions(owners, "owners", RANGE_KEYS);
     const { from, to } = owners as { from: unknown; to: unknown };
     const ok = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 2 ** 32;
     if (ok(from) && ok(to) && from <= to) return (o) => o >= from && o < to;
