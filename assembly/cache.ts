@@ -32,6 +32,9 @@
 // │ slot 0: active │ claimed │ mcached │ ccached │ m/c allocs, frees │ seq block      │
 // │         census deltas i32[MT_NTYPES] │ mbuf stack u32[MCACHE] │ cluster stack     │
 // │ slot 1 ... slot THREAD_SLOTS-1                                                    │
+// ├──────────────────────────────────────────────────────────────────────────────────┤
+// │ lane 0: handles u32[LANE_HANDLES] │ data u8[LANE_DATA_BYTES]      (lane.ts)       │
+// │ lane 1 ... lane THREAD_SLOTS-1                                                    │
 // └──────────────────────────────────────────────────────────────────────────────────┘
 // The counters of a slot are deltas: the writer folds them into the zones and
 // the census on taking the lock (cache_fold), so every report read under the
@@ -74,6 +77,9 @@ import { ext_ptr } from "./header";
 /** Clusters a stack holds. */
 // @ts-ignore: decorator
 @inline export const CCACHE: u32 = 32;
+/** m_type bit of an mbuf a bulk free has claimed and not yet freed (lane.ts): taken, as MT_FREE is. */
+// @ts-ignore: decorator
+@inline export const MT_CLAIMED: u16 = 0x8000; // > MT_NTYPES: no type has it
 /** Sequence numbers a slot takes from G_SEQ at a time. */
 // @ts-ignore: decorator
 @inline const SEQ_BLOCK: u32 = 64;
@@ -92,17 +98,17 @@ import { ext_ptr } from "./header";
 // @ts-ignore: decorator
 @inline const S_CLAIMED: u32 = 4;  // u32: 1 while a thread owns the slot
 // @ts-ignore: decorator
-@inline const S_MCACHED: u32 = 8;  // u32: mbufs on the stack
+@inline export const S_MCACHED: u32 = 8;  // u32: mbufs on the stack
 // @ts-ignore: decorator
-@inline const S_CCACHED: u32 = 12; // u32: clusters on the stack
+@inline export const S_CCACHED: u32 = 12; // u32: clusters on the stack
 // @ts-ignore: decorator
-@inline const S_MALLOCS: u32 = 16; // u32: mbufs the fast path handed out since the last fold
+@inline export const S_MALLOCS: u32 = 16; // u32: mbufs the fast path handed out since the last fold
 // @ts-ignore: decorator
-@inline const S_MFREES: u32 = 20;  // u32: mbufs it took back
+@inline export const S_MFREES: u32 = 20;  // u32: mbufs it took back
 // @ts-ignore: decorator
-@inline const S_CALLOCS: u32 = 24; // u32: clusters handed out
+@inline export const S_CALLOCS: u32 = 24; // u32: clusters handed out
 // @ts-ignore: decorator
-@inline const S_CFREES: u32 = 28;  // u32: clusters taken back
+@inline export const S_CFREES: u32 = 28;  // u32: clusters taken back
 // @ts-ignore: decorator
 @inline const S_SEQ_NEXT: u32 = 32; // u32: next sequence number of the slot's block
 // @ts-ignore: decorator
@@ -112,23 +118,39 @@ import { ext_ptr } from "./header";
 // @ts-ignore: decorator
 @inline const S_CENSUS: u32 = 64;  // i32[MT_NTYPES]: census deltas
 // @ts-ignore: decorator
-@inline const S_MSTACK: u32 = S_CENSUS + (MT_NTYPES << 2);
+@inline export const S_MSTACK: u32 = S_CENSUS + (MT_NTYPES << 2);
 // @ts-ignore: decorator
-@inline const S_CSTACK: u32 = S_MSTACK + (MCACHE << 2);
+@inline export const S_CSTACK: u32 = S_MSTACK + (MCACHE << 2);
 // @ts-ignore: decorator
 @inline export const SLOT_BYTES: u32 = S_CSTACK + (CCACHE << 2); // a multiple of 64: slots never share a line
+/** Handles a thread's bulk lane carries: half a stack, what one refill or flush moves. */
+// @ts-ignore: decorator
+@inline export const LANE_HANDLES: u32 = MCACHE >> 1;
+/** Bytes a thread's data lane carries: a cluster's worth, for one fast m_append. */
+// @ts-ignore: decorator
+@inline export const LANE_DATA_BYTES: u32 = 2048;
+/** Offset of the data lane in a lane. */
+// @ts-ignore: decorator
+@inline export const L_DATA: u32 = LANE_HANDLES << 2;
+// @ts-ignore: decorator
+@inline export const LANE_BYTES: u32 = L_DATA + LANE_DATA_BYTES; // a multiple of 64: lanes never share a line
+/** Offset of lane 0 in the thread area. */
+// @ts-ignore: decorator
+@inline const T_LANES: u32 = T_HEADER + THREAD_SLOTS * SLOT_BYTES;
 /** Bytes of the thread area. */
 // @ts-ignore: decorator
-@inline export const THREAD_AREA_BYTES: u32 = T_HEADER + THREAD_SLOTS * SLOT_BYTES;
+@inline export const THREAD_AREA_BYTES: u32 = T_LANES + THREAD_SLOTS * LANE_BYTES;
 
 /** The thread area, 0 for a pool no thread area serves (an unshared pool). */
 let tArea: usize = 0;
 /** This instance's slot. */
-let tSlot: usize = 0;
+export let tSlot: usize = 0;
+/** This instance's lane (lane.ts), 0 for an instance no thread area serves. */
+export let tLane: usize = 0;
 /** This instance's id in `writer`: slot + 1. */
 let tId: i32 = 0;
 /** The lock word counting every thread's waiters (pool/lock.ts WAITERS): a free while it is not 0 goes slow. */
-let tWaiters: usize = 0;
+export let tWaiters: usize = 0;
 /** This thread's owner tag (G_OWNER is the lock holder's). */
 export let threadOwner: u32 = 0;
 
@@ -155,7 +177,7 @@ export let threadOwner: u32 = 0;
  * last held the lock.
  */
 // @ts-ignore: decorator
-@inline function reader_enter(): bool {
+@inline export function reader_enter(): bool {
   atomic.store<i32>(tSlot, 1, S_ACTIVE);
   if (atomic.load<i32>(tArea, T_WRITER) == 0) {
     arena_sync_top();
@@ -166,18 +188,35 @@ export let threadOwner: u32 = 0;
 }
 
 // @ts-ignore: decorator
-@inline function reader_leave(): void { atomic.store<i32>(tSlot, 0, S_ACTIVE); }
+@inline export function reader_leave(): void { atomic.store<i32>(tSlot, 0, S_ACTIVE); }
+
+/** True if the cluster reservation may refuse a request without M_RECV: the fast path leaves it to the locked one. */
+// @ts-ignore: decorator
+@inline export function reserve_held(how: i32): bool {
+  return !(how & M_RECV) && (atomic.load<u32>(G() + G_RESV_FLAG) | atomic.load<u32>(G() + G_RESV_COUNT)) != 0;
+}
+
+/** Attaches cluster `c` of `size` bytes, off this thread's stack, to the fresh mbuf `m` of `flags`. */
+// @ts-ignore: decorator
+@inline export function attach_cached(m: usize, flags: u16, c: usize, size: u32): void {
+  store<u32>(ref_ptr(c), 1);
+  let ext = ext_ptr(m, flags);
+  store<u32>(ext, <u32>c, EXT_BUF);
+  store<u32>(ext, size, EXT_SIZE);
+  store<u32>(m, <u32>c, M_DATA);
+  store<u16>(m, flags | M_EXT, M_FLAGS);
+}
 
 /** Adds `d` to this slot's census delta of `type`. */
 // @ts-ignore: decorator
-@inline function census_add(type: u32, d: i32): void {
+@inline export function census_add(type: u32, d: i32): void {
   let p = tSlot + S_CENSUS + (type << 2);
   store<i32>(p, load<i32>(p) + d);
 }
 
 /** The next sequence number of this slot's block, taking a new block from G_SEQ when it runs out. */
 // @ts-ignore: decorator
-@inline function next_seq(): u32 {
+@inline export function next_seq(): u32 {
   let s = tSlot;
   let seq = load<u32>(s, S_SEQ_NEXT);
   if (seq == load<u32>(s, S_SEQ_END)) {
@@ -199,7 +238,7 @@ export function cache_get(how: i32, type: u32, flags: u16, cluster: bool, cluste
   let s = tSlot;
   let n = load<u32>(s, S_MCACHED);
   let k = load<u32>(s, S_CCACHED);
-  if (n == 0 || (cluster && (k == 0 || (!(how & M_RECV) && (atomic.load<u32>(G() + G_RESV_FLAG) | atomic.load<u32>(G() + G_RESV_COUNT)) != 0)))) {
+  if (n == 0 || (cluster && (k == 0 || reserve_held(how)))) {
     reader_leave();
     return ESLOW;
   }
@@ -212,12 +251,7 @@ export function cache_get(how: i32, type: u32, flags: u16, cluster: bool, cluste
   if (cluster) {
     let c = <usize>load<u32>(s + S_CSTACK + (<usize>(k - 1) << 2));
     store<u32>(s, k - 1, S_CCACHED);
-    store<u32>(ref_ptr(c), 1);
-    let ext = ext_ptr(m, flags);
-    store<u32>(ext, <u32>c, EXT_BUF);
-    store<u32>(ext, clusterSize, EXT_SIZE);
-    store<u32>(m, <u32>c, M_DATA);
-    store<u16>(m, flags | M_EXT, M_FLAGS);
+    attach_cached(m, flags, c, clusterSize);
     store<u32>(s, load<u32>(s, S_CALLOCS) + 1, S_CALLOCS);
   }
   reader_leave();
@@ -264,7 +298,7 @@ export function cache_free(m: usize, one: bool): i32 {
   while (x && freed < count) {
     let type = load<u16>(x, M_TYPE);
     // The claim: of two threads freeing one mbuf, one sees MT_FREE here.
-    if (type == MT_FREE || atomic.cmpxchg<u16>(x, type, MT_FREE, M_TYPE) != type) {
+    if (type == MT_FREE || (type & MT_CLAIMED) || atomic.cmpxchg<u16>(x, type, MT_FREE, M_TYPE) != type) {
       if (x == m) { reader_leave(); return EDOUBLEFREE; }
       break; // another thread took the rest of the chain (it raced this one for it)
     }
@@ -427,6 +461,7 @@ export function cache_join(area: usize, slot: u32, waiters: usize, tag: u32): i3
   if (slot + 1 > load<u32>(area, T_SLOTS_HIGH)) store<u32>(area, slot + 1, T_SLOTS_HIGH);
   tArea = area;
   tSlot = s;
+  tLane = area + T_LANES + <usize>slot * LANE_BYTES;
   tId = <i32>slot + 1;
   tWaiters = waiters;
   threadOwner = tag;
@@ -441,6 +476,7 @@ export function cache_leave(mbufs: Zone, clusters: Zone): void {
   store<u32>(tSlot, 0, S_CLAIMED);
   tArea = 0;
   tSlot = 0;
+  tLane = 0;
   tId = 0;
 }
 

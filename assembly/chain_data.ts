@@ -21,6 +21,8 @@ import {
   mnext, mlen, mdata, mflags, mseq, set_len, set_data, ext_ptr, set_next, pkt_add, is_writable, leading_space,
   trailing_space,
 } from "./header";
+import { cache_fast } from "./cache";
+import { lane_append, in_lane_data } from "./lane";
 import { chain_length, chain_last, in_range, alloc_list, alloc_room, set_lens, unlink_first } from "./chain";
 
 // ╒═══════════════ data exchange area (DXCHG_CAP bytes, static) ═══════════════╕
@@ -261,7 +263,7 @@ function m_copyback_once(m: i32, off: i32, len: i32, src: i32, how: i32): i32 {
   if (!valid_how(how)) return EINVAL;
   if (off < 0 || len < 0 || <u32>off > chain_length(<usize>m)) return ERANGE;
   if (<u64>off + <u64>len > 0x7fff_ffff) return ERANGE;
-  if (!in_dxchg(src, len)) return EINVAL;
+  if (!in_dxchg(src, len) && !in_lane_data(src, len)) return EINVAL;
   let r = prepare(<usize>m, <u32>off, <u32>len, how);
   if (r == 1) copy_in(<usize>m, <u32>off, <u32>len, <usize>(<u32>src));
   return r;
@@ -286,8 +288,13 @@ function m_append_once(m: i32, len: i32, src: i32, how: i32): i32 {
   return m_copyback_once(m, <i32>chain_length(<usize>m), len, src, how);
 }
 
-/** m_append: m_copyback at the end of the chain. Results as m_copyback. */
+/**
+ * m_append: m_copyback at the end of the chain. Results as m_copyback; `src`
+ * may also be in this thread's data lane (lane.ts), and then, on a shared
+ * pool, an append into trailing space runs as a fast path (ESLOW otherwise).
+ */
 export function m_append(m: i32, len: i32, src: i32, how: i32): i32 {
+  if (cache_fast()) return lane_append(<usize>m, len, src, how);
   let r = m_append_once(m, len, src, how);
   return r != RETRY ? r : retried(m_append_once(m, len, src, how));
 }

@@ -1,7 +1,7 @@
 // The core's ABI: re-exports only. Handles are byte addresses as i32 (0 is
 // NULL); failures are negative error codes (constants.ts), never traps.
 
-import { THREAD_AREA_BYTES, ESLOW, EBUSY_WRITER } from "./cache";
+import { THREAD_AREA_BYTES, ESLOW, EBUSY_WRITER, LANE_HANDLES, LANE_DATA_BYTES, LANE_BYTES } from "./cache";
 import {
   MSIZE, MLEN, MHLEN, PAGE_SIZE, M_HDR_SIZE, M_PKTHDR_SIZE, ZONE_SLOTS, MJUMPAGESIZE, MJUM9BYTES, MJUM16BYTES,
   M_NEXT, M_NEXTPKT, M_DATA, M_LEN, M_TYPE, M_FLAGS, M_OWNER, M_SEQ, M_LINKED,
@@ -19,6 +19,8 @@ export {
   mb_set_owner, m_setowner, m_setowner_chain, mb_set_reserved, mb_set_reserve, mb_wait_failed,
 } from "./mbuf";
 export { m_get_bulk, m_freem_bulk, bulk_index } from "./bulk";
+// A shared pool's per-thread lanes: the bulk calls and m_append as fast paths (lane.ts)
+export { mb_lane, m_get_bulk_lane, m_freem_bulk_lane } from "./lane";
 // Jumbo clusters (jumbo.ts)
 export { mb_jumbo_init, m_getjcl, m_cljget } from "./jumbo";
 export { mb_audit } from "./audit";
@@ -57,6 +59,12 @@ export { mb_packet_mode, mb_packet_refill, mb_packet_drain } from "./packet";
 export const MB_STATS: i32 = <i32>STATS;
 /** Bytes of a shared pool's thread area (cache.ts), which the host lays out above the arena. */
 export const MB_THREAD_AREA_BYTES: i32 = THREAD_AREA_BYTES;
+/** Handles a thread's bulk lane carries (lane.ts). */
+export const MB_LANE_HANDLES: i32 = LANE_HANDLES;
+/** Bytes a thread's data lane carries. */
+export const MB_LANE_DATA_BYTES: i32 = LANE_DATA_BYTES;
+/** Bytes of a lane (its handles, then its data). */
+export const MB_LANE_BYTES: i32 = LANE_BYTES;
 /** The fast paths' answer when the host must take the pool lock and call again. */
 export const MB_ESLOW: i32 = ESLOW;
 /** The fast paths' answer when another thread holds the pool lock. */

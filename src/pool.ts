@@ -21,7 +21,7 @@
 
 import { MbufError, coreError, checkInt } from "./errors.js";
 import { M_NOWAIT, M_WAITOK, MT, M_PKTHDR, M_COPYALL } from "./constants.js";
-import { GL } from "./core/layout.js";
+import { GL, THREADS } from "./core/layout.js";
 import { zoneId, checkBool, checkOptions, checkArrayLike, type ZoneName } from "./validate.js";
 import { BULK_OPTION_KEYS } from "./pool/options.js";
 import { isInt, isHandle, ok } from "./pool/base.js";
@@ -49,8 +49,13 @@ export type { PoolMessage } from "./pool/drains.js";
 export type DrainRoutine = (pool: Pool) => void;
 
 export class Pool extends PoolThreads {
-  /** A shared pool's thread's own bulk area (bulkArea()), made on first use. */
-  private threadBulk: Int32Array | undefined = undefined;
+  /** A shared pool's thread's lane (assembly/lane.ts): its handles, made on first use. */
+  private laneHandles: Int32Array | undefined = undefined;
+  /** The lane's data bytes, and their address. */
+  private laneBytes: Uint8Array | undefined = undefined;
+  private laneDataAddr = 0;
+  /** True while an append holds bytes in the lane (a drain routine it runs must not reuse them). */
+  private laneBusy = false;
   /**
    * Creates a pool.
    * @throws MbufError ETUNABLE for an unknown profile or tunable, or a value outside its rule.
@@ -213,12 +218,13 @@ export class Pool extends PoolThreads {
     let done = 0;
     this.bulkBusy = true;
     try {
+      const shared = this.lock !== undefined;
       while (done < n) {
         const want = Math.min(n - done, this.bulkMax);
-        const got = this.ex.m_get_bulk(want, how, type, flags, cl);
+        const got = shared ? this.ex.m_get_bulk_lane(want, how, type, flags, cl) : this.ex.m_get_bulk(want, how, type, flags, cl);
         if (got < 0) throw coreError(got, "getBulk", type);
-        const x = this.coreXchg();
-        // Into the core's area itself (an unshared pool's bulkArea()), the handles are in place already.
+        const x = shared ? this.lane() : this.coreXchg();
+        // Into the area itself (bulkArea()), the handles are in place already.
         if (out !== x) for (let i = 0; i < got; i++) out[done + i] = x[i];
         done += got;
         if (got < want) break;
@@ -241,11 +247,12 @@ export class Pool extends PoolThreads {
     if (n === undefined) n = handles.length;
     checkInt(n, "n", 0, handles.length);
     let done = 0;
+    const shared = this.lock !== undefined;
     while (done < n) {
       const cnt = Math.min(n - done, this.bulkMax);
-      const x = this.coreXchg();
+      const x = shared ? this.lane() : this.coreXchg();
       if (handles === x) {
-        // The core's area itself (an unshared pool's bulkArea()): the handles are in place.
+        // The area itself (bulkArea()): the handles are in place.
       } else if (handles instanceof Int32Array && done === 0 && cnt === handles.length) {
         x.set(handles); // every element is an i32 already: one copy, no view made
       } else {
@@ -255,7 +262,7 @@ export class Pool extends PoolThreads {
           x[i] = m;
         }
       }
-      const r = this.ex.m_freem_bulk(cnt);
+      const r = shared ? this.ex.m_freem_bulk_lane(cnt) : this.ex.m_freem_bulk(cnt);
       if (r < 0) {
         const at = done + this.ex.bulk_index();
         throw coreError(r, `freemBulk[${at}]`, handles[at]);
@@ -270,19 +277,30 @@ export class Pool extends PoolThreads {
    * `handles` to freemBulk, it saves copying the handles (a fifth of a bulk pair; see
    * bench/README.md): the core writes and reads them in place.
    * The view is shared by every bulk call of this pool: the next one overwrites it (on a shared
-   * pool, by every bulk call of this thread: each thread has an area of its own). On a pool
-   * that is not pinned, an allocation may grow memory and leave the view empty (detached): take
+   * pool, by every bulk call of this thread: it is the thread's own lane). On a pool that is not
+   * pinned, an allocation may grow memory and leave the view empty (detached): take
    * bulkArea() again after each call; the handles are still there.
    * @returns an Int32Array over linear memory, bulkMax long.
    */
   bulkArea(): Int32Array {
     if (this.closed) throw new MbufError("ECLOSED", "the pool is closed");
-    // A shared pool's exchange area is in the one memory, the same for every thread: another
-    // thread's bulk call would overwrite the handles this one reads after its call returns (or
-    // fills before it calls). So each thread gets an area of its own, which getBulk and
-    // freemBulk copy to and from the core's under the lock.
-    if (this.lock) return (this.threadBulk ??= new Int32Array(this.bulkMax));
-    return this.coreXchg();
+    return this.lock ? this.lane() : this.coreXchg();
+  }
+
+  /**
+   * A shared pool's lane for this thread (assembly/lane.ts): the core's exchange area is in the
+   * one memory and every thread's, so another thread's call would overwrite handles or bytes
+   * this one left there; the lane is this thread's alone, and the bulk calls and append run
+   * through it as fast paths. A shared memory never detaches: the views are made once.
+   */
+  private lane(): Int32Array {
+    if (this.laneHandles === undefined) {
+      const addr = this.ex.mb_lane();
+      this.laneHandles = new Int32Array(this.memory.buffer, addr, THREADS.LANE_HANDLES);
+      this.laneDataAddr = addr + THREADS.LANE_DATA;
+      this.laneBytes = new Uint8Array(this.memory.buffer, this.laneDataAddr, THREADS.LANE_DATA_BYTES);
+    }
+    return this.laneHandles;
   }
 
   /** The core's exchange area, where a bulk call leaves and takes its handles. */
@@ -409,6 +427,23 @@ export class Pool extends PoolThreads {
     if (!isHandle(m)) throw this.badHandle("append", m);
     if (!(bytes instanceof Uint8Array)) throw new MbufError("EINVAL", "append needs a Uint8Array");
     if (!isInt(how)) throw this.argError("append", m, how);
+    if (this.lock === undefined || this.laneBusy || bytes.length > THREADS.LANE_DATA_BYTES) return this.appendCopy(m, bytes, how);
+    // A shared pool: through this thread's lane, a fast path when the bytes fit the trailing space.
+    this.lane();
+    (this.laneBytes as Uint8Array).set(bytes, 0);
+    this.laneBusy = true;
+    let r: number;
+    try {
+      r = this.ex.m_append(m, bytes.length, this.laneDataAddr, how);
+    } finally {
+      this.laneBusy = false;
+    }
+    if (r < 0) throw coreError(r, "append", m);
+    return r === 1;
+  }
+
+  /** append() through the data exchange area (on a shared pool, a locked method: the area is every thread's). */
+  private appendCopy(m: number, bytes: Uint8Array, how: number): boolean {
     const dx = this.dataExchange();
     if (bytes.length > dx.cap || dx.busy) return this.copyback(m, this.length(m), bytes, how);
     dx.bytes().set(bytes, 0);

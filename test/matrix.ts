@@ -399,6 +399,22 @@ const CORE_ENTRIES: Entry[] = [
     })),
   },
   { name: "core.bulk_index", side: "core", args: [], call: (f) => f.pool.core.bulk_index() },
+  // A shared build's lane (assembly/lane.ts); an unshared instance has none and refuses EINVAL.
+  { name: "core.mb_lane", side: "core", args: [], call: (f) => f.pool.core.mb_lane() },
+  {
+    name: "core.m_get_bulk_lane", side: "core",
+    args: [
+      z("n", () => 1, "count", [{ cls: cls("LANE_HANDLES + 1", 33) }]), z("how", () => M_NOWAIT, "how"), z("type", () => MT.DATA, "type"),
+      z("flags", () => 0, undefined, [{ cls: cls("M_EXT", 1) }, { cls: cls("-1", -1) }]),
+      z("cluster", () => 0, undefined, [{ cls: cls("2", 2) }, { cls: cls("-1", -1) }]),
+    ],
+    call: (f, a) => raw(f, "m_get_bulk_lane", a),
+  },
+  {
+    name: "core.m_freem_bulk_lane", side: "core",
+    args: [z("n", () => 0, "count", [{ cls: cls("LANE_HANDLES + 1", 33) }])],
+    call: (f, a) => raw(f, "m_freem_bulk_lane", a),
+  },
   { name: "core.mb_audit", side: "core", args: [], call: (f) => f.pool.core.mb_audit() },
   { name: "core.mb_attach", side: "core", args: [], call: (f) => f.pool.core.mb_attach() },
   {
@@ -969,7 +985,7 @@ function uninitialisedCases(): MatrixCase[] {
   const argsOf: Record<string, unknown[]> = {
     m_get: [1, 1], m_gethdr: [1, 1], m_getcl: [1, 1, 2], m_clget: [8192, 1], m_free: [8192], m_freem: [8192],
     m_chtype: [8192, 1], m_setflags: [8192, 4, 0], m_setowner: [8192, 1], mb_set_reserve: [1], mb_wait_failed: [2],
-    m_get_bulk: [4, 1, 1, 0, 1], m_freem_bulk: [1], mb_grow: [1, 10], mb_reclaim: [1, 0, 10],
+    m_get_bulk: [4, 1, 1, 0, 1], m_freem_bulk: [1], m_get_bulk_lane: [4, 1, 1, 0, 1], m_freem_bulk_lane: [1], mb_grow: [1, 10], mb_reclaim: [1, 0, 10],
     mb_jumbo_init: [1, 1, 1], m_getjcl: [1, 1, 2, 9216], m_cljget: [8192, 1, 16384],
   };
   const out: MatrixCase[] = [];

@@ -153,10 +153,14 @@ describe("bulk calls of a shared pool", () => {
     const handle = pool.shareHandle();
     const a = spawnShared(handle), b = spawnShared(handle);
     try {
-      const [ra, rb] = await Promise.all([a.ask<{ errors: number; got: number }>({ cmd: "bulkRace", n: 20000 }), b.ask<{ errors: number; got: number }>({ cmd: "bulkRace", n: 20000 })]);
+      type Race = { errors: number; got: number; area: number };
+      const [ra, rb] = await Promise.all([a.ask<Race>({ cmd: "bulkRace", n: 20000 }), b.ask<Race>({ cmd: "bulkRace", n: 20000 })]);
       expect([ra.errors, rb.errors]).toEqual([0, 0]);
       expect(ra.got + rb.got).toBe(2 * 20000 * 16);
-      expect(pool.bulkArea().buffer).not.toBe(pool.buffer); // this thread's own, not a view of the shared memory
+      // Each thread's area is its lane in the shared memory, no other thread's.
+      const here = pool.bulkArea();
+      expect(here.buffer).toBe(pool.buffer);
+      expect(new Set([here.byteOffset, ra.area, rb.area]).size).toBe(3);
       expect(pool.stats().mbufs.current).toBe(0);
     } finally {
       await Promise.all([a.close(), b.close()]);

@@ -30,6 +30,12 @@ export interface CoreExports {
   m_get_bulk(n: number, how: number, type: number, flags: number, cluster: number): number;
   m_freem_bulk(n: number): number;
   bulk_index(): number;
+  /** This thread's lane of a shared pool (assembly/lane.ts), 0 without one. */
+  mb_lane(): number;
+  /** m_get_bulk into this thread's lane (at most LANE_HANDLES): the count, or EINVAL. */
+  m_get_bulk_lane(n: number, how: number, type: number, flags: number, cluster: number): number;
+  /** m_freem_bulk of the lane's first n handles: n, a handle error (bulk_index()), or EINVAL. */
+  m_freem_bulk_lane(n: number): number;
   mb_audit(): number;
   mb_grow(zone: number, want: number): number;
   mb_reclaim(zone: number, keep: number, maxPages: number): number;
@@ -95,6 +101,9 @@ export interface CoreExports {
   sbtake(so: number, which: number, max: number): number;
   readonly MB_STATS: G;
   readonly MB_THREAD_AREA_BYTES: G;
+  readonly MB_LANE_HANDLES: G;
+  readonly MB_LANE_DATA_BYTES: G;
+  readonly MB_LANE_BYTES: G;
   readonly MB_ESLOW: G;
   readonly MB_EBUSY_WRITER: G;
   readonly MB_ZONE_BYTES: G;

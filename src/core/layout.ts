@@ -49,9 +49,12 @@ export const PAGE_META = { zoneMask: 0xff, carvedShift: 8, carvedMask: 0xff } as
 /**
  * A shared pool's thread area (assembly/cache.ts), laid out by the host just below the lock
  * words: a header line (writer, slotsHigh), then one slot per thread (active, claimed, what its
- * stacks hold, ..., and four words of the host's).
+ * stacks hold, ..., and four words of the host's), then one lane per thread (assembly/lane.ts:
+ * its bulk handles, then its append bytes).
  */
 const THREAD_HEADER = 64, THREAD_SLOT_BYTES = 512, THREAD_SLOTS = 32;
+const LANE_HANDLES = 32, LANE_DATA_BYTES = 2048, LANE_BYTES = LANE_HANDLES * 4 + LANE_DATA_BYTES;
+const LANES = THREAD_HEADER + THREAD_SLOTS * THREAD_SLOT_BYTES;
 export const THREADS = {
   writer: 0, slotsHigh: 4, HEADER: THREAD_HEADER,
   // The host's word of the header: the hand-set reservation flag (Pool.setReserved), every thread's.
@@ -60,5 +63,7 @@ export const THREADS = {
   // The host's words of a slot (pool/threads.ts): Node's threadId, the lock id, its waiters.
   threadId: 40, lockId: 44, waiters: 48, recvWaiters: 52,
   SLOT_BYTES: THREAD_SLOT_BYTES, SLOTS: THREAD_SLOTS,
-  BYTES: THREAD_HEADER + THREAD_SLOTS * THREAD_SLOT_BYTES, // == MB_THREAD_AREA_BYTES, checked at boot
+  /** Lanes: where lane 0 starts, bytes a lane, the handles and the data bytes it carries (== MB_LANE_*). */
+  LANES, LANE_BYTES, LANE_HANDLES, LANE_DATA: LANE_HANDLES * 4, LANE_DATA_BYTES,
+  BYTES: LANES + THREAD_SLOTS * LANE_BYTES, // == MB_THREAD_AREA_BYTES, checked at boot
 } as const;

@@ -60,7 +60,7 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
   declare readonly clock: Clock;
   /** Bytes per cluster (MCLBYTES). */
   declare readonly mclbytes: number;
-  /** Handles one bulk call into the core can carry. */
+  /** Handles one bulk call into the core can carry: the exchange area's, or on a shared pool the thread's lane's. */
   declare readonly bulkMax: number;
   /** Bytes thewall may be raised to (the room laid out at creation). */
   declare readonly maxThewall: number;
@@ -171,8 +171,9 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
       this.zoneBytes = core.zoneBytes;
       this.globalOff = core.globalOff;
       this.xchgAddr = core.xchgAddr;
-      this.bulkMax = core.bulkMax;
-      this.xchg = new Int32Array(this.memory.buffer, this.xchgAddr, this.bulkMax);
+      // A shared pool's bulk calls carry their handles through the thread's lane (assembly/lane.ts).
+      this.bulkMax = lock ? THREADS.LANE_HANDLES : core.bulkMax;
+      this.xchg = new Int32Array(this.memory.buffer, this.xchgAddr, core.bulkMax);
       this.packets = new PacketBalancer(() => this.ex, () => this.memory.buffer, this.clock, this.statsAddr, this.zoneBytes, this.globalOff);
       this.packets.configure(resolvePacketZone(shared ? false : options.packetZone, this.profile.name, this.shape.nmbclusters));
       this.waits = new WaitQueue(this, {

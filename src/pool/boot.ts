@@ -5,23 +5,23 @@
 // ╒══════════════════ linear memory (WebAssembly pages of 64 KiB) ═══════════════════╕
 // │ static data (< STATIC_SLACK) │ page metadata (META_PER_PAGE x pages) │ arena pages  │
 // └──────────────────────────────────────────────────────────────────────────────────┘
-//   maximum = ceil((STATIC_SLACK + pages x META_PER_PAGE + PAGE_SIZE + pages x PAGE_SIZE) / 64 KiB)
+//   maximum = ceil((STATIC_SLACK + pages x META_PER_PAGE + PAGE_SIZE + pages x PAGE_SIZE [+ SHARED_TOP]) / 64 KiB)
 //   where pages = floor(maxThewall / PAGE_SIZE); one spare page aligns the arena.
 //
 // A pinned pool grows memory to its maximum at creation, as pinned kernel
 // memory: views into it never go stale. Otherwise memory starts at two
 // WebAssembly pages and grows as the zones carve pages. A shared pool is
 // pinned (a shared memory cannot move its buffer) and keeps its tunables
-// (pool/shared-tunables.ts), its thread area (the per-thread caches,
-// assembly/cache.ts) and its lock words (pool/lock.ts) in the last bytes of memory, above the arena, where an instantiation never
-// writes: the slack of the maximum's rounding is at least STATIC_SLACK less
-// the static data.
+// (pool/shared-tunables.ts), its thread area (the per-thread caches and lanes,
+// assembly/cache.ts, lane.ts) and its lock words (pool/lock.ts) in the last
+// bytes of memory, above the arena, where an instantiation never writes: its
+// maximum has SHARED_TOP bytes more for them.
 
 import { instantiateCore, type Build, type CoreImports } from "../core/module.js";
 import { type CoreExports, INIT_PINNED, INIT_MBUF_GROWS, INIT_CLUSTER_GROWS } from "../core/exports.js";
 import { Z, GL, H, PAGE_META, EXT_AT, THREADS, M_LINKED } from "../core/layout.js";
 import { LOCK_BYTES, ESLOW, EBUSY_WRITER } from "./lock.js";
-import { tunablesAddr } from "./shared-tunables.js";
+import { tunablesAddr, TUNABLES_BYTES } from "./shared-tunables.js";
 import { MbufError, coreError } from "../errors.js";
 import { THEWALL_MAX, jumboOverflow, type Profile, type Layout } from "../tunables/profiles.js";
 import {
@@ -87,7 +87,7 @@ export function bootCore(req: BootRequest): BootedCore {
   if (!Number.isInteger(maxThewall) || maxThewall < L.thewall || maxThewall > THEWALL_MAX) {
     throw new MbufError("ETUNABLE", `maxThewall=${String(req.maxThewall)} refused: it must be an integer from thewall (${L.thewall} bytes) to ${THEWALL_MAX}`);
   }
-  const maximum = memoryPages(maxThewall);
+  const maximum = memoryPages(maxThewall, req.shared);
   const pinned = req.pinned || req.shared;
   const memory = new WebAssembly.Memory({ initial: pinned ? maximum : 2, maximum, shared: req.shared });
   const ex = instantiateCore(req.build, memory, req.host, req.shared);
@@ -106,10 +106,13 @@ export function bootCore(req: BootRequest): BootedCore {
   return describeCore(ex, memory, maxThewall, req.shared);
 }
 
-/** WebAssembly pages of a memory laid out for `maxThewall` bytes: the maximum of the diagram above. */
-export function memoryPages(maxThewall: number): number {
+/** What a shared pool keeps above the arena: its tunables, its thread area (on a 64-byte line) and its lock words. */
+const SHARED_TOP = TUNABLES_BYTES + 64 + THREADS.BYTES + LOCK_BYTES;
+
+/** WebAssembly pages of a memory laid out for `maxThewall` bytes (`shared`: with SHARED_TOP above): the maximum of the diagram above. */
+export function memoryPages(maxThewall: number, shared: boolean): number {
   const pages = Math.floor(maxThewall / PAGE_SIZE);
-  return Math.ceil((STATIC_SLACK + pages * META_PER_PAGE + PAGE_SIZE + pages * PAGE_SIZE) / WASM_PAGE);
+  return Math.ceil((STATIC_SLACK + pages * META_PER_PAGE + PAGE_SIZE + pages * PAGE_SIZE + (shared ? SHARED_TOP : 0)) / WASM_PAGE);
 }
 
 /**
@@ -151,6 +154,9 @@ export function checkLayout(ex: CoreExports): void {
     ["MB_PKTHDR_SIZE", ex.MB_PKTHDR_SIZE, EXT_AT.pkthdr], // == MSIZE - MHLEN
     ["MB_ZONE_SLOTS", ex.MB_ZONE_SLOTS, Z.SLOTS],
     ["MB_THREAD_AREA_BYTES", ex.MB_THREAD_AREA_BYTES, THREADS.BYTES],
+    ["MB_LANE_HANDLES", ex.MB_LANE_HANDLES, THREADS.LANE_HANDLES],
+    ["MB_LANE_DATA_BYTES", ex.MB_LANE_DATA_BYTES, THREADS.LANE_DATA_BYTES],
+    ["MB_LANE_BYTES", ex.MB_LANE_BYTES, THREADS.LANE_BYTES],
     ["MB_ESLOW", ex.MB_ESLOW, ESLOW],
     ["MB_EBUSY_WRITER", ex.MB_EBUSY_WRITER, EBUSY_WRITER],
     ["MB_MJUMPAGESIZE", ex.MB_MJUMPAGESIZE, MJUMPAGESIZE],

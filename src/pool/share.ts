@@ -78,7 +78,7 @@ export function checkHandle(h: unknown): ShareHandle {
   if (x.build !== "debug" && x.build !== "release") throw new MbufError("EINVAL", `Pool.attach: build must be "debug" or "release", got ${describeValue(x.build)}`);
   if (typeof x.profile !== "string") throw new MbufError("EINVAL", `Pool.attach: profile must be a name, got ${describeValue(x.profile)}`);
   if (typeof x.tunables !== "object" || x.tunables === null) throw new MbufError("EINVAL", `Pool.attach: tunables must be an object, got ${describeValue(x.tunables)}`);
-  if (typeof x.maxThewall !== "number" || buffer.byteLength !== memoryPages(x.maxThewall) * WASM_PAGE) {
+  if (typeof x.maxThewall !== "number" || buffer.byteLength !== memoryPages(x.maxThewall, true) * WASM_PAGE) {
     throw new MbufError("EINVAL", `Pool.attach: the memory (${buffer.byteLength} bytes) is not laid out for maxThewall ${describeValue(x.maxThewall)}`);
   }
   return h as ShareHandle;
@@ -152,28 +152,48 @@ export function lockedExports(ex: CoreExports, lock: PoolLock, owner: { tag: num
 
 type Core = (a?: number, b?: number, c?: number, d?: number, e?: number) => number;
 
-/** The core calls with a fast path through the thread's cache (assembly/cache.ts). */
-const FAST = new Set(["m_get", "m_gethdr", "m_getcl", "m_free", "m_freem", "m_setowner_chain"]);
+/** The core calls with a fast path through the thread's cache and lane (assembly/cache.ts, lane.ts). */
+const FAST = new Set([
+  "m_get", "m_gethdr", "m_getcl", "m_free", "m_freem", "m_setowner_chain", "m_append", "m_get_bulk_lane", "m_freem_bulk_lane",
+]);
 
 /**
  * `f` without the lock first: its fast path runs under the thread's slot of the
  * big-reader lock. If another thread holds the lock (EBUSY_WRITER), it waits a moment for it
  * to leave and tries once more; if the fast path cannot serve (ESLOW, or still a writer: it did
- * nothing either way), it is called again holding the lock.
+ * nothing either way), it is called again holding the lock. Made for `f`'s arity: a wasm
+ * export called with more arguments than it declares goes through a slower adaptor.
  */
 function fastCall(f: Core, lock: PoolLock): Core {
-  return (a, b, c) => {
-    let r = f(a, b, c);
-    // Another thread's lock is held for one call: wait for it rather than queue on the mutex.
-    if (r === EBUSY_WRITER && lock.waitWriter()) r = f(a, b, c);
-    if (r !== ESLOW && r !== EBUSY_WRITER) return r;
-    lock.enter();
-    try {
-      return f(a, b, c);
-    } finally {
-      lock.leave();
-    }
-  };
+  const slow = lockedCall(f, lock);
+  switch (f.length) {
+    case 1: return (a) => {
+      let r = f(a);
+      // Another thread's lock is held for one call: wait for it rather than queue on the mutex.
+      if (r === EBUSY_WRITER && lock.waitWriter()) r = f(a);
+      return r !== ESLOW && r !== EBUSY_WRITER ? r : slow(a);
+    };
+    case 2: return (a, b) => {
+      let r = f(a, b);
+      if (r === EBUSY_WRITER && lock.waitWriter()) r = f(a, b);
+      return r !== ESLOW && r !== EBUSY_WRITER ? r : slow(a, b);
+    };
+    case 3: return (a, b, c) => {
+      let r = f(a, b, c);
+      if (r === EBUSY_WRITER && lock.waitWriter()) r = f(a, b, c);
+      return r !== ESLOW && r !== EBUSY_WRITER ? r : slow(a, b, c);
+    };
+    case 4: return (a, b, c, d) => {
+      let r = f(a, b, c, d);
+      if (r === EBUSY_WRITER && lock.waitWriter()) r = f(a, b, c, d);
+      return r !== ESLOW && r !== EBUSY_WRITER ? r : slow(a, b, c, d);
+    };
+    default: return (a, b, c, d, e) => {
+      let r = f(a, b, c, d, e);
+      if (r === EBUSY_WRITER && lock.waitWriter()) r = f(a, b, c, d, e);
+      return r !== ESLOW && r !== EBUSY_WRITER ? r : slow(a, b, c, d, e);
+    };
+  }
 }
 
 /** `f` under the lock, with its own arity: no rest array on the hot path. */
@@ -197,7 +217,9 @@ function lockedCall(f: Core, lock: PoolLock): Core {
 const UNLOCKED = new Set([
   "constructor", "badHandle", "argError", "allocError", "jclError", "sizes", "live", "shareHandle", "notShared",
   "reapThread", // takes the lock itself, once it has lowered the gone thread's reader flag
-  "coreXchg", // a view, called inside the locked bulk methods
+  "coreXchg", "lane", "bulkArea", "notInBulk", // views (the first takes the lock in mb_lane) and a flag check
+  "getBulk", "freemBulk", // their lane calls take the lock if they must
+  "append", // its lane path's one core call takes the lock if it must; appendCopy, locked, does the rest
   "get", "gethdr", "getcl", "clget", "getjcl", "cljget", "free", "freem", "chtype", "length", "copym", "copypacket",
   "dup", "defrag", "pullup", "adj", "cat", "split", "getptr", "leadingspace", "trailingspace", "writable",
 ]);
