@@ -151,11 +151,13 @@ function step(): void {
   } else if (k < 66) {
     op = "check";
     if (m !== 0) check(m);
-  } else if (k < 74) {
+  } else if (k < 70) {
     op = "churn"; // the fast path: this thread's cache
     const got: number[] = [];
     for (let i = 0, n = 1 + rnd(80); i < n; i++) got.push(rnd(2) ? pool.get() : pool.getcl());
     for (const h of got) if (h !== 0) pool.free(h);
+  } else if (k < 74) {
+    bulk();
   } else if (k < 82) {
     op = "send";
     if (!out) return;
@@ -195,6 +197,33 @@ function step(): void {
     refused(() => pool.freem(m + 4), "EBADHANDLE", `freem(${m} + 4)`);
     refused(() => pool.copydata(m, chains.get(m)!.length + 1, 1), "ERANGE", `copydata past the end of ${m}`);
   }
+}
+
+/**
+ * The bulk calls, through this thread's lane: a batch allocated and freed in place; or
+ * some held chains freed in one freemBulk, sometimes spoiled first by a handle given
+ * twice, which must fail whole and leave every chain as it was.
+ */
+function bulk(): void {
+  if (rnd(2)) {
+    op = "bulk churn";
+    const area = pool.bulkArea(), n = 1 + rnd(pool.bulkMax);
+    const got = pool.getBulk(area, n, undefined, undefined, { cluster: rnd(2) === 1, pkthdr: rnd(2) === 1 });
+    for (let i = 0; i < got; i++) if (pool.length(area[i]) !== 0) fail(`getBulk gave ${area[i]} holding bytes`);
+    pool.freemBulk(area, got);
+    return;
+  }
+  op = "bulk free";
+  // One batch, with room for the spoiling handle: a second batch would free the first.
+  const hs = [...chains.keys()].slice(0, 1 + rnd(Math.min(chains.size, pool.bulkMax - 1)));
+  if (chains.size === 0) return;
+  if (hs.length > 1 && rnd(4) === 0) {
+    refused(() => pool.freemBulk([...hs, hs[0]]), "EDOUBLEFREE", `freemBulk of ${hs.length} chains and the first again`);
+    for (const m of hs) check(m);
+    return;
+  }
+  pool.freemBulk(hs);
+  for (const m of hs) chains.delete(m);
 }
 
 function runRound(ops: number): FromWorker {
