@@ -62,13 +62,15 @@ import { MT_NTYPES, ZONE_SLOTS } from "./constants";
 @inline export const ZONE_BYTES: u32 = 96;
 
 // ╒═══════════════════════════ MbStat (global) ═══════════════════════════╕
-// │ census u32[16] │ drains resvDenied mcfail mpfail (f64) │ seq owner     │
+// │ census u32[16] │ drains resvDenied mcfail mpfail (f64) │ spare owner   │
 // │ resvFlag resvCount │ arena: base maxPages top freePages freeHead       │
 // │ pageMeta refTable scratch │ audit: code addr a b │ ready pinned        │
 // │ packet zone: mode lastRefill lastDrain │ misses refills refilled       │
 // │ drains drained reclaims reclaimed (f64)                                │
 // │ poisonHits (f64) poisonAddr (debug write-after-free checks)            │
-// │ cached mbufs, cached clusters (the threads' stacks, cache.ts) │ pad    │
+// │ cached mbufs, cached clusters (the threads' stacks, cache.ts) │ held   │
+// ├─────────────────────────────────────────────────────────────────────────┤
+// │ seq, alone on its 64-byte line                                          │
 // └─────────────────────────────────────────────────────────────────────────┘
 /** Size of the type census, in bytes, at the start of the global block. */
 // @ts-ignore: decorator
@@ -83,8 +85,7 @@ import { MT_NTYPES, ZONE_SLOTS } from "./constants";
 @inline export const G_MCFAIL: u32 = CENSUS_BYTES + 16;     // f64: m_copym failures (FreeBSD 4 m_mcfail)
 // @ts-ignore: decorator
 @inline export const G_MPFAIL: u32 = CENSUS_BYTES + 24;     // f64: m_pullup failures (FreeBSD 4 m_mpfail)
-// @ts-ignore: decorator
-@inline export const G_SEQ: u32 = CENSUS_BYTES + 32;        // u32: last allocation sequence number
+// CENSUS_BYTES + 32: spare.
 // @ts-ignore: decorator
 @inline export const G_OWNER: u32 = CENSUS_BYTES + 36;      // u32: owner tag stamped on new mbufs
 // @ts-ignore: decorator
@@ -150,14 +151,19 @@ import { MT_NTYPES, ZONE_SLOTS } from "./constants";
 @inline export const G_CACHED_CLUSTER: u32 = CENSUS_BYTES + 192; // u32: clusters on them
 // @ts-ignore: decorator
 @inline export const G_HELD: u32 = CENSUS_BYTES + 196;       // u32: M_LINKED mbufs held outside the chains (socket buffers' first mbufs)
+// The sequence counter on a cache line of its own: every thread's fast paths
+// take blocks of it with an atomic add, and every reader_enter reads G_TOP;
+// beside it, each block taken would evict the word the other threads read.
 // @ts-ignore: decorator
-@inline export const G_BYTES: u32 = CENSUS_BYTES + 200;
+@inline export const G_SEQ: u32 = CENSUS_BYTES + 256;       // u32: last allocation sequence number
+// @ts-ignore: decorator
+@inline export const G_BYTES: u32 = CENSUS_BYTES + 320;     // G_SEQ's line whole: (STATS + ZONE_BYTES * ZONE_SLOTS + G_SEQ) % 64 == 0
 
 // @ts-ignore: decorator
 @inline export const STATS_BYTES: u32 = ZONE_BYTES * ZONE_SLOTS + G_BYTES;
 
 /** The counters block. */
-export const STATS: usize = memory.data(<i32>STATS_BYTES, 16);
+export const STATS: usize = memory.data(<i32>STATS_BYTES, 64);
 /** Start of the global part of the block. */
 // @ts-ignore: decorator
 @inline export function G(): usize { return STATS + ZONE_BYTES * ZONE_SLOTS; }

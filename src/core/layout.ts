@@ -16,7 +16,7 @@ export const Z = {
 export const GL = {
   census: 0,
   drains: 64, resvDenied: 72, mcfail: 80, mpfail: 88, // f64
-  seq: 96, owner: 100, resvFlag: 104, resvCount: 108,
+  owner: 100, resvFlag: 104, resvCount: 108, // 96: spare
   arenaBase: 112, maxPages: 116, top: 120, freePages: 124, freePageHead: 128,
   pageMeta: 132, refTable: 136, scratch: 140,
   auditCode: 144, auditAddr: 148, auditA: 152, auditB: 156, ready: 160, pinned: 164,
@@ -29,7 +29,9 @@ export const GL = {
   poisonAddr: 248,
   // What the threads' stacks of a shared pool hold (assembly/cache.ts): cache, not use.
   cachedMbufs: 252, cachedClusters: 256,
-  BYTES: 264,
+  // The allocation sequence, alone on a cache line: every thread's fast paths add to it.
+  seq: 320,
+  BYTES: 384,
 } as const;
 
 /** The mbuf header (assembly/constants.ts, struct mbuf's m_hdr): byte offsets in an mbuf. */
