@@ -35,6 +35,9 @@
 // ├──────────────────────────────────────────────────────────────────────────────────┤
 // │ lane 0: handles u32[LANE_HANDLES] │ data u8[LANE_DATA_BYTES]      (lane.ts)       │
 // │ lane 1 ... lane THREAD_SLOTS-1                                                    │
+// ├──────────────────────────────────────────────────────────────────────────────────┤
+// │ depot: mfull │ cfull (one line) │ mbuf buckets u32[DEPOT_BUCKETS][MBUCKET]        │
+// │        cluster buckets u32[DEPOT_BUCKETS][CBUCKET]                                │
 // └──────────────────────────────────────────────────────────────────────────────────┘
 // The counters of a slot are deltas: the writer folds them into the zones and
 // the census on taking the lock (cache_fold), so every report read under the
@@ -42,10 +45,13 @@
 // never as use. Stacks are arrays, not links through the items: a stray
 // write into a cached mbuf cannot corrupt a freelist.
 //
-// A stack that runs empty is refilled, and one that fills is flushed, in
-// halves under the lock (DPDK's rule): a thread that only gets, or only
-// frees, takes the lock once in HALF calls. An allocation that finds its zone
-// empty flushes every thread's stack before it drains or fails, so a full
+// A stack that runs empty is refilled, and one that fills is flushed, a half
+// (a bucket) at a time under the lock (DPDK's rule): a thread that only gets,
+// or only frees, takes the lock once in half a stack's calls. Buckets a flush
+// gives up wait in the depot, under the lock, for the next refill of any
+// thread (UMA's full buckets): a handle copy each way, no item touched. An
+// allocation that finds its zone empty flushes the depot and every thread's
+// stack before it drains or fails, so a full
 // cache in one thread never denies another; so do reclaim and the audit. A
 // free while any thread waits goes to the zone under the lock, where the
 // host's waiters are served.
@@ -142,9 +148,31 @@ import { ext_ptr } from "./header";
 /** Offset of lane 0 in the thread area. */
 // @ts-ignore: decorator
 @inline const T_LANES: u32 = T_HEADER + THREAD_SLOTS * SLOT_BYTES;
+/** Items a depot bucket holds: half a stack, what one refill or flush moves. */
+// @ts-ignore: decorator
+@inline const MBUCKET: u32 = MCACHE >> 1;
+// @ts-ignore: decorator
+@inline const CBUCKET: u32 = CCACHE >> 1;
+/** Full buckets the depot holds of each kind: at most 512 mbufs and 256 clusters cached there. */
+// @ts-ignore: decorator
+@inline const DEPOT_BUCKETS: u32 = 16;
+// Depot fields, from T_DEPOT.
+// @ts-ignore: decorator
+@inline const D_MFULL: u32 = 0;  // u32: full mbuf buckets
+// @ts-ignore: decorator
+@inline const D_CFULL: u32 = 4;  // u32: full cluster buckets
+// @ts-ignore: decorator
+@inline const D_MBUCKETS: u32 = 64;
+// @ts-ignore: decorator
+@inline const D_CBUCKETS: u32 = D_MBUCKETS + DEPOT_BUCKETS * (MBUCKET << 2);
+// @ts-ignore: decorator
+@inline const DEPOT_BYTES: u32 = D_CBUCKETS + DEPOT_BUCKETS * (CBUCKET << 2); // a multiple of 64
+/** Offset of the depot in the thread area. */
+// @ts-ignore: decorator
+@inline const T_DEPOT: u32 = T_LANES + THREAD_SLOTS * LANE_BYTES;
 /** Bytes of the thread area. */
 // @ts-ignore: decorator
-@inline export const THREAD_AREA_BYTES: u32 = T_LANES + THREAD_SLOTS * LANE_BYTES;
+@inline export const THREAD_AREA_BYTES: u32 = T_DEPOT + DEPOT_BYTES;
 
 /** The thread area, 0 for a pool no thread area serves (an unshared pool). */
 let tArea: usize = 0;
@@ -370,21 +398,84 @@ function stack_drain(z: Zone, stack: usize, have: u32, count: u32, cachedOff: u3
 }
 
 /**
- * With `refill`, fills this thread's empty stacks to half from the zones
- * (after an allocation the fast path could not serve); without, flushes
- * stacks over half full down to half (after a free it could not serve: the
- * stacks were full, or a thread waits). The lock held.
+ * Copies a full bucket of the depot whose count is at `full` and buckets at
+ * `buckets` (`size` items each) to `to`, the free top of a stack; false if the
+ * depot has none. The items stay cache: nothing is counted.
+ */
+function depot_take(full: usize, buckets: usize, size: u32, stack: usize): bool {
+  let b = load<u32>(full);
+  if (b == 0) return false;
+  b--;
+  memory.copy(stack, buckets + <usize>(b * size << 2), <usize>(size << 2));
+  store<u32>(full, b);
+  return true;
+}
+
+/**
+ * Puts the `size` items at `from` into an empty bucket of the depot; false if
+ * it is full or a thread waits for memory (the zones serve waiters: what is
+ * freed then goes to them).
+ */
+function depot_put(full: usize, buckets: usize, size: u32, from: usize): bool {
+  let b = load<u32>(full);
+  if (b == DEPOT_BUCKETS || atomic.load<i32>(tWaiters) != 0) return false;
+  memory.copy(buckets + <usize>(b * size << 2), from, <usize>(size << 2));
+  store<u32>(full, b + 1);
+  return true;
+}
+
+/** Gives every bucket of a depot back to `z`; returns the items moved. */
+function depot_drain(z: Zone, full: usize, buckets: usize, size: u32, cachedOff: u32): u32 {
+  let n = load<u32>(full) * size;
+  for (let i: u32 = 0; i < n; i++) zone_give(z, <usize>load<u32>(buckets + (<usize>i << 2)));
+  store<u32>(full, 0);
+  gstore(cachedOff, gload(cachedOff) - n);
+  return n;
+}
+
+/**
+ * Balances this thread's stacks, a bucket (half a stack) at a time, the lock
+ * held. With `refill` (after an allocation the fast path could not serve),
+ * each stack at most half full gains a bucket; without (after a free it
+ * could not serve: the stacks were full, or a thread waits), each stack over
+ * half full loses its top bucket. Both stacks, whichever sent the call: a
+ * packet takes an mbuf and a cluster, so one lock serves the two.
+ *
+ * A bucket moves through the depot when it can, as UMA's buckets between the
+ * per-CPU caches and the zone: a flush hands the depot a full bucket, a
+ * refill takes one, each a copy of the handles. So a thread that frees what
+ * another allocates (a receive thread and a worker) touches no item under
+ * the lock; through the zone, the flush would write each item's freelist
+ * link and the refill read it back, a cache miss an item on the other core,
+ * one after the other. A flush the depot refuses (full, or a thread waits:
+ * the zones serve waiters) goes to the zone down to half a stack.
  */
 export function cache_balance(mbufs: Zone, clusters: Zone, refill: bool): void {
   if (!cache_on()) return;
-  let s = tSlot;
+  let s = tSlot, d = tArea + T_DEPOT;
   let n = load<u32>(s, S_MCACHED), k = load<u32>(s, S_CCACHED);
   if (refill) {
-    if (n == 0) store<u32>(s, stack_fill(mbufs, s + S_MSTACK, 0, MCACHE >> 1, G_CACHED_MBUF), S_MCACHED);
-    if (k == 0) store<u32>(s, stack_fill(clusters, s + S_CSTACK, 0, CCACHE >> 1, G_CACHED_CLUSTER), S_CCACHED);
+    if (n <= MBUCKET) {
+      let stack = s + S_MSTACK;
+      n = depot_take(d + D_MFULL, d + D_MBUCKETS, MBUCKET, stack + (<usize>n << 2)) ? n + MBUCKET : stack_fill(mbufs, stack, n, MBUCKET, G_CACHED_MBUF);
+      store<u32>(s, n, S_MCACHED);
+    }
+    if (k <= CBUCKET) {
+      let stack = s + S_CSTACK;
+      k = depot_take(d + D_CFULL, d + D_CBUCKETS, CBUCKET, stack + (<usize>k << 2)) ? k + CBUCKET : stack_fill(clusters, stack, k, CBUCKET, G_CACHED_CLUSTER);
+      store<u32>(s, k, S_CCACHED);
+    }
   } else {
-    if (n > MCACHE >> 1) store<u32>(s, stack_drain(mbufs, s + S_MSTACK, n, n - (MCACHE >> 1), G_CACHED_MBUF), S_MCACHED);
-    if (k > CCACHE >> 1) store<u32>(s, stack_drain(clusters, s + S_CSTACK, k, k - (CCACHE >> 1), G_CACHED_CLUSTER), S_CCACHED);
+    if (n > MBUCKET) {
+      let stack = s + S_MSTACK;
+      n = depot_put(d + D_MFULL, d + D_MBUCKETS, MBUCKET, stack + (<usize>(n - MBUCKET) << 2)) ? n - MBUCKET : stack_drain(mbufs, stack, n, n - MBUCKET, G_CACHED_MBUF);
+      store<u32>(s, n, S_MCACHED);
+    }
+    if (k > CBUCKET) {
+      let stack = s + S_CSTACK;
+      k = depot_put(d + D_CFULL, d + D_CBUCKETS, CBUCKET, stack + (<usize>(k - CBUCKET) << 2)) ? k - CBUCKET : stack_drain(clusters, stack, k, k - CBUCKET, G_CACHED_CLUSTER);
+      store<u32>(s, k, S_CCACHED);
+    }
   }
 }
 
@@ -398,10 +489,12 @@ function slot_flush(slot: usize, mbufs: Zone, clusters: Zone): u32 {
   return n + k;
 }
 
-/** Gives every thread's stacks back to the zones (the lock held); returns the items moved. */
+/** Gives every thread's stacks and the depot back to the zones (the lock held); returns the items moved. */
 export function cache_flush_all(mbufs: Zone, clusters: Zone): u32 {
   if (!cache_on()) return 0;
-  let moved: u32 = 0;
+  let d = tArea + T_DEPOT;
+  let moved = depot_drain(mbufs, d + D_MFULL, d + D_MBUCKETS, MBUCKET, G_CACHED_MBUF)
+    + depot_drain(clusters, d + D_CFULL, d + D_CBUCKETS, CBUCKET, G_CACHED_CLUSTER);
   let high = load<u32>(tArea, T_SLOTS_HIGH);
   for (let i: u32 = 0; i < high; i++) moved += slot_flush(slot_at(i), mbufs, clusters);
   return moved;
@@ -415,7 +508,8 @@ export function cache_flush_all(mbufs: Zone, clusters: Zone): u32 {
 export function cache_fold(mbufs: Zone, clusters: Zone): void {
   if (!cache_on()) return;
   let high = load<u32>(tArea, T_SLOTS_HIGH);
-  let mc: u32 = 0, cc: u32 = 0;
+  let d = tArea + T_DEPOT;
+  let mc = load<u32>(d, D_MFULL) * MBUCKET, cc = load<u32>(d, D_CFULL) * CBUCKET;
   let census = G();
   for (let i: u32 = 0; i < high; i++) {
     let s = slot_at(i);

@@ -2,7 +2,7 @@
 // TypeScript host. The public API.
 
 export { Pool, HandleRing, type PoolOptions, type AttachOptions, type ShareHandle, type RingHandle, type DrainRoutine, type PoolMessage,
-  type ThreadInfo, type FreedReport, type ReapReport, type ReapOptions, type OwnerSet } from "./pool.js";
+  type ThreadInfo, type DepotInfo, type FreedReport, type ReapReport, type ReapOptions, type OwnerSet } from "./pool.js";
 export { MbufError, type MbufErrorCode } from "./errors.js";
 export type { ZoneName } from "./validate.js";
 export {

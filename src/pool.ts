@@ -40,7 +40,7 @@ import { WaitKind } from "./waiting/queue.js";
 import { resolvePacketZone, type PacketZoneOptions, type PacketZoneConfig, type PacketEpoch } from "./packet-zone.js";
 
 export type { PoolOptions, AttachOptions } from "./pool/options.js";
-export type { ThreadInfo, FreedReport, ReapReport, ReapOptions, OwnerSet } from "./pool/threads.js";
+export type { ThreadInfo, DepotInfo, FreedReport, ReapReport, ReapOptions, OwnerSet } from "./pool/threads.js";
 export type { ShareHandle } from "./pool/share.js";
 export { HandleRing, type RingHandle } from "./pool/ring.js";
 export type { PoolMessage } from "./pool/drains.js";

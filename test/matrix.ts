@@ -205,6 +205,11 @@ const POOL_ENTRIES: Entry[] = [
     custom: (f) => [{ label: "an unshared pool", run: () => f.pool.threads(), codes: ["ESTATE"] }],
   },
   {
+    // Takes no argument; on a shared pool it reads the depot (test/thread-cache.test.ts).
+    name: "Pool.depot", side: "pool", args: [], call: () => undefined,
+    custom: (f) => [{ label: "an unshared pool", run: () => f.pool.depot(), codes: ["ESTATE"] }],
+  },
+  {
     name: "Pool.reapThread", side: "pool", args: [], call: () => undefined,
     custom: (f) => [
       { label: "an unshared pool", run: () => f.pool.reapThread(1), codes: ["ESTATE"] },
@@ -892,7 +897,7 @@ function closedPool(): void {
     get: () => p.get(), gethdr: () => p.gethdr(), getcl: () => p.getcl(), clget: () => p.clget(m), free: () => p.free(m),
     getjcl: () => p.getjcl(M_NOWAIT, MT.DATA, 0, 9216), cljget: () => p.cljget(m, M_NOWAIT, 9216),
     freem: () => p.freem(m), getBulk: () => p.getBulk(new Int32Array(2), 2), freemBulk: () => p.freemBulk([m]),
-    threads: () => p.threads(), reapThread: () => p.reapThread(1), freeOwned: () => p.freeOwned({ from: 0, to: 1 }),
+    threads: () => p.threads(), depot: () => p.depot(), reapThread: () => p.reapThread(1), freeOwned: () => p.freeOwned({ from: 0, to: 1 }),
     shareHandle: () => p.shareHandle(), createRing: () => p.createRing(), openRing: () => p.openRing({} as never), bulkArea: () => p.bulkArea(), chtype: () => p.chtype(m, 1), setOwner: () => p.setOwner(1), length: () => p.length(m),
     copydata: () => p.copydata(m, 0, 1), copyback: () => p.copyback(m, 0, b), append: () => p.append(m, b),
     copym: () => p.copym(m), copypacket: () => p.copypacket(m), dup: () => p.dup(m), defrag: () => p.defrag(m),

@@ -119,6 +119,70 @@ describe("per-thread caches of a shared pool", () => {
   });
 });
 
+describe("the depot between the threads' caches", () => {
+  it("hands the buckets one thread frees to another's refill, counted as cache in every report", async () => {
+    const pool = makePool({ shared: true });
+    const w = spawnShared(pool.shareHandle());
+    try {
+      await w.ask({ cmd: "stats" }); // attached
+      // The main thread frees what it allocated: each full stack gives a bucket of 32 to the depot.
+      const ms = Array.from({ length: 200 }, () => pool.get());
+      for (const m of ms) pool.free(m);
+      const d = pool.depot();
+      expect(d.mbufs).toBeGreaterThanOrEqual(64);
+      expect(d.mbufs % 32).toBe(0);
+      const s = pool.stats();
+      const stacks = pool.threads().reduce((n, t) => n + t.cache.mbufs, 0);
+      expect(s.mbufs.cache).toBeGreaterThanOrEqual(stacks + d.mbufs); // the rest is on the zone's freelist
+      expect(balanced(s)).toBe(true);
+      const text = pool.vmstatZ();
+      expect(text).toMatch(new RegExp(`^depot +- +${d.mbufs} +${d.clusters}$`, "m"));
+      expect(pool.zones().depot).toEqual(d);
+      // The worker's empty stack is refilled from the depot, not from the zone's freelist.
+      const onFreelist = (st: Stats): number => st.mbufs.cache - pool.threads().reduce((n, t) => n + t.cache.mbufs, 0) - pool.depot().mbufs;
+      const freelist = onFreelist(s);
+      expect(await w.ask({ cmd: "churn", n: 20 })).toBe(20);
+      expect(pool.depot().mbufs).toBe(d.mbufs - 32);
+      const after = pool.stats();
+      // Only the call that found the stack empty took its mbuf off the freelist, under the lock.
+      expect(onFreelist(after)).toBe(freelist - 1);
+      expect(after.mbufs.total).toBe(s.mbufs.total);
+      expect(after.mbufs.current).toBe(0);
+      expect(balanced(after)).toBe(true);
+      // The audit takes every cache back first, the depot with it.
+      expect(pool.audit().message).toBe("clean");
+      expect(pool.depot()).toEqual({ mbufs: 0, clusters: 0 });
+    } finally {
+      await w.close();
+    }
+  });
+
+  it("never denies a request: a zone that runs empty takes the depot back first", async () => {
+    const pool = makePool({ shared: true, profile: "freebsd", tunables: { "kern.ipc.nmbufs": 256, "kern.ipc.nmbclusters": 64 } });
+    const w = spawnShared(pool.shareHandle());
+    try {
+      const got: number[] = [];
+      for (let i = 0; i < 64; i++) got.push(pool.getcl());
+      for (let i = 0; i < 128; i++) got.push(pool.get());
+      for (const m of got) pool.free(m);
+      expect(pool.depot().clusters).toBeGreaterThan(0);
+      expect(pool.depot().mbufs).toBeGreaterThan(0);
+      // Every cluster and then every mbuf, from the other thread, though the depot held some.
+      expect(await w.ask({ cmd: "churn", n: 64, cluster: true })).toBe(64);
+      expect(await w.ask({ cmd: "churn", n: 256 })).toBe(256);
+      expect(pool.stats().mbufs.current).toBe(0);
+      expect(balanced(pool.stats())).toBe(true);
+      expect(pool.audit().message).toBe("clean");
+    } finally {
+      await w.close();
+    }
+  });
+
+  it("on an unshared pool is ESTATE", () => {
+    expect(code(() => makePool().depot())).toBe("ESTATE");
+  });
+});
+
 describe("vmstat -z of a shared pool", () => {
   it("adds what each thread's cache holds, and those caches are part of each zone's FREE", async () => {
     const pool = makePool({ shared: true });

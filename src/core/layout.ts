@@ -52,11 +52,14 @@ export const PAGE_META = { zoneMask: 0xff, carvedShift: 8, carvedMask: 0xff } as
  * A shared pool's thread area (assembly/cache.ts), laid out by the host just below the lock
  * words: a header line (writer, slotsHigh), then one slot per thread (active, claimed, what its
  * stacks hold, ..., and four words of the host's), then one lane per thread (assembly/lane.ts:
- * its bulk handles, then its append bytes).
+ * its bulk handles, then its append bytes), then the depot of full buckets the threads'
+ * refills and flushes exchange (the core's alone).
  */
 const THREAD_HEADER = 64, THREAD_SLOT_BYTES = 512, THREAD_SLOTS = 32;
 const LANE_HANDLES = 32, LANE_DATA_BYTES = 2048, LANE_BYTES = LANE_HANDLES * 4 + LANE_DATA_BYTES;
 const LANES = THREAD_HEADER + THREAD_SLOTS * THREAD_SLOT_BYTES;
+/** The depot: a line of counts, then 16 buckets of 32 mbufs and 16 of 16 clusters. */
+const DEPOT_BYTES = 64 + 16 * 32 * 4 + 16 * 16 * 4;
 export const THREADS = {
   writer: 0, slotsHigh: 4, HEADER: THREAD_HEADER,
   // The host's word of the header: the hand-set reservation flag (Pool.setReserved), every thread's.
@@ -67,5 +70,8 @@ export const THREADS = {
   SLOT_BYTES: THREAD_SLOT_BYTES, SLOTS: THREAD_SLOTS,
   /** Lanes: where lane 0 starts, bytes a lane, the handles and the data bytes it carries (== MB_LANE_*). */
   LANES, LANE_BYTES, LANE_HANDLES, LANE_DATA: LANE_HANDLES * 4, LANE_DATA_BYTES,
-  BYTES: LANES + THREAD_SLOTS * LANE_BYTES, // == MB_THREAD_AREA_BYTES, checked at boot
+  /** The depot: where it starts, its counts of full buckets (words), the items a bucket holds. */
+  DEPOT: LANES + THREAD_SLOTS * LANE_BYTES, DEPOT_BYTES, depotMbufBuckets: 0, depotClusterBuckets: 4,
+  MBUF_BUCKET: 32, CLUSTER_BUCKET: 16,
+  BYTES: LANES + THREAD_SLOTS * LANE_BYTES + DEPOT_BYTES, // == MB_THREAD_AREA_BYTES, checked at boot
 } as const;

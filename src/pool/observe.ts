@@ -10,7 +10,7 @@ import { readAudit, type AuditResult } from "../core/audit.js";
 import { PoolSockets } from "./sockets.js";
 import { NETSTAT_OPTION_KEYS } from "./options.js";
 import { formatNetstat, PROFILE_FORMAT } from "../stats/netstat.js";
-import { formatVmstat, vmstatJSON, type ZoneRow, type ThreadCacheRow } from "../stats/vmstat.js";
+import { formatVmstat, vmstatJSON, type ZoneRow, type ThreadCacheRow, type DepotRow } from "../stats/vmstat.js";
 import { PoolMetrics } from "../stats/prometheus.js";
 import { outstanding, OUTSTANDING_OPTION_KEYS, type OutstandingOptions, type OutstandingReport } from "../leak/outstanding.js";
 import { LeakDetector, LEAK_DETECTOR_OPTION_KEYS, type LeakDetectorOptions } from "../leak/detector.js";
@@ -44,16 +44,18 @@ export abstract class PoolReports extends PoolSockets {
    * shared pool, then what each thread's cache holds.
    */
   vmstatZ(): string {
-    return formatVmstat(this.stats(), this.lock ? this.threads() : undefined);
+    return formatVmstat(this.stats(), this.lock ? { threads: this.threads(), depot: this.depot() } : undefined);
   }
 
-  /** The pool's zones as `vmstat -z` rows and the census as [type name, in use] pairs, as data (a shared pool's `threads` too). */
-  zones(): { zones: ZoneRow[]; types: Array<[string, number]>; threads?: ThreadCacheRow[] } {
-    return vmstatJSON(this.stats(), this.lock ? this.threads() : undefined);
+  /** The pool's zones as `vmstat -z` rows and the census as [type name, in use] pairs, as data (a shared pool's `threads` and `depot` too). */
+  zones(): { zones: ZoneRow[]; types: Array<[string, number]>; threads?: ThreadCacheRow[]; depot?: DepotRow } {
+    return vmstatJSON(this.stats(), this.lock ? { threads: this.threads(), depot: this.depot() } : undefined);
   }
 
   /** Every thread of a shared pool (pool/threads.ts). */
   abstract threads(): ThreadCacheRow[];
+  /** What a shared pool's depot holds (pool/threads.ts). */
+  abstract depot(): DepotRow;
 
   /** The pool's Prometheus Registry (a fresh one per pool, never prom-client's global registry). */
   get metricsRegistry(): Registry {

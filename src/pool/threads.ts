@@ -99,6 +99,12 @@ function ownerTest(owners: unknown): (owner: number) => boolean {
   throw new MbufError("EINVAL", `owners is a predicate (owner) => boolean or a range { from, to } of owner tags (0 <= from <= to <= 2**32), got ${describeValue(owners)}`);
 }
 
+/** What a shared pool's depot holds (pool.depot()). */
+export interface DepotInfo {
+  mbufs: number;
+  clusters: number;
+}
+
 export abstract class PoolThreads extends PoolReports {
   /**
    * Every thread that holds a slot of this shared pool, what its caches hold and its waiters.
@@ -119,6 +125,20 @@ export abstract class PoolThreads extends PoolReports {
       });
     }
     return out;
+  }
+
+  /**
+   * What the depot of this shared pool holds: the full buckets the threads' flushes gave up and
+   * their next refills take (assembly/cache.ts). Cache, as the threads' stacks are: part of each
+   * zone's free count, given back when a zone runs empty.
+   * @throws MbufError ESTATE on a pool that is not shared, ECLOSED.
+   */
+  depot(): DepotInfo {
+    const t = this.sharedLock("depot").areaWords, d = THREADS.DEPOT >> 2;
+    return {
+      mbufs: Atomics.load(t, d + (THREADS.depotMbufBuckets >> 2)) * THREADS.MBUF_BUCKET,
+      clusters: Atomics.load(t, d + (THREADS.depotClusterBuckets >> 2)) * THREADS.CLUSTER_BUCKET,
+    };
   }
 
   /**

@@ -78,32 +78,47 @@ export interface ThreadCacheRow {
   cache: { mbufs: number; clusters: number };
 }
 
+/** What a shared pool's depot holds (pool.depot()). */
+export interface DepotRow {
+  mbufs: number;
+  clusters: number;
+}
+
 /**
  * A shared pool's per-thread caches, as UMA's per-CPU buckets are counted apart from the zone
  * (libmemstat's per-CPU free counts): one line per thread, the part of each zone's FREE that
- * the thread's cache holds. The rest of FREE is on the zone's own freelist.
+ * the thread's cache holds, then a `depot` line for the full buckets between the threads (UMA's
+ * zone bucket cache). The rest of FREE is on the zone's own freelist.
  */
-export function formatThreadCaches(threads: readonly ThreadCacheRow[]): string {
+export function formatThreadCaches(threads: readonly ThreadCacheRow[], depot?: DepotRow): string {
   let out = "THREAD           SLOT     mbuf mbuf_cluster\n";
   for (const t of threads) {
     const name = `${t.threadId}${t.self ? " (this)" : ""}`;
     out += `${name.padEnd(16)}${num(t.slot, 5)}${num(t.cache.mbufs, 9)}${num(t.cache.clusters, 13)}\n`;
   }
+  if (depot) out += `${"depot".padEnd(16)}${"-".padStart(5)}${num(depot.mbufs, 9)}${num(depot.clusters, 13)}\n`;
   return out;
+}
+
+/** A shared pool's part of the report: its threads' caches and its depot. */
+export interface SharedCaches {
+  threads: readonly ThreadCacheRow[];
+  depot: DepotRow;
 }
 
 /**
  * The whole `vmstat -z` report: the zone table, a blank line, the type census (what
- * pool.vmstatZ() prints); on a shared pool, its threads' caches after a blank line.
+ * pool.vmstatZ() prints); on a shared pool, its threads' caches and depot after a blank line.
  */
-export function formatVmstat(s: PoolStats, threads?: readonly ThreadCacheRow[]): string {
-  return `${formatVmstatZ(s)}\n${formatCensus(s)}${threads ? `\n${formatThreadCaches(threads)}` : ""}`;
+export function formatVmstat(s: PoolStats, shared?: SharedCaches): string {
+  return `${formatVmstatZ(s)}\n${formatCensus(s)}${shared ? `\n${formatThreadCaches(shared.threads, shared.depot)}` : ""}`;
 }
 
-/** The zones as rows and the census as [type name, in use] pairs, as data (what pool.zones() answers); a shared pool's thread caches too. */
-export function vmstatJSON(s: PoolStats, threads?: readonly ThreadCacheRow[]): {
-  zones: ZoneRow[]; types: Array<[string, number]>; threads?: ThreadCacheRow[];
+/** The zones as rows and the census as [type name, in use] pairs, as data (what pool.zones() answers); a shared pool's thread caches and depot too. */
+export function vmstatJSON(s: PoolStats, shared?: SharedCaches): {
+  zones: ZoneRow[]; types: Array<[string, number]>; threads?: ThreadCacheRow[]; depot?: DepotRow;
 } {
-  return threads ? { zones: zoneRows(s), types: typeCensus(s), threads: threads.map((t) => ({ ...t, cache: { ...t.cache } })) }
+  return shared
+    ? { zones: zoneRows(s), types: typeCensus(s), threads: shared.threads.map((t) => ({ ...t, cache: { ...t.cache } })), depot: { ...shared.depot } }
     : { zones: zoneRows(s), types: typeCensus(s) };
 }
