@@ -438,8 +438,7 @@ export class Pool extends PoolThreads {
     } finally {
       this.laneBusy = false;
     }
-    if (r < 0) throw coreError(r, "append", m);
-    return r === 1;
+    return appended(r, m);
   }
 
   /** append() through the data exchange area (on a shared pool, a locked method: the area is every thread's). */
@@ -454,8 +453,7 @@ export class Pool extends PoolThreads {
     } finally {
       dx.busy = false;
     }
-    if (r < 0) throw coreError(r, "append", m);
-    return r === 1;
+    return appended(r, m);
   }
 
   /**
@@ -881,4 +879,10 @@ export class Pool extends PoolThreads {
   private notInBulk(call: string): void {
     if (this.bulkBusy) throw new MbufError("ESTATE", `${call} cannot run inside a drain routine that a bulk call ran (the exchange area is in use)`);
   }
+}
+
+/** m_append's answer as append() gives it: true, false when buffers ran out, or its error thrown. */
+function appended(r: number, m: number): boolean {
+  if (r < 0) throw coreError(r, "append", m);
+  return r === 1;
 }

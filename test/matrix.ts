@@ -313,6 +313,12 @@ const POOL_ENTRIES: Entry[] = [
 
 /** Raw core exports. */
 const z = (name: string, valid: (f: Fixture) => unknown, kind?: KindName, extra?: Arg["extra"]): Arg => ({ name, kind, valid, extra });
+/** The arguments of a core bulk allocation (n, how, type, flags, cluster) whose n is at most `cap`, named `capName`. */
+const bulkGetArgs = (capName: string, cap: number): Arg[] => [
+  z("n", () => 1, "count", [{ cls: cls(`${capName} + 1`, cap + 1) }]), z("how", () => M_NOWAIT, "how"), z("type", () => MT.DATA, "type"),
+  z("flags", () => 0, undefined, [{ cls: cls("M_EXT", 1) }, { cls: cls("-1", -1) }]),
+  z("cluster", () => 0, undefined, [{ cls: cls("2", 2) }, { cls: cls("-1", -1) }]),
+];
 const CORE_ENTRIES: Entry[] = [
   {
     name: "core.mb_init", side: "core",
@@ -378,15 +384,7 @@ const CORE_ENTRIES: Entry[] = [
       z("size", () => 2048, "clusterSize", [{ cls: cls("MJUM16BYTES (no jumbo zones here)", 16384) }])],
     call: (f, a) => raw(f, "m_cljget", a),
   },
-  {
-    name: "core.m_get_bulk", side: "core",
-    args: [
-      z("n", () => 1, "count", [{ cls: cls("XCHG_CAP + 1", 1025) }]), z("how", () => M_NOWAIT, "how"), z("type", () => MT.DATA, "type"),
-      z("flags", () => 0, undefined, [{ cls: cls("M_EXT", 1) }, { cls: cls("-1", -1) }]),
-      z("cluster", () => 0, undefined, [{ cls: cls("2", 2) }, { cls: cls("-1", -1) }]),
-    ],
-    call: (f, a) => raw(f, "m_get_bulk", a),
-  },
+  { name: "core.m_get_bulk", side: "core", args: bulkGetArgs("XCHG_CAP", 1024), call: (f, a) => raw(f, "m_get_bulk", a) },
   {
     name: "core.m_freem_bulk", side: "core",
     args: [z("n", () => 0, "count", [{ cls: cls("XCHG_CAP + 1", 1025) }])],
@@ -406,15 +404,7 @@ const CORE_ENTRIES: Entry[] = [
   { name: "core.bulk_index", side: "core", args: [], call: (f) => f.pool.core.bulk_index() },
   // A shared build's lane (assembly/lane.ts); an unshared instance has none and refuses EINVAL.
   { name: "core.mb_lane", side: "core", args: [], call: (f) => f.pool.core.mb_lane() },
-  {
-    name: "core.m_get_bulk_lane", side: "core",
-    args: [
-      z("n", () => 1, "count", [{ cls: cls("LANE_HANDLES + 1", 33) }]), z("how", () => M_NOWAIT, "how"), z("type", () => MT.DATA, "type"),
-      z("flags", () => 0, undefined, [{ cls: cls("M_EXT", 1) }, { cls: cls("-1", -1) }]),
-      z("cluster", () => 0, undefined, [{ cls: cls("2", 2) }, { cls: cls("-1", -1) }]),
-    ],
-    call: (f, a) => raw(f, "m_get_bulk_lane", a),
-  },
+  { name: "core.m_get_bulk_lane", side: "core", args: bulkGetArgs("LANE_HANDLES", 32), call: (f, a) => raw(f, "m_get_bulk_lane", a) },
   {
     name: "core.m_freem_bulk_lane", side: "core",
     args: [z("n", () => 0, "count", [{ cls: cls("LANE_HANDLES + 1", 33) }])],
