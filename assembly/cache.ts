@@ -55,13 +55,20 @@
 // cache in one thread never denies another; so do reclaim and the audit. A
 // free while any thread waits goes to the zone under the lock, where the
 // host's waiters are served.
+//
+// A packet zone (packet.ts) is one list of joined pairs, under the lock:
+// while it is on, m_getcl and the free of an mbuf with a cluster run there,
+// so a hit pops a pair and a whole pair freed is parked, as in one thread;
+// so does the free of an mbuf the packet zone gave out, whose count of pairs
+// it leaves.
 
 import {
-  M_NEXT, M_DATA, M_TYPE, M_FLAGS, EXT_BUF, EXT_SIZE, M_EXT, M_LINKED, M_RECV, MT_FREE, MT_NTYPES, ZONE_CLUSTER,
+  M_NEXT, M_DATA, M_TYPE, M_FLAGS, M_SPARE, EXT_BUF, EXT_SIZE, M_EXT, M_LINKED, M_RECV, MT_FREE, MT_NTYPES, ZONE_CLUSTER,
   EDOUBLEFREE, EINVAL, ESTATE, PAGE_SHIFT,
 } from "./constants";
 import { check_head, check_mbuf, mbuf_header, chain_retag } from "./mbuf";
-import { Zone, G, gload, gstore, G_SEQ, G_OWNER, G_RESV_FLAG, G_RESV_COUNT, G_CACHED_MBUF, G_CACHED_CLUSTER } from "./stats";
+import { Zone, G, gload, gstore, G_SEQ, G_OWNER, G_RESV_FLAG, G_RESV_COUNT, G_CACHED_MBUF, G_CACHED_CLUSTER, G_PKT_MODE } from "./stats";
+import { PKT_ENABLED, PKT_ORIGIN } from "./packet";
 import { ref_ptr, meta_ptr, meta_zone, arenaBase, capPages, arena_sync_top } from "./arena";
 import { zone_take, zone_give } from "./zone";
 import { ext_ptr } from "./header";
@@ -229,6 +236,25 @@ export let threadOwner: u32 = 0;
   return !(how & M_RECV) && (atomic.load<u32>(G() + G_RESV_FLAG) | atomic.load<u32>(G() + G_RESV_COUNT)) != 0;
 }
 
+/**
+ * True while a packet zone is on: m_getcl then takes its pair from the packet
+ * cache, one list under the lock, so a fast path leaves clusters to it.
+ */
+// @ts-ignore: decorator
+@inline export function packets_on(): bool {
+  return (gload(G_PKT_MODE) & PKT_ENABLED) != 0;
+}
+
+/**
+ * True if freeing mbuf `x` of flags `f` is the packet zone's business: its pair
+ * may be parked (a cluster while the zone is on), or it came out of the zone,
+ * whose count of pairs it leaves (packet.ts packet_leave, even with the zone off).
+ */
+// @ts-ignore: decorator
+@inline export function packet_free(x: usize, f: u16): bool {
+  return load<u32>(x, M_SPARE) == PKT_ORIGIN || ((f & M_EXT) != 0 && packets_on());
+}
+
 /** Attaches cluster `c` of `size` bytes, off this thread's stack, to the fresh mbuf `m` of `flags`. */
 // @ts-ignore: decorator
 @inline export function attach_cached(m: usize, flags: u16, c: usize, size: u32): void {
@@ -271,7 +297,7 @@ export function cache_get(how: i32, type: u32, flags: u16, cluster: bool, cluste
   let s = tSlot;
   let n = load<u32>(s, S_MCACHED);
   let k = load<u32>(s, S_CCACHED);
-  if (n == 0 || (cluster && (k == 0 || reserve_held(how)))) {
+  if (n == 0 || (cluster && (k == 0 || reserve_held(how) || packets_on()))) {
     reader_leave();
     return ESLOW;
   }
@@ -316,6 +342,7 @@ export function cache_free(m: usize, one: bool): i32 {
   while (x) {
     if (count == mroom || (x != m && check_mbuf(x) != 0)) { reader_leave(); return ESLOW; }
     let f = load<u16>(x, M_FLAGS);
+    if (packet_free(x, f)) { reader_leave(); return ESLOW; }
     if (f & M_EXT) {
       let c = <usize>load<u32>(ext_ptr(x, f), EXT_BUF);
       if (croom == 0 || meta_zone(load<u32>(meta_ptr(c))) != ZONE_CLUSTER) { reader_leave(); return ESLOW; }

@@ -30,7 +30,7 @@
 import { M_FLAGS, M_NEXT, M_TYPE, M_EXT, M_LINKED, M_LEN, M_PKTHDR, PH_LEN, EXT_BUF, MT_FREE, ZONE_CLUSTER, EINVAL } from "./constants";
 import {
   tSlot, tLane, reader_enter, reader_leave, census_add, next_seq, reserve_held, attach_cached, cache_fast, cache_on,
-  cache_balance, threadOwner, tWaiters, MT_CLAIMED, ESLOW, EBUSY_WRITER, MCACHE, CCACHE, LANE_HANDLES, L_DATA,
+  cache_balance, packets_on, packet_free, threadOwner, tWaiters, MT_CLAIMED, ESLOW, EBUSY_WRITER, MCACHE, CCACHE, LANE_HANDLES, L_DATA,
   LANE_DATA_BYTES, S_MCACHED, S_CCACHED, S_MSTACK, S_CSTACK, S_MALLOCS, S_MFREES, S_CALLOCS, S_CFREES,
 } from "./cache";
 import { check_head, check_mbuf, mbuf_header, valid_how, valid_type, mbufZone, clusterZone } from "./mbuf";
@@ -76,7 +76,7 @@ function lane_get(n: u32, how: i32, type: u32, flags: u16, cluster: bool): i32 {
   if (!reader_enter()) return EBUSY_WRITER;
   let s = tSlot;
   let have = load<u32>(s, S_MCACHED), k = load<u32>(s, S_CCACHED);
-  if (have < n || (cluster && (k < n || reserve_held(how)))) {
+  if (have < n || (cluster && (k < n || reserve_held(how) || packets_on()))) {
     reader_leave();
     return ESLOW;
   }
@@ -176,6 +176,7 @@ function lane_fits(n: u32): bool {
       if (mroom == 0 || (x != m && check_mbuf(x) != 0)) return false;
       mroom--;
       let f = load<u16>(x, M_FLAGS);
+      if (packet_free(x, f)) return false;
       if (f & M_EXT) {
         if (croom == 0 || meta_zone(load<u32>(meta_ptr(<usize>load<u32>(ext_ptr(x, f), EXT_BUF)))) != ZONE_CLUSTER) return false;
         croom--;

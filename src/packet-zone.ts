@@ -135,9 +135,41 @@ const down = (n: number, b: number): number => Math.floor(n / b) * b;
 /** Rounds `n` up to whole batches. */
 const up = (n: number, b: number): number => Math.ceil(n / b) * b;
 
-/** The balancing policy of one pool's packet zone, driven by the pool's clock. */
+/** What the balancer of a shared pool last decided: the target and its band. */
+export interface PacketDecision {
+  target: number;
+  low: number;
+  high: number;
+}
+
+/** Where a shared pool's policy is published for every thread (pool/shared-packet-zone.ts). */
+export interface PolicyArea {
+  /** Writes the settings in force (null: none) and names `balancer` (a lock id) the balancing thread. */
+  publish(config: PacketZoneConfig | null, balancer: number): void;
+  decide(d: PacketDecision): void;
+  /** The lock id of the balancing thread, 0 if none. */
+  readonly balancer: number;
+  settings(): PacketZoneConfig | null;
+  decision(): PacketDecision;
+}
+
+/** How a shared pool's balancer reaches the other threads. */
+interface Sharing {
+  area: PolicyArea;
+  /** This thread's lock id: the balancer's name in the area. */
+  id: number;
+  /** Runs `fn` holding the pool lock. */
+  locked: <T>(fn: () => T) => T;
+}
+
+/**
+ * The balancing policy of one pool's packet zone, driven by the pool's clock.
+ * On a shared pool it runs in one thread, the balancer, and publishes what
+ * the other threads report (pool/shared-packet-zone.ts).
+ */
 export class PacketBalancer {
   private config: PacketZoneConfig | null = null;
+  private sharing: Sharing | null = null;
   private timer = 0;
   private history = new Float64Array(0);
   private sorted = new Float64Array(0);
@@ -159,12 +191,31 @@ export class PacketBalancer {
     private readonly globalOff: number,
   ) {}
 
-  /** The settings in force, or null when the pool has no packet zone. */
-  get settings(): PacketZoneConfig | null {
-    return this.config;
+  /**
+   * Makes this the policy of one thread of a shared pool. `publish`: this thread's settings
+   * (configure() ran already) become the pool's, and it balances; otherwise it follows the area.
+   */
+  share(sharing: Sharing, publish: boolean): void {
+    this.sharing = sharing;
+    if (publish) sharing.locked(() => sharing.area.publish(this.config, sharing.id));
   }
 
-  /** Applies new settings (null turns the packet zone off and splits every parked pair back). */
+  /** The settings in force, or null when the pool has no packet zone (a shared pool's, whichever thread balances). */
+  get settings(): PacketZoneConfig | null {
+    const sh = this.sharing;
+    return sh ? sh.locked(() => sh.area.settings()) : this.config;
+  }
+
+  /** True unless another thread of a shared pool balances its packet zone. */
+  get balances(): boolean {
+    const b = this.sharing?.area.balancer ?? 0;
+    return b === 0 || b === this.sharing!.id;
+  }
+
+  /**
+   * Applies new settings (null turns the packet zone off and splits every parked pair back);
+   * on a shared pool this thread balances from now on (the lock held).
+   */
   configure(config: PacketZoneConfig | null): void {
     this.stop();
     this.config = config;
@@ -182,6 +233,17 @@ export class PacketBalancer {
       if (config.mode === "watermark") Object.assign(this.last, { target: config.lowat, low: config.lowat, high: config.hiwat });
       if (config.interval > 0) this.arm();
     }
+    if (this.sharing) {
+      this.sharing.area.publish(config, this.sharing.id);
+      this.sharing.area.decide(this.last);
+    }
+  }
+
+  /** A shared pool's balancer closing its Pool: the packet zone goes off, its pairs back to the zones (the lock held). */
+  retire(): void {
+    if (this.sharing && this.balances && this.sharing.area.balancer !== 0) this.configure(null);
+    this.stop();
+    this.sharing = null;
   }
 
   /** Stops the timer (the pool closes). */
@@ -190,8 +252,10 @@ export class PacketBalancer {
     this.timer = 0;
   }
 
-  /** The last epoch's decision, for stats(). */
+  /** The last epoch's decision, for stats() (a shared pool's: the lock held). */
   state(): { mode: PacketMode | "off"; target: number; low: number; high: number } {
+    const sh = this.sharing;
+    if (sh) return { mode: sh.area.settings()?.mode ?? "off", ...sh.area.decision() };
     return { mode: this.config?.mode ?? "off", target: this.last.target, low: this.last.low, high: this.last.high };
   }
 
@@ -237,17 +301,29 @@ export class PacketBalancer {
     if (want > 0) e.refilled = Math.max(0, core.mb_packet_refill(want));
     else if (want < 0) e.drained = Math.max(0, core.mb_packet_drain(-want));
     this.last = e;
+    this.sharing?.area.decide(e);
     return e;
   }
 
-  /** Arms the next epoch on the clock. */
+  /** Arms the next epoch on the clock (on a shared pool, run holding the lock, while this thread balances). */
   private arm(): void {
     const interval = this.config!.interval;
     this.timer = this.clock.setTimer(() => {
       this.timer = 0;
-      this.epoch();
-      if (this.config && this.config.interval === interval) this.arm();
+      const sh = this.sharing;
+      if (!sh) return this.tick(interval);
+      sh.locked(() => {
+        // Another thread set the packet zone since: it balances now, and this policy is done.
+        if (sh.area.balancer !== sh.id) this.config = null;
+        else this.tick(interval);
+      });
     }, interval);
+  }
+
+  /** One timer epoch, and the next armed if the settings still ask for it. */
+  private tick(interval: number): void {
+    this.epoch();
+    if (this.config && this.config.interval === interval) this.arm();
   }
 
   /** m_getcl calls so far (hits + misses), from the counters block. */

@@ -7,7 +7,7 @@
 //   chains and packet data            here; bytes cross in pool/exchange.ts (assembly/chain*.ts)
 //   sockets and socket buffers        pool/sockets.ts (assembly/sockbuf.ts, recv.ts)
 //   the reservation flag              waiting/reservation.ts (assembly/mbuf.ts cluster_alloc)
-//   the packet zone                   packet-zone.ts (assembly/packet.ts)
+//   the packet zone                   packet-zone.ts, pool/shared-packet-zone.ts (assembly/packet.ts)
 //   waiting allocation                waiting/queue.ts
 //   drain routines, console messages  pool/drains.ts
 //   snapshots, reports, audit, leaks  pool/observe.ts (pool/reports.ts, stats/, leak/)
@@ -663,24 +663,27 @@ export class Pool extends PoolThreads {
 
   /**
    * Changes the packet zone at run time (replay the 2005 leak with `none`, then apply the fix).
-   * `false` removes it: every parked pair goes back to its zones.
-   * @throws MbufError EINVAL for a bad option.
+   * `false` removes it: every parked pair goes back to its zones. On a shared pool the setting
+   * is every thread's, and this thread balances it from now on.
+   * @throws MbufError EINVAL for a bad option, ECLOSED after close().
    */
   setPacketZone(options: PacketZoneOptions | boolean): void {
-    // Bad options first, as on any pool: a shared pool's refusal is for a valid request.
     const config = resolvePacketZone(options, this.profile.name, this.layout.nmbclusters);
-    this.notShared("setPacketZone", "create an unshared pool for a packet zone");
+    this.live();
     this.packets.configure(config);
   }
 
   /**
    * Runs one balancing epoch now (what the timer does every `interval` ms).
    * @returns the demand it measured, the target and band, and the pairs it moved.
-   * @throws MbufError ECLOSED after close().
+   * @throws MbufError ECLOSED after close(); ESTATE on a shared pool whose packet zone another
+   *   thread balances (nothing moved).
    */
   packetBalance(): PacketEpoch {
-    this.notShared("packetBalance", "a shared pool has no packet zone");
-    if (this.closed) throw new MbufError("ECLOSED", "the pool is closed");
+    this.live();
+    if (!this.packets.balances) {
+      throw new MbufError("ESTATE", "packetBalance: another thread balances this shared pool's packet zone (the one that last set it): call it there, or setPacketZone() here first");
+    }
     return this.packets.epoch();
   }
 
@@ -691,7 +694,6 @@ export class Pool extends PoolThreads {
    */
   packetRefill(n: number): number {
     checkInt(n, "n", 0, 0x7fffffff);
-    this.notShared("packetRefill", "a shared pool has no packet zone");
     return ok(this.ex.mb_packet_refill(n), "packetRefill", n);
   }
 
@@ -702,7 +704,6 @@ export class Pool extends PoolThreads {
    */
   packetDrain(n: number = 0x7fffffff): number {
     checkInt(n, "n", 0, 0x7fffffff);
-    this.notShared("packetDrain", "a shared pool has no packet zone");
     return ok(this.ex.mb_packet_drain(n), "packetDrain", n);
   }
 

@@ -95,7 +95,7 @@ describe("shared pool", () => {
     }
   });
 
-  it("an attached thread refuses what is not shared yet, and grows the shared zones", async () => {
+  it("an attached thread refuses a packet refill without a packet zone, and grows the shared zones", async () => {
     const pool = makePool({ shared: true });
     const a = spawnShared(pool.shareHandle());
     try {
@@ -187,15 +187,13 @@ describe("shared pool", () => {
   it("Pool.create validates shared and refuses what a shared pool does not share yet", () => {
     expect(code(() => makePool({ shared: "yes" as unknown as boolean }))).toBe("EINVAL");
     expect(code(() => makePool({ shared: true, pinned: false }))).toBe("EINVAL");
-    expect(code(() => makePool({ shared: true, packetZone: true }))).toBe("EINVAL");
     expect(code(() => makePool({ shared: true, netm: true }))).toBe("EINVAL");
     // The automatic reservation flag follows the receivers of every thread (shared-wait.test.ts).
     expect(makePool({ shared: true, reserveFlag: true }).stats().waits.autoFlag).toBe(true);
     expect(code(() => makePool().shareHandle())).toBe("ESTATE");
     const pool = makePool({ shared: true, profile: "aix" });
     expect(pool.netm).toBeUndefined();
-    expect(pool.packetZone).toBeNull();
-    expect(code(() => pool.setPacketZone(true))).toBe("ESTATE");
+    expect(pool.packetZone).toBeNull(); // unless asked (shared-packet-zone.test.ts)
     expect(pool.sysctl("thewall")).toBeGreaterThan(0);
     // What is shared works as on any pool, under the lock.
     const m = pool.getcl();

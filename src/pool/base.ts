@@ -22,6 +22,7 @@ import { bootCore, type BootedCore } from "./boot.js";
 import { PoolLock } from "./lock.js";
 import { THREADS } from "../core/layout.js";
 import { SharedTunables, tunablesAddr } from "./shared-tunables.js";
+import { SharedPacketZone, packetAreaAddr } from "./shared-packet-zone.js";
 import { attachCore, joinThreads, lockedExports, lockMethods, makeHandle, type ShareHandle } from "./share.js";
 import { Drains } from "./drains.js";
 import { DataExchange } from "./exchange.js";
@@ -175,7 +176,13 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
       this.bulkMax = lock ? THREADS.LANE_HANDLES : core.bulkMax;
       this.xchg = new Int32Array(this.memory.buffer, this.xchgAddr, core.bulkMax);
       this.packets = new PacketBalancer(() => this.ex, () => this.memory.buffer, this.clock, this.statsAddr, this.zoneBytes, this.globalOff);
-      this.packets.configure(resolvePacketZone(shared ? false : options.packetZone, this.profile.name, this.shape.nmbclusters));
+      // A thread that attaches follows the packet zone its pool has; a shared pool has none unless asked.
+      if (!handle) this.packets.configure(resolvePacketZone(shared ? options.packetZone ?? false : options.packetZone, this.profile.name, this.shape.nmbclusters));
+      if (lock) {
+        const locked = <T>(fn: () => T): T => { lock.enter(); try { return fn(); } finally { lock.leave(); } };
+        const area = new SharedPacketZone(core.memory.buffer as unknown as SharedArrayBuffer, packetAreaAddr(core.lockAddr));
+        this.packets.share({ area, id: lock.id, locked }, !handle);
+      }
       this.waits = new WaitQueue(this, {
         inOperation: () => this.drains.inHook,
         // A shared pool's free paths always ask: the waiters may be another thread's (wake.ts).
@@ -221,11 +228,6 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
     return makeHandle(this.memory, this.build, this.profile.name, this.values, this.maxThewall);
   }
 
-  /** Throws ESTATE for what a shared pool does not share between its threads yet. */
-  protected notShared(call: string, instead: string): void {
-    if (this.shared) throw new MbufError("ESTATE", `${call} is not available on a shared pool yet (its state is per thread): ${instead}`);
-  }
-
   /** Current tunables (system names); runtime writes (sysctl) replace this object. */
   get tunables(): Values {
     return this.values;
@@ -257,7 +259,10 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
     this.netmd?.stop();
     this.waits.close();
     this.closed = true;
-    if (this.lock) this.ex.mb_thread_leave(); // this thread's caches go back to the zones
+    if (this.lock) {
+      this.packets.retire(); // a balancing thread's packet zone goes off with it
+      this.ex.mb_thread_leave(); // this thread's caches go back to the zones
+    }
     this.lock?.release();
     this.packets.stop();
     const closedFn = (): never => {
@@ -323,12 +328,10 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
 
 /**
  * The options a shared pool refuses: what would keep per-thread state over the shared
- * zones (the packet zone's balancer, netm's timers), and
- * an unpinned memory (a shared memory cannot move its buffer).
+ * zones (netm's timers), and an unpinned memory (a shared memory cannot move its buffer).
  * @throws MbufError EINVAL naming the option.
  */
 function checkSharedOptions(o: PoolOptions): void {
   if (o.pinned === false) throw new MbufError("EINVAL", "shared: true needs a pinned memory (a shared memory cannot move its buffer): drop pinned: false");
-  if (o.packetZone !== undefined && o.packetZone !== false) throw new MbufError("EINVAL", "a shared pool has no packet zone yet: drop packetZone (or set it to false)");
   if (o.netm !== undefined && o.netm !== false) throw new MbufError("EINVAL", "a shared pool has no netm yet: drop netm (or set it to false), grow() the zones instead");
 }

@@ -21,8 +21,8 @@ export interface PoolOptions {
   pinned?: boolean;
   /**
    * Create the pool over a shared WebAssembly.Memory that worker threads attach to
-   * (pool.shareHandle(), Pool.attach). Implies pinned; refuses packetZone, netm and
-   * reserveFlag, which keep per-thread state (docs/design.md, Threads).
+   * (pool.shareHandle(), Pool.attach). Implies pinned; refuses netm and reserveFlag, which
+   * keep per-thread state (docs/design.md, Threads); has no packet zone unless `packetZone` asks.
    */
   shared?: boolean;
   /** Clock for rate limits and timers; the real clock by default. */
@@ -31,7 +31,8 @@ export interface PoolOptions {
   logger?: (message: string) => void;
   /**
    * The packet zone (pre-joined mbuf+cluster pairs): options, `true`, or `false` for none.
-   * Default: on with mode `median` for the `freebsd` profile, off for the others (their systems had none).
+   * Default: on with mode `median` for the `freebsd` profile, off for the others (their systems had
+   * none) and for a shared pool (its m_getcl then takes the pool lock: the packet cache is one list).
    */
   packetZone?: PacketZoneOptions | boolean;
   /** A tunables file (sysctl.conf style `name=value` lines); `tunables` given here win over it. */

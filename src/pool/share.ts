@@ -215,7 +215,7 @@ function lockedCall(f: Core, lock: PoolLock): Core {
  * lock cycle a call instead of two. A waiter they serve is served under the lock (base.ts).
  */
 const UNLOCKED = new Set([
-  "constructor", "badHandle", "argError", "allocError", "jclError", "sizes", "live", "shareHandle", "notShared",
+  "constructor", "badHandle", "argError", "allocError", "jclError", "sizes", "live", "shareHandle",
   "reapThread", // takes the lock itself, once it has lowered the gone thread's reader flag
   "coreXchg", "lane", "bulkArea", "notInBulk", // views (the first takes the lock in mb_lane) and a flag check
   "getBulk", "freemBulk", // their lane calls take the lock if they must
