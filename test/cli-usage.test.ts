@@ -186,6 +186,10 @@ describe("mbufpool as a tool", () => {
     expect(r.out).toMatch(/^fuzz: \d+ operations on 3 threads over one shared pool, \d+ quiescent points, \d+ requests denied, seed 4, .*: no failure$/m);
     expect(usage("fuzz", "--threads", "9")).toContain("expected an integer from 2 to 8");
     expect(usage("fuzz", "--threads", "2", "--jumbo", "--profile", "aix")).toContain("drop --profile, --jumbo");
+    const p = run(["fuzz", "--threads", "2", "--packet-zone", "--ops", "2000", "--seed", "4"]);
+    expect(p.code, p.err).toBe(0);
+    expect(p.out).toMatch(/^fuzz: \d+ operations on 2 threads over one shared pool with a packet zone \(\d+ hits\), .*: no failure$/m);
+    expect(usage("fuzz", "--packet-zone")).toContain("--packet-zone goes with --threads");
   });
 
   it("demo prints a burst's netstat -m on every profile, as the README shows", () => {

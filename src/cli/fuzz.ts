@@ -18,6 +18,7 @@ const count = integer(1, 1_000_000_000);
 interface Opts {
   seed?: number; ops?: number; time?: number; shrinkTime?: number; profile?: ProfileName; auditEvery: number; caseLength: number;
   badRate: number; reentrant: boolean; jumbo: boolean; build: Build; out?: string; progress: boolean; threads?: number;
+  packetZone: boolean;
 }
 
 /** Where a failure's trace goes unless -o says: the system's temporary folder, never the working tree. */
@@ -45,8 +46,14 @@ export function registerFuzz(program: Command): void {
     .option("-o, --out <file>", "where to write the trace of a failure (default: fuzz-failure-<seed>.jsonl in the temporary folder; its folder must exist)", outputPath)
     .option("--no-progress", "no progress bar (it is shown only when stderr is a terminal)")
     .option("--threads <n>", "instead: N worker threads (2 to 8) on one shared pool, audited at quiescent points (uses --seed, --ops, --time, --bad-rate, --build)", integer(2, 8))
+    .option("--packet-zone", "with --threads: the shared pool has a packet zone, balanced at each quiescent point", false)
     .action(async (o: Opts) => {
       if (o.threads !== undefined) return fuzzThreadsCommand(o);
+      if (o.packetZone) {
+        process.stderr.write("mbufpool fuzz: --packet-zone goes with --threads (the one-thread fuzzer gives freebsd cases a packet zone already)\n");
+        process.exitCode = 2;
+        return;
+      }
       // The fuzzer is built on fast-check, an optional dependency: loaded only here.
       const [{ fuzz, summarize }, { describeDivergence }] = await needing("fast-check", "mbufpool fuzz",
         () => Promise.all([import("../fuzz/fuzzer.js"), import("../fuzz/trace.js")]));
@@ -85,10 +92,10 @@ async function fuzzThreadsCommand(o: Opts): Promise<void> {
     return;
   }
   const { fuzzThreads, summarizeThreads } = await import("../fuzz/threads.js"); // no fast-check: each thread draws its own
-  const r = await fuzzThreads({ threads: o.threads, seed: o.seed, ops: o.ops, timeMs: o.time, badRate: o.badRate, build: o.build });
+  const r = await fuzzThreads({ threads: o.threads, seed: o.seed, ops: o.ops, timeMs: o.time, badRate: o.badRate, build: o.build, packetZone: o.packetZone });
   process.stdout.write(`${summarizeThreads(r)}\n`);
   if (r.failure) {
-    process.stdout.write(`run it again: mbufpool fuzz --threads ${r.threads} --seed ${r.seed} (the interleaving differs from run to run; the seeds fix each thread's operations)\n`);
+    process.stdout.write(`run it again: mbufpool fuzz --threads ${r.threads}${r.packetZone ? " --packet-zone" : ""} --seed ${r.seed} (the interleaving differs from run to run; the seeds fix each thread's operations)\n`);
     process.exitCode = 1;
   }
 }

@@ -43,11 +43,16 @@ export interface ThreadFuzzOptions {
   badRate?: number;
   /** Core build (release by default, or MBUFPOOL_BUILD). */
   build?: Build;
+  /**
+   * Run the pool with a packet zone (default false): every thread's getcl and frees go through
+   * its one cache of pairs, and the main thread runs a balancing epoch at each quiescent point.
+   */
+  packetZone?: boolean;
   /** Runs at each quiescent point, after the checks (tests use it to disturb the pool). */
   onQuiescent?: (pool: Pool, round: number) => void;
 }
 const OPTION_KEYS = optionKeys<ThreadFuzzOptions>({
-  threads: 1, ops: 1, opsPerRound: 1, seed: 1, timeMs: 1, badRate: 1, build: 1, onQuiescent: 1,
+  threads: 1, ops: 1, opsPerRound: 1, seed: 1, timeMs: 1, badRate: 1, build: 1, packetZone: 1, onQuiescent: 1,
 });
 
 export interface ThreadFuzzResult {
@@ -58,6 +63,9 @@ export interface ThreadFuzzResult {
   rounds: number;
   /** Requests the zones denied: how often the threads ran the pool dry (its caches went back each time). */
   denied: number;
+  /** Whether the pool had a packet zone, and the getcl calls its cache served. */
+  packetZone: boolean;
+  packetHits: number;
   /** The first failure: which thread saw it or what the main thread's check found. */
   failure?: string;
   ms: number;
@@ -85,9 +93,12 @@ export async function fuzzThreads(options: ThreadFuzzOptions = {}): Promise<Thre
   const badRate = options.badRate ?? 0.1;
   if (typeof badRate !== "number" || !(badRate >= 0 && badRate <= 1)) throw new MbufError("EINVAL", `fuzzThreads: badRate is from 0 to 1, got ${describeValue(badRate)}`);
   if (options.onQuiescent !== undefined && typeof options.onQuiescent !== "function") throw new MbufError("EINVAL", "fuzzThreads: onQuiescent must be a function");
+  if (options.packetZone !== undefined && typeof options.packetZone !== "boolean") throw new MbufError("EINVAL", `fuzzThreads: packetZone is true or false, got ${describeValue(options.packetZone)}`);
+  const packets = options.packetZone === true;
 
   const t0 = Date.now();
-  const pool = Pool.create({ shared: true, build: options.build, tunables: TUNABLES });
+  // With a packet zone, the epochs are the main thread's (interval 0: no timer), one a quiescent point.
+  const pool = Pool.create({ shared: true, build: options.build, tunables: TUNABLES, packetZone: packets && { interval: 0 } });
   const rings = Array.from({ length: n }, () => pool.createRing(64).shareHandle());
   const workers = Array.from({ length: n }, (_, i) => {
     const job: ThreadJob = { handle: pool.shareHandle(), index: i, seed: seed + i, out: rings[i], in: rings[(i + n - 1) % n], badRate };
@@ -101,7 +112,7 @@ export async function fuzzThreads(options: ThreadFuzzOptions = {}): Promise<Thre
     w.postMessage(msg);
   })));
 
-  let ops = 0, rounds = 0, denied = 0, failure: string | undefined;
+  let ops = 0, rounds = 0, denied = 0, packetHits = 0, failure: string | undefined;
   // Sends less receives, by handle: a count, not a set, since a handle freed after it was
   // received can come back from the zone and be sent again in the same round.
   const inRing = new Map<number, number>();
@@ -124,12 +135,14 @@ export async function fuzzThreads(options: ThreadFuzzOptions = {}): Promise<Thre
         const told = events.map((e, i) => ("events" in e && e.events.length ? `\n  thread ${i}: ${e.events.join("; ")}` : "")).join("");
         failure = `${problem.message}${told}`;
       }
+      if (failure === undefined && packets) pool.packetBalance();
       if (failure === undefined) options.onQuiescent?.(pool, rounds);
     }
     if (failure === undefined) {
       await all({ finish: true });
       const s = pool.stats(), a = pool.audit();
       denied = s.mbufs.denied + s.clusters.denied;
+      packetHits = s.packets.hits;
       if (!a.ok) failure = `after every thread freed what it held: audit: ${a.message}`;
       else if (s.mbufs.current !== 0 || s.clusters.current !== 0) failure = `after every thread freed what it held: ${s.mbufs.current} mbufs and ${s.clusters.current} clusters in use`;
       else if (pool.threads().length !== 1) failure = `after every thread closed its pool: ${pool.threads().length} threads hold a slot`;
@@ -140,7 +153,7 @@ export async function fuzzThreads(options: ThreadFuzzOptions = {}): Promise<Thre
     pool.close();
   }
   const ms = Date.now() - t0;
-  return { threads: n, seed, ops, rounds, denied, failure, ms, opsPerSecond: Math.round(ops / (ms / 1000)) };
+  return { threads: n, seed, ops, rounds, denied, packetZone: packets, packetHits, failure, ms, opsPerSecond: Math.round(ops / (ms / 1000)) };
 }
 
 /** The main thread's check at a quiescent point: what failed, and the handle it is about (0: none). */
@@ -184,6 +197,6 @@ function quiescentCheck(pool: Pool, replies: Extract<FromWorker, { paused: numbe
 
 /** One line on a run. */
 export function summarizeThreads(r: ThreadFuzzResult): string {
-  return `fuzz: ${r.ops} operations on ${r.threads} threads over one shared pool, ${r.rounds} quiescent points, ${r.denied} requests denied, seed ${r.seed}, ` +
+  return `fuzz: ${r.ops} operations on ${r.threads} threads over one shared pool${r.packetZone ? ` with a packet zone (${r.packetHits} hits)` : ""}, ${r.rounds} quiescent points, ${r.denied} requests denied, seed ${r.seed}, ` +
     `${(r.ms / 1000).toFixed(1)} s, ${r.opsPerSecond} ops/s: ${r.failure ? `FAILED: ${r.failure}` : "no failure"}`;
 }
