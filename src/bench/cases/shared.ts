@@ -4,7 +4,9 @@
 // Group "shared pool": a get+free pair on an unshared pool (the baseline) and
 // on a shared pool, where the pair runs through the thread's own cache
 // (assembly/cache.ts): no mutex, but a reader flag raised and lowered by each
-// call and the free's claim, all sequentially consistent atomics. Check
+// call and the free's claim, all sequentially consistent atomics. Its getcl
+// group: a packet, and on a shared pool with a packet zone, whose pairs are
+// one list under the pool lock. Check
 // "threads": get+free pairs/s of one worker thread on a shared pool, then of
 // two at once, with single calls and with bulk calls of 32 (which run through
 // the thread's lane, assembly/lane.ts): the caches share no word between the
@@ -22,16 +24,20 @@ const GROUP = "shared pool: get+free pair, one thread";
 /** Pairs each worker runs per measurement: single calls, and bulk (about 3x faster, so a run long enough that the threads' start and end skew is small against it). */
 const PAIRS = 2_000_000, BULK_PAIRS = 10_000_000;
 
-let plain: Pool | undefined, shared: Pool | undefined;
+/** Group "shared pool: getcl+free": a packet on each pool, the unshared one with its packet zone (the freebsd default). */
+const PACKET_GROUP = "shared pool: getcl+free pair, one thread";
+
+let plain: Pool | undefined, shared: Pool | undefined, sharedPackets: Pool | undefined;
 
 function setupBoth(): void {
   plain ??= Pool.create({ build: "release" });
   shared ??= Pool.create({ build: "release", shared: true });
+  sharedPackets ??= Pool.create({ build: "release", shared: true, packetZone: { interval: 0 } });
 }
 
 /** Fails the run loudly if a pool under measurement was left inconsistent. */
 function auditBoth(): void {
-  for (const p of [plain, shared]) {
+  for (const p of [plain, shared, sharedPackets]) {
     p?.assertAudit();
     if (p && p.stats().mbufs.current !== 0) throw new Error("bench: mbufs left in use");
   }
@@ -46,6 +52,18 @@ const cases: BenchCase[] = [
   {
     group: GROUP, name: "shared pool get+free (through the thread's cache)", setup: setupBoth, teardown: auditBoth,
     fn() { shared!.free(shared!.get(M_NOWAIT, MT.DATA)); },
+  },
+  {
+    group: PACKET_GROUP, name: "unshared pool getcl+free (a packet zone hit)", baseline: true, setup: setupBoth, teardown: auditBoth,
+    fn() { plain!.free(plain!.getcl(M_NOWAIT, MT.DATA)); },
+  },
+  {
+    group: PACKET_GROUP, name: "shared pool getcl+free (through the thread's cache)", setup: setupBoth, teardown: auditBoth,
+    fn() { shared!.free(shared!.getcl(M_NOWAIT, MT.DATA)); },
+  },
+  {
+    group: PACKET_GROUP, name: "shared pool with a packet zone getcl+free (under the lock)", setup: setupBoth, teardown: auditBoth,
+    fn() { sharedPackets!.free(sharedPackets!.getcl(M_NOWAIT, MT.DATA)); },
   },
 ];
 
