@@ -487,7 +487,8 @@ export function cache_balance(mbufs: Zone, clusters: Zone, refill: bool): void {
       n = depot_take(d + D_MFULL, d + D_MBUCKETS, MBUCKET, stack + (<usize>n << 2)) ? n + MBUCKET : stack_fill(mbufs, stack, n, MBUCKET, G_CACHED_MBUF);
       store<u32>(s, n, S_MCACHED);
     }
-    if (k <= CBUCKET) {
+    // With a packet zone on, no fast path hands out a cluster: a stack of them would only idle.
+    if (k <= CBUCKET && !packets_on()) {
       let stack = s + S_CSTACK;
       k = depot_take(d + D_CFULL, d + D_CBUCKETS, CBUCKET, stack + (<usize>k << 2)) ? k + CBUCKET : stack_fill(clusters, stack, k, CBUCKET, G_CACHED_CLUSTER);
       store<u32>(s, k, S_CCACHED);

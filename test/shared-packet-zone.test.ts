@@ -29,6 +29,8 @@ describe("a shared pool's packet zone", () => {
       expect(here.packets).toMatchObject({ mode: "median", cache: 40, current: 0 });
       expect(sharedPart(there)).toEqual(sharedPart(here));
       expect(here.mbufs.current + here.clusters.current).toBe(0);
+      // No fast path hands out a cluster while the zone is on: the worker's stack keeps none.
+      expect(pool.threads().find((t) => !t.self)!.cache.clusters).toBe(0);
       // Bulk calls through this thread's lane take their pairs from the cache and park them back.
       const x = pool.bulkArea();
       expect(pool.getBulk(x, 16, M_NOWAIT, MT.DATA, { cluster: true })).toBe(16);
