@@ -25,12 +25,16 @@
 // (assembly/cache.ts): a shared pool's get, gethdr, getcl, free and freem (and
 // a ring's retag) run in the core without this mutex, each raising its slot's
 // `active` word while it runs. The holder stores its slot's id in the thread
-// area's `writer` word once it has the mutex, then waits for every other
-// slot's `active` word to fall (a fast path runs a few dozen instructions); a
-// fast path that sees the writer answers EBUSY_WRITER, and its call waits for
-// the writer word to fall (waitWriter) before it tries again or takes the
-// mutex itself. Once out, the holder folds the threads' counters into the
-// counters block (mb_fold): what it reads under the lock is exact.
+// area's `writer` word once it has the mutex, then waits for every other slot's
+// `active` word to fall (a fast path runs a few dozen instructions); a fast
+// path that sees the writer answers EBUSY_WRITER, and its call waits for the
+// writer word to fall (waitWriter) before it tries again or takes the mutex
+// itself. A flag raised for a whole second is a thread that died inside its
+// fast path (nothing else keeps a fast path from ending): the holder gives the
+// lock back and throws ETIMEDOUT rather than wait forever, so the thread that
+// asked returns to its event loop, where the Worker's "exit" comes and
+// reapThread lowers the flag. Once out, the holder folds the threads' counters
+// into the counters block (mb_fold): what it reads under the lock is exact.
 //
 // The lock is recursive per instance (a drain routine or a listener the core
 // runs re-enters the pool): `depth` is this thread's own count. `holder`
@@ -68,6 +72,11 @@ export const WAKE_SEQ = 5, WAITERS = 6, RECV_WAITERS = 7;
 const attached = new Set<string>();
 /** Reads of a held lock before sleeping. */
 const SPIN = 2000;
+/** Reads of a raised reader flag before napping, and how long the writer waits for it in all. */
+const READER_SPIN = 100_000;
+const READER_PATIENCE_MS = 1000;
+/** A word nobody notifies: Atomics.wait on it is a nap. */
+const napWord = new Int32Array(new SharedArrayBuffer(4));
 
 export class PoolLock {
   private readonly w: Int32Array;
@@ -195,8 +204,8 @@ export class PoolLock {
     const w = this.w;
     if (Atomics.compareExchange(w, STATE, 0, 1) !== 0) this.contend();
     this.depth = 1;
-    this.excludeReaders();
     try {
+      this.excludeReaders();
       if (w[HOLDER] !== this.id) {
         this.switchIn();
         // Recorded once the instance is in step with memory: a failed switch is tried again next time.
@@ -219,7 +228,11 @@ export class PoolLock {
     return false;
   }
 
-  /** Names this instance the writer, then waits for every other slot's fast path to end. */
+  /**
+   * Names this instance the writer, then waits for every other slot's fast path to end.
+   * @throws MbufError ETIMEDOUT if one has not ended after READER_PATIENCE_MS: its thread died
+   *   inside it (enter() then leaves the lock as it found it).
+   */
   private excludeReaders(): void {
     const t = this.t;
     Atomics.store(t, THREADS.writer >> 2, this.writerId);
@@ -227,7 +240,16 @@ export class PoolLock {
     for (let s = 0; s < high; s++) {
       if (s === this.slot) continue;
       const a = this.slotWord(s, THREADS.active);
-      while (Atomics.load(t, a) !== 0) { /* a fast path lasts a few dozen instructions */ }
+      // A fast path lasts a few dozen instructions: spin, then nap, then give up.
+      for (let k = 0, since = 0; Atomics.load(t, a) !== 0; k++) {
+        if (k < READER_SPIN) continue;
+        if (since === 0) since = performance.now();
+        else if (performance.now() - since > READER_PATIENCE_MS) {
+          throw new MbufError("ETIMEDOUT", `the pool lock waited ${READER_PATIENCE_MS} ms for the fast path of thread ${this.readSlot(s, THREADS.threadId)} (slot ${s}) to end: ` +
+            "that thread died inside it; once its Worker's \"exit\" has fired, pool.reapThread(worker.threadId) lowers its flag and the lock works again");
+        }
+        Atomics.wait(napWord, 0, 0, 1);
+      }
     }
   }
 

@@ -7,17 +7,17 @@
 // What a gone thread leaves: its slot, still claimed (33 attaches would then
 // fail with 32 threads alive); its stacks, which go back at the next empty
 // zone, reclaim or audit anyway; its waiters, still counted, so every free
-// wakes the other threads for them; its slot's `active` word, raised if it
-// died inside a fast path, which would stall the next lock holder forever;
-// and the chains its code still held, stamped with its owner tags. A reap
-// undoes the first four: it lowers the `active` word before it takes the
-// lock, gives the stacks back, takes the thread's waiters out of the counts
-// (its slot keeps a copy of what it added, waiting/wake.ts) and frees the
-// slot. The chains are the application's to name by owner tag (startWorkers'
-// workers stamp a range of their own): freeOwned frees each free-standing
-// chain whose head carries a tag of the set, and closes each socket whose
-// socket mbuf does, which frees its buffers; a chain a socket buffer holds
-// goes with its socket, whatever its tags.
+// wakes the other threads for them; its slot's `active` word, raised if it died
+// inside a fast path, on which every lock holder's wait for the readers fails
+// (ETIMEDOUT after a second); and the chains its code still held, stamped with
+// its owner tags. A reap undoes the first four: it lowers the `active` word
+// before it takes the lock, gives the stacks back, takes the thread's waiters
+// out of the counts (its slot keeps a copy of what it added, waiting/wake.ts)
+// and frees the slot. The chains are the application's to name by owner tag
+// (startWorkers' workers stamp a range of their own): freeOwned frees each
+// free-standing chain whose head carries a tag of the set, and closes each
+// socket whose socket mbuf does, which frees its buffers; a chain a socket
+// buffer holds goes with its socket, whatever its tags.
 //
 // A thread that died holding the pool lock cannot be reaped: the memory may be
 // mid-operation. reapThread says so (ESTATE) instead of waiting forever.
@@ -186,8 +186,8 @@ export abstract class PoolThreads extends PoolReports {
     checkOptions(options, "reapThread options", REAP_KEYS);
     if (!Number.isInteger(id) || id < 0) throw new MbufError("EINVAL", `reapThread: a thread id is Node's worker.threadId (an integer >= 0), got ${describeValue(id)}`);
     const test = options.owners === undefined ? null : ownerTest(options.owners);
-    // Not through sharedLock(): a method of a shared pool takes the lock, which would wait
-    // forever on the reader flag a thread that died in a fast path left raised.
+    // Not through sharedLock(): a method of a shared pool takes the lock, which would wait for
+    // the reader flag a thread that died in a fast path left raised, and fail (ETIMEDOUT).
     this.live();
     const lock = this.lock;
     if (!lock) throw new MbufError("ESTATE", "reapThread: this pool is not shared (its one thread is this one)");
