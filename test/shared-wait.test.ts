@@ -1,62 +1,11 @@
 // Waiting across the threads of a shared pool: a free in one thread serves a
 // waiter in another (no timer: the promise settles because of the free), in
-// the woken thread's order; timeouts and close leave the shared counts right;
+// one order for every thread's waiters (shared-wait-order.test.ts tests the
+// order itself); timeouts and close leave the shared counts right;
 // the automatic reservation flag follows the receivers of every thread.
 // Workers are test/fixtures/shared/worker.mjs, over the built package.
 import { describe, it, expect } from "vitest";
-import { Worker } from "node:worker_threads";
-import { M_WAITOK, M_RECV, type Pool, type ShareHandle } from "mbufpool";
-import { makePool } from "./helpers.js";
-
-const WORKER = new URL("./fixtures/shared/worker.mjs", import.meta.url);
-const RECV = M_WAITOK | M_RECV;
-
-interface Settled { settled: string; m?: number; code?: string }
-
-/** A worker attached to `handle`: `ask` sends a command and waits for its one reply; `settled` awaits a waiter's outcome. */
-function spawn(handle: ShareHandle) {
-  const w = new Worker(WORKER, { workerData: { handle } });
-  // Listened for at once: a worker's exit can follow its last message in the same turn.
-  const exited = new Promise<void>((resolve) => w.once("exit", () => resolve()));
-  const outcomes = new Map<string, Settled>();
-  const wanted = new Map<string, (s: Settled) => void>();
-  const replies: ((v: unknown) => void)[] = [];
-  let failure: unknown = null;
-  w.on("message", (msg: unknown) => {
-    if (typeof msg === "object" && msg !== null && "settled" in msg) {
-      const s = msg as Settled;
-      outcomes.set(s.settled, s);
-      wanted.get(s.settled)?.(s);
-      return;
-    }
-    replies.shift()?.(msg);
-  });
-  w.on("error", (e) => { failure = e; });
-  const ask = <T>(msg: object): Promise<T> => new Promise<T>((resolve, reject) => {
-    if (failure) reject(failure);
-    replies.push(resolve as (v: unknown) => void);
-    w.postMessage(msg);
-  });
-  const settled = (id: string): Promise<Settled> =>
-    outcomes.has(id) ? Promise.resolve(outcomes.get(id)!) : new Promise((resolve) => wanted.set(id, resolve));
-  return { w, ask, settled, outcomes, exited };
-}
-
-/** The words next to the lock word: [waiters of every thread, receivers waiting for a cluster]. */
-function sharedCounts(pool: Pool): [number, number] {
-  const b = pool.buffer as unknown as SharedArrayBuffer;
-  const w = new Int32Array(b, b.byteLength - 32, 8);
-  return [Atomics.load(w, 6), Atomics.load(w, 7)];
-}
-
-/** A small shared pool, and everything it has taken: packets (mbuf + cluster), then plain mbufs. */
-function exhausted(options: { reserveFlag?: boolean } = {}) {
-  const pool = makePool({ shared: true, ...options, tunables: { "kern.ipc.maxmbufmem": 1024 * 1024, "kern.ipc.nmbclusters": 4 } });
-  const packets: number[] = [], mbufs: number[] = [];
-  for (let m = pool.getcl(); m; m = pool.getcl()) packets.push(m);
-  for (let m = pool.get(); m; m = pool.get()) mbufs.push(m);
-  return { pool, packets, mbufs };
-}
+import { spawn, exhausted, sharedCounts, RECV, type Settled } from "./shared-waiters.js";
 
 describe("waiting across threads", () => {
   it("a free in the main thread serves a worker's waiters, receive class first, then in order", async () => {
@@ -74,16 +23,16 @@ describe("waiting across threads", () => {
       expect(recv).toEqual({ settled: "recv", m: one });
       expect(await b.ask<number>({ cmd: "waiting" })).toBe(1);
       expect(b.outcomes.has("first")).toBe(false);
-      // A packet back: the mbuf goes to b's first waiter, or the pair to a's getcl.
+      // A packet back: a's getcl came before b's first waiter, and needs the mbuf too: the pair is a's.
       const pkt = packets.pop()!;
       pool.freem(pkt);
-      const firstOrCl = await Promise.race([b.settled("first"), a.settled("getcl")]);
-      expect(firstOrCl.m).toBeGreaterThan(0);
-      // The rest: another packet serves whichever is left.
+      const getcl = await a.settled("getcl");
+      expect(getcl.m).toBe(pkt);
+      expect(await b.ask<number>({ cmd: "waiting" })).toBe(1);
+      // Another packet: b's first waiter has its mbuf.
       pool.freem(packets.pop()!);
-      const [first, getcl] = await Promise.all([b.settled("first"), a.settled("getcl")]);
+      const first = await b.settled("first");
       expect(first.m).toBeGreaterThan(0);
-      expect(getcl.m).toBeGreaterThan(0);
       expect(await a.ask<number>({ cmd: "waiting" })).toBe(0);
       expect(sharedCounts(pool)).toEqual([0, 0]);
       for (const m of [recv.m!, first.m!, getcl.m!, ...packets, ...mbufs]) pool.freem(m);

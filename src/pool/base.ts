@@ -34,6 +34,7 @@ import type { PoolMetrics } from "../stats/prometheus.js";
 import { Netm, netmOptions } from "../netm.js";
 import { WaitQueue } from "../waiting/queue.js";
 import { shareWaits } from "../waiting/wake.js";
+import { SharedOrder, orderAreaAddr } from "../waiting/order.js";
 import { PacketBalancer, resolvePacketZone } from "../packet-zone.js";
 
 /** True for a number that is an i32: only such values reach the core (2**32 + h would wrap to h). */
@@ -198,7 +199,7 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
       if (nm) this.netmd = new Netm(this, this.clock, nm, this.profile.name === "aix" && nm.lowmbuf === undefined && nm.lowclust === undefined);
       if (lock) {
         lockMethods(this, EventEmitter.prototype, lock);
-        shareWaits(this.waits, lock);
+        shareWaits(this.waits, lock, new SharedOrder(core.memory.buffer as unknown as SharedArrayBuffer, orderAreaAddr(core.lockAddr)));
         this.waits.shareManual(lock.areaWords, THREADS.manualReserved >> 2);
         this.handoffWaiters = 1;
       }

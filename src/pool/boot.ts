@@ -10,19 +10,21 @@
 //
 // A pinned pool grows memory to its maximum at creation, as pinned kernel
 // memory: views into it never go stale. Otherwise memory starts at two
-// WebAssembly pages and grows as the zones carve pages. A shared pool is
-// pinned (a shared memory cannot move its buffer) and keeps its packet zone's
-// policy (pool/shared-packet-zone.ts), its tunables (pool/shared-tunables.ts),
-// its thread area (the per-thread caches and lanes, assembly/cache.ts,
-// lane.ts) and its lock words (pool/lock.ts) in the last bytes of memory, above the arena, where an instantiation never writes: its
-// maximum has SHARED_TOP bytes more for them.
+// WebAssembly pages and grows as the zones carve pages. A shared pool is pinned
+// (a shared memory cannot move its buffer) and keeps the order of its waiters
+// (waiting/order.ts), its packet zone's policy (pool/shared-packet-zone.ts),
+// its tunables (pool/shared-tunables.ts), its thread area (the per-thread
+// caches and lanes, assembly/cache.ts, lane.ts) and its lock words
+// (pool/lock.ts) in the last bytes of memory, above the arena, where an
+// instantiation never writes: its maximum has SHARED_TOP bytes more for them.
 
 import { instantiateCore, type Build, type CoreImports } from "../core/module.js";
 import { type CoreExports, INIT_PINNED, INIT_MBUF_GROWS, INIT_CLUSTER_GROWS } from "../core/exports.js";
 import { Z, GL, H, PAGE_META, EXT_AT, THREADS, M_LINKED } from "../core/layout.js";
 import { LOCK_BYTES, ESLOW, EBUSY_WRITER } from "./lock.js";
 import { TUNABLES_BYTES } from "./shared-tunables.js";
-import { packetAreaAddr, PACKET_AREA_BYTES } from "./shared-packet-zone.js";
+import { PACKET_AREA_BYTES } from "./shared-packet-zone.js";
+import { orderAreaAddr, ORDER_AREA_BYTES } from "../waiting/order.js";
 import { MbufError, coreError } from "../errors.js";
 import { THEWALL_MAX, jumboOverflow, type Profile, type Layout } from "../tunables/profiles.js";
 import {
@@ -107,8 +109,8 @@ export function bootCore(req: BootRequest): BootedCore {
   return describeCore(ex, memory, maxThewall, req.shared);
 }
 
-/** What a shared pool keeps above the arena: its packet zone's policy, its tunables, its thread area (on a 64-byte line) and its lock words. */
-const SHARED_TOP = PACKET_AREA_BYTES + TUNABLES_BYTES + 64 + THREADS.BYTES + LOCK_BYTES;
+/** What a shared pool keeps above the arena: the order of its waiters, its packet zone's policy, its tunables, its thread area (on a 64-byte line) and its lock words. */
+const SHARED_TOP = ORDER_AREA_BYTES + PACKET_AREA_BYTES + TUNABLES_BYTES + 64 + THREADS.BYTES + LOCK_BYTES;
 
 /** WebAssembly pages of a memory laid out for `maxThewall` bytes (`shared`: with SHARED_TOP above): the maximum of the diagram above. */
 export function memoryPages(maxThewall: number, shared: boolean): number {
@@ -128,8 +130,8 @@ export function describeCore(ex: CoreExports, memory: WebAssembly.Memory, maxThe
     const u32 = new Uint32Array(memory.buffer, statsAddr + globalOff, GL.BYTES / 4);
     const arenaEnd = u32[GL.arenaBase / 4] + Math.floor(maxThewall / PAGE_SIZE) * PAGE_SIZE;
     lockAddr = memory.buffer.byteLength - LOCK_BYTES;
-    if (u32[GL.pageMeta / 4] > STATIC_SLACK || arenaEnd > packetAreaAddr(lockAddr)) {
-      throw new Error(`mbufpool: the core's static data (to ${u32[GL.pageMeta / 4]}) or arena (to ${arenaEnd}) leaves no room for the shared areas and the pool lock at ${packetAreaAddr(lockAddr)}`);
+    if (u32[GL.pageMeta / 4] > STATIC_SLACK || arenaEnd > orderAreaAddr(lockAddr)) {
+      throw new Error(`mbufpool: the core's static data (to ${u32[GL.pageMeta / 4]}) or arena (to ${arenaEnd}) leaves no room for the shared areas and the pool lock at ${orderAreaAddr(lockAddr)}`);
     }
   }
   return {

@@ -7,17 +7,19 @@
 // What a gone thread leaves: its slot, still claimed (33 attaches would then
 // fail with 32 threads alive); its stacks, which go back at the next empty
 // zone, reclaim or audit anyway; its waiters, still counted, so every free
-// wakes the other threads for them; its slot's `active` word, raised if it died
-// inside a fast path, on which every lock holder's wait for the readers fails
-// (ETIMEDOUT after a second); and the chains its code still held, stamped with
-// its owner tags. A reap undoes the first four: it lowers the `active` word
-// before it takes the lock, gives the stacks back, takes the thread's waiters
-// out of the counts (its slot keeps a copy of what it added, waiting/wake.ts)
-// and frees the slot. The chains are the application's to name by owner tag
-// (startWorkers' workers stamp a range of their own): freeOwned frees each
-// free-standing chain whose head carries a tag of the set, and closes each
-// socket whose socket mbuf does, which frees its buffers; a chain a socket
-// buffer holds goes with its socket, whatever its tags.
+// wakes the other threads for them, and first in the order of the waiters, so
+// later waiters of what they needed wait for them; its slot's `active` word,
+// raised if it died inside a fast path, on which every lock holder's wait for
+// the readers fails (ETIMEDOUT after a second); and the chains its code still
+// held, stamped with its owner tags. A reap undoes the first four: it lowers
+// the `active` word before it takes the lock, gives the stacks back, takes the
+// thread's waiters out of the counts (its slot keeps a copy of what it added,
+// waiting/wake.ts) and the order (waiting/order.ts), and frees the slot. The
+// chains are the application's to name by owner tag (startWorkers' workers
+// stamp a range of their own): freeOwned frees each free-standing chain whose
+// head carries a tag of the set, and closes each socket whose socket mbuf does,
+// which frees its buffers; a chain a socket buffer holds goes with its socket,
+// whatever its tags.
 //
 // A thread that died holding the pool lock cannot be reaped: the memory may be
 // mid-operation. reapThread says so (ESTATE) instead of waiting forever.
@@ -211,6 +213,8 @@ export abstract class PoolThreads extends PoolReports {
       if (moved < 0) throw coreError(moved, "reapThread");
       Atomics.sub(lock.words, WAITERS, waiters);
       Atomics.sub(lock.words, RECV_WAITERS, receivers);
+      // Its waiters' keys go too, and the threads that let them go first look again.
+      this.waits.forget(slot);
       // The automatic reservation flag follows the receivers still waiting.
       this.waits.resync();
       report = { threadId: id, slot, cache: moved, waiters, freed: null };

@@ -35,11 +35,15 @@
 //
 // On a shared pool each thread keeps its own queue and takes part in the
 // waits across threads (wake.ts): a free in any thread wakes the threads
-// with waiters, and the flag follows the receivers of every thread.
+// with waiters, the flag follows the receivers of every thread, and each
+// waiter holds a ticket, so a serve pass lets an earlier waiter of another
+// thread go first (order.ts): one order for every thread's waiters.
 
 import type { PoolCore } from "../pool/context.js";
 import { ReservationFlag } from "./reservation.js";
-import type { SharedWake } from "./wake.js";
+import type { SharedWake, QueueState } from "./wake.js";
+import { KINDS, KIND_NEEDS, RECV_SPAN, NEED_MBUF, NEED_CLUSTER, NEED_JUMBO, type ForeignWaiter } from "./order.js";
+import { THREADS } from "../core/layout.js";
 import type { Clock } from "../clock.js";
 import { MbufError, coreError } from "../errors.js";
 import type { WaitStats } from "../stats/snapshot.js";
@@ -98,6 +102,9 @@ interface Waiter {
   msgTimer: number;
   /** True if this waiter keeps the process alive. */
   ref: boolean;
+  /** Its kind of need (order.ts KIND_NEEDS) and, on a shared pool, its place in the order of every thread's waiters. */
+  order: number;
+  key: number;
 }
 
 /** Every key WaitOptions has. */
@@ -113,8 +120,11 @@ export class WaitQueue {
   private refs = 0;
   private alive: ReturnType<typeof setInterval> | null = null;
   private readonly s = { waited: 0, served: 0, timedOut: 0 };
-  /** On a shared pool, the waits across threads (wake.ts). */
+  /** On a shared pool, the waits across threads (wake.ts), and what this thread publishes there. */
   private wake: SharedWake | null = null;
+  private readonly state: QueueState = {
+    waiters: 0, receivers: 0, keys: new Float64Array(KINDS), deferred: new Uint8Array(THREADS.SLOTS), lacking: 0,
+  };
 
   constructor(
     private readonly pool: PoolCore,
@@ -190,10 +200,14 @@ export class WaitQueue {
       needM: kind !== ClGet, needC: kind === GetCl || kind === ClGet, recv: (how & M_RECV) !== 0,
       jumbo: kind === GetJcl ? jumboZoneOf(size) : 0, size,
       resolve: () => {}, reject: () => {}, timer: 0, msgTimer: 0, ref: false,
+      // Until it queues, a key after every waiter of its class: a receiver goes before the others.
+      order: kind === GetJcl ? 3 + jumboZoneOf(size) - ZONE_JUMBOP : kind === GetCl ? 1 : kind === ClGet ? 2 : 0,
+      key: how & M_RECV ? RECV_SPAN : Infinity,
     };
-    let first: number;
+    let first = 0;
     try {
-      first = this.attempt(w);
+      // Handoff: a buffer another thread's earlier waiter can take now is that waiter's.
+      if (!(this.wake && this.mode === "handoff" && this.defers(w, this.wake.foreign()))) first = this.attempt(w);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -202,6 +216,7 @@ export class WaitQueue {
     return new Promise<number>((resolve, reject) => {
       w.resolve = resolve;
       w.reject = reject;
+      if (this.wake) w.key = this.wake.ticket(w.recv);
       this.s.waited++;
       (w.recv ? this.recvQ : this.otherQ).push(w);
       if (options.unref !== true) this.hold(w);
@@ -230,13 +245,21 @@ export class WaitQueue {
       return;
     }
     const onlyFlagged = fromFree && this.mode === "poll";
+    const foreign = this.wake ? this.wake.foreign() : null;
+    this.state.deferred.fill(0);
+    this.state.lacking = 0;
     let blockedM = false, blockedC = false, blockedJ = 0; // blockedJ: a bit per jumbo zone
     for (const q of [this.recvQ, this.otherQ]) {
       if (onlyFlagged && q !== this.recvQ) break;
       for (let i = 0; i < q.length;) {
         const w = q[i];
         if (onlyFlagged && !(this.flag.raised && w.needC)) { i++; continue; }
-        if ((w.needM && blockedM) || (w.needC && blockedC) || (blockedJ & (1 << w.jumbo))) { i++; continue; }
+        if ((w.needM && blockedM) || (w.needC && blockedC) || (blockedJ & (1 << w.jumbo))) {
+          this.state.lacking |= 1 << w.order;
+          i++;
+          continue;
+        }
+        if (foreign && this.defers(w, foreign)) { i++; continue; }
         const okM = !w.needM || this.mbufAvailable();
         const okC = !w.needC || this.clusterAvailable(w.recv);
         const okJ = !w.jumbo || this.jumboAvailable(w.jumbo);
@@ -244,6 +267,7 @@ export class WaitQueue {
           if (!okM) blockedM = true;
           if (!okC) blockedC = true;
           if (!okJ) blockedJ |= 1 << w.jumbo;
+          this.state.lacking |= 1 << w.order;
           i++;
           continue;
         }
@@ -275,6 +299,11 @@ export class WaitQueue {
     this.changed();
   }
 
+  /** Takes a gone thread's slot out of the order of the waiters (reapThread), and wakes the threads that deferred to it. */
+  forget(slot: number): void {
+    this.wake?.forget(slot);
+  }
+
   /** Publishes the queues again: after another thread's waiters left the shared counts, the flag follows. */
   resync(): void {
     this.changed();
@@ -296,6 +325,26 @@ export class WaitQueue {
       this.wake.stop();
       this.changed();
     }
+  }
+
+  /**
+   * True if `w` must let an earlier waiter of another thread go first: one that needs a zone
+   * `w` needs and that the pool can serve now (order.ts). Records the deferral, so that
+   * thread wakes this one once that waiter has left or turned out to lack a zone.
+   */
+  private defers(w: Waiter, foreign: ForeignWaiter[]): boolean {
+    const needs = KIND_NEEDS[w.order];
+    for (const f of foreign) {
+      const fneeds = KIND_NEEDS[f.kind];
+      if (f.key >= w.key || (fneeds & needs) === 0) continue;
+      if ((fneeds & NEED_MBUF) && !this.mbufAvailable()) continue;
+      if ((fneeds & NEED_CLUSTER) && !this.clusterAvailable(f.key < RECV_SPAN)) continue;
+      const jumbo = fneeds & ~(NEED_MBUF | NEED_CLUSTER);
+      if (jumbo && !this.jumboAvailable(ZONE_JUMBOP + Math.log2(jumbo / NEED_JUMBO))) continue;
+      this.state.deferred[f.slot] |= 1 << f.kind;
+      return true;
+    }
+    return false;
   }
 
   /** One call into the core for `w`: the handle, 0 if nothing could be had; throws for a bad argument. */
@@ -356,10 +405,16 @@ export class WaitQueue {
   private changed(): void {
     const n = this.recvQ.length + this.otherQ.length;
     if (this.wake) {
+      const st = this.state;
       let recv = 0;
       for (const w of this.recvQ) if (w.needC) recv++;
+      // The earliest key of each kind: the first of it in the receive queue, else in the other.
+      st.keys.fill(0);
+      for (const q of [this.recvQ, this.otherQ]) for (const w of q) if (st.keys[w.order] === 0) st.keys[w.order] = w.key;
+      st.waiters = n;
+      st.receivers = recv;
       // In one hold of the lock: the shared counts and the core's flag change together.
-      this.wake.publish(n, recv, (receivers) => this.flag.sync(receivers > 0, true));
+      this.wake.publish(st, (receivers) => this.flag.sync(receivers > 0, true));
     } else {
       this.flag.sync(this.recvQ.some((w) => w.needC));
     }
@@ -399,7 +454,9 @@ export class WaitQueue {
     const { u32, z, g } = this.words();
     const w = z(ZONE_MBUF);
     // A parked packet pair is an mbuf too: the core splits the cache when the zone runs dry.
-    if (u32[w + Z.free / 4] > 0 || u32[z(ZONE_PACKET) + Z.free / 4] > 0) return true;
+    // So is one in a thread's cache of a shared pool (exact under the lock, where this runs):
+    // an allocation that finds the zone empty takes the caches back first.
+    if (u32[w + Z.free / 4] > 0 || u32[z(ZONE_PACKET) + Z.free / 4] > 0 || u32[g + GL.cachedMbufs / 4] > 0) return true;
     return u32[w + Z.grows / 4] !== 0 && u32[w + Z.total / 4] < u32[w + Z.limit / 4] && this.pagesAvailable(u32, g) > 0;
   }
 
@@ -425,8 +482,8 @@ export class WaitQueue {
     const { u32, z, g } = this.words();
     const w = z(ZONE_CLUSTER);
     // Free clusters, plus those parked with an mbuf in the packet cache (getcl takes the pair,
-    // clget gets the cluster when the core splits the cache back).
-    let avail = u32[w + Z.free / 4] + u32[z(ZONE_PACKET) + Z.free / 4];
+    // clget gets the cluster when the core splits the cache back), and those in threads' caches.
+    let avail = u32[w + Z.free / 4] + u32[z(ZONE_PACKET) + Z.free / 4] + u32[g + GL.cachedClusters / 4];
     if (u32[w + Z.grows / 4]) {
       avail += Math.min(u32[w + Z.limit / 4] - u32[w + Z.total / 4], this.pagesAvailable(u32, g) * u32[w + Z.perPage / 4]);
     }

@@ -24,14 +24,14 @@
 // on. A thread woken reads the sequence before serving, so a free during its
 // pass wakes it again.
 //
-// Order: within a thread, the queue's (receive class first, then arrival).
-// Across threads there is no global order: the freeing thread serves its own
-// waiters before it returns, the others serve theirs when they next run, each
-// taking what is there when it holds the lock.
+// Order: receive class first, then arrival, across every thread: each
+// waiter holds a ticket, and a thread's serve pass lets an earlier waiter of
+// another thread go first (order.ts).
 
 import type { PoolLock } from "../pool/lock.js";
 import { WAKE_SEQ, WAITERS, RECV_WAITERS } from "../pool/lock.js";
 import { THREADS } from "../core/layout.js";
+import { SharedOrder, KINDS, type ForeignWaiter } from "./order.js";
 
 /** Atomics.waitAsync (every Node this package supports has it; the TypeScript lib in use does not name it). */
 type WaitAsync = (a: Int32Array, index: number, value: number, timeout?: number) => { async: boolean; value: Promise<unknown> | string };
@@ -41,6 +41,19 @@ export const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAs
 export interface ShareableQueue {
   serve(fromFree?: boolean): void;
   share(wake: SharedWake): void;
+}
+
+/** What a thread publishes of its queue: its waiters and their earliest keys (order.ts). */
+export interface QueueState {
+  /** Waiters, and receivers among them waiting for a cluster. */
+  waiters: number;
+  receivers: number;
+  /** The key of the earliest waiter of each kind (0: none). */
+  keys: Float64Array;
+  /** What its last pass deferred to: a bit per kind, a byte per slot. */
+  deferred: Uint8Array;
+  /** The kinds its last pass found lacking a zone (a bit each). */
+  lacking: number;
 }
 
 export class SharedWake {
@@ -53,20 +66,41 @@ export class SharedWake {
   private parked = false;
   private stopped = false;
 
-  constructor(private readonly lock: PoolLock, private readonly onWake: () => void) {
+  private static readonly EMPTY: QueueState = {
+    waiters: 0, receivers: 0, keys: new Float64Array(KINDS), deferred: new Uint8Array(THREADS.SLOTS), lacking: 0,
+  };
+
+  constructor(private readonly lock: PoolLock, private readonly order: SharedOrder, private readonly onWake: () => void) {
     this.w = lock.words;
+    lock.enter();
+    try {
+      if (lock.slot >= 0) order.clear(lock.slot); // what a thread that was reaped may have left
+    } finally {
+      lock.leave();
+    }
+  }
+
+  /** A ticket for a waiter queuing now (under the lock). */
+  ticket(recv: boolean): number {
+    return this.order.ticket(recv);
+  }
+
+  /** The earliest waiters of the other threads, for a serve pass (under the lock). */
+  foreign(): ForeignWaiter[] {
+    return this.order.foreign(this.lock.slot, this.lock.slotsHigh);
   }
 
   /**
-   * Publishes this thread's waiters (`n`, of which `recv` are receivers waiting for a
-   * cluster), and parks if there are any. `then` runs in the same hold of the lock, given
-   * the receivers waiting for a cluster in every thread (the flag follows them).
+   * Publishes this thread's queue, and parks if it has waiters. `then` runs in the same
+   * hold of the lock, given the receivers waiting for a cluster in every thread (the flag
+   * follows them). A kind that left or was found lacking wakes the threads that deferred to it.
    */
-  publish(n: number, recv: number, then: (receivers: number) => void): void {
+  publish(state: QueueState, then: (receivers: number) => void): void {
     const w = this.w;
+    if (this.stopped) state = SharedWake.EMPTY;
+    const n = state.waiters, recv = state.receivers;
     this.lock.enter();
     try {
-      if (this.stopped) n = recv = 0;
       if (n !== this.mine) {
         if (this.mine === 0) this.seen = Atomics.load(w, WAKE_SEQ);
         Atomics.add(w, WAITERS, n - this.mine);
@@ -81,6 +115,8 @@ export class SharedWake {
       if (slot >= 0) {
         this.lock.writeSlot(slot, THREADS.waiters, n);
         this.lock.writeSlot(slot, THREADS.recvWaiters, recv);
+        const changed = this.order.publish(slot, state.keys, state.deferred);
+        if (this.order.deferredTo(slot, this.lock.slotsHigh, changed | state.lacking)) this.bump();
       }
       then(Atomics.load(w, RECV_WAITERS));
     } finally {
@@ -102,6 +138,20 @@ export class SharedWake {
       Atomics.notify(w, WAKE_SEQ);
     }
     return this.mine !== 0;
+  }
+
+  /** Empties the order record of a gone thread's slot `s` (under the lock) and wakes every thread, which looks again. */
+  forget(s: number): void {
+    this.order.clear(s);
+    // Every thread, this one too: its own waiters may have deferred to the gone thread's.
+    Atomics.add(this.w, WAKE_SEQ, 1);
+    Atomics.notify(this.w, WAKE_SEQ);
+  }
+
+  /** Wakes the other threads; this one's own park does not wake for it (it just looked). */
+  private bump(): void {
+    if (Atomics.add(this.w, WAKE_SEQ, 1) === this.seen) this.seen = (this.seen + 1) | 0;
+    Atomics.notify(this.w, WAKE_SEQ);
   }
 
   /** Stops parking (close); the caller publishes 0 waiters. A pending park is released. */
@@ -135,7 +185,7 @@ export class SharedWake {
  * threads: every serve call (the free paths', grow's) first wakes the other threads'
  * waiters, and serves this thread's only if it has any; a wake-up serves as a free would.
  */
-export function shareWaits(waits: ShareableQueue, lock: PoolLock): SharedWake {
+export function shareWaits(waits: ShareableQueue, lock: PoolLock, order: SharedOrder): SharedWake {
   const serve = waits.serve.bind(waits);
   const locked = (fromFree?: boolean): void => {
     lock.enter();
@@ -145,7 +195,7 @@ export function shareWaits(waits: ShareableQueue, lock: PoolLock): SharedWake {
       lock.leave();
     }
   };
-  const wake = new SharedWake(lock, () => locked(true));
+  const wake = new SharedWake(lock, order, () => locked(true));
   const words = lock.words;
   waits.serve = (fromFree?: boolean): void => {
     // The free path's whole cost while no thread waits: this one read. A plain read
