@@ -155,6 +155,24 @@ describe("one order for every thread's waiters", () => {
     }
   });
 
+  it("a thread that closes its pool takes its waiters out of the order", async () => {
+    const { pool, packets, mbufs } = exhausted();
+    const a = spawn(pool.shareHandle());
+    try {
+      await a.ask({ cmd: "wait", id: "a1", call: "getWait" });
+      const mine = track(pool.getWait(M_WAITOK, MT.DATA));
+      expect(await a.ask({ cmd: "closeWaiting" })).toEqual([{ settled: "a1", code: "ECLOSED" }]);
+      const one = mbufs.pop()!;
+      pool.free(one);
+      await turns(2);
+      expect(mine.now).toBe(one);
+      for (const m of [one, ...packets, ...mbufs]) pool.freem(m);
+      expect(pool.audit().message).toBe("clean");
+    } finally {
+      await a.w.terminate();
+    }
+  });
+
   it("a waiter held back by a thread that is gone is served once that thread is reaped", async () => {
     const { pool, packets, mbufs } = exhausted();
     const a = spawn(pool.shareHandle());
