@@ -122,6 +122,9 @@ export class WaitQueue {
   private readonly s = { waited: 0, served: 0, timedOut: 0 };
   /** On a shared pool, the waits across threads (wake.ts), and what this thread publishes there. */
   private wake: SharedWake | null = null;
+  /** Waiters of each kind, and receivers waiting for a cluster: kept as they come and go. */
+  private readonly kinds = new Int32Array(KINDS);
+  private recvClusters = 0;
   private readonly state: QueueState = {
     waiters: 0, receivers: 0, keys: new Float64Array(KINDS), deferred: new Uint8Array(THREADS.SLOTS), lacking: 0,
   };
@@ -219,6 +222,7 @@ export class WaitQueue {
       if (this.wake) w.key = this.wake.ticket(w.recv);
       this.s.waited++;
       (w.recv ? this.recvQ : this.otherQ).push(w);
+      this.counted(w, 1);
       if (options.unref !== true) this.hold(w);
       if (timeout !== Infinity) w.timer = this.clock.setTimer(() => this.expire(w, call, timeout), timeout);
       const say = this.pool.profile.waitMessage;
@@ -383,7 +387,14 @@ export class WaitQueue {
     if (this.refs++ === 0 && typeof setInterval === "function") this.alive = setInterval(() => {}, 0x7fffffff);
   }
 
+  /** Counts `w` in (`by` 1) or out (-1) of the per-kind counts changed() publishes from. */
+  private counted(w: Waiter, by: 1 | -1): void {
+    this.kinds[w.order] += by;
+    if (w.recv && w.needC) this.recvClusters += by;
+  }
+
   private finish(w: Waiter): void {
+    this.counted(w, -1);
     if (w.ref) {
       w.ref = false;
       if (--this.refs === 0 && this.alive !== null) {
@@ -406,17 +417,24 @@ export class WaitQueue {
     const n = this.recvQ.length + this.otherQ.length;
     if (this.wake) {
       const st = this.state;
-      let recv = 0;
-      for (const w of this.recvQ) if (w.needC) recv++;
       // The earliest key of each kind: the first of it in the receive queue, else in the other.
+      // The scan ends once every kind that has waiters is found.
       st.keys.fill(0);
-      for (const q of [this.recvQ, this.otherQ]) for (const w of q) if (st.keys[w.order] === 0) st.keys[w.order] = w.key;
+      let missing = 0;
+      for (let k = 0; k < KINDS; k++) if (this.kinds[k] > 0) missing++;
+      scan: for (const q of [this.recvQ, this.otherQ]) {
+        for (const w of q) {
+          if (st.keys[w.order] !== 0) continue;
+          st.keys[w.order] = w.key;
+          if (--missing === 0) break scan;
+        }
+      }
       st.waiters = n;
-      st.receivers = recv;
+      st.receivers = this.recvClusters;
       // In one hold of the lock: the shared counts and the core's flag change together.
       this.wake.publish(st, (receivers) => this.flag.sync(receivers > 0, true));
     } else {
-      this.flag.sync(this.recvQ.some((w) => w.needC));
+      this.flag.sync(this.recvClusters > 0);
     }
     this.hooks.waitersChanged(this.mode === "handoff" ? n : (this.flag.raised && this.recvQ.length ? this.recvQ.length : 0));
     if (this.mode === "poll" && n > 0 && !this.pollTimer) {
