@@ -103,7 +103,7 @@ interface Waiter {
   /** True if this waiter keeps the process alive. */
   ref: boolean;
   /** Its kind of need (order.ts KIND_NEEDS) and, on a shared pool, its place in the order of every thread's waiters. */
-  order: number;
+  need: number;
   key: number;
 }
 
@@ -204,7 +204,7 @@ export class WaitQueue {
       jumbo: kind === GetJcl ? jumboZoneOf(size) : 0, size,
       resolve: () => {}, reject: () => {}, timer: 0, msgTimer: 0, ref: false,
       // Until it queues, a key after every waiter of its class: a receiver goes before the others.
-      order: kind === GetJcl ? 3 + jumboZoneOf(size) - ZONE_JUMBOP : kind === GetCl ? 1 : kind === ClGet ? 2 : 0,
+      need: kind === GetJcl ? 3 + jumboZoneOf(size) - ZONE_JUMBOP : kind === GetCl ? 1 : kind === ClGet ? 2 : 0,
       key: how & M_RECV ? RECV_SPAN : Infinity,
     };
     let first = 0;
@@ -259,7 +259,7 @@ export class WaitQueue {
         const w = q[i];
         if (onlyFlagged && !(this.flag.raised && w.needC)) { i++; continue; }
         if ((w.needM && blockedM) || (w.needC && blockedC) || (blockedJ & (1 << w.jumbo))) {
-          this.state.lacking |= 1 << w.order;
+          this.state.lacking |= 1 << w.need;
           i++;
           continue;
         }
@@ -271,7 +271,7 @@ export class WaitQueue {
           if (!okM) blockedM = true;
           if (!okC) blockedC = true;
           if (!okJ) blockedJ |= 1 << w.jumbo;
-          this.state.lacking |= 1 << w.order;
+          this.state.lacking |= 1 << w.need;
           i++;
           continue;
         }
@@ -337,7 +337,7 @@ export class WaitQueue {
    * thread wakes this one once that waiter has left or turned out to lack a zone.
    */
   private defers(w: Waiter, foreign: ForeignWaiter[]): boolean {
-    const needs = KIND_NEEDS[w.order];
+    const needs = KIND_NEEDS[w.need];
     for (const f of foreign) {
       const fneeds = KIND_NEEDS[f.kind];
       if (f.key >= w.key || (fneeds & needs) === 0) continue;
@@ -389,7 +389,7 @@ export class WaitQueue {
 
   /** Counts `w` in (`by` 1) or out (-1) of the per-kind counts changed() publishes from. */
   private counted(w: Waiter, by: 1 | -1): void {
-    this.kinds[w.order] += by;
+    this.kinds[w.need] += by;
     if (w.recv && w.needC) this.recvClusters += by;
   }
 
@@ -424,8 +424,8 @@ export class WaitQueue {
       for (let k = 0; k < KINDS; k++) if (this.kinds[k] > 0) missing++;
       scan: for (const q of [this.recvQ, this.otherQ]) {
         for (const w of q) {
-          if (st.keys[w.order] !== 0) continue;
-          st.keys[w.order] = w.key;
+          if (st.keys[w.need] !== 0) continue;
+          st.keys[w.need] = w.key;
           if (--missing === 0) break scan;
         }
       }
