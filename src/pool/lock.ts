@@ -77,6 +77,8 @@ const READER_SPIN = 100_000;
 const READER_PATIENCE_MS = 1000;
 /** A word nobody notifies: Atomics.wait on it is a nap. */
 const napWord = new Int32Array(new SharedArrayBuffer(4));
+/** Sleeps this thread for `ms` (a lock holder waiting on another thread that may be gone). */
+export const nap = (ms: number): void => { Atomics.wait(napWord, 0, 0, ms); };
 
 export class PoolLock {
   private readonly w: Int32Array;
@@ -248,7 +250,7 @@ export class PoolLock {
           throw new MbufError("ETIMEDOUT", `the pool lock waited ${READER_PATIENCE_MS} ms for the fast path of thread ${this.readSlot(s, THREADS.threadId)} (slot ${s}) to end: ` +
             "that thread died inside it; once its Worker's \"exit\" has fired, pool.reapThread(worker.threadId) lowers its flag and the lock works again");
         }
-        Atomics.wait(napWord, 0, 0, 1);
+        nap(1);
       }
     }
   }

@@ -34,7 +34,7 @@ import { checkOptions, optionKeys } from "../validate.js";
 import { THREADS, H, M_LINKED } from "../core/layout.js";
 import { MT } from "../constants.js";
 import { PoolReports } from "./observe.js";
-import { WAITERS, RECV_WAITERS } from "./lock.js";
+import { WAITERS, RECV_WAITERS, nap } from "./lock.js";
 
 
 /** One thread of a shared pool. */
@@ -87,7 +87,6 @@ const RANGE_KEYS = optionKeys<{ from: number; to: number }>({ from: 1, to: 1 });
 
 /** How long a reap waits for a lock the gone thread seems to hold, in 1 ms naps. */
 const HELD_NAPS = 200;
-const nap = new Int32Array(new SharedArrayBuffer(4));
 
 /** The owner set as a predicate. @throws MbufError EINVAL for anything else. */
 function ownerTest(owners: unknown): (owner: number) => boolean {
@@ -200,7 +199,7 @@ export abstract class PoolThreads extends PoolReports {
     }
     if (slot < 0) throw new MbufError("EINVAL", `reapThread: no thread ${id} holds a slot of this pool (it closed its Pool, or was reaped already)`);
     const lockId = lock.readSlot(slot, THREADS.lockId);
-    for (let i = 0; i < HELD_NAPS && lock.heldBy(lockId); i++) Atomics.wait(nap, 0, 0, 1);
+    for (let i = 0; i < HELD_NAPS && lock.heldBy(lockId); i++) nap(1);
     if (lock.heldBy(lockId)) {
       throw new MbufError("ESTATE", `reapThread: thread ${id} died holding the pool lock; the pool's state cannot be trusted (restart the service, and end workers by closing their pools)`);
     }

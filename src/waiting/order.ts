@@ -39,15 +39,21 @@
 // Read and written only under the pool lock: the lock orders them.
 
 import { THREADS } from "../core/layout.js";
+import { ZONE_JUMBOP } from "../constants.js";
 import { packetAreaAddr } from "../pool/shared-packet-zone.js";
 
 /** Zones a waiter may need: a bit each. */
 export const NEED_MBUF = 1, NEED_CLUSTER = 2, NEED_JUMBO = 4; // NEED_JUMBO << j for jumbo size j
-/** The zones each kind of waiter needs: get/gethdr, getcl, clget, getjcl of the three jumbo sizes. */
+/** Kinds of waiter: get/gethdr, getcl, clget, then getjcl of each jumbo size j at KIND_JUMBO + j. */
+export const KIND_MBUF = 0, KIND_PACKET = 1, KIND_CLUSTER = 2, KIND_JUMBO = 3;
+/** The zones each kind of waiter needs. */
 export const KIND_NEEDS: readonly number[] = [
   NEED_MBUF, NEED_MBUF | NEED_CLUSTER, NEED_CLUSTER, NEED_MBUF | NEED_JUMBO, NEED_MBUF | (NEED_JUMBO << 1), NEED_MBUF | (NEED_JUMBO << 2),
 ];
 export const KINDS = KIND_NEEDS.length; // <= 8: a kind is a bit of a deferral byte
+/** The jumbo zone a set of needs names (the core's zone id), 0 if none. */
+export const jumboZoneOfNeeds = (needs: number): number =>
+  needs & (NEED_JUMBO << 2) ? ZONE_JUMBOP + 2 : needs & (NEED_JUMBO << 1) ? ZONE_JUMBOP + 1 : needs & NEED_JUMBO ? ZONE_JUMBOP : 0;
 /** Added to the ticket of a waiter outside the receive class: every receiver's key is smaller. */
 export const RECV_SPAN = 2 ** 52;
 
@@ -59,16 +65,11 @@ export const ORDER_AREA_BYTES = HEADER_BYTES + THREADS.SLOTS * ORDER_SLOT_BYTES;
 /** Where the order area of a pool whose lock words are at `lockAddr` starts: below the packet zone area. */
 export const orderAreaAddr = (lockAddr: number): number => packetAreaAddr(lockAddr) - ORDER_AREA_BYTES;
 
-/** An earlier waiter of another thread: its slot, its kind and its key. */
-export interface ForeignWaiter {
-  slot: number;
-  kind: number;
-  key: number;
-}
-
 export class SharedOrder {
   private readonly f64: Float64Array;
   private readonly u8: Uint8Array;
+  /** What foreign() found: (slot, kind, key) a waiter, reused from call to call. */
+  readonly found = new Float64Array(THREADS.SLOTS * KINDS * 3);
 
   /** The area at `addr` of a shared pool's memory. */
   constructor(buffer: SharedArrayBuffer, addr: number) {
@@ -83,18 +84,26 @@ export class SharedOrder {
     return recv ? t : t + RECV_SPAN;
   }
 
-  /** The earliest waiter of each kind of every other thread with waiters (slots below `high`). */
-  foreign(self: number, high: number): ForeignWaiter[] {
-    const out: ForeignWaiter[] = [];
+  /**
+   * Puts the earliest waiter of each kind of every other thread (slots below `high`) in
+   * `found`, as (slot, kind, key) triples. @returns how many.
+   */
+  foreign(self: number, high: number): number {
+    const out = this.found;
+    let n = 0;
     for (let s = 0; s < high; s++) {
       if (s === self) continue;
       const base = this.keysAt(s);
       for (let k = 0; k < KINDS; k++) {
         const key = this.f64[base + k];
-        if (key !== 0) out.push({ slot: s, kind: k, key });
+        if (key === 0) continue;
+        out[n * 3] = s;
+        out[n * 3 + 1] = k;
+        out[n * 3 + 2] = key;
+        n++;
       }
     }
-    return out;
+    return n;
   }
 
   /**

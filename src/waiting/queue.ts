@@ -42,7 +42,9 @@
 import type { PoolCore } from "../pool/context.js";
 import { ReservationFlag } from "./reservation.js";
 import type { SharedWake, QueueState } from "./wake.js";
-import { KINDS, KIND_NEEDS, RECV_SPAN, NEED_MBUF, NEED_CLUSTER, NEED_JUMBO, type ForeignWaiter } from "./order.js";
+import {
+  KINDS, KIND_NEEDS, KIND_MBUF, KIND_PACKET, KIND_CLUSTER, KIND_JUMBO, RECV_SPAN, NEED_MBUF, NEED_CLUSTER, jumboZoneOfNeeds,
+} from "./order.js";
 import { THREADS } from "../core/layout.js";
 import type { Clock } from "../clock.js";
 import { MbufError, coreError } from "../errors.js";
@@ -90,10 +92,9 @@ interface Waiter {
   m: number;
   /** For clget: the mbuf's allocation sequence number, to notice it was freed (and maybe reused) meanwhile. */
   seq: number;
-  needM: boolean;
-  needC: boolean;
-  /** For getjcl: the jumbo zone it waits on (0: none). */
-  jumbo: number;
+  /** The zones it needs (order.ts NEED_*), and its kind of need (order.ts KIND_*). */
+  needs: number;
+  need: number;
   size: number;
   recv: boolean;
   resolve: (h: number) => void;
@@ -102,8 +103,7 @@ interface Waiter {
   msgTimer: number;
   /** True if this waiter keeps the process alive. */
   ref: boolean;
-  /** Its kind of need (order.ts KIND_NEEDS) and, on a shared pool, its place in the order of every thread's waiters. */
-  need: number;
+  /** On a shared pool, its place in the order of every thread's waiters (order.ts). */
   key: number;
 }
 
@@ -120,6 +120,8 @@ export class WaitQueue {
   private refs = 0;
   private alive: ReturnType<typeof setInterval> | null = null;
   private readonly s = { waited: 0, served: 0, timedOut: 0 };
+  /** A view of the pool's memory for the availability checks (u32()). */
+  private view: Uint32Array | null = null;
   /** On a shared pool, the waits across threads (wake.ts), and what this thread publishes there. */
   private wake: SharedWake | null = null;
   /** Waiters of each kind, and receivers waiting for a cluster: kept as they come and go. */
@@ -198,13 +200,12 @@ export class WaitQueue {
     if (options.unref !== undefined && typeof options.unref !== "boolean") {
       return Promise.reject(new MbufError("EINVAL", `${call}: unref must be true or false, got ${String(options.unref)}`));
     }
+    const need = kind === GetJcl ? KIND_JUMBO + jumboZoneOf(size) - ZONE_JUMBOP : kind === GetCl ? KIND_PACKET : kind === ClGet ? KIND_CLUSTER : KIND_MBUF;
     const w: Waiter = {
-      kind, how: (how & M_RECV) | M_WAITOK, type, flags, m, seq: 0,
-      needM: kind !== ClGet, needC: kind === GetCl || kind === ClGet, recv: (how & M_RECV) !== 0,
-      jumbo: kind === GetJcl ? jumboZoneOf(size) : 0, size,
+      kind, how: (how & M_RECV) | M_WAITOK, type, flags, m, seq: 0, needs: KIND_NEEDS[need], need, size,
+      recv: (how & M_RECV) !== 0,
       resolve: () => {}, reject: () => {}, timer: 0, msgTimer: 0, ref: false,
       // Until it queues, a key after every waiter of its class: a receiver goes before the others.
-      need: kind === GetJcl ? 3 + jumboZoneOf(size) - ZONE_JUMBOP : kind === GetCl ? 1 : kind === ClGet ? 2 : 0,
       key: how & M_RECV ? RECV_SPAN : Infinity,
     };
     let first = 0;
@@ -249,28 +250,25 @@ export class WaitQueue {
       return;
     }
     const onlyFlagged = fromFree && this.mode === "poll";
-    const foreign = this.wake ? this.wake.foreign() : null;
+    const foreign = this.wake ? this.wake.foreign() : 0;
     this.state.deferred.fill(0);
     this.state.lacking = 0;
-    let blockedM = false, blockedC = false, blockedJ = 0; // blockedJ: a bit per jumbo zone
+    // The zones (NEED_* bits) an earlier waiter lacked: later waiters of them wait too.
+    let blocked = 0;
     for (const q of [this.recvQ, this.otherQ]) {
       if (onlyFlagged && q !== this.recvQ) break;
       for (let i = 0; i < q.length;) {
         const w = q[i];
-        if (onlyFlagged && !(this.flag.raised && w.needC)) { i++; continue; }
-        if ((w.needM && blockedM) || (w.needC && blockedC) || (blockedJ & (1 << w.jumbo))) {
+        if (onlyFlagged && !(this.flag.raised && (w.needs & NEED_CLUSTER))) { i++; continue; }
+        if (w.needs & blocked) {
           this.state.lacking |= 1 << w.need;
           i++;
           continue;
         }
         if (foreign && this.defers(w, foreign)) { i++; continue; }
-        const okM = !w.needM || this.mbufAvailable();
-        const okC = !w.needC || this.clusterAvailable(w.recv);
-        const okJ = !w.jumbo || this.jumboAvailable(w.jumbo);
-        if (!okM || !okC || !okJ) {
-          if (!okM) blockedM = true;
-          if (!okC) blockedC = true;
-          if (!okJ) blockedJ |= 1 << w.jumbo;
+        const lack = this.lacking(w.needs, w.recv);
+        if (lack) {
+          blocked |= lack;
           this.state.lacking |= 1 << w.need;
           i++;
           continue;
@@ -293,9 +291,7 @@ export class WaitQueue {
           this.s.served++;
           w.resolve(h);
         } else {
-          if (w.needM) blockedM = true;
-          if (w.needC) blockedC = true;
-          if (w.jumbo) blockedJ |= 1 << w.jumbo;
+          blocked |= w.needs;
           i++;
         }
       }
@@ -332,20 +328,18 @@ export class WaitQueue {
   }
 
   /**
-   * True if `w` must let an earlier waiter of another thread go first: one that needs a zone
-   * `w` needs and that the pool can serve now (order.ts). Records the deferral, so that
-   * thread wakes this one once that waiter has left or turned out to lack a zone.
+   * True if `w` must let an earlier waiter of another thread go first: one of the `count`
+   * the wake's foreign() found that needs a zone `w` needs and that the pool can serve now
+   * (order.ts). Records the deferral, so that thread wakes this one once that waiter has left
+   * or turned out to lack a zone.
    */
-  private defers(w: Waiter, foreign: ForeignWaiter[]): boolean {
-    const needs = KIND_NEEDS[w.need];
-    for (const f of foreign) {
-      const fneeds = KIND_NEEDS[f.kind];
-      if (f.key >= w.key || (fneeds & needs) === 0) continue;
-      if ((fneeds & NEED_MBUF) && !this.mbufAvailable()) continue;
-      if ((fneeds & NEED_CLUSTER) && !this.clusterAvailable(f.key < RECV_SPAN)) continue;
-      const jumbo = fneeds & ~(NEED_MBUF | NEED_CLUSTER);
-      if (jumbo && !this.jumboAvailable(ZONE_JUMBOP + Math.log2(jumbo / NEED_JUMBO))) continue;
-      this.state.deferred[f.slot] |= 1 << f.kind;
+  private defers(w: Waiter, count: number): boolean {
+    const found = this.wake!.found;
+    for (let i = 0; i < count * 3; i += 3) {
+      const slot = found[i], kind = found[i + 1], key = found[i + 2];
+      const needs = KIND_NEEDS[kind];
+      if (key >= w.key || (needs & w.needs) === 0 || this.lacking(needs, key < RECV_SPAN) !== 0) continue;
+      this.state.deferred[slot] |= 1 << kind;
       return true;
     }
     return false;
@@ -375,8 +369,9 @@ export class WaitQueue {
     const mbuf = this.lacksMbuf(w);
     this.finish(w);
     this.s.timedOut++;
-    this.pool.core.mb_wait_failed(mbuf ? ZONE_MBUF : w.jumbo || ZONE_CLUSTER);
-    const what = mbuf ? "mbuf" : w.jumbo ? JUMBO_NAMES[w.jumbo - ZONE_JUMBOP] : "mbuf cluster";
+    const jumbo = jumboZoneOfNeeds(w.needs);
+    this.pool.core.mb_wait_failed(mbuf ? ZONE_MBUF : jumbo || ZONE_CLUSTER);
+    const what = mbuf ? "mbuf" : jumbo ? JUMBO_NAMES[jumbo - ZONE_JUMBOP] : "mbuf cluster";
     w.reject(new MbufError("ETIMEDOUT", `${call}: no ${what} within ${timeout} ms`));
     this.changed();
   }
@@ -390,7 +385,7 @@ export class WaitQueue {
   /** Counts `w` in (`by` 1) or out (-1) of the per-kind counts changed() publishes from. */
   private counted(w: Waiter, by: 1 | -1): void {
     this.kinds[w.need] += by;
-    if (w.recv && w.needC) this.recvClusters += by;
+    if (w.recv && (w.needs & NEED_CLUSTER)) this.recvClusters += by;
   }
 
   private finish(w: Waiter): void {
@@ -409,7 +404,7 @@ export class WaitQueue {
 
   /** True if what `w` lacks first is an mbuf (else a cluster). */
   private lacksMbuf(w: Waiter): boolean {
-    return w.needM && !this.mbufAvailable();
+    return (this.lacking(w.needs, w.recv) & NEED_MBUF) !== 0;
   }
 
   /** After any change of the queues: the flag, the free path's test, the poll timer. */
@@ -451,17 +446,42 @@ export class WaitQueue {
 
   /** The allocation sequence number in the header of mbuf `m` (m_hdr's seq word), 0 if free. */
   private seqOf(m: number): number {
-    const u32 = new Uint32Array(this.pool.buffer);
-    return new Uint16Array(this.pool.buffer)[(m + H.type) >>> 1] === 0 ? 0 : u32[(m + H.seq) >>> 2];
+    const u32 = this.u32();
+    // m_type is the low half of its word (type: 16, little-endian); MT_FREE is 0.
+    return (u32[(m + H.type) >>> 2] & 0xffff) === 0 ? 0 : u32[(m + H.seq) >>> 2];
   }
 
   // --- Availability, read from the counters block (no core call) ---
 
-  private words(): { u32: Uint32Array; z: (id: number) => number; g: number } {
+  /**
+   * The zones of `needs` (NEED_* bits) the pool cannot serve now, for a waiter of the
+   * receive class or not (`recv`): 0 if it can serve them all.
+   */
+  private lacking(needs: number, recv: boolean): number {
+    let lack = 0;
+    if ((needs & NEED_MBUF) && !this.mbufAvailable()) lack |= NEED_MBUF;
+    if ((needs & NEED_CLUSTER) && !this.clusterAvailable(recv)) lack |= NEED_CLUSTER;
+    const jumbo = jumboZoneOfNeeds(needs);
+    if (jumbo && !this.jumboAvailable(jumbo)) lack |= needs & ~(NEED_MBUF | NEED_CLUSTER);
+    return lack;
+  }
+
+  /** A view of the pool's memory, made again only when the memory grew (a new buffer). */
+  private u32(): Uint32Array {
+    const b = this.pool.buffer;
+    if (this.view?.buffer !== b) this.view = new Uint32Array(b);
+    return this.view;
+  }
+
+  /** Index in u32() of zone `id`'s record, and of the global block. */
+  private zoneAt(id: number): number {
     const ex = this.pool.core;
-    const u32 = new Uint32Array(this.pool.buffer);
-    const base = ex.MB_STATS.value;
-    return { u32, z: (id) => (base + ex.MB_ZONE_BYTES.value * id) >>> 2, g: (base + ex.MB_GLOBAL.value) >>> 2 };
+    return (ex.MB_STATS.value + ex.MB_ZONE_BYTES.value * id) >>> 2;
+  }
+
+  private get globalAt(): number {
+    const ex = this.pool.core;
+    return (ex.MB_STATS.value + ex.MB_GLOBAL.value) >>> 2;
   }
 
   private pagesAvailable(u32: Uint32Array, g: number): number {
@@ -469,12 +489,12 @@ export class WaitQueue {
   }
 
   private mbufAvailable(): boolean {
-    const { u32, z, g } = this.words();
-    const w = z(ZONE_MBUF);
+    const u32 = this.u32(), g = this.globalAt;
+    const w = this.zoneAt(ZONE_MBUF);
     // A parked packet pair is an mbuf too: the core splits the cache when the zone runs dry.
     // So is one in a thread's cache of a shared pool (exact under the lock, where this runs):
     // an allocation that finds the zone empty takes the caches back first.
-    if (u32[w + Z.free / 4] > 0 || u32[z(ZONE_PACKET) + Z.free / 4] > 0 || u32[g + GL.cachedMbufs / 4] > 0) return true;
+    if (u32[w + Z.free / 4] > 0 || u32[this.zoneAt(ZONE_PACKET) + Z.free / 4] > 0 || u32[g + GL.cachedMbufs / 4] > 0) return true;
     return u32[w + Z.grows / 4] !== 0 && u32[w + Z.total / 4] < u32[w + Z.limit / 4] && this.pagesAvailable(u32, g) > 0;
   }
 
@@ -484,8 +504,8 @@ export class WaitQueue {
    * waiter stays, and the failure counts as delayed once more).
    */
   private jumboAvailable(id: number): boolean {
-    const { u32, z, g } = this.words();
-    const w = z(id);
+    const u32 = this.u32(), g = this.globalAt;
+    const w = this.zoneAt(id);
     if (u32[w + Z.free / 4] > 0) return true;
     if (u32[w + Z.total / 4] >= u32[w + Z.limit / 4]) return false;
     const slabPages = u32[w + Z.slabPages / 4];
@@ -497,11 +517,11 @@ export class WaitQueue {
 
   /** Mirrors the core's m_clalloc: free clusters plus what the zone may carve, less the reservation. */
   private clusterAvailable(recv: boolean): boolean {
-    const { u32, z, g } = this.words();
-    const w = z(ZONE_CLUSTER);
+    const u32 = this.u32(), g = this.globalAt;
+    const w = this.zoneAt(ZONE_CLUSTER);
     // Free clusters, plus those parked with an mbuf in the packet cache (getcl takes the pair,
     // clget gets the cluster when the core splits the cache back), and those in threads' caches.
-    let avail = u32[w + Z.free / 4] + u32[z(ZONE_PACKET) + Z.free / 4] + u32[g + GL.cachedClusters / 4];
+    let avail = u32[w + Z.free / 4] + u32[this.zoneAt(ZONE_PACKET) + Z.free / 4] + u32[g + GL.cachedClusters / 4];
     if (u32[w + Z.grows / 4]) {
       avail += Math.min(u32[w + Z.limit / 4] - u32[w + Z.total / 4], this.pagesAvailable(u32, g) * u32[w + Z.perPage / 4]);
     }

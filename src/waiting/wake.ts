@@ -31,7 +31,7 @@
 import type { PoolLock } from "../pool/lock.js";
 import { WAKE_SEQ, WAITERS, RECV_WAITERS } from "../pool/lock.js";
 import { THREADS } from "../core/layout.js";
-import { SharedOrder, KINDS, type ForeignWaiter } from "./order.js";
+import { SharedOrder, KINDS } from "./order.js";
 
 /** Atomics.waitAsync (every Node this package supports has it; the TypeScript lib in use does not name it). */
 type WaitAsync = (a: Int32Array, index: number, value: number, timeout?: number) => { async: boolean; value: Promise<unknown> | string };
@@ -85,9 +85,14 @@ export class SharedWake {
     return this.order.ticket(recv);
   }
 
-  /** The earliest waiters of the other threads, for a serve pass (under the lock). */
-  foreign(): ForeignWaiter[] {
+  /** The earliest waiters of the other threads, for a serve pass (under the lock): (slot, kind, key) triples in `found`. */
+  foreign(): number {
     return this.order.foreign(this.lock.slot, this.lock.slotsHigh);
+  }
+
+  /** Where foreign() puts what it found. */
+  get found(): Float64Array {
+    return this.order.found;
   }
 
   /**
@@ -133,25 +138,26 @@ export class SharedWake {
     const w = this.w;
     const all = Atomics.load(w, WAITERS);
     if (all === 0) return false;
-    if (all > this.mine) {
-      Atomics.add(w, WAKE_SEQ, 1);
-      Atomics.notify(w, WAKE_SEQ);
-    }
+    if (all > this.mine) this.wakeAll();
     return this.mine !== 0;
   }
 
   /** Empties the order record of a gone thread's slot `s` (under the lock) and wakes every thread, which looks again. */
   forget(s: number): void {
     this.order.clear(s);
-    // Every thread, this one too: its own waiters may have deferred to the gone thread's.
-    Atomics.add(this.w, WAKE_SEQ, 1);
+    this.wakeAll(); // this thread too: its own waiters may have deferred to the gone thread's
+  }
+
+  /** Bumps the wake sequence and wakes every thread parked on it. @returns the sequence before. */
+  private wakeAll(): number {
+    const before = Atomics.add(this.w, WAKE_SEQ, 1);
     Atomics.notify(this.w, WAKE_SEQ);
+    return before;
   }
 
   /** Wakes the other threads; this one's own park does not wake for it (it just looked). */
   private bump(): void {
-    if (Atomics.add(this.w, WAKE_SEQ, 1) === this.seen) this.seen = (this.seen + 1) | 0;
-    Atomics.notify(this.w, WAKE_SEQ);
+    if (this.wakeAll() === this.seen) this.seen = (this.seen + 1) | 0;
   }
 
   /** Stops parking (close); the caller publishes 0 waiters. A pending park is released. */
