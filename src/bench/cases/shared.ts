@@ -4,7 +4,9 @@
 // Group "shared pool": a get+free pair on an unshared pool (the baseline) and
 // on a shared pool, where the pair runs through the thread's own cache
 // (assembly/cache.ts): no mutex, but a reader flag raised and lowered by each
-// call and the free's claim, all sequentially consistent atomics. Its getcl
+// call and the free's claim, all sequentially consistent atomics; and the
+// floor, those atomics alone (peers/atomics.ts), which bounds what any sound
+// design of the single-call pair can reach. Its getcl
 // group: a packet, and on a shared pool with a packet zone, whose pairs are
 // one list under the pool lock. Check
 // "threads": get+free pairs/s of one worker thread on a shared pool, then of
@@ -19,6 +21,7 @@ import { Pool } from "../../pool.js";
 import { MT, M_NOWAIT } from "../../constants.js";
 import type { BenchCase, BenchCheck, BenchSuite } from "../types.js";
 import { handoffChecks } from "./handoff.js";
+import { loadAtomicsFloor, type AtomicsFloor } from "../peers/atomics.js";
 
 const GROUP = "shared pool: get+free pair, one thread";
 /** Pairs each worker runs per measurement: single calls, and bulk (about 3x faster, so a run long enough that the threads' start and end skew is small against it). */
@@ -28,8 +31,10 @@ const PAIRS = 2_000_000, BULK_PAIRS = 10_000_000;
 const PACKET_GROUP = "shared pool: getcl+free pair, one thread";
 
 let plain: Pool | undefined, shared: Pool | undefined, sharedPackets: Pool | undefined;
+let floor: AtomicsFloor | undefined;
 
 function setupBoth(): void {
+  floor ??= loadAtomicsFloor();
   plain ??= Pool.create({ build: "release" });
   shared ??= Pool.create({ build: "release", shared: true });
   sharedPackets ??= Pool.create({ build: "release", shared: true, packetZone: { interval: 0 } });
@@ -52,6 +57,11 @@ const cases: BenchCase[] = [
   {
     group: GROUP, name: "shared pool get+free (through the thread's cache)", setup: setupBoth, teardown: auditBoth,
     fn() { shared!.free(shared!.get(M_NOWAIT, MT.DATA)); },
+  },
+  {
+    // What no sound shared pool can beat: the same two calls with only their atomics.
+    group: GROUP, name: "floor: the atomics alone of a shared pair, 4 seq-cst stores and 1 compare-exchange (no pool)", setup: setupBoth,
+    fn() { floor!.get(); floor!.free(); },
   },
   {
     group: PACKET_GROUP, name: "unshared pool getcl+free (a packet zone hit)", baseline: true, setup: setupBoth, teardown: auditBoth,
