@@ -23,7 +23,9 @@
 // reusePort; Node 22.12 or 23.1 and later), the main thread idle: the
 // service's scaling, 2 workers / 1 worker. GCs count the main thread's only
 // (the servers' isolates are the workers'); "cores busy" is the CPU time of
-// every thread of the process (clients and servers) over the round's time.
+// every thread of the process (clients and servers) over the round's time,
+// and the machine's cores over one worker's cores busy bound what a second
+// worker can add ("ceiling of 2 / 1 here").
 // --scale multiplies every size (0.25 for a quick look); --shape runs only the
 // shapes whose name contains a word, --server only one server ("node pipe",
 // "node for await", "mbufpool readable", "mbufpool for await": to profile it
@@ -237,5 +239,12 @@ for (const shape of SHAPES.filter((s) => s.name.includes(ONLY_SHAPE))) {
     const a = rows[mine], b = rows[base];
     if (a === undefined || b === undefined) continue;
     console.log(`${`${mine.slice(9)} / ${base}`.padEnd(26)}${ratio(a.rate, b.rate)}${rr ? `${ratio(a.p50, b.p50)}${ratio(a.p99, b.p99)}` : ""}${ratio(a.gcCount, b.gcCount)}${ratio(a.gcMs, b.gcMs)}`);
+  }
+  // The most a second worker could add here: a round's work costs its cores busy per byte, so
+  // at the same cost per byte the machine's cores bound the rate (the kernel's loopback work,
+  // outside the process's CPU time, only lowers it).
+  const one = rows["mbufpool 1 worker"];
+  if (one !== undefined && one.cores > 0) {
+    console.log(`${"ceiling of 2 / 1 here".padEnd(26)}${(os.cpus().length / one.cores).toFixed(2).padStart(11)}  (${os.cpus().length} cores / ${one.cores.toFixed(2)} busy with 1 worker)`);
   }
 }
