@@ -12,8 +12,8 @@ import { makePool, code, pattern, BUILD } from "./helpers.js";
 
 
 
-/** What every thread must see alike: everything but the per-thread waits and netm. */
-const sharedPart = (s: ReturnType<Pool["stats"]>): object => ({ ...s, waits: undefined, netm: undefined });
+/** What every thread must see alike: everything but the per-thread waits. */
+const sharedPart = (s: ReturnType<Pool["stats"]>): object => ({ ...s, waits: undefined });
 
 interface Tally { ops: number; sent: number; received: number; copies: number; bad: string[] }
 
@@ -184,15 +184,16 @@ describe("shared pool", () => {
     expect(pool.audit().message).toBe("clean");
   });
 
-  it("Pool.create validates shared and refuses what a shared pool does not share yet", () => {
+  it("Pool.create validates shared and refuses what a shared pool cannot share", () => {
     expect(code(() => makePool({ shared: "yes" as unknown as boolean }))).toBe("EINVAL");
     expect(code(() => makePool({ shared: true, pinned: false }))).toBe("EINVAL");
-    expect(code(() => makePool({ shared: true, netm: true }))).toBe("EINVAL");
+    expect(code(() => makePool({ shared: true, netm: { lowclust: -1 } }))).toBe("EINVAL");
+    expect(code(() => makePool({ shared: true, netm: { period: 5 } as object }))).toBe("EINVAL");
     // The automatic reservation flag follows the receivers of every thread (shared-wait.test.ts).
     expect(makePool({ shared: true, reserveFlag: true }).stats().waits.autoFlag).toBe(true);
     expect(code(() => makePool().shareHandle())).toBe("ESTATE");
-    const pool = makePool({ shared: true, profile: "aix" });
-    expect(pool.netm).toBeUndefined();
+    const pool = makePool({ shared: true, profile: "aix", netm: false });
+    expect(pool.netm).toBeUndefined(); // on by default on aix (shared-netm.test.ts)
     expect(pool.packetZone).toBeNull(); // unless asked (shared-packet-zone.test.ts)
     expect(pool.sysctl("thewall")).toBeGreaterThan(0);
     // What is shared works as on any pool, under the lock.

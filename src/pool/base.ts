@@ -31,7 +31,8 @@ import { poolStats } from "./reports.js";
 import { getProfile, resolveTunables, type Profile, type Values, type Layout } from "../tunables/profiles.js";
 import type { PoolStats } from "../stats/snapshot.js";
 import type { PoolMetrics } from "../stats/prometheus.js";
-import { Netm, netmOptions } from "../netm.js";
+import { Netm, netmOptions, netmSettings } from "../netm.js";
+import { SharedNetmArea, netmAreaAddr } from "./shared-netm.js";
 import { WaitQueue } from "../waiting/queue.js";
 import { shareWaits } from "../waiting/wake.js";
 import { SharedOrder, orderAreaAddr } from "../waiting/order.js";
@@ -179,8 +180,9 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
       this.packets = new PacketBalancer(() => this.ex, () => this.memory.buffer, this.clock, this.statsAddr, this.zoneBytes, this.globalOff);
       // A thread that attaches follows the packet zone its pool has; a shared pool has none unless asked.
       if (!handle) this.packets.configure(resolvePacketZone(shared ? options.packetZone ?? false : options.packetZone, this.profile.name, this.shape.nmbclusters));
+      /** Runs `fn` holding the pool lock (a shared pool's). */
+      const locked = <T>(fn: () => T): T => { if (!lock) return fn(); lock.enter(); try { return fn(); } finally { lock.leave(); } };
       if (lock) {
-        const locked = <T>(fn: () => T): T => { lock.enter(); try { return fn(); } finally { lock.leave(); } };
         const area = new SharedPacketZone(core.memory.buffer as unknown as SharedArrayBuffer, packetAreaAddr(core.lockAddr));
         this.packets.share({ area, id: lock.id, locked }, !handle);
       }
@@ -195,8 +197,17 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
         ok(this.ex.mb_set_reserve(t[resv]), `reserve ${resv}`);
       }
       this.waits.setAuto(t[this.profile.aliases["reserveFlag"]] === 1);
-      const nm = netmOptions(shared ? false : options.netm, this.profile.netm);
-      if (nm) this.netmd = new Netm(this, this.clock, nm, this.profile.name === "aix" && nm.lowmbuf === undefined && nm.lowclust === undefined);
+      // A thread that attaches follows the netm its pool's creator set up (shared-netm.ts).
+      const nm = handle ? undefined : netmOptions(options.netm, this.profile.netm);
+      const settings = nm && netmSettings(nm, this.profile.name === "aix" && nm.lowmbuf === undefined && nm.lowclust === undefined);
+      if (lock) {
+        const area = new SharedNetmArea(core.memory.buffer as unknown as SharedArrayBuffer, netmAreaAddr(core.lockAddr));
+        if (settings) area.publish(settings);
+        const followed = area.settings();
+        if (followed) this.netmd = new Netm(this, this.clock, followed, area.book, { locked, periodic: !handle });
+      } else if (settings) {
+        this.netmd = new Netm(this, this.clock, settings);
+      }
       if (lock) {
         lockMethods(this, EventEmitter.prototype, lock);
         shareWaits(this.waits, lock, new SharedOrder(core.memory.buffer as unknown as SharedArrayBuffer, orderAreaAddr(core.lockAddr)));
@@ -328,11 +339,9 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
 }
 
 /**
- * The options a shared pool refuses: what would keep per-thread state over the shared
- * zones (netm's timers), and an unpinned memory (a shared memory cannot move its buffer).
+ * The option a shared pool refuses: an unpinned memory (a shared memory cannot move its buffer).
  * @throws MbufError EINVAL naming the option.
  */
 function checkSharedOptions(o: PoolOptions): void {
   if (o.pinned === false) throw new MbufError("EINVAL", "shared: true needs a pinned memory (a shared memory cannot move its buffer): drop pinned: false");
-  if (o.netm !== undefined && o.netm !== false) throw new MbufError("EINVAL", "a shared pool has no netm yet: drop netm (or set it to false), grow() the zones instead");
 }

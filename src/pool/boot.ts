@@ -24,7 +24,8 @@ import { Z, GL, H, PAGE_META, EXT_AT, THREADS, M_LINKED } from "../core/layout.j
 import { LOCK_BYTES, ESLOW, EBUSY_WRITER } from "./lock.js";
 import { TUNABLES_BYTES } from "./shared-tunables.js";
 import { PACKET_AREA_BYTES } from "./shared-packet-zone.js";
-import { orderAreaAddr, ORDER_AREA_BYTES } from "../waiting/order.js";
+import { ORDER_AREA_BYTES } from "../waiting/order.js";
+import { netmAreaAddr, NETM_AREA_BYTES } from "./shared-netm.js";
 import { MbufError, coreError } from "../errors.js";
 import { THEWALL_MAX, jumboOverflow, type Profile, type Layout } from "../tunables/profiles.js";
 import {
@@ -109,8 +110,8 @@ export function bootCore(req: BootRequest): BootedCore {
   return describeCore(ex, memory, maxThewall, req.shared);
 }
 
-/** What a shared pool keeps above the arena: the order of its waiters, its packet zone's policy, its tunables, its thread area (on a 64-byte line) and its lock words. */
-const SHARED_TOP = ORDER_AREA_BYTES + PACKET_AREA_BYTES + TUNABLES_BYTES + 64 + THREADS.BYTES + LOCK_BYTES;
+/** What a shared pool keeps above the arena: netm's books, the order of its waiters, its packet zone's policy, its tunables, its thread area (on a 64-byte line) and its lock words. */
+const SHARED_TOP = NETM_AREA_BYTES + ORDER_AREA_BYTES + PACKET_AREA_BYTES + TUNABLES_BYTES + 64 + THREADS.BYTES + LOCK_BYTES;
 
 /** WebAssembly pages of a memory laid out for `maxThewall` bytes (`shared`: with SHARED_TOP above): the maximum of the diagram above. */
 export function memoryPages(maxThewall: number, shared: boolean): number {
@@ -130,8 +131,8 @@ export function describeCore(ex: CoreExports, memory: WebAssembly.Memory, maxThe
     const u32 = new Uint32Array(memory.buffer, statsAddr + globalOff, GL.BYTES / 4);
     const arenaEnd = u32[GL.arenaBase / 4] + Math.floor(maxThewall / PAGE_SIZE) * PAGE_SIZE;
     lockAddr = memory.buffer.byteLength - LOCK_BYTES;
-    if (u32[GL.pageMeta / 4] > STATIC_SLACK || arenaEnd > orderAreaAddr(lockAddr)) {
-      throw new Error(`mbufpool: the core's static data (to ${u32[GL.pageMeta / 4]}) or arena (to ${arenaEnd}) leaves no room for the shared areas and the pool lock at ${orderAreaAddr(lockAddr)}`);
+    if (u32[GL.pageMeta / 4] > STATIC_SLACK || arenaEnd > netmAreaAddr(lockAddr)) {
+      throw new Error(`mbufpool: the core's static data (to ${u32[GL.pageMeta / 4]}) or arena (to ${arenaEnd}) leaves no room for the shared areas and the pool lock at ${netmAreaAddr(lockAddr)}`);
     }
   }
   return {

@@ -21,8 +21,8 @@ export interface PoolOptions {
   pinned?: boolean;
   /**
    * Create the pool over a shared WebAssembly.Memory that worker threads attach to
-   * (pool.shareHandle(), Pool.attach). Implies pinned; refuses netm, whose timers are per
-   * thread (docs/design.md, Threads); has no packet zone unless `packetZone` asks.
+   * (pool.shareHandle(), Pool.attach). Implies pinned; has no packet zone unless `packetZone`
+   * asks; netm, where on, keeps its period in the creating thread (docs/design.md, Threads).
    */
   shared?: boolean;
   /** Clock for rate limits and timers; the real clock by default. */
