@@ -102,7 +102,7 @@ export class Netm {
   private stopped = false;
 
   constructor(
-    private readonly pool: NetmPool, private readonly clock: Clock, readonly settings: NetmSettings,
+    private readonly pool: NetmPool, private readonly clock: Clock, private readonly settings: NetmSettings,
     private readonly book: NetmBook = localBook(), private readonly role: NetmRole = UNSHARED,
   ) {
     if (role.periodic) this.timer = clock.setTimer(this.periodic, settings.intervalMs);

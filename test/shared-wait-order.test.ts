@@ -5,7 +5,8 @@
 // thread that is gone holds nobody back once it is reaped.
 import { describe, it, expect } from "vitest";
 import { M_WAITOK, MT } from "mbufpool";
-import { spawn, exhausted, sharedCounts, RECV } from "./shared-waiters.js";
+import { exhausted, sharedCounts, RECV } from "./shared-waiters.js";
+import { spawnShared } from "./shared-worker.js";
 
 /** A promise's outcome so far: its handle, or "pending". */
 function track(p: Promise<number>): { now: number | "pending" } {
@@ -23,7 +24,7 @@ const turns = (n = 20) => new Promise<void>((resolve) => {
 describe("one order for every thread's waiters", () => {
   it("the freeing thread's own waiter lets earlier waiters of other threads go first, receivers before all", async () => {
     const { pool, packets, mbufs } = exhausted();
-    const a = spawn(pool.shareHandle()), b = spawn(pool.shareHandle());
+    const a = spawnShared(pool.shareHandle()), b = spawnShared(pool.shareHandle());
     try {
       await a.ask({ cmd: "wait", id: "a1", call: "getWait" });
       const mine = track(pool.getWait(M_WAITOK, MT.DATA));
@@ -59,7 +60,7 @@ describe("one order for every thread's waiters", () => {
 
   it("a new waiting request does not take the buffer a free left for another thread's waiter", async () => {
     const { pool, packets, mbufs } = exhausted();
-    const a = spawn(pool.shareHandle());
+    const a = spawnShared(pool.shareHandle());
     try {
       await a.ask({ cmd: "wait", id: "a1", call: "getWait" });
       // Free and ask again in one turn, before the worker has run: the mbuf is still a's.
@@ -82,7 +83,7 @@ describe("one order for every thread's waiters", () => {
 
   it("an earlier waiter the pool cannot serve holds back only the zone it lacks", async () => {
     const { pool, packets, mbufs } = exhausted();
-    const a = spawn(pool.shareHandle());
+    const a = spawnShared(pool.shareHandle());
     try {
       // a's getcl waits first, for an mbuf and a cluster; this thread's get, after it, for an mbuf.
       await a.ask({ cmd: "wait", id: "cl", call: "getclWait" });
@@ -106,7 +107,7 @@ describe("one order for every thread's waiters", () => {
 
   it("a buffer the serving thread's cache took from the zone still serves the next waiter", async () => {
     const { pool, packets, mbufs } = exhausted();
-    const b = spawn(pool.shareHandle());
+    const b = spawnShared(pool.shareHandle());
     try {
       await b.ask({ cmd: "wait", id: "b1", call: "getWait" });
       const mine = pool.getWait(M_WAITOK, MT.DATA, { timeout: 5000 });
@@ -127,7 +128,7 @@ describe("one order for every thread's waiters", () => {
     const { pool, packets, mbufs } = exhausted();
     // One packet to go round: one thread holds it while the others wait.
     pool.freem(packets.pop()!);
-    const workers = [spawn(pool.shareHandle()), spawn(pool.shareHandle()), spawn(pool.shareHandle())];
+    const workers = [spawnShared(pool.shareHandle()), spawnShared(pool.shareHandle()), spawnShared(pool.shareHandle())];
     try {
       const rounds = 100, timeout = 10_000;
       const mine = (async () => {
@@ -157,7 +158,7 @@ describe("one order for every thread's waiters", () => {
 
   it("a thread that closes its pool takes its waiters out of the order", async () => {
     const { pool, packets, mbufs } = exhausted();
-    const a = spawn(pool.shareHandle());
+    const a = spawnShared(pool.shareHandle());
     try {
       await a.ask({ cmd: "wait", id: "a1", call: "getWait" });
       const mine = track(pool.getWait(M_WAITOK, MT.DATA));
@@ -175,7 +176,7 @@ describe("one order for every thread's waiters", () => {
 
   it("a waiter held back by a thread that is gone is served once that thread is reaped", async () => {
     const { pool, packets, mbufs } = exhausted();
-    const a = spawn(pool.shareHandle());
+    const a = spawnShared(pool.shareHandle());
     await a.ask({ cmd: "wait", id: "a1", call: "getWait" });
     const mine = track(pool.getWait(M_WAITOK, MT.DATA));
     const id = a.w.threadId;

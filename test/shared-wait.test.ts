@@ -5,12 +5,13 @@
 // the automatic reservation flag follows the receivers of every thread.
 // Workers are test/fixtures/shared/worker.mjs, over the built package.
 import { describe, it, expect } from "vitest";
-import { spawn, exhausted, sharedCounts, RECV, type Settled } from "./shared-waiters.js";
+import { exhausted, sharedCounts, RECV } from "./shared-waiters.js";
+import { spawnShared, type Settled } from "./shared-worker.js";
 
 describe("waiting across threads", () => {
   it("a free in the main thread serves a worker's waiters, receive class first, then in order", async () => {
     const { pool, packets, mbufs } = exhausted();
-    const a = spawn(pool.shareHandle()), b = spawn(pool.shareHandle());
+    const a = spawnShared(pool.shareHandle()), b = spawnShared(pool.shareHandle());
     try {
       expect(await a.ask<number>({ cmd: "wait", id: "getcl", call: "getclWait" })).toBe(1);
       expect(await b.ask<number>({ cmd: "wait", id: "first", call: "getWait" })).toBe(1);
@@ -45,7 +46,7 @@ describe("waiting across threads", () => {
 
   it("a free in worker A serves a waiter in worker B", async () => {
     const { pool, packets, mbufs } = exhausted();
-    const a = spawn(pool.shareHandle()), b = spawn(pool.shareHandle());
+    const a = spawnShared(pool.shareHandle()), b = spawnShared(pool.shareHandle());
     try {
       expect(await b.ask<number>({ cmd: "wait", id: "cl", call: "getclWait" })).toBe(1);
       const given = packets.pop()!;
@@ -63,7 +64,7 @@ describe("waiting across threads", () => {
 
   it("a worker's waiter still times out with ETIMEDOUT, and leaves the shared count", async () => {
     const { pool, packets, mbufs } = exhausted();
-    const a = spawn(pool.shareHandle());
+    const a = spawnShared(pool.shareHandle());
     try {
       await a.ask({ cmd: "wait", id: "t", call: "getclWait", timeout: 1 });
       expect(await a.settled("t")).toEqual({ settled: "t", code: "ETIMEDOUT" });
@@ -78,7 +79,7 @@ describe("waiting across threads", () => {
 
   it("closing a worker's pool rejects its waiters ECLOSED; the shared counts and the flag drop", async () => {
     const { pool, packets, mbufs } = exhausted({ reserveFlag: true });
-    const a = spawn(pool.shareHandle());
+    const a = spawnShared(pool.shareHandle());
     try {
       await a.ask({ cmd: "wait", id: "r", call: "getclWait", how: RECV });
       await a.ask({ cmd: "wait", id: "o", call: "getWait" });
@@ -104,7 +105,7 @@ describe("waiting across threads", () => {
     pool.freem(packets.pop()!);
     mbufs.push(pool.get());
     expect(mbufs.at(-1)).toBeGreaterThan(0);
-    const a = spawn(pool.shareHandle());
+    const a = spawnShared(pool.shareHandle());
     try {
       await a.ask({ cmd: "wait", id: "r", call: "getclWait", how: RECV });
       expect(sharedCounts(pool)).toEqual([1, 1]);

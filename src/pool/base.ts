@@ -180,11 +180,9 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
       this.packets = new PacketBalancer(() => this.ex, () => this.memory.buffer, this.clock, this.statsAddr, this.zoneBytes, this.globalOff);
       // A thread that attaches follows the packet zone its pool has; a shared pool has none unless asked.
       if (!handle) this.packets.configure(resolvePacketZone(shared ? options.packetZone ?? false : options.packetZone, this.profile.name, this.shape.nmbclusters));
-      /** Runs `fn` holding the pool lock (a shared pool's). */
-      const locked = <T>(fn: () => T): T => { if (!lock) return fn(); lock.enter(); try { return fn(); } finally { lock.leave(); } };
       if (lock) {
         const area = new SharedPacketZone(core.memory.buffer as unknown as SharedArrayBuffer, packetAreaAddr(core.lockAddr));
-        this.packets.share({ area, id: lock.id, locked }, !handle);
+        this.packets.share({ area, id: lock.id, locked: lock.run }, !handle);
       }
       this.waits = new WaitQueue(this, {
         inOperation: () => this.drains.inHook,
@@ -204,7 +202,7 @@ export abstract class PoolBase extends EventEmitter implements PoolCore {
         const area = new SharedNetmArea(core.memory.buffer as unknown as SharedArrayBuffer, netmAreaAddr(core.lockAddr));
         if (settings) area.publish(settings);
         const followed = area.settings();
-        if (followed) this.netmd = new Netm(this, this.clock, followed, area.book, { locked, periodic: !handle });
+        if (followed) this.netmd = new Netm(this, this.clock, followed, area.book, { locked: lock.run, periodic: !handle });
       } else if (settings) {
         this.netmd = new Netm(this, this.clock, settings);
       }

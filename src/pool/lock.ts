@@ -265,6 +265,16 @@ export class PoolLock {
     }
   }
 
+  /** Runs `fn` holding the lock (a property, so it can be passed on as it is). */
+  readonly run = <T>(fn: () => T): T => {
+    this.enter();
+    try {
+      return fn();
+    } finally {
+      this.leave();
+    }
+  };
+
   /** The slow path of enter(): spin, then mark the lock contended and sleep until it is free. */
   private contend(): void {
     const w = this.w;
